@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what portout-bridge needs to build, test and run on Debian 12.
+# Idempotent: packages already present are skipped, so a second run is quick.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config
+  librdkafka-dev libjson-c-dev libconfig-dev libcurl4-openssl-dev
+  libsodium-dev libmicrohttpd-dev libcmocka-dev
+  kcat curl ca-certificates jq python3
+  openjdk-17-jre-headless maven
+  nodejs npm
+  clang clang-tidy clang-format cppcheck
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+# The machine image may ship Java/Maven/Node outside dpkg; accept those.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    openjdk-17-jre-headless) command -v java >/dev/null && java -version 2>&1 | grep -q '"17' && continue ;;
+    maven) command -v mvn >/dev/null && continue ;;
+    nodejs|npm) command -v node >/dev/null && command -v npm >/dev/null && continue ;;
+  esac
+  filtered+=("$p")
+done
+
+if [ ${#filtered[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${filtered[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}"
+else
+  echo "install-deps: all Debian packages present" >&2
+fi

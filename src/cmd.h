@@ -1,0 +1,30 @@
+/* Subcommands. Each takes its own argv (argv[0] is the command name) and
+ * returns the process exit code (enum pb_exit); main() only dispatches. */
+#ifndef PB_CMD_H
+#define PB_CMD_H
+
+#include "config.h"
+
+/* Options shared by every subcommand. */
+typedef struct pb_globals {
+        const char *config_path; /* -c FILE, or NULL */
+} pb_globals_t;
+
+/* normalize [FILE...|-]: envelopes as NDJSON on stdout, no Kafka. */
+int pb_cmd_normalize(const pb_globals_t *g, int argc, char **argv);
+
+/* replay [FILE...|-]: publish every event and wait for its delivery report. */
+int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv);
+
+/* check-config [--example]: validate and print the effective configuration. */
+int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
+
+/* Loads the configuration the way every command does. A missing file at the
+ * default path means built-in defaults; an explicit one must exist. Returns
+ * NULL after printing the error (exit 78). */
+pb_config_t *pb_cmd_load_config(const pb_globals_t *g);
+
+/* Returns 1 if argv holds -h or --help (and prints usage). */
+int pb_cmd_wants_help(int argc, char **argv, const char *usage);
+
+#endif

@@ -1,0 +1,48 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "pb.h"
+#include "producer.h"
+
+static const char usage[] =
+    "Usage: portout-bridge [-c FILE] check-config [--example]\n"
+    "\n"
+    "Validates the configuration (the file, ${VAR} references, secrets files,\n"
+    "kafka.properties against librdkafka) and prints the effective values with\n"
+    "secrets redacted. Exit 0 if valid, 78 if not.\n"
+    "\n"
+    "  --example   print the commented example configuration instead\n";
+
+int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, usage))
+                return PB_EXIT_OK;
+        int example = 0;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--example") == 0) {
+                        example = 1;
+                } else {
+                        fprintf(stderr, "check-config: unknown argument %s\n%s", argv[i], usage);
+                        return PB_EXIT_USAGE;
+                }
+        }
+        if (example) {
+                pb_config_print_example(stdout);
+                return PB_EXIT_OK;
+        }
+        pb_config_t *cfg = pb_cmd_load_config(g);
+        if (!cfg)
+                return PB_EXIT_CONFIG;
+        char err[PB_ERRSZ];
+        if (pb_producer_conf_check(cfg, err, sizeof(err))) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
+        }
+        pb_config_print(cfg, stdout);
+        pb_producer_conf_print(cfg, stdout);
+        fprintf(stdout, "# configuration OK\n");
+        pb_config_free(cfg);
+        return PB_EXIT_OK;
+}

@@ -1,0 +1,548 @@
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pb.h"
+
+enum opt_type {
+        OPT_STR,    /* char * */
+        OPT_INT,    /* int64_t, with min/max */
+        OPT_ENUM,   /* int index into choices */
+        OPT_KVLIST, /* list of "key=value" strings -> pb_kv_t array */
+        OPT_SECRET  /* char *path at off, secret text at off2; env var first */
+};
+
+struct pb_option {
+        const char *name; /* "group.key" */
+        enum opt_type type;
+        size_t off;
+        size_t off2;
+        const char *def;             /* default as text, NULL if none */
+        int64_t min, max;            /* OPT_INT */
+        const char *const *choices;  /* OPT_ENUM, NULL-terminated */
+        const char *env;             /* OPT_SECRET: environment variable */
+        const char *example;         /* value shown in the example file */
+        const char *doc;
+};
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+#define OFF(f) offsetof(pb_config_t, f)
+
+/* The single source of truth for options. Order is the order of the example
+ * file and of `check-config`. */
+static const struct pb_option pb_options[] = {
+    {"log.level", OPT_ENUM, OFF(log_level), 0, "info", 0, 0, log_levels, NULL, NULL,
+     "Most verbose level logged to stderr: error, warn, info or debug."},
+
+    {"kafka.brokers", OPT_STR, OFF(kafka_brokers), 0, "127.0.0.1:9092", 0, 0, NULL, NULL,
+     "\"${KAFKA_BROKERS:-127.0.0.1:9092}\"",
+     "Bootstrap brokers, comma-separated host:port (librdkafka bootstrap.servers)."},
+    {"kafka.properties", OPT_KVLIST, OFF(kafka_props), OFF(kafka_props_cnt), NULL, 0, 0, NULL,
+     NULL, "( \"linger.ms=5\", \"client.id=portout-bridge\" )",
+     "Any librdkafka property as \"name=value\" (SASL, TLS, tuning). They override the\n"
+     "bridge's safe defaults: enable.idempotence=true, acks=all,\n"
+     "queue.buffering.max.messages=10000, queue.buffering.max.kbytes=65536,\n"
+     "message.timeout.ms=300000. Values whose name holds \"password\", \"secret\" or\n"
+     "\"key\" are redacted by check-config."},
+    {"kafka.flush_timeout_ms", OPT_INT, OFF(kafka_flush_timeout_ms), 0, "30000", 0, 3600000,
+     NULL, NULL, NULL,
+     "Grace period at shutdown for undelivered messages to reach Kafka; what is\n"
+     "still undelivered after it is reported (exit 75)."},
+
+    {"topics.status_changed", OPT_STR, OFF(topic_status_changed), 0,
+     "telnyx.portouts.status-changed", 0, 0, NULL, NULL, NULL,
+     "Topic for portout.status_changed events."},
+    {"topics.foc_date_changed", OPT_STR, OFF(topic_foc_date_changed), 0,
+     "telnyx.portouts.foc-date-changed", 0, 0, NULL, NULL, NULL,
+     "Topic for portout.foc_date_changed events."},
+    {"topics.new_comment", OPT_STR, OFF(topic_new_comment), 0, "telnyx.portouts.new-comment", 0,
+     0, NULL, NULL, NULL, "Topic for portout.new_comment events."},
+    {"topics.other", OPT_STR, OFF(topic_other), 0, "telnyx.portouts.other", 0, 0, NULL, NULL,
+     NULL, "Topic for event types this version does not know (they are never dropped)."},
+    {"topics.dead_letter", OPT_STR, OFF(topic_dead_letter), 0, "telnyx.portouts.dlq", 0, 0, NULL,
+     NULL, NULL,
+     "Dead-letter topic: input that could not be normalized and events Kafka\n"
+     "refused permanently, as the original bytes with the reason in headers."},
+
+    {"envelope.source", OPT_STR, OFF(envelope_source), 0, "https://api.telnyx.com/v2/portouts", 0,
+     0, NULL, NULL, NULL,
+     "CloudEvents 'source' of every envelope, the same for every ingest path;\n"
+     "consumers dedupe on (source, id)."},
+
+    {"input.max_event_bytes", OPT_INT, OFF(input_max_event_bytes), 0, "1048576", 1024,
+     64 * 1024 * 1024, NULL, NULL, NULL,
+     "Largest accepted event document (a replay line, a webhook body), in bytes."},
+
+    {"telnyx.api_key_file", OPT_SECRET, OFF(telnyx_api_key_file), OFF(telnyx_api_key), NULL, 0,
+     0, NULL, "TELNYX_API_KEY", "\"/run/secrets/telnyx_api_key\"",
+     "File holding the Telnyx API key (REST ingest). TELNYX_API_KEY in the\n"
+     "environment takes precedence. Never printed."},
+    {"webhook.public_key_file", OPT_SECRET, OFF(webhook_public_key_file),
+     OFF(webhook_public_key), NULL, 0, 0, NULL, "TELNYX_PUBLIC_KEY",
+     "\"/run/secrets/telnyx_public_key\"",
+     "File holding the Telnyx webhook public key (base64 of the raw 32-byte\n"
+     "Ed25519 key). TELNYX_PUBLIC_KEY in the environment takes precedence."},
+};
+
+#define N_OPTIONS (sizeof(pb_options) / sizeof(pb_options[0]))
+_Static_assert(N_OPTIONS <= PB_CONFIG_MAX_OPTIONS, "raise PB_CONFIG_MAX_OPTIONS");
+
+#define FIELD(cfg, off, T) ((T *)((char *)(cfg) + (off)))
+
+/* Largest secret file read; keys are far smaller. */
+#define SECRET_MAX 4096
+
+const char *pb_config_path(const char *explicit_path, pb_env_lookup_fn *lookup)
+{
+        if (explicit_path)
+                return explicit_path;
+        const char *e = lookup("PORTOUT_BRIDGE_CONFIG");
+        if (e && *e)
+                return e;
+        return PB_CONFIG_DEFAULT_PATH;
+}
+
+static const struct pb_option *find_option(const char *name)
+{
+        for (size_t i = 0; i < N_OPTIONS; i++)
+                if (strcmp(pb_options[i].name, name) == 0)
+                        return &pb_options[i];
+        return NULL;
+}
+
+/* A group name is valid if some option lives under it. */
+static int is_group(const char *prefix)
+{
+        size_t n = strlen(prefix);
+        for (size_t i = 0; i < N_OPTIONS; i++)
+                if (strncmp(pb_options[i].name, prefix, n) == 0 && pb_options[i].name[n] == '.')
+                        return 1;
+        return 0;
+}
+
+static const char *type_name(int t)
+{
+        switch (t) {
+        case CONFIG_TYPE_GROUP: return "a group";
+        case CONFIG_TYPE_INT:
+        case CONFIG_TYPE_INT64: return "an integer";
+        case CONFIG_TYPE_FLOAT: return "a float";
+        case CONFIG_TYPE_STRING: return "a string";
+        case CONFIG_TYPE_BOOL: return "a boolean";
+        case CONFIG_TYPE_ARRAY: return "an array";
+        case CONFIG_TYPE_LIST: return "a list";
+        default: return "an unknown type";
+        }
+}
+
+struct load_ctx {
+        pb_config_t *cfg;
+        const char *file;
+        pb_env_lookup_fn *lookup;
+        char *errstr;
+        size_t errsz;
+};
+
+static int loc_err(struct load_ctx *lc, int line, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int loc_err(struct load_ctx *lc, int line, const char *key, const char *fmt, ...)
+{
+        char msg[PB_ERRSZ];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (line > 0)
+                return pb_seterr(lc->errstr, lc->errsz, "%s:%d: %s: %s", lc->file, line, key, msg);
+        return pb_seterr(lc->errstr, lc->errsz, "%s: %s", key, msg);
+}
+
+/* Sets one scalar option from text (a default, or a file string after env
+ * expansion). */
+static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const char *text,
+                         int line)
+{
+        pb_config_t *cfg = lc->cfg;
+        switch (o->type) {
+        case OPT_STR:
+        case OPT_SECRET: {
+                char **dst = FIELD(cfg, o->off, char *);
+                char *v = strdup(text);
+                if (!v)
+                        return loc_err(lc, line, o->name, "out of memory");
+                free(*dst);
+                *dst = v;
+                if (o->type == OPT_STR && *v == '\0')
+                        return loc_err(lc, line, o->name, "must not be empty");
+                return 0;
+        }
+        case OPT_INT: {
+                char *end;
+                errno = 0;
+                long long v = strtoll(text, &end, 10);
+                if (errno || end == text || *end != '\0')
+                        return loc_err(lc, line, o->name, "\"%s\" is not an integer", text);
+                if (v < o->min || v > o->max)
+                        return loc_err(lc, line, o->name, "%lld is out of range [%lld, %lld]", v,
+                                       (long long)o->min, (long long)o->max);
+                *FIELD(cfg, o->off, int64_t) = v;
+                return 0;
+        }
+        case OPT_ENUM:
+                for (int i = 0; o->choices[i]; i++)
+                        if (strcmp(o->choices[i], text) == 0) {
+                                *FIELD(cfg, o->off, int) = i;
+                                return 0;
+                        }
+                {
+                        char list[256] = "";
+                        for (int i = 0; o->choices[i]; i++) {
+                                strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+                                strncat(list, o->choices[i], sizeof(list) - strlen(list) - 1);
+                        }
+                        return loc_err(lc, line, o->name, "\"%s\" is not one of: %s", text, list);
+                }
+        case OPT_KVLIST: break;
+        }
+        return loc_err(lc, line, o->name, "internal: cannot set from text");
+}
+
+static int expand(struct load_ctx *lc, const char *in, int line, const char *key, char **out)
+{
+        char e[PB_ERRSZ];
+        if (pb_envsubst(in, lc->lookup, out, e, sizeof(e)))
+                return loc_err(lc, line, key, "%s", e);
+        return 0;
+}
+
+static int set_kvlist(struct load_ctx *lc, const struct pb_option *o, config_setting_t *s)
+{
+        int line = config_setting_source_line(s);
+        int t = config_setting_type(s);
+        if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+                return loc_err(lc, line, o->name,
+                               "expected a list of \"name=value\" strings, got %s", type_name(t));
+        int n = config_setting_length(s);
+        pb_kv_t *kv = calloc((size_t)(n ? n : 1), sizeof(*kv));
+        if (!kv)
+                return loc_err(lc, line, o->name, "out of memory");
+        *FIELD(lc->cfg, o->off, pb_kv_t *) = kv;
+        size_t *cnt = FIELD(lc->cfg, o->off2, size_t);
+        *cnt = 0;
+        for (int i = 0; i < n; i++) {
+                config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+                int eline = config_setting_source_line(e);
+                if (config_setting_type(e) != CONFIG_TYPE_STRING)
+                        return loc_err(lc, eline, o->name,
+                                       "element %d must be a \"name=value\" string, got %s", i + 1,
+                                       type_name(config_setting_type(e)));
+                char *text;
+                if (expand(lc, config_setting_get_string(e), eline, o->name, &text))
+                        return PB_ERR;
+                char *eq = strchr(text, '=');
+                if (!eq || eq == text) {
+                        int rc = loc_err(lc, eline, o->name,
+                                         "element %d must be \"name=value\" (got \"%.40s\")", i + 1,
+                                         pb_config_is_secret_property(text) ? "<redacted>" : text);
+                        free(text);
+                        return rc;
+                }
+                *eq = '\0';
+                kv[*cnt].key = strdup(text);
+                kv[*cnt].value = strdup(eq + 1);
+                kv[*cnt].line = eline;
+                free(text);
+                if (!kv[*cnt].key || !kv[*cnt].value)
+                        return loc_err(lc, eline, o->name, "out of memory");
+                (*cnt)++;
+        }
+        return 0;
+}
+
+static int set_from_setting(struct load_ctx *lc, const struct pb_option *o, config_setting_t *s,
+                            int idx)
+{
+        int line = config_setting_source_line(s);
+        int t = config_setting_type(s);
+        lc->cfg->src_line[idx] = line;
+        if (o->type == OPT_KVLIST)
+                return set_kvlist(lc, o, s);
+
+        char buf[32];
+        const char *text = NULL;
+        if (t == CONFIG_TYPE_STRING) {
+                text = config_setting_get_string(s);
+        } else if (o->type == OPT_INT && (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)) {
+                snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(s));
+                return set_from_text(lc, o, buf, line);
+        } else {
+                const char *want = o->type == OPT_INT ? "an integer" : "a string";
+                return loc_err(lc, line, o->name, "expected %s, got %s", want, type_name(t));
+        }
+        /* Strings may reference the environment; integers given as strings
+         * ("${PORT:-8080}") are parsed after expansion. */
+        char *expanded;
+        if (expand(lc, text, line, o->name, &expanded))
+                return PB_ERR;
+        int rc = set_from_text(lc, o, expanded, line);
+        free(expanded);
+        return rc;
+}
+
+/* Walks the parsed tree: every leaf must be a known option. */
+static int walk(struct load_ctx *lc, config_setting_t *grp, const char *prefix)
+{
+        int n = config_setting_length(grp);
+        for (int i = 0; i < n; i++) {
+                config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+                const char *name = config_setting_name(s);
+                char path[256];
+                snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
+                         name ? name : "?");
+                const struct pb_option *o = find_option(path);
+                if (o) {
+                        if (set_from_setting(lc, o, s, (int)(o - pb_options)))
+                                return PB_ERR;
+                } else if (config_setting_type(s) == CONFIG_TYPE_GROUP && is_group(path)) {
+                        if (walk(lc, s, path))
+                                return PB_ERR;
+                } else {
+                        return loc_err(lc, config_setting_source_line(s), path,
+                                       "unknown key (see `portout-bridge check-config --example`)");
+                }
+        }
+        return 0;
+}
+
+static int read_secret_file(struct load_ctx *lc, const struct pb_option *o, const char *path,
+                            char **out)
+{
+        FILE *f = fopen(path, "rb");
+        if (!f)
+                return loc_err(lc, lc->cfg->src_line[o - pb_options], o->name,
+                               "cannot read secret file %s: %s", path, strerror(errno));
+        char *buf = malloc(SECRET_MAX + 1);
+        size_t n = buf ? fread(buf, 1, SECRET_MAX + 1, f) : 0;
+        fclose(f);
+        if (!buf)
+                return loc_err(lc, 0, o->name, "out of memory");
+        if (n > SECRET_MAX) {
+                free(buf);
+                return loc_err(lc, lc->cfg->src_line[o - pb_options], o->name,
+                               "secret file %s is larger than %d bytes", path, SECRET_MAX);
+        }
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+                         buf[n - 1] == '\t'))
+                n--;
+        buf[n] = '\0';
+        *out = buf;
+        return 0;
+}
+
+static int finish(struct load_ctx *lc)
+{
+        pb_config_t *cfg = lc->cfg;
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                if (o->type == OPT_SECRET) {
+                        char **secret = FIELD(cfg, o->off2, char *);
+                        const char *ev = lc->lookup(o->env);
+                        if (ev && *ev) {
+                                *secret = strdup(ev);
+                                cfg->src_line[i] = cfg->src_line[i] ? cfg->src_line[i] : -1;
+                        } else if (*FIELD(cfg, o->off, char *)) {
+                                if (read_secret_file(lc, o, *FIELD(cfg, o->off, char *), secret))
+                                        return PB_ERR;
+                        }
+                        continue;
+                }
+                if (cfg->src_line[i] || !o->def)
+                        continue;
+                if (set_from_text(lc, o, o->def, 0))
+                        return PB_ERR;
+        }
+        pb_log_set_level((enum pb_log_level)cfg->log_level);
+        return 0;
+}
+
+pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr,
+                            size_t errsz)
+{
+        pb_config_t *cfg = calloc(1, sizeof(*cfg));
+        if (!cfg) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        struct load_ctx lc = {cfg, path ? path : "(defaults)", lookup, errstr, errsz};
+        int ok = 1;
+        if (path) {
+                config_t lcfg;
+                config_init(&lcfg);
+                cfg->path = strdup(path);
+                if (!config_read_file(&lcfg, path)) {
+                        if (config_error_type(&lcfg) == CONFIG_ERR_FILE_IO)
+                                pb_seterr(errstr, errsz, "%s: cannot read: %s", path,
+                                          strerror(errno ? errno : ENOENT));
+                        else
+                                pb_seterr(errstr, errsz, "%s:%d: syntax error: %s",
+                                          config_error_file(&lcfg) ? config_error_file(&lcfg)
+                                                                   : path,
+                                          config_error_line(&lcfg), config_error_text(&lcfg));
+                        ok = 0;
+                } else if (walk(&lc, config_root_setting(&lcfg), "")) {
+                        ok = 0;
+                }
+                config_destroy(&lcfg);
+        }
+        if (ok && finish(&lc))
+                ok = 0;
+        if (!ok) {
+                pb_config_free(cfg);
+                return NULL;
+        }
+        return cfg;
+}
+
+void pb_config_free(pb_config_t *cfg)
+{
+        if (!cfg)
+                return;
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                if (o->type == OPT_STR || o->type == OPT_SECRET)
+                        free(*FIELD(cfg, o->off, char *));
+                if (o->type == OPT_SECRET) {
+                        char *s = *FIELD(cfg, o->off2, char *);
+                        if (s) /* secrets do not linger in freed memory */
+                                memset(s, 0, strlen(s));
+                        free(s);
+                }
+        }
+        for (size_t i = 0; i < cfg->kafka_props_cnt; i++) {
+                free(cfg->kafka_props[i].key);
+                free(cfg->kafka_props[i].value);
+        }
+        free(cfg->kafka_props);
+        free(cfg->path);
+        free(cfg);
+}
+
+int pb_config_is_secret_property(const char *key)
+{
+        static const char *const marks[] = {"password", "secret", "key", "token",
+                                            "sasl.oauthbearer.config", NULL};
+        for (int i = 0; marks[i]; i++)
+                if (strstr(key, marks[i]))
+                        return 1;
+        return 0;
+}
+
+static void print_source(const pb_config_t *cfg, size_t i, FILE *out)
+{
+        int l = cfg->src_line[i];
+        if (l > 0)
+                fprintf(out, "  # %s:%d\n", cfg->path, l);
+        else if (l < 0)
+                fprintf(out, "  # environment %s\n", pb_options[i].env);
+        else
+                fprintf(out, "  # default\n");
+}
+
+void pb_config_print(const pb_config_t *cfg, FILE *out)
+{
+        fprintf(out, "# effective configuration (%s); secrets redacted\n",
+                cfg->path ? cfg->path : "built-in defaults");
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                fprintf(out, "%s = ", o->name);
+                switch (o->type) {
+                case OPT_STR: fprintf(out, "\"%s\"", *FIELD(cfg, o->off, char *)); break;
+                case OPT_INT:
+                        fprintf(out, "%lld", (long long)*FIELD(cfg, o->off, int64_t));
+                        break;
+                case OPT_ENUM:
+                        fprintf(out, "\"%s\"", o->choices[*FIELD(cfg, o->off, int)]);
+                        break;
+                case OPT_KVLIST: {
+                        fprintf(out, "(");
+                        for (size_t k = 0; k < cfg->kafka_props_cnt; k++)
+                                fprintf(out, "%s \"%s=%s\"", k ? "," : "", cfg->kafka_props[k].key,
+                                        pb_config_is_secret_property(cfg->kafka_props[k].key)
+                                            ? "<redacted>"
+                                            : cfg->kafka_props[k].value);
+                        fprintf(out, " )");
+                        break;
+                }
+                case OPT_SECRET: {
+                        const char *p = *FIELD(cfg, o->off, char *);
+                        const char *s = *FIELD(cfg, o->off2, char *);
+                        if (p)
+                                fprintf(out, "\"%s\"", p);
+                        else
+                                fprintf(out, "(unset)");
+                        fprintf(out, "  # secret %s", s ? "loaded, <redacted>" : "not set");
+                        if (s && cfg->src_line[i] < 0)
+                                fprintf(out, " (from %s)", o->env);
+                        fprintf(out, "\n");
+                        continue;
+                }
+                }
+                print_source(cfg, i, out);
+        }
+}
+
+static void print_doc(const char *doc, FILE *out)
+{
+        const char *p = doc;
+        while (*p) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t)(nl - p) : strlen(p);
+                fprintf(out, "  # %.*s\n", (int)n, p);
+                p += n + (nl ? 1 : 0);
+        }
+}
+
+void pb_config_print_example(FILE *out)
+{
+        fputs("# portout-bridge configuration (libconfig syntax).\n"
+              "# Generated by `portout-bridge check-config --example` from the option\n"
+              "# table in src/config.c; do not edit by hand, regenerate it.\n"
+              "# Strings may read the environment: ${NAME} or ${NAME:-default}.\n"
+              "# Lookup order: -c FILE, $PORTOUT_BRIDGE_CONFIG, " PB_CONFIG_DEFAULT_PATH ".\n",
+              out);
+        char group[64] = "";
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                const char *dot = strchr(o->name, '.');
+                size_t glen = (size_t)(dot - o->name);
+                if (strlen(group) != glen || strncmp(group, o->name, glen) != 0) {
+                        if (*group)
+                                fputs("};\n", out);
+                        snprintf(group, sizeof(group), "%.*s", (int)glen, o->name);
+                        fprintf(out, "\n%s = {\n", group);
+                } else {
+                        fputs("\n", out);
+                }
+                print_doc(o->doc, out);
+                const char *key = dot + 1;
+                if (o->type == OPT_SECRET) {
+                        fprintf(out, "  # Environment: %s.\n", o->env);
+                        fprintf(out, "  # %s = %s;\n", key, o->example);
+                } else if (o->example) {
+                        fprintf(out, "  %s = %s;\n", key, o->example);
+                } else if (o->type == OPT_INT) {
+                        fprintf(out, "  %s = %s;\n", key, o->def);
+                } else {
+                        fprintf(out, "  %s = \"%s\";\n", key, o->def);
+                }
+        }
+        if (*group)
+                fputs("};\n", out);
+}

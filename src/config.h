@@ -1,0 +1,79 @@
+/* Configuration: one table of options (config.c: pb_options[]) drives parsing,
+ * type and range checks, defaults, `check-config` and the generated example in
+ * conf/. Files are libconfig syntax; string values may use ${NAME} and
+ * ${NAME:-default} to read the environment.
+ *
+ * Ownership: pb_config_load() returns a pb_config_t the caller frees with
+ * pb_config_free(); every string in it belongs to it. */
+#ifndef PB_CONFIG_H
+#define PB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "envsubst.h"
+
+/* One "key=value" librdkafka property from kafka.properties. */
+typedef struct pb_kv {
+        char *key;
+        char *value;
+        int line; /* line in the config file, 0 for built-in defaults */
+} pb_kv_t;
+
+#define PB_CONFIG_MAX_OPTIONS 64
+
+typedef struct pb_config {
+        char *path; /* file it was loaded from, NULL if none */
+        /* Where each option's value came from: 0 default, >0 file line,
+         * -1 environment (secrets). Indexed like the option table. */
+        int src_line[PB_CONFIG_MAX_OPTIONS];
+
+        int log_level; /* enum pb_log_level */
+
+        char *kafka_brokers;
+        pb_kv_t *kafka_props;
+        size_t kafka_props_cnt;
+        int64_t kafka_flush_timeout_ms;
+
+        char *topic_status_changed;
+        char *topic_foc_date_changed;
+        char *topic_new_comment;
+        char *topic_other;
+        char *topic_dead_letter;
+
+        char *envelope_source;
+        int64_t input_max_event_bytes;
+
+        char *telnyx_api_key_file;
+        char *telnyx_api_key; /* secret: from TELNYX_API_KEY or the file */
+        char *webhook_public_key_file;
+        char *webhook_public_key; /* from TELNYX_PUBLIC_KEY or the file */
+} pb_config_t;
+
+/* Default location when neither -c nor $PORTOUT_BRIDGE_CONFIG is given. */
+#define PB_CONFIG_DEFAULT_PATH "/etc/portout-bridge/portout-bridge.conf"
+
+/* Picks the config path: explicit, else $PORTOUT_BRIDGE_CONFIG, else the
+ * default. The result is borrowed from its inputs or is a literal. */
+const char *pb_config_path(const char *explicit_path, pb_env_lookup_fn *lookup);
+
+/* Loads and validates path (NULL: defaults only). Errors name the file, line
+ * and key. Returns NULL with errstr set on any error. */
+pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr,
+                            size_t errsz);
+
+/* Frees cfg and everything it owns. */
+void pb_config_free(pb_config_t *cfg);
+
+/* Prints the effective configuration, one "key = value" line each, secrets
+ * redacted. */
+void pb_config_print(const pb_config_t *cfg, FILE *out);
+
+/* Prints the commented example configuration generated from the table. */
+void pb_config_print_example(FILE *out);
+
+/* Returns 1 if a librdkafka property with this name holds a secret. */
+int pb_config_is_secret_property(const char *key);
+
+#endif

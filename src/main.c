@@ -1,0 +1,79 @@
+/* portout-bridge: carries Telnyx port-out events into Kafka.
+ * main() parses global options, dispatches to a subcommand and exits with its
+ * code; it is the only place that decides to exit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "pb.h"
+
+static const char usage[] =
+    "Usage: portout-bridge [-c FILE] COMMAND [ARGS...]\n"
+    "\n"
+    "Carries Telnyx port-out events (portout.status_changed,\n"
+    "portout.foc_date_changed, portout.new_comment) into Kafka as CloudEvents.\n"
+    "\n"
+    "Commands:\n"
+    "  normalize [FILE...|-]    print the CloudEvents envelopes as NDJSON (no Kafka)\n"
+    "  replay [FILE...|-]       publish events from files, wait for delivery reports\n"
+    "  check-config [--example] validate and print the effective configuration\n"
+    "\n"
+    "Options:\n"
+    "  -c FILE      configuration file (else $PORTOUT_BRIDGE_CONFIG, else\n"
+    "               " PB_CONFIG_DEFAULT_PATH ")\n"
+    "  -h, --help   this help; COMMAND --help for a command's own\n"
+    "  -V, --version\n"
+    "\n"
+    "Exit codes (sysexits.h):\n"
+    "  0   done\n"
+    "  64  usage error\n"
+    "  65  input data that could not be used (rejected or dead-lettered)\n"
+    "  69  a service (Kafka, Telnyx) unavailable\n"
+    "  70  internal error\n"
+    "  75  temporary failure: not everything was delivered\n"
+    "  78  configuration error\n";
+
+int main(int argc, char **argv)
+{
+        pb_globals_t g = {NULL};
+        int i = 1;
+        for (; i < argc; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0) {
+                        fputs(usage, stdout);
+                        return PB_EXIT_OK;
+                } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0 ||
+                           strcmp(a, "version") == 0) {
+                        printf(PB_NAME " " PB_VERSION "\n");
+                        return PB_EXIT_OK;
+                } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+                        if (i + 1 >= argc) {
+                                fprintf(stderr, PB_NAME ": %s needs a file\n%s", a, usage);
+                                return PB_EXIT_USAGE;
+                        }
+                        g.config_path = argv[++i];
+                } else if (strncmp(a, "--config=", 9) == 0) {
+                        g.config_path = a + 9;
+                } else if (a[0] == '-') {
+                        fprintf(stderr, PB_NAME ": unknown option %s\n%s", a, usage);
+                        return PB_EXIT_USAGE;
+                } else {
+                        break;
+                }
+        }
+        if (i >= argc) {
+                fputs(usage, stderr);
+                return PB_EXIT_USAGE;
+        }
+        const char *cmd = argv[i];
+        int cargc = argc - i;
+        char **cargv = argv + i;
+        if (strcmp(cmd, "normalize") == 0)
+                return pb_cmd_normalize(&g, cargc, cargv);
+        if (strcmp(cmd, "replay") == 0)
+                return pb_cmd_replay(&g, cargc, cargv);
+        if (strcmp(cmd, "check-config") == 0)
+                return pb_cmd_check_config(&g, cargc, cargv);
+        fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);
+        return PB_EXIT_USAGE;
+}

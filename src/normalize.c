@@ -1,0 +1,449 @@
+#include "normalize.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+#define TYPE_PREFIX "com.telnyx."
+#define ERR_MAX 512
+
+const char *pb_ingest_name(pb_ingest_path_t p)
+{
+        switch (p) {
+        case PB_INGEST_WEBHOOK: return "webhook";
+        case PB_INGEST_REST: return "rest";
+        case PB_INGEST_FILE: break;
+        }
+        return "file";
+}
+
+static void item_reject(pb_norm_item_t *it, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void item_reject(pb_norm_item_t *it, const char *fmt, ...)
+{
+        char msg[ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        it->error = strdup(msg);
+}
+
+static const char *jtype(json_object *o)
+{
+        return o ? json_type_to_name(json_object_get_type(o)) : "null";
+}
+
+/* Joins a field path for error messages: "" + "id" -> "id", "data" + "id" ->
+ * "data.id". */
+static void field_path(char *out, size_t outsz, const char *prefix, const char *name)
+{
+        snprintf(out, outsz, "%s%s%s", prefix, *prefix ? "." : "", name);
+}
+
+/* Reads an identifier-like string field. Returns 1 found, 0 absent or null,
+ * -1 invalid (it->error set). */
+static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, const char *name,
+                     const char **out)
+{
+        json_object *v;
+        char path[160];
+        field_path(path, sizeof(path), prefix, name);
+        if (!obj || !json_object_object_get_ex(obj, name, &v) || v == NULL)
+                return 0;
+        if (!json_object_is_type(v, json_type_string)) {
+                item_reject(it, "field \"%s\" must be a string, got %s", path, jtype(v));
+                return -1;
+        }
+        const char *s = json_object_get_string(v);
+        size_t n = (size_t)json_object_get_string_len(v);
+        if (n == 0) {
+                item_reject(it, "field \"%s\" must not be empty", path);
+                return -1;
+        }
+        if (n > PB_MAX_ID_LEN) {
+                item_reject(it, "field \"%s\" is %zu bytes, longer than %d", path, n,
+                            PB_MAX_ID_LEN);
+                return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+                        item_reject(it, "field \"%s\" contains a control character", path);
+                        return -1;
+                }
+        *out = s;
+        return 1;
+}
+
+static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefix,
+                         const char *name, const char *what, const char **out)
+{
+        int rc = get_ident(it, obj, prefix, name, out);
+        if (rc == 0) {
+                char path[160];
+                field_path(path, sizeof(path), prefix, name);
+                item_reject(it, "missing field \"%s\" (%s)", path, what);
+                return -1;
+        }
+        return rc < 0 ? -1 : 0;
+}
+
+/* Finds the port-out id: top-level portout_id (REST), else by event type in
+ * the payload (telnyx-api.md §1): new_comment -> payload.portout_id (payload.id
+ * is the comment id there); status_changed, foc_date_changed -> payload.id;
+ * unknown types -> payload.portout_id only, never a guess. */
+static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *prefix,
+                           const char *event_type, const char **out)
+{
+        int rc = get_ident(it, rec, prefix, "portout_id", out);
+        if (rc != 0)
+                return rc < 0 ? -1 : 0;
+
+        json_object *payload = NULL;
+        json_object_object_get_ex(rec, "payload", &payload);
+        char pprefix[160];
+        field_path(pprefix, sizeof(pprefix), prefix, "payload");
+        const char *pfield = (strcmp(event_type, "portout.status_changed") == 0 ||
+                              strcmp(event_type, "portout.foc_date_changed") == 0)
+                                 ? "id"
+                                 : "portout_id";
+        if (payload && !json_object_is_type(payload, json_type_object)) {
+                item_reject(it, "field \"%s\" must be an object or null, got %s", pprefix,
+                            jtype(payload));
+                return -1;
+        }
+        rc = get_ident(it, payload, pprefix, pfield, out);
+        if (rc > 0)
+                return 0;
+        if (rc == 0) {
+                char a[160], b[160];
+                field_path(a, sizeof(a), prefix, "portout_id");
+                field_path(b, sizeof(b), pprefix, pfield);
+                item_reject(it, "missing port-out id: neither \"%s\" nor \"%s\" is present%s", a,
+                            b, payload ? "" : " (payload is null or absent)");
+        }
+        return -1;
+}
+
+/* Picks the envelope time: occurred_at (webhook), else created_at (REST),
+ * else the receive time. Unparseable values fall through; they stay visible
+ * in data.telnyx. */
+static void pick_time(json_object *rec, int64_t received_us, char *out, size_t outsz)
+{
+        static const char *const fields[] = {"occurred_at", "created_at"};
+        for (size_t i = 0; i < 2; i++) {
+                json_object *v;
+                int64_t us;
+                if (json_object_object_get_ex(rec, fields[i], &v) &&
+                    json_object_is_type(v, json_type_string) &&
+                    pb_time_parse_rfc3339(json_object_get_string(v), &us) == 0 &&
+                    pb_time_format_us(us, out, outsz) == 0)
+                        return;
+        }
+        pb_time_format_us(received_us, out, outsz);
+}
+
+/* Copies every member of src except the skipped names into dst (shared
+ * references, not copies). Members already in dst keep their value; a clashing
+ * member is stored as "<prefix><name>". */
+static void merge_members(json_object *dst, json_object *src, const char *const *skip,
+                          const char *clash_prefix)
+{
+        if (!src || !json_object_is_type(src, json_type_object))
+                return;
+        json_object_object_foreach(src, key, val)
+        {
+                int skipped = 0;
+                for (int i = 0; skip && skip[i]; i++)
+                        if (strcmp(skip[i], key) == 0)
+                                skipped = 1;
+                if (skipped)
+                        continue;
+                if (json_object_object_get_ex(dst, key, NULL)) {
+                        char k2[256];
+                        snprintf(k2, sizeof(k2), "%s%s", clash_prefix, key);
+                        json_object_object_add(dst, k2, json_object_get(val));
+                } else {
+                        json_object_object_add(dst, key, json_object_get(val));
+                }
+        }
+}
+
+static int add_str(json_object *o, const char *k, const char *v)
+{
+        json_object *s = json_object_new_string(v);
+        if (!s)
+                return -1;
+        return json_object_object_add(o, k, s);
+}
+
+static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+
+static void envelope_free(pb_envelope_t *e)
+{
+        if (!e)
+                return;
+        free(e->id);
+        free(e->type);
+        free(e->event_type);
+        free(e->portout_id);
+        free(e->source);
+        free(e->time);
+        free(e->received);
+        free(e->json);
+        free(e);
+}
+
+/* Builds the envelope of one event record. meta and top are the webhook's
+ * delivery metadata and other top-level members (NULL for REST records). */
+static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *ingest,
+                             json_object *rec, const char *prefix, json_object *meta,
+                             json_object *top, pb_norm_item_t *it)
+{
+        const char *id, *event_type, *portout_id;
+        char path[160];
+
+        if (require_ident(it, rec, prefix, "id", "the event id", &id) ||
+            require_ident(it, rec, prefix, "event_type", "the event type", &event_type) ||
+            find_portout_id(it, rec, prefix, event_type, &portout_id))
+                return;
+        json_object *payload = NULL;
+        json_object_object_get_ex(rec, "payload", &payload);
+        if (payload && !json_object_is_type(payload, json_type_object)) {
+                field_path(path, sizeof(path), prefix, "payload");
+                item_reject(it, "field \"%s\" must be an object or null, got %s", path,
+                            jtype(payload));
+                return;
+        }
+
+        char tbuf[40], rbuf[40], type[300];
+        pick_time(rec, ingest->received_us, tbuf, sizeof(tbuf));
+        pb_time_format_us(ingest->received_us, rbuf, sizeof(rbuf));
+        snprintf(type, sizeof(type), TYPE_PREFIX "%s", event_type);
+
+        json_object *env = json_object_new_object(), *data = json_object_new_object(),
+                    *telnyx = json_object_new_object();
+        if (!env || !data || !telnyx) {
+                json_object_put(env);
+                json_object_put(data);
+                json_object_put(telnyx);
+                return;
+        }
+        static const char *const skip_rec[] = {"id", "event_type", "portout_id", "payload", NULL};
+        static const char *const skip_top[] = {"data", "meta", NULL};
+        merge_members(telnyx, rec, skip_rec, "");
+        merge_members(telnyx, meta, NULL, "meta_");
+        merge_members(telnyx, top, skip_top, "top_");
+
+        add_str(data, "event_type", event_type);
+        add_str(data, "portout_id", portout_id);
+        json_object_object_add(data, "payload", json_object_get(payload));
+        json_object_object_add(data, "telnyx", telnyx);
+
+        add_str(env, "specversion", "1.0");
+        add_str(env, "id", id);
+        add_str(env, "source", opts->source);
+        add_str(env, "type", type);
+        add_str(env, "subject", portout_id);
+        add_str(env, "time", tbuf);
+        add_str(env, "datacontenttype", "application/json");
+        add_str(env, "partitionkey", portout_id);
+        add_str(env, "ingestpath", pb_ingest_name(ingest->path));
+        add_str(env, "receivedat", rbuf);
+        json_object_object_add(env, "data", data);
+
+        size_t jlen = 0;
+        const char *js = json_object_to_json_string_length(
+            env, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &jlen);
+        pb_envelope_t *e = calloc(1, sizeof(*e));
+        if (e && js) {
+                e->id = dupstr(id);
+                e->type = dupstr(type);
+                e->event_type = dupstr(event_type);
+                e->portout_id = dupstr(portout_id);
+                e->source = dupstr(opts->source);
+                e->time = dupstr(tbuf);
+                e->received = dupstr(rbuf);
+                e->ingest = pb_ingest_name(ingest->path);
+                e->json = malloc(jlen + 1);
+                if (e->json) {
+                        memcpy(e->json, js, jlen + 1);
+                        e->json_len = jlen;
+                }
+        }
+        if (e && (!e->id || !e->type || !e->event_type || !e->portout_id || !e->source ||
+                  !e->time || !e->received || !e->json)) {
+                envelope_free(e);
+                e = NULL;
+        }
+        if (!e)
+                item_reject(it, "out of memory building the envelope");
+        it->env = e;
+        json_object_put(env);
+}
+
+static pb_norm_item_t *batch_add(pb_batch_t *b, size_t *cap)
+{
+        if (b->cnt == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 4;
+                pb_norm_item_t *n = realloc(b->items, ncap * sizeof(*n));
+                if (!n)
+                        return NULL;
+                b->items = n;
+                *cap = ncap;
+        }
+        pb_norm_item_t *it = &b->items[b->cnt++];
+        memset(it, 0, sizeof(*it));
+        return it;
+}
+
+static int set_raw(pb_norm_item_t *it, const char *buf, size_t len)
+{
+        it->raw = malloc(len + 1);
+        if (!it->raw)
+                return -1;
+        memcpy(it->raw, buf, len);
+        it->raw[len] = '\0';
+        it->raw_len = len;
+        return 0;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+static int str_member_is(json_object *o, const char *k, const char *want)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) &&
+               strcmp(json_object_get_string(v), want) == 0;
+}
+
+pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
+                         const pb_ingest_t *ingest)
+{
+        pb_batch_t *b = calloc(1, sizeof(*b));
+        size_t cap = 0;
+        if (!b)
+                return NULL;
+
+        json_tokener *tok = json_tokener_new();
+        if (!tok) {
+                free(b);
+                return NULL;
+        }
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        json_object *root = len ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t consumed = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (len == 0 || jerr == json_tokener_continue) {
+                /* json-c waits for more bytes; the document ended early. */
+                jerr = json_tokener_continue;
+        }
+        size_t rest = consumed;
+        while (rest < len && is_ws(buf[rest]))
+                rest++;
+
+        pb_norm_item_t *it;
+        if (jerr != json_tokener_success || !root || rest != len) {
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom;
+                if (len == 0)
+                        item_reject(it, "empty input: expected a JSON object");
+                else if (jerr == json_tokener_continue)
+                        item_reject(it, "not valid JSON: document ends early (%zu bytes)", len);
+                else if (jerr != json_tokener_success)
+                        item_reject(it, "not valid JSON: %s at byte %zu",
+                                    json_tokener_error_desc(jerr), consumed);
+                else
+                        item_reject(it, "not valid JSON: unexpected data after the document at "
+                                        "byte %zu",
+                                    rest);
+                json_object_put(root);
+                b->rejected = 1;
+                return b;
+        }
+
+        json_object *data = NULL, *meta = NULL;
+        if (!json_object_is_type(root, json_type_object)) {
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom_root;
+                item_reject(it, "input is a JSON %s, expected an object", jtype(root));
+        } else if (!json_object_object_get_ex(root, "data", &data)) {
+                /* A bare REST event record. */
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom_root;
+                normalize_record(opts, ingest, root, "", NULL, NULL, it);
+        } else if (json_object_is_type(data, json_type_array)) {
+                /* A REST list response: one item per element; meta is paging. */
+                size_t n = json_object_array_length(data);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *el = json_object_array_get_idx(data, i);
+                        char prefix[32];
+                        snprintf(prefix, sizeof(prefix), "data[%zu]", i);
+                        it = batch_add(b, &cap);
+                        if (!it)
+                                goto oom_root;
+                        size_t elen = 0;
+                        const char *ejs = json_object_to_json_string_length(
+                            el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &elen);
+                        if (set_raw(it, ejs, elen))
+                                goto oom_root;
+                        if (!json_object_is_type(el, json_type_object))
+                                item_reject(it, "field \"%s\" must be an object, got %s", prefix,
+                                            jtype(el));
+                        else
+                                normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
+                }
+        } else if (json_object_is_type(data, json_type_object)) {
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom_root;
+                json_object_object_get_ex(root, "meta", &meta);
+                /* A webhook delivery says record_type "event"; a show response
+                 * says "portout_event". Only webhooks carry delivery meta. */
+                int webhook = str_member_is(data, "record_type", "event") ||
+                              (!str_member_is(data, "record_type", "portout_event") && meta &&
+                               (json_object_object_get_ex(meta, "attempt", NULL) ||
+                                json_object_object_get_ex(meta, "delivered_to", NULL)));
+                normalize_record(opts, ingest, data, "data", webhook ? meta : NULL, root, it);
+        } else {
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom_root;
+                item_reject(it, "field \"data\" must be an object or an array, got %s",
+                            jtype(data));
+        }
+        json_object_put(root);
+        for (size_t i = 0; i < b->cnt; i++)
+                if (!b->items[i].env)
+                        b->rejected++;
+        return b;
+
+oom_root:
+        json_object_put(root);
+oom:
+        pb_batch_free(b);
+        return NULL;
+}
+
+void pb_batch_free(pb_batch_t *b)
+{
+        if (!b)
+                return;
+        for (size_t i = 0; i < b->cnt; i++) {
+                envelope_free(b->items[i].env);
+                free(b->items[i].error);
+                free(b->items[i].raw);
+        }
+        free(b->items);
+        free(b);
+}

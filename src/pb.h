@@ -1,0 +1,46 @@
+/* portout-bridge: definitions shared by every module.
+ *
+ * Conventions (see docs/design.md):
+ *   - Functions that can fail return 0 (PB_OK) or a negative value and write a
+ *     human-readable reason into a caller-supplied buffer (errstr, errsz).
+ *   - Objects come in _new/_free pairs; _free(NULL) is a no-op.
+ *   - Only main() decides to exit; exit codes follow sysexits.h. */
+#ifndef PB_H
+#define PB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PB_NAME "portout-bridge"
+#ifndef PB_VERSION
+#define PB_VERSION "0.1.0"
+#endif
+
+#define PB_OK 0
+#define PB_ERR (-1)
+
+/* Exit codes (sysexits.h values, restated so the docs can cite them). */
+enum pb_exit {
+        PB_EXIT_OK = 0,
+        PB_EXIT_USAGE = 64,       /* EX_USAGE: bad command line */
+        PB_EXIT_DATAERR = 65,     /* EX_DATAERR: input that could not be used */
+        PB_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: Kafka/Telnyx unavailable */
+        PB_EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error (a bug) */
+        PB_EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: not everything delivered */
+        PB_EXIT_CONFIG = 78       /* EX_CONFIG: configuration error */
+};
+
+/* Size of the error buffers passed to functions that can fail. */
+#define PB_ERRSZ 512
+
+/* Formats into errstr if it is not NULL; always returns PB_ERR. */
+int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Wall-clock time in milliseconds since the Unix epoch. */
+int64_t pb_now_ms(void);
+
+/* Monotonic time in milliseconds (for timeouts and durations). */
+int64_t pb_mono_ms(void);
+
+#endif

@@ -1,0 +1,659 @@
+#include "producer.h"
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+#include "pb.h"
+
+/* Safe defaults applied before kafka.properties (which may override them). */
+static const char *const default_props[][2] = {
+    {"enable.idempotence", "true"},
+    {"acks", "all"},
+    {"queue.buffering.max.messages", "10000"},
+    {"queue.buffering.max.kbytes", "65536"},
+    {"message.timeout.ms", "300000"},
+    {"partitioner", "murmur2_random"},
+    {"client.id", PB_NAME},
+};
+
+enum msg_state { MSG_PRIMARY = 0, MSG_DLQ };
+
+/* One record in flight. Everything is copied in one place so that librdkafka
+ * can borrow value/key without copying (freed after the fate is known). */
+struct pb_msg {
+        struct pb_msg *prev, *next; /* pending list */
+        struct pb_msg *qnext;       /* requeue list */
+        int queued;
+        enum msg_state state;
+        char *topic;
+        char *key;
+        size_t key_len;
+        char *value;
+        size_t value_len;
+        char *raw;
+        size_t raw_len;
+        size_t hdr_cnt;
+        char **hdr_names;
+        char **hdr_values;
+        int dlq_err;
+        char *dlq_reason;
+        pb_done_fn *cb;
+        void *opaque;
+};
+
+struct pb_producer {
+        rd_kafka_t *rk;
+        pthread_rwlock_t rk_lock; /* write-held only while rebuilding */
+        pthread_mutex_t lock;     /* lists and counters */
+        pthread_cond_t cond;      /* signalled when a fate is decided */
+        struct pb_msg *pending;   /* every record without a fate */
+        struct pb_msg *rq_head, *rq_tail;
+        pb_producer_stats_t st;
+        pthread_t thread;
+        int stop;
+        int closing; /* purging at shutdown: failures become FAILED(shutdown) */
+        int rebuilding;
+        char *dlq_topic;
+        rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
+};
+
+const char *pb_producer_dlq_topic(const pb_producer_t *p) { return p->dlq_topic; }
+
+static void msg_free(struct pb_msg *m)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->hdr_cnt; i++) {
+                free(m->hdr_names[i]);
+                free(m->hdr_values[i]);
+        }
+        free(m->hdr_names);
+        free(m->hdr_values);
+        free(m->topic);
+        free(m->key);
+        free(m->value);
+        free(m->raw);
+        free(m->dlq_reason);
+        free(m);
+}
+
+static char *memdup(const char *s, size_t n)
+{
+        char *d = malloc(n + 1);
+        if (d) {
+                if (n)
+                        memcpy(d, s, n);
+                d[n] = '\0';
+        }
+        return d;
+}
+
+static struct pb_msg *msg_new(const pb_record_t *r, pb_done_fn *cb, void *opaque)
+{
+        struct pb_msg *m = calloc(1, sizeof(*m));
+        if (!m)
+                return NULL;
+        m->topic = strdup(r->topic);
+        m->key = r->key ? memdup(r->key, r->key_len) : NULL;
+        m->key_len = r->key ? r->key_len : 0;
+        m->value = memdup(r->value, r->value_len);
+        m->value_len = r->value_len;
+        if (r->raw) {
+                m->raw = memdup(r->raw, r->raw_len);
+                m->raw_len = r->raw_len;
+        }
+        m->hdr_cnt = r->headers_cnt;
+        m->hdr_names = calloc(r->headers_cnt + 1, sizeof(char *));
+        m->hdr_values = calloc(r->headers_cnt + 1, sizeof(char *));
+        int ok = m->topic && m->value && (!r->key || m->key) && (!r->raw || m->raw) &&
+                 m->hdr_names && m->hdr_values;
+        for (size_t i = 0; ok && i < r->headers_cnt; i++) {
+                m->hdr_names[i] = strdup(r->headers[i].name);
+                m->hdr_values[i] = strdup(r->headers[i].value);
+                ok = m->hdr_names[i] && m->hdr_values[i];
+        }
+        if (!ok) {
+                msg_free(m);
+                return NULL;
+        }
+        m->cb = cb;
+        m->opaque = opaque;
+        return m;
+}
+
+/* Caller holds p->lock. */
+static void pending_add(pb_producer_t *p, struct pb_msg *m)
+{
+        m->prev = NULL;
+        m->next = p->pending;
+        if (p->pending)
+                p->pending->prev = m;
+        p->pending = m;
+        p->st.pending++;
+}
+
+static void pending_del(pb_producer_t *p, struct pb_msg *m)
+{
+        if (m->prev)
+                m->prev->next = m->next;
+        else
+                p->pending = m->next;
+        if (m->next)
+                m->next->prev = m->prev;
+        p->st.pending--;
+}
+
+static void requeue(pb_producer_t *p, struct pb_msg *m)
+{
+        if (m->queued)
+                return;
+        m->queued = 1;
+        m->qnext = NULL;
+        if (p->rq_tail)
+                p->rq_tail->qnext = m;
+        else
+                p->rq_head = m;
+        p->rq_tail = m;
+}
+
+/* Decides a record's fate: removes it, runs its callback, frees it. */
+static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const char *topic,
+                     int32_t partition, int64_t offset, int err, const char *reason)
+{
+        pthread_mutex_lock(&p->lock);
+        pending_del(p, m);
+        if (fate == PB_FATE_DELIVERED)
+                p->st.delivered++;
+        else if (fate == PB_FATE_DEAD_LETTERED)
+                p->st.dead_lettered++;
+        else
+                p->st.failed++;
+        pthread_mutex_unlock(&p->lock);
+
+        pb_delivery_t d = {fate, topic, partition, offset, err, reason};
+        if (m->cb)
+                m->cb(m->opaque, &d);
+        msg_free(m);
+
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+}
+
+/* Errors that belong to this one record and will not go away by retrying:
+ * the record goes to the dead-letter topic. Everything else (timeouts,
+ * transport, authorization of the whole client) is FAILED, for the source to
+ * retry. */
+static int is_permanent_record_error(rd_kafka_resp_err_t err)
+{
+        switch (err) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG:
+        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+        case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+        (void)rk;
+        pb_producer_t *p = opaque;
+        struct pb_msg *m = rkm->_private;
+        rd_kafka_resp_err_t err = rkm->err;
+
+        if (!err) {
+                pthread_mutex_lock(&p->lock);
+                p->st.brokers_up = 1;
+                pthread_mutex_unlock(&p->lock);
+                if (m->state == MSG_DLQ)
+                        complete(p, m, PB_FATE_DEAD_LETTERED, rd_kafka_topic_name(rkm->rkt),
+                                 rkm->partition, rkm->offset, m->dlq_err, m->dlq_reason);
+                else
+                        complete(p, m, PB_FATE_DELIVERED, rd_kafka_topic_name(rkm->rkt),
+                                 rkm->partition, rkm->offset, 0, NULL);
+                return;
+        }
+        pthread_mutex_lock(&p->lock);
+        int rebuilding = p->rebuilding, closing = p->closing;
+        pthread_mutex_unlock(&p->lock);
+        if (rebuilding && !closing) {
+                /* Stays pending; the rebuilt handle sends it again. */
+                return;
+        }
+        if (closing) {
+                complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err,
+                         "shutdown before Kafka acknowledged the record");
+                return;
+        }
+        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
+                char reason[512];
+                snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s",
+                         m->topic, rd_kafka_err2str(err));
+                pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len,
+                        m->key ? m->key : "", reason);
+                m->dlq_err = err;
+                m->dlq_reason = strdup(reason);
+                m->state = MSG_DLQ;
+                pthread_mutex_lock(&p->lock);
+                requeue(p, m);
+                pthread_mutex_unlock(&p->lock);
+                return;
+        }
+        char reason[512];
+        if (m->state == MSG_DLQ)
+                snprintf(reason, sizeof(reason), "%s; and the dead-letter topic %s failed too: %s",
+                         m->dlq_reason ? m->dlq_reason : "refused", p->dlq_topic,
+                         rd_kafka_err2str(err));
+        else
+                snprintf(reason, sizeof(reason), "not delivered to %s: %s", m->topic,
+                         rd_kafka_err2str(err));
+        pb_warn("delivery failed key=%.*s: %s (%s)", (int)m->key_len, m->key ? m->key : "",
+                reason, rd_kafka_err2name(err));
+        complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, reason);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        (void)rk;
+        pb_producer_t *p = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                pthread_mutex_lock(&p->lock);
+                p->st.brokers_up = 0;
+                pthread_mutex_unlock(&p->lock);
+        }
+        pb_log(err == RD_KAFKA_RESP_ERR__FATAL ? PB_LOG_ERROR : PB_LOG_WARN, "kafka: %s: %s",
+               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        (void)rk;
+        enum pb_log_level l = level <= LOG_ERR       ? PB_LOG_ERROR
+                              : level <= LOG_WARNING ? PB_LOG_WARN
+                              : level <= LOG_INFO    ? PB_LOG_INFO
+                                                     : PB_LOG_DEBUG;
+        pb_log(l, "librdkafka %s: %s", fac, buf);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const pb_config_t *cfg,
+                    int line, char *errstr, size_t errsz)
+{
+        char e[256];
+        if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+                if (line > 0)
+                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
+                                         line, e);
+                return pb_seterr(errstr, errsz, "kafka property %s: %s", k, e);
+        }
+        return 0;
+}
+
+static rd_kafka_conf_t *build_conf(const pb_config_t *cfg, char *errstr, size_t errsz)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        for (size_t i = 0; i < sizeof(default_props) / sizeof(default_props[0]); i++)
+                if (conf_set(conf, default_props[i][0], default_props[i][1], cfg, 0, errstr,
+                             errsz))
+                        goto fail;
+        if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errstr, errsz))
+                goto fail;
+        for (size_t i = 0; i < cfg->kafka_props_cnt; i++)
+                if (conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, cfg,
+                             cfg->kafka_props[i].line, errstr, errsz))
+                        goto fail;
+        return conf;
+fail:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz)
+{
+        rd_kafka_conf_t *conf = build_conf(cfg, errstr, errsz);
+        if (!conf)
+                return PB_ERR;
+        rd_kafka_conf_destroy(conf);
+        return 0;
+}
+
+void pb_producer_conf_print(const pb_config_t *cfg, FILE *out)
+{
+        char e[256];
+        rd_kafka_conf_t *conf = build_conf(cfg, e, sizeof(e));
+        if (!conf)
+                return;
+        /* Print only what the bridge or the user set, not all ~150 defaults. */
+        fprintf(out, "# librdkafka properties in effect (bridge defaults, then kafka.properties)\n");
+        for (size_t i = 0; i < sizeof(default_props) / sizeof(default_props[0]) + 1 +
+                               cfg->kafka_props_cnt;
+             i++) {
+                size_t nd = sizeof(default_props) / sizeof(default_props[0]);
+                const char *k = i < nd    ? default_props[i][0]
+                                : i == nd ? "bootstrap.servers"
+                                          : cfg->kafka_props[i - nd - 1].key;
+                char v[512];
+                size_t vsz = sizeof(v);
+                if (rd_kafka_conf_get(conf, k, v, &vsz) != RD_KAFKA_CONF_OK)
+                        continue;
+                fprintf(out, "#   %s=%s\n", k, pb_config_is_secret_property(k) ? "<redacted>" : v);
+        }
+        rd_kafka_conf_destroy(conf);
+}
+
+static rd_kafka_t *make_rk(pb_producer_t *p, char *errstr, size_t errsz)
+{
+        char e[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_dup(p->conf_tmpl);
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "cannot create the Kafka producer: %s", e);
+        }
+        return rk;
+}
+
+/* Hands one record to librdkafka. Returns the librdkafka error (QUEUE_FULL is
+ * backpressure for the caller). */
+static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
+{
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->hdr_cnt + 6);
+        const char *value = m->value;
+        size_t value_len = m->value_len;
+        if (m->state == MSG_DLQ) {
+                char code[16];
+                snprintf(code, sizeof(code), "%d", m->dlq_err);
+                for (size_t i = 0; i < m->hdr_cnt; i++)
+                        if (strcmp(m->hdr_names[i], "content-type") != 0)
+                                rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
+                                                    -1);
+                rd_kafka_header_add(hdrs, "pb_stage", -1, "produce", -1);
+                rd_kafka_header_add(hdrs, "pb_error", -1, m->dlq_reason, -1);
+                rd_kafka_header_add(hdrs, "pb_error_code", -1,
+                                    rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err), -1);
+                rd_kafka_header_add(hdrs, "pb_original_topic", -1, m->topic, -1);
+                if (m->raw) {
+                        value = m->raw;
+                        value_len = m->raw_len;
+                }
+        } else {
+                for (size_t i = 0; i < m->hdr_cnt; i++)
+                        rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i], -1);
+        }
+        const char *topic = m->state == MSG_DLQ ? p->dlq_topic : m->topic;
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+            RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(hdrs),
+            RD_KAFKA_V_OPAQUE(m), RD_KAFKA_V_END);
+        if (err)
+                rd_kafka_headers_destroy(hdrs); /* owned by librdkafka only on success */
+        return err;
+}
+
+/* Poll thread: produce what was requeued (dead-letters, re-sends after a
+ * rebuild), without ever blocking on a full queue. */
+static void drain_requeue(pb_producer_t *p)
+{
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                struct pb_msg *m = p->rq_head;
+                if (m) {
+                        p->rq_head = m->qnext;
+                        if (!p->rq_head)
+                                p->rq_tail = NULL;
+                        m->queued = 0;
+                }
+                pthread_mutex_unlock(&p->lock);
+                if (!m)
+                        return;
+                rd_kafka_resp_err_t err = produce_one(p, m);
+                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        pthread_mutex_lock(&p->lock); /* back to the front; retry later */
+                        m->queued = 1;
+                        m->qnext = p->rq_head;
+                        p->rq_head = m;
+                        if (!p->rq_tail)
+                                p->rq_tail = m;
+                        pthread_mutex_unlock(&p->lock);
+                        return;
+                }
+                if (err) {
+                        char reason[512];
+                        snprintf(reason, sizeof(reason), "%s%scannot produce to %s: %s",
+                                 m->dlq_reason ? m->dlq_reason : "", m->dlq_reason ? "; " : "",
+                                 m->state == MSG_DLQ ? p->dlq_topic : m->topic,
+                                 rd_kafka_err2str(err));
+                        complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, reason);
+                }
+        }
+}
+
+/* After a fatal error the handle is unusable (idempotent sequence lost):
+ * fail everything over to a new handle and send it all again. */
+static void rebuild(pb_producer_t *p, const char *why)
+{
+        pb_err("kafka producer fatal error: %s; rebuilding the producer and re-sending "
+               "unacknowledged records",
+               why);
+        pthread_rwlock_wrlock(&p->rk_lock);
+        pthread_mutex_lock(&p->lock);
+        p->rebuilding = 1;
+        pthread_mutex_unlock(&p->lock);
+
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        int64_t until = pb_mono_ms() + 5000;
+        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until)
+                rd_kafka_poll(p->rk, 50);
+        rd_kafka_destroy(p->rk);
+
+        char e[512];
+        p->rk = NULL;
+        while (!p->rk) {
+                p->rk = make_rk(p, e, sizeof(e));
+                if (!p->rk) {
+                        pb_err("%s; retrying in 1s", e);
+                        struct timespec ts = {1, 0};
+                        nanosleep(&ts, NULL);
+                }
+        }
+        pthread_mutex_lock(&p->lock);
+        p->rebuilding = 0;
+        p->st.rebuilds++;
+        /* Everything still pending goes out again, oldest first is not
+         * guaranteed across a rebuild: consumers dedupe on the CloudEvents id. */
+        for (struct pb_msg *m = p->pending; m; m = m->next)
+                requeue(p, m);
+        pthread_mutex_unlock(&p->lock);
+        pthread_rwlock_unlock(&p->rk_lock);
+}
+
+static void *poll_main(void *arg)
+{
+        pb_producer_t *p = arg;
+        char fe[512];
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                int stop = p->stop;
+                pthread_mutex_unlock(&p->lock);
+                if (stop)
+                        break;
+                rd_kafka_poll(p->rk, 20);
+                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(p->rk, fe, sizeof(fe));
+                if (ferr)
+                        rebuild(p, fe);
+                drain_requeue(p);
+        }
+        return NULL;
+}
+
+pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz)
+{
+        pb_producer_t *p = calloc(1, sizeof(*p));
+        if (!p) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        pthread_rwlock_init(&p->rk_lock, NULL);
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_cond_init(&p->cond, NULL);
+        p->dlq_topic = strdup(cfg->topic_dead_letter);
+        p->conf_tmpl = build_conf(cfg, errstr, errsz);
+        if (!p->conf_tmpl || !p->dlq_topic)
+                goto fail;
+        rd_kafka_conf_set_dr_msg_cb(p->conf_tmpl, dr_cb);
+        rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
+        rd_kafka_conf_set_log_cb(p->conf_tmpl, log_cb);
+        p->rk = make_rk(p, errstr, errsz);
+        if (!p->rk)
+                goto fail;
+        p->st.brokers_up = 0;
+        if (pthread_create(&p->thread, NULL, poll_main, p)) {
+                pb_seterr(errstr, errsz, "cannot start the producer thread");
+                goto fail;
+        }
+        return p;
+fail:
+        if (p->rk)
+                rd_kafka_destroy(p->rk);
+        if (p->conf_tmpl)
+                rd_kafka_conf_destroy(p->conf_tmpl);
+        free(p->dlq_topic);
+        free(p);
+        return NULL;
+}
+
+int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, void *opaque,
+                     int timeout_ms, char *errstr, size_t errsz)
+{
+        struct pb_msg *m = msg_new(rec, cb, opaque);
+        if (!m)
+                return pb_seterr(errstr, errsz, "out of memory");
+        int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
+        pthread_mutex_lock(&p->lock);
+        pending_add(p, m);
+        p->st.sent++;
+        pthread_mutex_unlock(&p->lock);
+        for (;;) {
+                pthread_rwlock_rdlock(&p->rk_lock);
+                rd_kafka_resp_err_t err = produce_one(p, m);
+                pthread_rwlock_unlock(&p->rk_lock);
+                if (!err)
+                        return 0;
+                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && pb_mono_ms() < deadline) {
+                        /* Backpressure: wait for deliveries to make room. */
+                        pthread_mutex_lock(&p->lock);
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        ts.tv_nsec += 10 * 1000000;
+                        if (ts.tv_nsec >= 1000000000) {
+                                ts.tv_sec++;
+                                ts.tv_nsec -= 1000000000;
+                        }
+                        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                        pthread_mutex_unlock(&p->lock);
+                        continue;
+                }
+                if (is_permanent_record_error(err)) {
+                        /* Refused before it left (e.g. larger than
+                         * message.max.bytes): dead-letter it from the poll
+                         * thread, the callback reports the fate. */
+                        char reason[512];
+                        snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s",
+                                 m->topic, rd_kafka_err2str(err));
+                        m->dlq_err = err;
+                        m->dlq_reason = strdup(reason);
+                        m->state = MSG_DLQ;
+                        pthread_mutex_lock(&p->lock);
+                        requeue(p, m);
+                        pthread_mutex_unlock(&p->lock);
+                        return 0;
+                }
+                pthread_mutex_lock(&p->lock);
+                pending_del(p, m);
+                p->st.sent--;
+                pthread_mutex_unlock(&p->lock);
+                msg_free(m);
+                return pb_seterr(errstr, errsz, "cannot enqueue for %s: %s", rec->topic,
+                                 rd_kafka_err2str(err));
+        }
+}
+
+size_t pb_producer_flush(pb_producer_t *p, int timeout_ms)
+{
+        int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
+        pthread_mutex_lock(&p->lock);
+        while (p->st.pending > 0 && pb_mono_ms() < deadline) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000000;
+                if (ts.tv_nsec >= 1000000000) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        }
+        size_t left = p->st.pending;
+        pthread_mutex_unlock(&p->lock);
+        return left;
+}
+
+void pb_producer_stats(pb_producer_t *p, pb_producer_stats_t *out)
+{
+        pthread_mutex_lock(&p->lock);
+        *out = p->st;
+        pthread_mutex_unlock(&p->lock);
+}
+
+void pb_producer_free(pb_producer_t *p)
+{
+        if (!p)
+                return;
+        pthread_mutex_lock(&p->lock);
+        p->stop = 1;
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->thread, NULL);
+
+        /* Whatever is left gets its fate now: purged records report FAILED
+         * through the delivery callback, requeued ones directly. */
+        pthread_mutex_lock(&p->lock);
+        p->closing = 1;
+        struct pb_msg *rq = p->rq_head;
+        p->rq_head = p->rq_tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        int64_t until = pb_mono_ms() + 5000;
+        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until)
+                rd_kafka_poll(p->rk, 50);
+        while (rq) {
+                struct pb_msg *next = rq->qnext;
+                complete(p, rq, PB_FATE_FAILED, rq->topic, -1, -1, RD_KAFKA_RESP_ERR__DESTROY,
+                         "shutdown before Kafka acknowledged the record");
+                rq = next;
+        }
+        if (p->pending)
+                pb_err("%llu record(s) left without a delivery report at shutdown",
+                       (unsigned long long)p->st.pending);
+        rd_kafka_destroy(p->rk);
+        rd_kafka_conf_destroy(p->conf_tmpl);
+        pthread_rwlock_destroy(&p->rk_lock);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
+        free(p->dlq_topic);
+        free(p);
+}
