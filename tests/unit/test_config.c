@@ -1,0 +1,210 @@
+#define _GNU_SOURCE /* open_memstream */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static pb_config_t *load_text(const char *text, char *err, size_t errsz)
+{
+        const char *path = tu_write_temp(text);
+        pb_config_t *cfg = pb_config_load(path, tu_env_lookup, err, errsz);
+        unlink(path);
+        return cfg;
+}
+
+static void expect_error(const char *text, const char *frag1, const char *frag2)
+{
+        char err[512] = "";
+        pb_config_t *cfg = load_text(text, err, sizeof(err));
+        if (cfg)
+                fail_msg("accepted: %s", text);
+        if (!strstr(err, frag1) || (frag2 && !strstr(err, frag2)))
+                fail_msg("error \"%s\" lacks \"%s\"/\"%s\"", err, frag1, frag2 ? frag2 : "");
+}
+
+static char *print_to_string(const pb_config_t *cfg)
+{
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        pb_config_print(cfg, f);
+        fclose(f);
+        return buf;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        tu_clearenv();
+        return 0;
+}
+
+static void test_defaults(void **state)
+{
+        (void)state;
+        char err[512];
+        pb_config_t *cfg = pb_config_load(NULL, tu_env_lookup, err, sizeof(err));
+        assert_non_null(cfg);
+        assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
+        assert_string_equal(cfg->topic_status_changed, "telnyx.portouts.status-changed");
+        assert_string_equal(cfg->topic_foc_date_changed, "telnyx.portouts.foc-date-changed");
+        assert_string_equal(cfg->topic_new_comment, "telnyx.portouts.new-comment");
+        assert_string_equal(cfg->topic_other, "telnyx.portouts.other");
+        assert_string_equal(cfg->topic_dead_letter, "telnyx.portouts.dlq");
+        assert_int_equal(cfg->kafka_flush_timeout_ms, 30000);
+        assert_int_equal(cfg->input_max_event_bytes, 1048576);
+        assert_int_equal(cfg->kafka_props_cnt, 0);
+        assert_null(cfg->telnyx_api_key);
+        pb_config_free(cfg);
+}
+
+/* The example in conf/ is generated from the table: it cannot drift. */
+static void test_example_matches_table(void **state)
+{
+        (void)state;
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        pb_config_print_example(f);
+        fclose(f);
+        size_t flen;
+        char *file = tu_read_file(PB_SOURCE_DIR "/conf/portout-bridge.conf", &flen);
+        if (strcmp(buf, file) != 0)
+                fail_msg("conf/portout-bridge.conf is stale: regenerate it with "
+                         "`portout-bridge check-config --example > conf/portout-bridge.conf`");
+        free(file);
+
+        /* And it loads as-is. */
+        char err[512];
+        pb_config_t *cfg =
+            pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup, err,
+                           sizeof(err));
+        if (!cfg)
+                fail_msg("%s", err);
+        assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
+        assert_int_equal(cfg->kafka_props_cnt, 2);
+        assert_string_equal(cfg->kafka_props[0].key, "linger.ms");
+        assert_string_equal(cfg->kafka_props[0].value, "5");
+        pb_config_free(cfg);
+        free(buf);
+}
+
+static void test_values_and_env(void **state)
+{
+        (void)state;
+        tu_setenv("BROKERS", "k1:9092,k2:9092");
+        tu_setenv("FLUSH", "1500");
+        tu_setenv("PW", "hunter2");
+        char err[512];
+        pb_config_t *cfg = load_text("log = { level = \"debug\"; };\n"
+                                     "kafka = {\n"
+                                     "  brokers = \"${BROKERS}\";\n"
+                                     "  flush_timeout_ms = \"${FLUSH}\";\n"
+                                     "  properties = ( \"sasl.password=${PW}\", \"linger.ms=20\" );\n"
+                                     "};\n"
+                                     "topics = { other = \"${TOPIC:-misc}\"; };\n",
+                                     err, sizeof(err));
+        if (!cfg)
+                fail_msg("%s", err);
+        assert_int_equal(cfg->log_level, 3);
+        assert_string_equal(cfg->kafka_brokers, "k1:9092,k2:9092");
+        assert_int_equal(cfg->kafka_flush_timeout_ms, 1500);
+        assert_string_equal(cfg->topic_other, "misc");
+        assert_int_equal(cfg->kafka_props_cnt, 2);
+        assert_string_equal(cfg->kafka_props[0].key, "sasl.password");
+        assert_string_equal(cfg->kafka_props[0].value, "hunter2");
+        assert_int_equal(cfg->kafka_props[0].line, 5);
+        char *printed = print_to_string(cfg);
+        assert_null(strstr(printed, "hunter2"));
+        assert_non_null(strstr(printed, "sasl.password=<redacted>"));
+        assert_non_null(strstr(printed, "linger.ms=20"));
+        free(printed);
+        pb_config_free(cfg);
+}
+
+static void test_errors_name_file_line_key(void **state)
+{
+        (void)state;
+        expect_error("kafka = {\n  brokerz = \"x\";\n};\n", ":2: kafka.brokerz: unknown key", NULL);
+        expect_error("nope = 1;\n", ":1: nope: unknown key", NULL);
+        expect_error("kafka = {\n\n  brokers = 5;\n};\n", ":3: kafka.brokers",
+                     "expected a string, got an integer");
+        expect_error("kafka = { flush_timeout_ms = 1.5; };\n", "kafka.flush_timeout_ms",
+                     "expected an integer, got a float");
+        expect_error("kafka = { flush_timeout_ms = -1; };\n", "kafka.flush_timeout_ms",
+                     "out of range");
+        expect_error("kafka = { flush_timeout_ms = \"soon\"; };\n", "kafka.flush_timeout_ms",
+                     "not an integer");
+        expect_error("log = { level = \"loud\"; };\n", "log.level", "not one of: error, warn");
+        expect_error("topics = { status_changed = \"\"; };\n", "topics.status_changed",
+                     "must not be empty");
+        expect_error("kafka = { brokers = \"${NOPE}\"; };\n", "kafka.brokers",
+                     "NOPE is not set");
+        expect_error("kafka = { properties = ( \"linger.ms\" ); };\n", "kafka.properties",
+                     "must be \"name=value\"");
+        expect_error("kafka = { properties = ( 5 ); };\n", "kafka.properties",
+                     "must be a \"name=value\" string");
+        expect_error("kafka = { properties = \"a=b\"; };\n", "kafka.properties",
+                     "expected a list");
+        expect_error("kafka = {\n  brokers = \"x\"\n", ":3: syntax error", NULL);
+        expect_error("kafka = { brokers = { a = 1; }; };\n", "kafka.brokers",
+                     "expected a string, got a group");
+        char err[512];
+        assert_null(pb_config_load("/nonexistent/pb.conf", tu_env_lookup, err, sizeof(err)));
+        assert_non_null(strstr(err, "/nonexistent/pb.conf: cannot read"));
+}
+
+static void test_secrets(void **state)
+{
+        (void)state;
+        char err[512];
+        const char *kpath = tu_write_temp("KEYFROMFILE\n");
+        char keyfile[64];
+        snprintf(keyfile, sizeof(keyfile), "%s", kpath);
+        char text[256];
+        snprintf(text, sizeof(text), "telnyx = { api_key_file = \"%s\"; };\n", keyfile);
+
+        pb_config_t *cfg = load_text(text, err, sizeof(err));
+        if (!cfg)
+                fail_msg("%s", err);
+        assert_string_equal(cfg->telnyx_api_key, "KEYFROMFILE"); /* newline trimmed */
+        char *printed = print_to_string(cfg);
+        assert_null(strstr(printed, "KEYFROMFILE"));
+        assert_non_null(strstr(printed, "<redacted>"));
+        free(printed);
+        pb_config_free(cfg);
+
+        tu_setenv("TELNYX_API_KEY", "KEYFROMENV");
+        cfg = load_text(text, err, sizeof(err));
+        assert_non_null(cfg);
+        assert_string_equal(cfg->telnyx_api_key, "KEYFROMENV"); /* environment wins */
+        printed = print_to_string(cfg);
+        assert_null(strstr(printed, "KEYFROMENV"));
+        free(printed);
+        pb_config_free(cfg);
+        tu_clearenv();
+        unlink(keyfile);
+
+        expect_error(text, "telnyx.api_key_file", "cannot read secret file");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_teardown(test_defaults, teardown),
+            cmocka_unit_test_teardown(test_example_matches_table, teardown),
+            cmocka_unit_test_teardown(test_values_and_env, teardown),
+            cmocka_unit_test_teardown(test_errors_name_file_line_key, teardown),
+            cmocka_unit_test_teardown(test_secrets, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,440 @@
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "normalize.h"
+#include "testutil.h"
+
+#define PORTOUT "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
+#define SOURCE "https://api.telnyx.com/v2/portouts"
+#define RECEIVED_US (INT64_C(1772800000) * 1000000) /* 2026-03-06T12:26:40Z */
+
+static const pb_norm_opts_t opts = {SOURCE};
+
+static pb_batch_t *norm_ingest(const char *doc, pb_ingest_path_t path, int64_t received)
+{
+        pb_ingest_t ing = {path, received};
+        pb_batch_t *b = pb_normalize(&opts, doc, strlen(doc), &ing);
+        assert_non_null(b);
+        for (size_t i = 0; i < b->cnt; i++)
+                if (b->items[i].env)
+                        tu_dump_envelope(b->items[i].env->json, b->items[i].env->json_len);
+        return b;
+}
+
+static pb_batch_t *norm(const char *doc) { return norm_ingest(doc, PB_INGEST_FILE, RECEIVED_US); }
+
+/* Parses an envelope and returns the string at a dotted path ("data.portout_id"). */
+static json_object *jget(json_object *o, const char *path)
+{
+        char buf[256];
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *tok = strtok(buf, "."); tok && o; tok = strtok(NULL, ".")) {
+                json_object *n = NULL;
+                if (!json_object_object_get_ex(o, tok, &n))
+                        return NULL;
+                o = n;
+        }
+        return o;
+}
+
+static void assert_str_at(json_object *o, const char *path, const char *want)
+{
+        json_object *v = jget(o, path);
+        if (!v || !json_object_is_type(v, json_type_string))
+                fail_msg("%s is not a string", path);
+        assert_string_equal(json_object_get_string(v), want);
+}
+
+static json_object *env_json(const pb_envelope_t *e)
+{
+        json_object *o = json_tokener_parse(e->json);
+        assert_non_null(o);
+        return o;
+}
+
+/* Every envelope carries the required CloudEvents attributes. */
+static void assert_cloudevent(json_object *o, const char *id, const char *event_type,
+                              const char *portout)
+{
+        char type[128];
+        snprintf(type, sizeof(type), "com.telnyx.%s", event_type);
+        assert_str_at(o, "specversion", "1.0");
+        assert_str_at(o, "id", id);
+        assert_str_at(o, "source", SOURCE);
+        assert_str_at(o, "type", type);
+        assert_str_at(o, "subject", portout);
+        assert_str_at(o, "partitionkey", portout);
+        assert_str_at(o, "datacontenttype", "application/json");
+        assert_str_at(o, "data.event_type", event_type);
+        assert_str_at(o, "data.portout_id", portout);
+        assert_non_null(jget(o, "time"));
+        assert_non_null(jget(o, "receivedat"));
+        assert_non_null(jget(o, "ingestpath"));
+}
+
+static void expect_reject(const char *doc, const char *fragment)
+{
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->cnt, 1);
+        assert_null(b->items[0].env);
+        assert_non_null(b->items[0].error);
+        if (!strstr(b->items[0].error, fragment))
+                fail_msg("reason \"%s\" lacks \"%s\" for input %s", b->items[0].error, fragment,
+                         doc);
+        /* The raw bytes are kept for the dead-letter topic. */
+        assert_int_equal(b->items[0].raw_len, strlen(doc));
+        assert_memory_equal(b->items[0].raw, doc, strlen(doc));
+        assert_int_equal(b->rejected, 1);
+        pb_batch_free(b);
+}
+
+static void test_rest_list(void **state)
+{
+        (void)state;
+        char *doc = tu_read_file("rest-list.json", NULL);
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->cnt, 2);
+        assert_int_equal(b->rejected, 0);
+        json_object *o = env_json(b->items[0].env);
+        assert_cloudevent(o, "0b6f3c2e-91d4-4a7e-b8f5-6c1d2e3f4a50", "portout.status_changed",
+                          PORTOUT);
+        assert_str_at(o, "time", "2026-03-02T15:04:05.123456Z"); /* created_at */
+        assert_str_at(o, "data.payload.status", "rejected-pending");
+        assert_str_at(o, "data.payload.rejection_reason", "PIN mismatch");
+        assert_str_at(o, "data.payload.attempted_pin", "0000");
+        assert_true(json_object_is_type(jget(o, "data.payload.subscriber_name"), json_type_null));
+        assert_str_at(o, "data.telnyx.record_type", "portout_event");
+        assert_str_at(o, "data.telnyx.payload_status", "completed");
+        assert_str_at(o, "data.telnyx.updated_at", "2026-03-02T15:04:06.654321Z");
+        assert_int_equal(json_object_array_length(jget(o, "data.telnyx.available_notification_methods")), 2);
+        assert_null(jget(o, "data.telnyx.meta")); /* paging meta is not event data */
+        json_object_put(o);
+        o = env_json(b->items[1].env);
+        assert_cloudevent(o, "2d8a4b6c-13e5-4f7a-9b0c-1e2f3a4b5c61", "portout.foc_date_changed",
+                          PORTOUT);
+        assert_str_at(o, "data.payload.foc_date", "2026-03-10T00:00:00Z");
+        json_object_put(o);
+        /* List elements are re-serialized for the dead-letter topic. */
+        assert_non_null(strstr(b->items[1].raw, "\"portout.foc_date_changed\""));
+        pb_batch_free(b);
+        free(doc);
+}
+
+static void test_list_sizes(void **state)
+{
+        (void)state;
+        pb_batch_t *b = norm("{\"data\":[],\"meta\":{\"total_pages\":0}}");
+        assert_int_equal(b->cnt, 0);
+        assert_int_equal(b->rejected, 0);
+        pb_batch_free(b);
+
+        b = norm("{\"data\":[{\"id\":\"e1\",\"event_type\":\"portout.new_comment\",\"portout_id\":"
+                 "\"p1\",\"payload\":{\"id\":\"c1\",\"portout_id\":\"p1\"}}]}");
+        assert_int_equal(b->cnt, 1);
+        assert_string_equal(b->items[0].env->portout_id, "p1");
+        pb_batch_free(b);
+
+        /* Many, with one bad element in the middle: the others still go. */
+        char doc[64 * 1024] = "{\"data\":[";
+        for (int i = 0; i < 100; i++) {
+                char el[256];
+                if (i == 50)
+                        snprintf(el, sizeof(el), "%s{\"id\":\"e%d\",\"portout_id\":\"p\"}",
+                                 i ? "," : "", i);
+                else
+                        snprintf(el, sizeof(el),
+                                 "%s{\"id\":\"e%d\",\"event_type\":\"portout.status_changed\","
+                                 "\"portout_id\":\"p%d\",\"payload\":null}",
+                                 i ? "," : "", i, i % 7);
+                strcat(doc, el);
+        }
+        strcat(doc, "],\"meta\":{\"page_number\":1}}");
+        b = norm(doc);
+        assert_int_equal(b->cnt, 100);
+        assert_int_equal(b->rejected, 1);
+        assert_null(b->items[50].env);
+        assert_non_null(strstr(b->items[50].error, "missing field \"data[50].event_type\""));
+        assert_string_equal(b->items[99].env->id, "e99");
+        assert_string_equal(b->items[99].env->portout_id, "p1");
+        pb_batch_free(b);
+}
+
+static void test_list_bad_element(void **state)
+{
+        (void)state;
+        pb_batch_t *b = norm("{\"data\":[5]}");
+        assert_int_equal(b->cnt, 1);
+        assert_null(b->items[0].env);
+        assert_string_equal(b->items[0].error, "field \"data[0]\" must be an object, got int");
+        assert_string_equal(b->items[0].raw, "5"); /* the element itself goes to the DLQ */
+        pb_batch_free(b);
+}
+
+static void test_rest_show_new_comment(void **state)
+{
+        (void)state;
+        char *doc = tu_read_file("rest-show-new-comment.json", NULL);
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->cnt, 1);
+        json_object *o = env_json(b->items[0].env);
+        assert_cloudevent(o, "9e7d5c3b-2a1f-4e0d-8c9b-7a6f5e4d3c21", "portout.new_comment",
+                          PORTOUT);
+        /* payload.id is the comment id, kept as is */
+        assert_str_at(o, "data.payload.id", "7d3e9b21-5c4a-4f18-b6e2-0a9c8d7e6f51");
+        assert_str_at(o, "data.payload.comment", "Please confirm the account number.");
+        json_object_put(o);
+        pb_batch_free(b);
+        free(doc);
+}
+
+static void test_payload_null_and_empty(void **state)
+{
+        (void)state;
+        char *doc = tu_read_file("rest-show-payload-null.json", NULL);
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->rejected, 0);
+        json_object *o = env_json(b->items[0].env);
+        json_object *p = NULL;
+        assert_true(json_object_object_get_ex(jget(o, "data"), "payload", &p));
+        assert_null(p); /* null stays null */
+        assert_str_at(o, "data.telnyx.payload_status", "created");
+        json_object_put(o);
+        pb_batch_free(b);
+        free(doc);
+
+        b = norm("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\","
+                 "\"payload_status\":\"created\",\"payload\":{}}");
+        assert_int_equal(b->rejected, 0);
+        assert_non_null(strstr(b->items[0].env->json, "\"payload\":{}"));
+        pb_batch_free(b);
+
+        /* No payload member at all: still an event, payload null. */
+        b = norm("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}");
+        assert_int_equal(b->rejected, 0);
+        assert_non_null(strstr(b->items[0].env->json, "\"payload\":null"));
+        pb_batch_free(b);
+}
+
+static void test_webhooks(void **state)
+{
+        (void)state;
+        struct {
+                const char *file, *id, *type, *time;
+        } cases[] = {
+            {"webhook-status-changed.json", "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+             "portout.status_changed", "2026-03-05T12:30:45Z"},
+            {"webhook-foc-date-changed.json", "f0e1d2c3-b4a5-4968-8776-5a4b3c2d1e0f",
+             "portout.foc_date_changed", "2026-03-03T09:00:00Z"},
+            {"webhook-new-comment.json", "a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d",
+             "portout.new_comment", "2026-03-02T16:20:00Z"},
+        };
+        for (size_t i = 0; i < 3; i++) {
+                char *doc = tu_read_file(cases[i].file, NULL);
+                pb_batch_t *b = norm_ingest(doc, PB_INGEST_WEBHOOK, RECEIVED_US);
+                assert_int_equal(b->cnt, 1);
+                if (!b->items[0].env)
+                        fail_msg("%s: %s", cases[i].file, b->items[0].error);
+                json_object *o = env_json(b->items[0].env);
+                assert_cloudevent(o, cases[i].id, cases[i].type, PORTOUT);
+                assert_str_at(o, "time", cases[i].time); /* occurred_at */
+                assert_str_at(o, "ingestpath", "webhook");
+                assert_str_at(o, "receivedat", "2026-03-06T12:26:40Z");
+                assert_str_at(o, "data.telnyx.record_type", "event");
+                assert_str_at(o, "data.telnyx.occurred_at", cases[i].time);
+                assert_str_at(o, "data.telnyx.delivered_to",
+                              "https://hooks.example.org/telnyx/portout");
+                assert_non_null(jget(o, "data.telnyx.attempt"));
+                assert_int_equal(b->items[0].raw_len, strlen(doc)); /* raw is the body */
+                json_object_put(o);
+                pb_batch_free(b);
+                free(doc);
+        }
+}
+
+/* The same event by REST and by webhook: same type, subject, key and payload. */
+static void test_same_event_both_paths(void **state)
+{
+        (void)state;
+        const char *rest =
+            "{\"data\":{\"id\":\"ev1\",\"event_type\":\"portout.new_comment\",\"portout_id\":\"P\","
+            "\"payload\":{\"id\":\"C\",\"portout_id\":\"P\",\"comment\":\"hi\"},\"record_type\":"
+            "\"portout_event\",\"created_at\":\"2026-03-02T16:20:00Z\"}}";
+        const char *hook =
+            "{\"data\":{\"event_type\":\"portout.new_comment\",\"id\":\"ev1\",\"occurred_at\":"
+            "\"2026-03-02T16:20:00Z\",\"payload\":{\"id\":\"C\",\"portout_id\":\"P\",\"comment\":"
+            "\"hi\"},\"record_type\":\"event\"},\"meta\":{\"attempt\":1,\"delivered_to\":\"u\"}}";
+        pb_batch_t *a = norm_ingest(rest, PB_INGEST_REST, RECEIVED_US);
+        pb_batch_t *b = norm_ingest(hook, PB_INGEST_WEBHOOK, RECEIVED_US);
+        const pb_envelope_t *x = a->items[0].env, *y = b->items[0].env;
+        assert_string_equal(x->id, y->id);
+        assert_string_equal(x->type, y->type);
+        assert_string_equal(x->portout_id, y->portout_id);
+        assert_string_equal(x->source, y->source);
+        assert_string_equal(x->time, y->time);
+        json_object *ox = env_json(x), *oy = env_json(y);
+        assert_true(json_object_equal(jget(ox, "data.payload"), jget(oy, "data.payload")));
+        assert_str_at(ox, "ingestpath", "rest");
+        assert_str_at(oy, "ingestpath", "webhook");
+        json_object_put(ox);
+        json_object_put(oy);
+        pb_batch_free(a);
+        pb_batch_free(b);
+}
+
+static void test_deterministic(void **state)
+{
+        (void)state;
+        char *doc = tu_read_file("webhook-status-changed.json", NULL);
+        pb_batch_t *a = norm(doc), *b = norm(doc),
+                   *c = norm_ingest(doc, PB_INGEST_FILE, RECEIVED_US + 1000000);
+        assert_int_equal(a->items[0].env->json_len, b->items[0].env->json_len);
+        assert_memory_equal(a->items[0].env->json, b->items[0].env->json, a->items[0].env->json_len);
+        /* Only receivedat differs with another receive time. */
+        json_object *oa = env_json(a->items[0].env), *oc = env_json(c->items[0].env);
+        json_object_object_del(oa, "receivedat");
+        json_object_object_del(oc, "receivedat");
+        assert_true(json_object_equal(oa, oc));
+        json_object_put(oa);
+        json_object_put(oc);
+        pb_batch_free(a);
+        pb_batch_free(b);
+        pb_batch_free(c);
+        free(doc);
+}
+
+static void test_unknown_type_and_fields(void **state)
+{
+        (void)state;
+        pb_batch_t *b = norm(
+            "{\"data\":{\"event_type\":\"portout.future_thing\",\"id\":\"e9\",\"occurred_at\":"
+            "\"2026-03-05T12:30:45Z\",\"payload\":{\"portout_id\":\"P9\",\"id\":\"other\","
+            "\"novel\":{\"deep\":[1,2.50,true]}},\"record_type\":\"event\",\"shiny\":\"new\"},"
+            "\"meta\":{\"attempt\":3,\"delivered_to\":\"u\",\"region\":\"eu\"},\"extra\":7}");
+        assert_int_equal(b->rejected, 0);
+        json_object *o = env_json(b->items[0].env);
+        assert_str_at(o, "type", "com.telnyx.portout.future_thing");
+        assert_str_at(o, "subject", "P9"); /* payload.portout_id, never payload.id */
+        assert_str_at(o, "data.telnyx.shiny", "new");
+        assert_str_at(o, "data.telnyx.region", "eu");
+        assert_non_null(jget(o, "data.telnyx.extra"));
+        assert_int_equal(json_object_get_int(jget(o, "data.telnyx.attempt")), 3);
+        /* Numbers keep their text (2.50 stays 2.50). */
+        assert_non_null(strstr(b->items[0].env->json, "\"deep\":[1,2.50,true]"));
+        json_object_put(o);
+        pb_batch_free(b);
+
+        /* Unknown type without payload.portout_id: rejected, not guessed. */
+        expect_reject("{\"data\":{\"event_type\":\"portout.x\",\"id\":\"e\",\"payload\":{\"id\":"
+                      "\"P\"},\"record_type\":\"event\"}}",
+                      "\"data.payload.portout_id\"");
+}
+
+static void test_unicode(void **state)
+{
+        (void)state;
+        const char *doc =
+            "{\"id\":\"e\",\"event_type\":\"portout.new_comment\",\"portout_id\":\"p\","
+            "\"payload\":{\"comment\":\"Überprüfung ☎ 日本 😀\",\"esc\":\"\\u00e9\\ud83d\\ude00\","
+            "\"slash\":\"a/b\",\"ctl\":\"tab\\there\"}}";
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->rejected, 0);
+        const char *js = b->items[0].env->json;
+        assert_non_null(strstr(js, "\"comment\":\"Überprüfung ☎ 日本 😀\""));
+        assert_non_null(strstr(js, "\"esc\":\"é😀\"")); /* escapes decode to the same code points */
+        assert_non_null(strstr(js, "\"slash\":\"a/b\""));
+        assert_non_null(strstr(js, "\"ctl\":\"tab\\there\""));
+        pb_batch_free(b);
+}
+
+static void test_time_fallbacks(void **state)
+{
+        (void)state;
+        pb_batch_t *b =
+            norm("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}");
+        assert_string_equal(b->items[0].env->time, "2026-03-06T12:26:40Z"); /* receive time */
+        pb_batch_free(b);
+        b = norm("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\","
+                 "\"created_at\":\"yesterday\"}");
+        assert_string_equal(b->items[0].env->time, "2026-03-06T12:26:40Z");
+        assert_non_null(strstr(b->items[0].env->json, "\"created_at\":\"yesterday\""));
+        pb_batch_free(b);
+        b = norm("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\","
+                 "\"created_at\":\"2026-03-05T14:30:45.5+02:00\"}");
+        assert_string_equal(b->items[0].env->time, "2026-03-05T12:30:45.500000Z");
+        pb_batch_free(b);
+}
+
+static void test_rejections(void **state)
+{
+        (void)state;
+        expect_reject("", "empty input");
+        expect_reject("not json", "not valid JSON");
+        expect_reject("{\"id\":", "document ends early");
+        expect_reject("{\"id\":\"e\"} trailing", "not valid JSON: unexpected character at byte 11");
+        expect_reject("{'id':'e'}", "not valid JSON");
+        expect_reject("[1,2]", "input is a JSON array, expected an object");
+        expect_reject("\"str\"", "input is a JSON string, expected an object");
+        expect_reject("{\"data\":\"x\"}", "field \"data\" must be an object or an array, got string");
+        expect_reject("{\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
+                      "missing field \"id\" (the event id)");
+        expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"payload\":{\"id\":"
+                      "\"p\"},\"record_type\":\"event\"}}",
+                      "missing field \"data.id\"");
+        expect_reject("{\"id\":7,\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
+                      "field \"id\" must be a string, got int");
+        expect_reject("{\"id\":\"\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
+                      "field \"id\" must not be empty");
+        expect_reject("{\"id\":\"a\\nb\",\"event_type\":\"x\",\"portout_id\":\"p\"}",
+                      "field \"id\" contains a control character");
+        expect_reject("{\"id\":\"e\",\"portout_id\":\"p\"}", "missing field \"event_type\"");
+        expect_reject("{\"id\":\"e\",\"event_type\":[],\"portout_id\":\"p\"}",
+                      "field \"event_type\" must be a string, got array");
+        expect_reject("{\"id\":\"e\",\"event_type\":\"portout.status_changed\",\"portout_id\":1}",
+                      "field \"portout_id\" must be a string, got int");
+        expect_reject("{\"id\":\"e\",\"event_type\":\"portout.status_changed\"}",
+                      "missing port-out id: neither \"portout_id\" nor \"payload.id\"");
+        expect_reject("{\"data\":{\"event_type\":\"portout.new_comment\",\"id\":\"e\",\"payload\":"
+                      "{\"id\":\"c\"},\"record_type\":\"event\"}}",
+                      "neither \"data.portout_id\" nor \"data.payload.portout_id\" is present");
+        expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
+                      "null,\"record_type\":\"event\"}}",
+                      "(payload is null or absent)");
+        expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
+                      "[1],\"record_type\":\"event\"}}",
+                      "field \"data.payload\" must be an object or null, got array");
+        expect_reject("{\"data\":{\"event_type\":\"portout.foc_date_changed\",\"id\":\"e\",\"payload\":"
+                      "{\"id\":42},\"record_type\":\"event\"}}",
+                      "field \"data.payload.id\" must be a string, got int");
+        char longid[400] = "{\"id\":\"";
+        memset(longid + 7, 'a', 300);
+        strcpy(longid + 307, "\",\"event_type\":\"x\",\"portout_id\":\"p\"}");
+        expect_reject(longid, "longer than 256");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_rest_list),
+            cmocka_unit_test(test_list_sizes),
+            cmocka_unit_test(test_list_bad_element),
+            cmocka_unit_test(test_rest_show_new_comment),
+            cmocka_unit_test(test_payload_null_and_empty),
+            cmocka_unit_test(test_webhooks),
+            cmocka_unit_test(test_same_event_both_paths),
+            cmocka_unit_test(test_deterministic),
+            cmocka_unit_test(test_unknown_type_and_fields),
+            cmocka_unit_test(test_unicode),
+            cmocka_unit_test(test_time_fallbacks),
+            cmocka_unit_test(test_rejections),
+        };
+        remove(PB_ENVELOPE_DUMP);
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
