@@ -284,7 +284,9 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         (void)rk;
-        enum pb_log_level l = level <= LOG_ERR       ? PB_LOG_ERROR
+        /* librdkafka logs transient broker trouble (connection refused) at
+         * LOG_ERR; to an operator that is a warning, errors come via error_cb. */
+        enum pb_log_level l = level <= LOG_CRIT      ? PB_LOG_ERROR
                               : level <= LOG_WARNING ? PB_LOG_WARN
                               : level <= LOG_INFO    ? PB_LOG_INFO
                                                      : PB_LOG_DEBUG;
@@ -592,6 +594,15 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                 return pb_seterr(errstr, errsz, "cannot enqueue for %s: %s", rec->topic,
                                  rd_kafka_err2str(err));
         }
+}
+
+int pb_producer_inject_fatal(pb_producer_t *p, const char *reason)
+{
+        pthread_rwlock_rdlock(&p->rk_lock);
+        rd_kafka_resp_err_t err =
+            rd_kafka_test_fatal_error(p->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
+        pthread_rwlock_unlock(&p->rk_lock);
+        return err ? PB_ERR : 0;
 }
 
 size_t pb_producer_flush(pb_producer_t *p, int timeout_ms)

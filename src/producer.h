@@ -91,6 +91,10 @@ void pb_producer_stats(pb_producer_t *p, pb_producer_stats_t *out);
  * returns; call pb_producer_flush() first for a graceful stop. */
 void pb_producer_free(pb_producer_t *p);
 
+/* Raises a librdkafka fatal error on the live handle, as a broken idempotent
+ * sequence would (rd_kafka_test_fatal_error). For tests and fire drills. */
+int pb_producer_inject_fatal(pb_producer_t *p, const char *reason);
+
 /* The dead-letter topic in use. */
 const char *pb_producer_dlq_topic(const pb_producer_t *p);
 

@@ -1,0 +1,384 @@
+/* Producer tests against librdkafka's mock cluster (rdkafka_mock.h): real
+ * brokers speaking the Kafka protocol on loopback, with faults injected. */
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+#include "producer.h"
+#include "testutil.h"
+
+#define N_BROKERS 3
+#define MAX_RECS 4000
+/* Kafka protocol ApiKey of ProduceRequest (API_PRODUCE is in a private
+ * librdkafka header). */
+#define API_PRODUCE 0
+
+/* A mock cluster plus a producer on it, and a record of every fate. */
+struct fixture {
+        rd_kafka_t *mrk; /* owns the mock cluster */
+        rd_kafka_mock_cluster_t *mc;
+        pb_config_t *cfg;
+        pb_producer_t *p;
+        pthread_mutex_t lock;
+        int calls[MAX_RECS]; /* callbacks per record: must end at exactly 1 */
+        pb_fate_t fate[MAX_RECS];
+        int err[MAX_RECS];
+        char topic[MAX_RECS][64];
+};
+
+struct tag {
+        struct fixture *f;
+        int idx;
+};
+static struct tag tags[MAX_RECS];
+
+static void on_done(void *opaque, const pb_delivery_t *d)
+{
+        struct tag *t = opaque;
+        struct fixture *f = t->f;
+        pthread_mutex_lock(&f->lock);
+        f->calls[t->idx]++;
+        f->fate[t->idx] = d->fate;
+        f->err[t->idx] = d->err;
+        snprintf(f->topic[t->idx], sizeof(f->topic[0]), "%s", d->topic ? d->topic : "");
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+/* Starts a mock cluster and a producer on it with extra kafka.properties. */
+static struct fixture *fx_new(const char *props)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        char err[512];
+        pthread_mutex_init(&f->lock, NULL);
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_conf_set(c, "log_level", "0", NULL, 0);
+        f->mrk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
+        assert_non_null(f->mrk);
+        f->mc = rd_kafka_mock_cluster_new(f->mrk, N_BROKERS);
+        assert_non_null(f->mc);
+        rd_kafka_mock_topic_create(f->mc, "t.a", 3, 1);
+        rd_kafka_mock_topic_create(f->mc, "t.b", 2, 1);
+        rd_kafka_mock_topic_create(f->mc, "t.dlq", 1, 1);
+
+        char text[2048];
+        snprintf(text, sizeof(text),
+                 "log = { level = \"error\"; };\n"
+                 "kafka = { brokers = \"%s\"; properties = ( \"linger.ms=2\"%s%s ); };\n"
+                 "topics = { dead_letter = \"t.dlq\"; };\n",
+                 rd_kafka_mock_cluster_bootstraps(f->mc), props ? ", " : "", props ? props : "");
+        const char *path = tu_write_temp(text);
+        f->cfg = pb_config_load(path, tu_env_lookup, err, sizeof(err));
+        remove(path);
+        if (!f->cfg)
+                fail_msg("config: %s", err);
+        f->p = pb_producer_new(f->cfg, err, sizeof(err));
+        if (!f->p)
+                fail_msg("producer: %s", err);
+        return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+        pb_producer_free(f->p);
+        pb_config_free(f->cfg);
+        rd_kafka_mock_cluster_destroy(f->mc);
+        rd_kafka_destroy(f->mrk);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+}
+
+static int send_rec(struct fixture *f, int idx, const char *topic, const char *value,
+                    const char *raw, int timeout_ms)
+{
+        char key[32];
+        snprintf(key, sizeof(key), "portout-%d", idx % 17);
+        pb_header_t h[] = {{"content-type", "application/cloudevents+json; charset=UTF-8"},
+                           {"ce_id", key}};
+        pb_record_t rec = {topic, key, strlen(key), value, strlen(value), h, 2,
+                           raw, raw ? strlen(raw) : 0};
+        tags[idx].f = f;
+        tags[idx].idx = idx;
+        char err[512];
+        return pb_producer_send(f->p, &rec, on_done, &tags[idx], timeout_ms, err, sizeof(err));
+}
+
+/* Sum of the high watermarks of a topic: what the broker holds. */
+static int64_t topic_count(struct fixture *f, const char *topic, int partitions)
+{
+        char err[512];
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
+                          sizeof(err));
+        rd_kafka_conf_set(c, "group.id", "pb-test", err, sizeof(err));
+        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+        assert_non_null(rk);
+        int64_t total = 0;
+        for (int p = 0; p < partitions; p++) {
+                int64_t lo, hi;
+                rd_kafka_resp_err_t e =
+                    rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+                if (e)
+                        fail_msg("watermarks %s/%d: %s", topic, p, rd_kafka_err2str(e));
+                total += hi - lo;
+        }
+        rd_kafka_destroy(rk);
+        return total;
+}
+
+/* Reads the single record of a one-partition topic (value and a header). */
+static void read_dlq(struct fixture *f, const char *topic, char *value, size_t vsz,
+                     const char *hname, char *hval, size_t hsz)
+{
+        char err[512];
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
+                          sizeof(err));
+        rd_kafka_conf_set(c, "group.id", "pb-test-read", err, sizeof(err));
+        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        value[0] = hval[0] = '\0';
+        for (int i = 0; i < 100 && !value[0]; i++) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+                if (!m)
+                        continue;
+                if (!m->err) {
+                        snprintf(value, vsz, "%.*s", (int)m->len, (const char *)m->payload);
+                        rd_kafka_headers_t *hdrs;
+                        const void *hv;
+                        size_t hl;
+                        if (!rd_kafka_message_headers(m, &hdrs) &&
+                            !rd_kafka_header_get_last(hdrs, hname, &hv, &hl))
+                                snprintf(hval, hsz, "%.*s", (int)hl, (const char *)hv);
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+}
+
+static void set_all_brokers(struct fixture *f, int up)
+{
+        for (int b = 1; b <= N_BROKERS; b++) {
+                if (up)
+                        rd_kafka_mock_broker_set_up(f->mc, b);
+                else
+                        rd_kafka_mock_broker_set_down(f->mc, b);
+        }
+}
+
+static void assert_exactly_once(struct fixture *f, int from, int to, pb_fate_t want)
+{
+        pthread_mutex_lock(&f->lock);
+        for (int i = from; i < to; i++) {
+                if (f->calls[i] != 1)
+                        fail_msg("record %d: %d callbacks", i, f->calls[i]);
+                if (f->fate[i] != want)
+                        fail_msg("record %d: fate %d, want %d (err %s)", i, f->fate[i], want,
+                                 rd_kafka_err2name(f->err[i]));
+        }
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void test_every_record_gets_one_report(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        for (int i = 0; i < 3000; i++)
+                assert_int_equal(send_rec(f, i, i % 3 ? "t.a" : "t.b", "{\"v\":1}", NULL, -1), 0);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        assert_exactly_once(f, 0, 3000, PB_FATE_DELIVERED);
+        assert_int_equal(topic_count(f, "t.a", 3), 2000);
+        assert_int_equal(topic_count(f, "t.b", 2), 1000);
+        pb_producer_stats_t st;
+        pb_producer_stats(f->p, &st);
+        assert_int_equal(st.delivered, 3000);
+        assert_int_equal(st.pending, 0);
+        fx_free(f);
+}
+
+static void test_broker_outage_loses_nothing(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        for (int i = 0; i < 100; i++)
+                send_rec(f, i, "t.a", "before", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        set_all_brokers(f, 0);
+        for (int i = 100; i < 600; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "during", NULL, -1), 0);
+        sleep_ms(3000);
+        assert_true(pb_producer_flush(f->p, 0) > 0); /* nothing can be acked while down */
+        set_all_brokers(f, 1);
+        assert_int_equal(pb_producer_flush(f->p, 60000), 0);
+        assert_exactly_once(f, 0, 600, PB_FATE_DELIVERED);
+        assert_int_equal(topic_count(f, "t.a", 3), 600); /* idempotence: no duplicates */
+        fx_free(f);
+}
+
+static void test_permanent_error_dead_letters_exactly_the_affected(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        for (int i = 0; i < 10; i++)
+                send_rec(f, i, "t.b", "ok", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        /* The next Produce request is refused as too large. */
+        rd_kafka_mock_push_request_errors(f->mc, API_PRODUCE, 1,
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+        send_rec(f, 10, "t.b", "{\"envelope\":true}", "{\"original\":\"bytes\"}", -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        for (int i = 11; i < 21; i++)
+                send_rec(f, i, "t.b", "ok", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+
+        assert_exactly_once(f, 0, 10, PB_FATE_DELIVERED);
+        assert_exactly_once(f, 10, 11, PB_FATE_DEAD_LETTERED);
+        assert_exactly_once(f, 11, 21, PB_FATE_DELIVERED);
+        assert_string_equal(f->topic[10], "t.dlq");
+        assert_int_equal(f->err[10], RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+        assert_int_equal(topic_count(f, "t.dlq", 1), 1);
+        assert_int_equal(topic_count(f, "t.b", 2), 20);
+        char value[256], code[64];
+        read_dlq(f, "t.dlq", value, sizeof(value), "pb_error_code", code, sizeof(code));
+        assert_string_equal(value, "{\"original\":\"bytes\"}"); /* the original bytes */
+        assert_string_equal(code, "MSG_SIZE_TOO_LARGE");
+        fx_free(f);
+}
+
+static void test_locally_too_large_is_dead_lettered(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new("\"message.max.bytes=2000\"");
+        char big[5000];
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        assert_int_equal(send_rec(f, 0, "t.a", big, "{\"small\":\"raw\"}", -1), 0);
+        assert_int_equal(send_rec(f, 1, "t.a", "fits", NULL, -1), 0);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        assert_exactly_once(f, 0, 1, PB_FATE_DEAD_LETTERED);
+        assert_exactly_once(f, 1, 2, PB_FATE_DELIVERED);
+        assert_int_equal(topic_count(f, "t.dlq", 1), 1);
+        fx_free(f);
+}
+
+static void test_timeout_is_failed_not_dropped(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new("\"message.timeout.ms=1500\"");
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 5; i++)
+                send_rec(f, i, "t.a", "x", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 20000), 0);
+        assert_exactly_once(f, 0, 5, PB_FATE_FAILED);
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(f->err[i], RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+        set_all_brokers(f, 1);
+        fx_free(f);
+}
+
+static void test_full_queue_is_backpressure(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new("\"queue.buffering.max.messages=20\"");
+        set_all_brokers(f, 0);
+        int accepted = 0;
+        for (int i = 0; i < 40; i++)
+                if (send_rec(f, i, "t.a", "x", NULL, 100) == 0)
+                        accepted++;
+        /* The queue holds 20; the rest waited 100 ms each and were refused,
+         * so their sender knows (no callback, nothing silently dropped). */
+        assert_int_equal(accepted, 20);
+        set_all_brokers(f, 1);
+        /* With no timeout, send waits for room instead of failing. */
+        for (int i = 40; i < 140; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "y", NULL, -1), 0);
+        assert_int_equal(pb_producer_flush(f->p, 60000), 0);
+        assert_exactly_once(f, 0, 20, PB_FATE_DELIVERED);
+        assert_exactly_once(f, 40, 140, PB_FATE_DELIVERED);
+        assert_int_equal(topic_count(f, "t.a", 3), 120);
+        fx_free(f);
+}
+
+static void test_shutdown_reports_undelivered(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 7; i++)
+                send_rec(f, i, "t.a", "x", NULL, -1);
+        pb_producer_free(f->p); /* no flush: every record still gets its fate */
+        f->p = NULL;
+        assert_exactly_once(f, 0, 7, PB_FATE_FAILED);
+        set_all_brokers(f, 1);
+        f->p = pb_producer_new(f->cfg, NULL, 0);
+        fx_free(f);
+}
+
+static void test_fatal_error_rebuilds_and_resends(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        for (int i = 0; i < 20; i++)
+                send_rec(f, i, "t.a", "acked-before", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        set_all_brokers(f, 0);
+        for (int i = 20; i < 70; i++)
+                send_rec(f, i, "t.a", "pending-at-fatal", NULL, -1);
+        sleep_ms(500);
+        assert_int_equal(pb_producer_inject_fatal(f->p, "test: sequence desynchronized"), 0);
+        sleep_ms(1000);
+        set_all_brokers(f, 1);
+        assert_int_equal(pb_producer_flush(f->p, 60000), 0);
+        pb_producer_stats_t st;
+        pb_producer_stats(f->p, &st);
+        assert_int_equal(st.rebuilds, 1);
+        assert_exactly_once(f, 0, 70, PB_FATE_DELIVERED);
+        /* The 50 pending ones were re-sent by the new handle; while the
+         * brokers were down none had left, so there are no duplicates. */
+        assert_int_equal(topic_count(f, "t.a", 3), 70);
+        /* And the rebuilt producer keeps working. */
+        for (int i = 70; i < 80; i++)
+                send_rec(f, i, "t.b", "after", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        assert_exactly_once(f, 70, 80, PB_FATE_DELIVERED);
+        fx_free(f);
+}
+
+int main(void)
+{
+        pb_log_set_level(PB_LOG_ERROR);
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_every_record_gets_one_report),
+            cmocka_unit_test(test_broker_outage_loses_nothing),
+            cmocka_unit_test(test_permanent_error_dead_letters_exactly_the_affected),
+            cmocka_unit_test(test_locally_too_large_is_dead_lettered),
+            cmocka_unit_test(test_timeout_is_failed_not_dropped),
+            cmocka_unit_test(test_full_queue_is_backpressure),
+            cmocka_unit_test(test_shutdown_reports_undelivered),
+            cmocka_unit_test(test_fatal_error_rebuilds_and_resends),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
