@@ -7,14 +7,17 @@
 #include "log.h"
 #include "pb.h"
 
-static const char *env_lookup(const char *name) { return getenv(name); }
+static const char *env_lookup(const char *name)
+{
+        return getenv(name);
+}
 
 pb_config_t *pb_cmd_load_config(const pb_globals_t *g)
 {
         char err[PB_ERRSZ];
         const char *path = pb_config_path(g->config_path, env_lookup);
-        int explicit_path = g->config_path || (getenv("PORTOUT_BRIDGE_CONFIG") &&
-                                               *getenv("PORTOUT_BRIDGE_CONFIG"));
+        const char *env_path = getenv("PORTOUT_BRIDGE_CONFIG");
+        int explicit_path = g->config_path || (env_path && *env_path);
         if (!explicit_path && access(path, F_OK) != 0) {
                 pb_debug("no configuration at %s; using built-in defaults", path);
                 path = NULL;

@@ -58,8 +58,8 @@ int pb_cmd_normalize(const pb_globals_t *g, int argc, char **argv)
         if (!cfg)
                 return PB_EXIT_CONFIG;
         struct norm_ctx c = {cfg, 0, 0};
-        int rc = pb_ingest_files(argv + 1, argc - 1, (size_t)cfg->input_max_event_bytes, on_doc,
-                                 &c);
+        int rc =
+            pb_ingest_files(argv + 1, argc - 1, (size_t)cfg->input_max_event_bytes, on_doc, &c);
         fflush(stdout);
         pb_config_free(cfg);
         if (rc || c.rejected)

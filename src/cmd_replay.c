@@ -135,8 +135,8 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
                 c->read++;
                 if (ri->rejected) {
                         c->rejected_lines++;
-                        pb_warn("%s: rejected, sending to %s: %s", where,
-                                c->cfg->topic_dead_letter, it->error);
+                        pb_warn("%s: rejected, sending to %s: %s", where, c->cfg->topic_dead_letter,
+                                it->error);
                 }
                 pb_origin_t origin = {"file", received, where};
                 char err[PB_ERRSZ];
@@ -189,6 +189,8 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                 pb_warn("interrupted with %zu record(s) in flight; waiting up to %lld ms", left,
                         (long long)cfg->kafka_flush_timeout_ms);
                 left = pb_producer_flush(prod, (int)cfg->kafka_flush_timeout_ms);
+                if (left > 0)
+                        pb_err("%zu record(s) still undelivered after the grace period", left);
         }
         pb_producer_stats_t st;
         pb_producer_stats(prod, &st);
@@ -198,7 +200,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                "unreadable\n",
                c.read, c.published, c.dead_lettered, c.failed, c.not_sent);
         for (int i = 0; i < MAX_TOPICS && c.per_topic[i].topic; i++)
-                printf("  %-40s %zu\n", c.per_topic[i].topic, c.per_topic[i].n);
+                printf("  %-48s %zu\n", c.per_topic[i].topic, c.per_topic[i].n);
         fflush(stdout);
         pthread_mutex_destroy(&c.lock);
         pb_config_free(cfg);

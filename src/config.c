@@ -22,11 +22,11 @@ struct pb_option {
         enum opt_type type;
         size_t off;
         size_t off2;
-        const char *def;             /* default as text, NULL if none */
-        int64_t min, max;            /* OPT_INT */
-        const char *const *choices;  /* OPT_ENUM, NULL-terminated */
-        const char *env;             /* OPT_SECRET: environment variable */
-        const char *example;         /* value shown in the example file */
+        const char *def;            /* default as text, NULL if none */
+        int64_t min, max;           /* OPT_INT */
+        const char *const *choices; /* OPT_ENUM, NULL-terminated */
+        const char *env;            /* OPT_SECRET: environment variable */
+        const char *example;        /* value shown in the example file */
         const char *doc;
 };
 
@@ -43,15 +43,15 @@ static const struct pb_option pb_options[] = {
     {"kafka.brokers", OPT_STR, OFF(kafka_brokers), 0, "127.0.0.1:9092", 0, 0, NULL, NULL,
      "\"${KAFKA_BROKERS:-127.0.0.1:9092}\"",
      "Bootstrap brokers, comma-separated host:port (librdkafka bootstrap.servers)."},
-    {"kafka.properties", OPT_KVLIST, OFF(kafka_props), OFF(kafka_props_cnt), NULL, 0, 0, NULL,
-     NULL, "( \"linger.ms=5\", \"client.id=portout-bridge\" )",
+    {"kafka.properties", OPT_KVLIST, OFF(kafka_props), OFF(kafka_props_cnt), NULL, 0, 0, NULL, NULL,
+     "( \"linger.ms=5\", \"client.id=portout-bridge\" )",
      "Any librdkafka property as \"name=value\" (SASL, TLS, tuning). They override the\n"
      "bridge's safe defaults: enable.idempotence=true, acks=all,\n"
      "queue.buffering.max.messages=10000, queue.buffering.max.kbytes=65536,\n"
      "message.timeout.ms=300000. Values whose name holds \"password\", \"secret\" or\n"
      "\"key\" are redacted by check-config."},
-    {"kafka.flush_timeout_ms", OPT_INT, OFF(kafka_flush_timeout_ms), 0, "30000", 0, 3600000,
-     NULL, NULL, NULL,
+    {"kafka.flush_timeout_ms", OPT_INT, OFF(kafka_flush_timeout_ms), 0, "30000", 0, 3600000, NULL,
+     NULL, NULL,
      "Grace period at shutdown for undelivered messages to reach Kafka; what is\n"
      "still undelivered after it is reported (exit 75)."},
 
@@ -61,10 +61,10 @@ static const struct pb_option pb_options[] = {
     {"topics.foc_date_changed", OPT_STR, OFF(topic_foc_date_changed), 0,
      "telnyx.portouts.foc-date-changed", 0, 0, NULL, NULL, NULL,
      "Topic for portout.foc_date_changed events."},
-    {"topics.new_comment", OPT_STR, OFF(topic_new_comment), 0, "telnyx.portouts.new-comment", 0,
-     0, NULL, NULL, NULL, "Topic for portout.new_comment events."},
-    {"topics.other", OPT_STR, OFF(topic_other), 0, "telnyx.portouts.other", 0, 0, NULL, NULL,
-     NULL, "Topic for event types this version does not know (they are never dropped)."},
+    {"topics.new_comment", OPT_STR, OFF(topic_new_comment), 0, "telnyx.portouts.new-comment", 0, 0,
+     NULL, NULL, NULL, "Topic for portout.new_comment events."},
+    {"topics.other", OPT_STR, OFF(topic_other), 0, "telnyx.portouts.other", 0, 0, NULL, NULL, NULL,
+     "Topic for event types this version does not know (they are never dropped)."},
     {"topics.dead_letter", OPT_STR, OFF(topic_dead_letter), 0, "telnyx.portouts.dlq", 0, 0, NULL,
      NULL, NULL,
      "Dead-letter topic: input that could not be normalized and events Kafka\n"
@@ -76,16 +76,15 @@ static const struct pb_option pb_options[] = {
      "consumers dedupe on (source, id)."},
 
     {"input.max_event_bytes", OPT_INT, OFF(input_max_event_bytes), 0, "1048576", 1024,
-     64 * 1024 * 1024, NULL, NULL, NULL,
+     INT64_C(64) * 1024 * 1024, NULL, NULL, NULL,
      "Largest accepted event document (a replay line, a webhook body), in bytes."},
 
-    {"telnyx.api_key_file", OPT_SECRET, OFF(telnyx_api_key_file), OFF(telnyx_api_key), NULL, 0,
-     0, NULL, "TELNYX_API_KEY", "\"/run/secrets/telnyx_api_key\"",
+    {"telnyx.api_key_file", OPT_SECRET, OFF(telnyx_api_key_file), OFF(telnyx_api_key), NULL, 0, 0,
+     NULL, "TELNYX_API_KEY", "\"/run/secrets/telnyx_api_key\"",
      "File holding the Telnyx API key (REST ingest). TELNYX_API_KEY in the\n"
      "environment takes precedence. Never printed."},
-    {"webhook.public_key_file", OPT_SECRET, OFF(webhook_public_key_file),
-     OFF(webhook_public_key), NULL, 0, 0, NULL, "TELNYX_PUBLIC_KEY",
-     "\"/run/secrets/telnyx_public_key\"",
+    {"webhook.public_key_file", OPT_SECRET, OFF(webhook_public_key_file), OFF(webhook_public_key),
+     NULL, 0, 0, NULL, "TELNYX_PUBLIC_KEY", "\"/run/secrets/telnyx_public_key\"",
      "File holding the Telnyx webhook public key (base64 of the raw 32-byte\n"
      "Ed25519 key). TELNYX_PUBLIC_KEY in the environment takes precedence."},
 };
@@ -166,8 +165,7 @@ static int loc_err(struct load_ctx *lc, int line, const char *key, const char *f
 
 /* Sets one scalar option from text (a default, or a file string after env
  * expansion). */
-static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const char *text,
-                         int line)
+static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const char *text, int line)
 {
         pb_config_t *cfg = lc->cfg;
         switch (o->type) {
@@ -356,7 +354,7 @@ static int finish(struct load_ctx *lc)
                         const char *ev = lc->lookup(o->env);
                         if (ev && *ev) {
                                 *secret = strdup(ev);
-                                cfg->src_line[i] = cfg->src_line[i] ? cfg->src_line[i] : -1;
+                                cfg->src_line[i] = -1; /* the environment wins */
                         } else if (*FIELD(cfg, o->off, char *)) {
                                 if (read_secret_file(lc, o, *FIELD(cfg, o->off, char *), secret))
                                         return PB_ERR;
@@ -372,8 +370,7 @@ static int finish(struct load_ctx *lc)
         return 0;
 }
 
-pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr,
-                            size_t errsz)
+pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr, size_t errsz)
 {
         pb_config_t *cfg = calloc(1, sizeof(*cfg));
         if (!cfg) {
@@ -436,8 +433,8 @@ void pb_config_free(pb_config_t *cfg)
 
 int pb_config_is_secret_property(const char *key)
 {
-        static const char *const marks[] = {"password", "secret", "key", "token",
-                                            "sasl.oauthbearer.config", NULL};
+        static const char *const marks[] = {
+            "password", "secret", "key", "token", "sasl.oauthbearer.config", NULL};
         for (int i = 0; marks[i]; i++)
                 if (strstr(key, marks[i]))
                         return 1;
@@ -464,12 +461,8 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                 fprintf(out, "%s = ", o->name);
                 switch (o->type) {
                 case OPT_STR: fprintf(out, "\"%s\"", *FIELD(cfg, o->off, char *)); break;
-                case OPT_INT:
-                        fprintf(out, "%lld", (long long)*FIELD(cfg, o->off, int64_t));
-                        break;
-                case OPT_ENUM:
-                        fprintf(out, "\"%s\"", o->choices[*FIELD(cfg, o->off, int)]);
-                        break;
+                case OPT_INT: fprintf(out, "%lld", (long long)*FIELD(cfg, o->off, int64_t)); break;
+                case OPT_ENUM: fprintf(out, "\"%s\"", o->choices[*FIELD(cfg, o->off, int)]); break;
                 case OPT_KVLIST: {
                         fprintf(out, "(");
                         for (size_t k = 0; k < cfg->kafka_props_cnt; k++)

@@ -60,8 +60,7 @@ const char *pb_config_path(const char *explicit_path, pb_env_lookup_fn *lookup);
 
 /* Loads and validates path (NULL: defaults only). Errors name the file, line
  * and key. Returns NULL with errstr set on any error. */
-pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr,
-                            size_t errsz);
+pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr, size_t errsz);
 
 /* Frees cfg and everything it owns. */
 void pb_config_free(pb_config_t *cfg);

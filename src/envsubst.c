@@ -7,7 +7,7 @@
 #include "pb.h"
 
 /* Expanded values are bounded so a runaway variable cannot eat memory. */
-#define ENVSUBST_MAX (64 * 1024)
+#define ENVSUBST_MAX ((size_t)64 * 1024)
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
@@ -29,8 +29,7 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
         return 0;
 }
 
-int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errstr,
-                size_t errsz)
+int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errstr, size_t errsz)
 {
         char *buf = NULL;
         size_t len = 0, cap = 0;
@@ -81,8 +80,8 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                         const char *e = strchr(defval, '}');
                         if (!e) {
                                 free(buf);
-                                return pb_seterr(errstr, errsz,
-                                                 "unterminated ${%s:-...} reference", vname);
+                                return pb_seterr(errstr, errsz, "unterminated ${%s:-...} reference",
+                                                 vname);
                         }
                         deflen = (size_t)(e - defval);
                         q = e;
@@ -112,5 +111,5 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
         return 0;
 toolong:
         free(buf);
-        return pb_seterr(errstr, errsz, "expanded value exceeds %d bytes", ENVSUBST_MAX);
+        return pb_seterr(errstr, errsz, "expanded value exceeds %zu bytes", ENVSUBST_MAX);
 }

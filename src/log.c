@@ -13,7 +13,10 @@ static enum pb_log_level log_level = PB_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-void pb_log_set_level(enum pb_log_level lvl) { log_level = lvl; }
+void pb_log_set_level(enum pb_log_level lvl)
+{
+        log_level = lvl;
+}
 
 int pb_log_level_parse(const char *s)
 {
@@ -37,8 +40,8 @@ void pb_log(enum pb_log_level lvl, const char *fmt, ...)
 
         /* One fputs per line under a lock: lines from threads never interleave. */
         char line[4400];
-        size_t n = (size_t)snprintf(line, sizeof(line), "ts=%s level=%s msg=\"", ts,
-                                    level_names[lvl]);
+        size_t n =
+            (size_t)snprintf(line, sizeof(line), "ts=%s level=%s msg=\"", ts, level_names[lvl]);
         for (const char *p = msg; *p && n < sizeof(line) - 4; p++) {
                 if (*p == '"' || *p == '\\') {
                         line[n++] = '\\';

@@ -12,12 +12,11 @@ void pb_log_set_level(enum pb_log_level lvl);
 int pb_log_level_parse(const char *s);
 
 /* Logs one line at lvl; the message is quoted and escaped. */
-void pb_log(enum pb_log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void pb_log(enum pb_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define pb_err(...) pb_log(PB_LOG_ERROR, __VA_ARGS__)
-#define pb_warn(...) pb_log(PB_LOG_WARN, __VA_ARGS__)
-#define pb_info(...) pb_log(PB_LOG_INFO, __VA_ARGS__)
+#define pb_err(...)   pb_log(PB_LOG_ERROR, __VA_ARGS__)
+#define pb_warn(...)  pb_log(PB_LOG_WARN, __VA_ARGS__)
+#define pb_info(...)  pb_log(PB_LOG_INFO, __VA_ARGS__)
 #define pb_debug(...) pb_log(PB_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -9,7 +9,7 @@
 #include "timefmt.h"
 
 #define TYPE_PREFIX "com.telnyx."
-#define ERR_MAX 512
+#define ERR_MAX     512
 
 const char *pb_ingest_name(pb_ingest_path_t p)
 {
@@ -80,8 +80,8 @@ static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, c
         return 1;
 }
 
-static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefix,
-                         const char *name, const char *what, const char **out)
+static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, const char *name,
+                         const char *what, const char **out)
 {
         int rc = get_ident(it, obj, prefix, name, out);
         if (rc == 0) {
@@ -124,8 +124,8 @@ static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *pre
                 char a[160], b[160];
                 field_path(a, sizeof(a), prefix, "portout_id");
                 field_path(b, sizeof(b), pprefix, pfield);
-                item_reject(it, "missing port-out id: neither \"%s\" nor \"%s\" is present%s", a,
-                            b, payload ? "" : " (payload is null or absent)");
+                item_reject(it, "missing port-out id: neither \"%s\" nor \"%s\" is present%s", a, b,
+                            payload ? "" : " (payload is null or absent)");
         }
         return -1;
 }
@@ -182,7 +182,10 @@ static int add_str(json_object *o, const char *k, const char *v)
         return json_object_object_add(o, k, s);
 }
 
-static char *dupstr(const char *s) { return s ? strdup(s) : NULL; }
+static char *dupstr(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
 
 static void envelope_free(pb_envelope_t *e)
 {
@@ -313,7 +316,10 @@ static int set_raw(pb_norm_item_t *it, const char *buf, size_t len)
         return 0;
 }
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_ws(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 static int str_member_is(json_object *o, const char *k, const char *want)
 {
@@ -362,8 +368,9 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                         item_reject(it, "not valid JSON: %s at byte %zu",
                                     json_tokener_error_desc(jerr), consumed);
                 else
-                        item_reject(it, "not valid JSON: unexpected data after the document at "
-                                        "byte %zu",
+                        item_reject(it,
+                                    "not valid JSON: unexpected data after the document at "
+                                    "byte %zu",
                                     rest);
                 json_object_put(root);
                 b->rejected = 1;

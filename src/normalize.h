@@ -42,10 +42,10 @@ typedef struct pb_envelope {
         char *event_type; /* Telnyx event type, e.g. "portout.status_changed" */
         char *portout_id; /* subject, partitionkey and Kafka key */
         char *source;
-        char *time;       /* RFC 3339 UTC */
-        char *received;   /* receive time, RFC 3339 UTC */
+        char *time;         /* RFC 3339 UTC */
+        char *received;     /* receive time, RFC 3339 UTC */
         const char *ingest; /* "file", "webhook" or "rest" (static) */
-        char *json;       /* the serialized envelope (structured mode) */
+        char *json;         /* the serialized envelope (structured mode) */
         size_t json_len;
 } pb_envelope_t;
 

@@ -16,7 +16,7 @@
 #define PB_VERSION "0.1.0"
 #endif
 
-#define PB_OK 0
+#define PB_OK  0
 #define PB_ERR (-1)
 
 /* Exit codes (sysexits.h values, restated so the docs can cite them). */

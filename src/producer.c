@@ -62,7 +62,10 @@ struct pb_producer {
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
 };
 
-const char *pb_producer_dlq_topic(const pb_producer_t *p) { return p->dlq_topic; }
+const char *pb_producer_dlq_topic(const pb_producer_t *p)
+{
+        return p->dlq_topic;
+}
 
 static void msg_free(struct pb_msg *m)
 {
@@ -203,10 +206,8 @@ static int is_permanent_record_error(rd_kafka_resp_err_t err)
         case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
-        case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
-                return 1;
-        default:
-                return 0;
+        case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT: return 1;
+        default: return 0;
         }
 }
 
@@ -243,10 +244,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         }
         if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
                 char reason[512];
-                snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s",
-                         m->topic, rd_kafka_err2str(err));
-                pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len,
-                        m->key ? m->key : "", reason);
+                snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s", m->topic,
+                         rd_kafka_err2str(err));
+                pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len, m->key ? m->key : "",
+                        reason);
                 m->dlq_err = err;
                 m->dlq_reason = strdup(reason);
                 m->state = MSG_DLQ;
@@ -263,8 +264,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         else
                 snprintf(reason, sizeof(reason), "not delivered to %s: %s", m->topic,
                          rd_kafka_err2str(err));
-        pb_warn("delivery failed key=%.*s: %s (%s)", (int)m->key_len, m->key ? m->key : "",
-                reason, rd_kafka_err2name(err));
+        pb_warn("delivery failed key=%.*s: %s (%s)", (int)m->key_len, m->key ? m->key : "", reason,
+                rd_kafka_err2name(err));
         complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, reason);
 }
 
@@ -310,8 +311,7 @@ static rd_kafka_conf_t *build_conf(const pb_config_t *cfg, char *errstr, size_t 
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         for (size_t i = 0; i < sizeof(default_props) / sizeof(default_props[0]); i++)
-                if (conf_set(conf, default_props[i][0], default_props[i][1], cfg, 0, errstr,
-                             errsz))
+                if (conf_set(conf, default_props[i][0], default_props[i][1], cfg, 0, errstr, errsz))
                         goto fail;
         if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errstr, errsz))
                 goto fail;
@@ -341,10 +341,10 @@ void pb_producer_conf_print(const pb_config_t *cfg, FILE *out)
         if (!conf)
                 return;
         /* Print only what the bridge or the user set, not all ~150 defaults. */
-        fprintf(out, "# librdkafka properties in effect (bridge defaults, then kafka.properties)\n");
-        for (size_t i = 0; i < sizeof(default_props) / sizeof(default_props[0]) + 1 +
-                               cfg->kafka_props_cnt;
-             i++) {
+        fprintf(out,
+                "# librdkafka properties in effect (bridge defaults, then kafka.properties)\n");
+        for (size_t i = 0;
+             i < sizeof(default_props) / sizeof(default_props[0]) + 1 + cfg->kafka_props_cnt; i++) {
                 size_t nd = sizeof(default_props) / sizeof(default_props[0]);
                 const char *k = i < nd    ? default_props[i][0]
                                 : i == nd ? "bootstrap.servers"
@@ -399,10 +399,10 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i], -1);
         }
         const char *topic = m->state == MSG_DLQ ? p->dlq_topic : m->topic;
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m->key, m->key_len),
-            RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(hdrs),
-            RD_KAFKA_V_OPAQUE(m), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+                              RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(hdrs),
+                              RD_KAFKA_V_OPAQUE(m), RD_KAFKA_V_END);
         if (err)
                 rd_kafka_headers_destroy(hdrs); /* owned by librdkafka only on success */
         return err;
@@ -540,6 +540,17 @@ fail:
         return NULL;
 }
 
+/* Waits on p->cond (caller holds p->lock) for at most ms. */
+static void cond_wait_ms(pb_producer_t *p, long ms)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+}
+
 int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, void *opaque,
                      int timeout_ms, char *errstr, size_t errsz)
 {
@@ -560,14 +571,7 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                 if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && pb_mono_ms() < deadline) {
                         /* Backpressure: wait for deliveries to make room. */
                         pthread_mutex_lock(&p->lock);
-                        struct timespec ts;
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        ts.tv_nsec += 10 * 1000000;
-                        if (ts.tv_nsec >= 1000000000) {
-                                ts.tv_sec++;
-                                ts.tv_nsec -= 1000000000;
-                        }
-                        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                        cond_wait_ms(p, 10);
                         pthread_mutex_unlock(&p->lock);
                         continue;
                 }
@@ -599,8 +603,8 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
 int pb_producer_inject_fatal(pb_producer_t *p, const char *reason)
 {
         pthread_rwlock_rdlock(&p->rk_lock);
-        rd_kafka_resp_err_t err =
-            rd_kafka_test_fatal_error(p->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
+        rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(
+            p->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
         pthread_rwlock_unlock(&p->rk_lock);
         return err ? PB_ERR : 0;
 }
@@ -610,14 +614,7 @@ size_t pb_producer_flush(pb_producer_t *p, int timeout_ms)
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
         pthread_mutex_lock(&p->lock);
         while (p->st.pending > 0 && pb_mono_ms() < deadline) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 50 * 1000000;
-                if (ts.tv_nsec >= 1000000000) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000;
-                }
-                pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+                cond_wait_ms(p, 50);
         }
         size_t left = p->st.pending;
         pthread_mutex_unlock(&p->lock);

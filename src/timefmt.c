@@ -40,7 +40,10 @@ static int digits(const char *s, int n, int *out)
         return 0;
 }
 
-static int leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int leap(int y)
+{
+        return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int pb_time_parse_rfc3339(const char *s, int64_t *us_out)
 {
@@ -48,8 +51,8 @@ int pb_time_parse_rfc3339(const char *s, int64_t *us_out)
         int Y, M, D, h, mi, sec;
         size_t len = strlen(s);
 
-        if (len < 20 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) ||
-            s[7] != '-' || digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        if (len < 20 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+            digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
             digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
             digits(s + 17, 2, &sec))
                 return -1;
@@ -92,7 +95,7 @@ int pb_time_parse_rfc3339(const char *s, int64_t *us_out)
                 return -1;
 
         int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
-        int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off_s;
+        int64_t secs = days * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec - off_s;
         *us_out = secs * 1000000 + frac_us;
         return 0;
 }

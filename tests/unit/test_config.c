@@ -85,9 +85,8 @@ static void test_example_matches_table(void **state)
 
         /* And it loads as-is. */
         char err[512];
-        pb_config_t *cfg =
-            pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup, err,
-                           sizeof(err));
+        pb_config_t *cfg = pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup,
+                                          err, sizeof(err));
         if (!cfg)
                 fail_msg("%s", err);
         assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
@@ -105,14 +104,15 @@ static void test_values_and_env(void **state)
         tu_setenv("FLUSH", "1500");
         tu_setenv("PW", "hunter2");
         char err[512];
-        pb_config_t *cfg = load_text("log = { level = \"debug\"; };\n"
-                                     "kafka = {\n"
-                                     "  brokers = \"${BROKERS}\";\n"
-                                     "  flush_timeout_ms = \"${FLUSH}\";\n"
-                                     "  properties = ( \"sasl.password=${PW}\", \"linger.ms=20\" );\n"
-                                     "};\n"
-                                     "topics = { other = \"${TOPIC:-misc}\"; };\n",
-                                     err, sizeof(err));
+        pb_config_t *cfg =
+            load_text("log = { level = \"debug\"; };\n"
+                      "kafka = {\n"
+                      "  brokers = \"${BROKERS}\";\n"
+                      "  flush_timeout_ms = \"${FLUSH}\";\n"
+                      "  properties = ( \"sasl.password=${PW}\", \"linger.ms=20\" );\n"
+                      "};\n"
+                      "topics = { other = \"${TOPIC:-misc}\"; };\n",
+                      err, sizeof(err));
         if (!cfg)
                 fail_msg("%s", err);
         assert_int_equal(cfg->log_level, 3);
@@ -147,14 +147,12 @@ static void test_errors_name_file_line_key(void **state)
         expect_error("log = { level = \"loud\"; };\n", "log.level", "not one of: error, warn");
         expect_error("topics = { status_changed = \"\"; };\n", "topics.status_changed",
                      "must not be empty");
-        expect_error("kafka = { brokers = \"${NOPE}\"; };\n", "kafka.brokers",
-                     "NOPE is not set");
+        expect_error("kafka = { brokers = \"${NOPE}\"; };\n", "kafka.brokers", "NOPE is not set");
         expect_error("kafka = { properties = ( \"linger.ms\" ); };\n", "kafka.properties",
                      "must be \"name=value\"");
         expect_error("kafka = { properties = ( 5 ); };\n", "kafka.properties",
                      "must be a \"name=value\" string");
-        expect_error("kafka = { properties = \"a=b\"; };\n", "kafka.properties",
-                     "expected a list");
+        expect_error("kafka = { properties = \"a=b\"; };\n", "kafka.properties", "expected a list");
         expect_error("kafka = {\n  brokers = \"x\"\n", ":3: syntax error", NULL);
         expect_error("kafka = { brokers = { a = 1; }; };\n", "kafka.brokers",
                      "expected a string, got a group");

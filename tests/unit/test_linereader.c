@@ -9,7 +9,10 @@
 
 #include "linereader.h"
 
-static FILE *mem(const char *s) { return fmemopen((void *)s, strlen(s), "r"); }
+static FILE *mem(const char *s)
+{
+        return fmemopen((void *)s, strlen(s), "r");
+}
 
 static void test_lines_and_bounds(void **state)
 {

@@ -12,8 +12,8 @@
 #include "normalize.h"
 #include "testutil.h"
 
-#define PORTOUT "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
-#define SOURCE "https://api.telnyx.com/v2/portouts"
+#define PORTOUT     "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
+#define SOURCE      "https://api.telnyx.com/v2/portouts"
 #define RECEIVED_US (INT64_C(1772800000) * 1000000) /* 2026-03-06T12:26:40Z */
 
 static const pb_norm_opts_t opts = {SOURCE};
@@ -29,7 +29,10 @@ static pb_batch_t *norm_ingest(const char *doc, pb_ingest_path_t path, int64_t r
         return b;
 }
 
-static pb_batch_t *norm(const char *doc) { return norm_ingest(doc, PB_INGEST_FILE, RECEIVED_US); }
+static pb_batch_t *norm(const char *doc)
+{
+        return norm_ingest(doc, PB_INGEST_FILE, RECEIVED_US);
+}
 
 /* Parses an envelope and returns the string at a dotted path ("data.portout_id"). */
 static json_object *jget(json_object *o, const char *path)
@@ -114,7 +117,8 @@ static void test_rest_list(void **state)
         assert_str_at(o, "data.telnyx.record_type", "portout_event");
         assert_str_at(o, "data.telnyx.payload_status", "completed");
         assert_str_at(o, "data.telnyx.updated_at", "2026-03-02T15:04:06.654321Z");
-        assert_int_equal(json_object_array_length(jget(o, "data.telnyx.available_notification_methods")), 2);
+        assert_int_equal(
+            json_object_array_length(jget(o, "data.telnyx.available_notification_methods")), 2);
         assert_null(jget(o, "data.telnyx.meta")); /* paging meta is not event data */
         json_object_put(o);
         o = env_json(b->items[1].env);
@@ -296,7 +300,8 @@ static void test_deterministic(void **state)
         pb_batch_t *a = norm(doc), *b = norm(doc),
                    *c = norm_ingest(doc, PB_INGEST_FILE, RECEIVED_US + 1000000);
         assert_int_equal(a->items[0].env->json_len, b->items[0].env->json_len);
-        assert_memory_equal(a->items[0].env->json, b->items[0].env->json, a->items[0].env->json_len);
+        assert_memory_equal(a->items[0].env->json, b->items[0].env->json,
+                            a->items[0].env->json_len);
         /* Only receivedat differs with another receive time. */
         json_object *oa = env_json(a->items[0].env), *oc = env_json(c->items[0].env);
         json_object_object_del(oa, "receivedat");
@@ -313,11 +318,11 @@ static void test_deterministic(void **state)
 static void test_unknown_type_and_fields(void **state)
 {
         (void)state;
-        pb_batch_t *b = norm(
-            "{\"data\":{\"event_type\":\"portout.future_thing\",\"id\":\"e9\",\"occurred_at\":"
-            "\"2026-03-05T12:30:45Z\",\"payload\":{\"portout_id\":\"P9\",\"id\":\"other\","
-            "\"novel\":{\"deep\":[1,2.50,true]}},\"record_type\":\"event\",\"shiny\":\"new\"},"
-            "\"meta\":{\"attempt\":3,\"delivered_to\":\"u\",\"region\":\"eu\"},\"extra\":7}");
+        pb_batch_t *b =
+            norm("{\"data\":{\"event_type\":\"portout.future_thing\",\"id\":\"e9\",\"occurred_at\":"
+                 "\"2026-03-05T12:30:45Z\",\"payload\":{\"portout_id\":\"P9\",\"id\":\"other\","
+                 "\"novel\":{\"deep\":[1,2.50,true]}},\"record_type\":\"event\",\"shiny\":\"new\"},"
+                 "\"meta\":{\"attempt\":3,\"delivered_to\":\"u\",\"region\":\"eu\"},\"extra\":7}");
         assert_int_equal(b->rejected, 0);
         json_object *o = env_json(b->items[0].env);
         assert_str_at(o, "type", "com.telnyx.portout.future_thing");
@@ -382,7 +387,8 @@ static void test_rejections(void **state)
         expect_reject("{'id':'e'}", "not valid JSON");
         expect_reject("[1,2]", "input is a JSON array, expected an object");
         expect_reject("\"str\"", "input is a JSON string, expected an object");
-        expect_reject("{\"data\":\"x\"}", "field \"data\" must be an object or an array, got string");
+        expect_reject("{\"data\":\"x\"}",
+                      "field \"data\" must be an object or an array, got string");
         expect_reject("{\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
                       "missing field \"id\" (the event id)");
         expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"payload\":{\"id\":"
@@ -390,8 +396,9 @@ static void test_rejections(void **state)
                       "missing field \"data.id\"");
         expect_reject("{\"id\":7,\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
                       "field \"id\" must be a string, got int");
-        expect_reject("{\"id\":\"\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
-                      "field \"id\" must not be empty");
+        expect_reject(
+            "{\"id\":\"\",\"event_type\":\"portout.status_changed\",\"portout_id\":\"p\"}",
+            "field \"id\" must not be empty");
         expect_reject("{\"id\":\"a\\nb\",\"event_type\":\"x\",\"portout_id\":\"p\"}",
                       "field \"id\" contains a control character");
         expect_reject("{\"id\":\"e\",\"portout_id\":\"p\"}", "missing field \"event_type\"");
@@ -404,15 +411,18 @@ static void test_rejections(void **state)
         expect_reject("{\"data\":{\"event_type\":\"portout.new_comment\",\"id\":\"e\",\"payload\":"
                       "{\"id\":\"c\"},\"record_type\":\"event\"}}",
                       "neither \"data.portout_id\" nor \"data.payload.portout_id\" is present");
-        expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
-                      "null,\"record_type\":\"event\"}}",
-                      "(payload is null or absent)");
-        expect_reject("{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
-                      "[1],\"record_type\":\"event\"}}",
-                      "field \"data.payload\" must be an object or null, got array");
-        expect_reject("{\"data\":{\"event_type\":\"portout.foc_date_changed\",\"id\":\"e\",\"payload\":"
-                      "{\"id\":42},\"record_type\":\"event\"}}",
-                      "field \"data.payload.id\" must be a string, got int");
+        expect_reject(
+            "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
+            "null,\"record_type\":\"event\"}}",
+            "(payload is null or absent)");
+        expect_reject(
+            "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e\",\"payload\":"
+            "[1],\"record_type\":\"event\"}}",
+            "field \"data.payload\" must be an object or null, got array");
+        expect_reject(
+            "{\"data\":{\"event_type\":\"portout.foc_date_changed\",\"id\":\"e\",\"payload\":"
+            "{\"id\":42},\"record_type\":\"event\"}}",
+            "field \"data.payload.id\" must be a string, got int");
         char longid[400] = "{\"id\":\"";
         memset(longid + 7, 'a', 300);
         strcpy(longid + 307, "\",\"event_type\":\"x\",\"portout_id\":\"p\"}");

@@ -20,7 +20,7 @@
 #include "testutil.h"
 
 #define N_BROKERS 3
-#define MAX_RECS 4000
+#define MAX_RECS  4000
 /* Kafka protocol ApiKey of ProduceRequest (API_PRODUCE is in a private
  * librdkafka header). */
 #define API_PRODUCE 0
@@ -112,8 +112,8 @@ static int send_rec(struct fixture *f, int idx, const char *topic, const char *v
         snprintf(key, sizeof(key), "portout-%d", idx % 17);
         pb_header_t h[] = {{"content-type", "application/cloudevents+json; charset=UTF-8"},
                            {"ce_id", key}};
-        pb_record_t rec = {topic, key, strlen(key), value, strlen(value), h, 2,
-                           raw, raw ? strlen(raw) : 0};
+        pb_record_t rec = {topic, key, strlen(key),          value, strlen(value), h,
+                           2,     raw, raw ? strlen(raw) : 0};
         tags[idx].f = f;
         tags[idx].idx = idx;
         char err[512];

@@ -48,15 +48,15 @@ static void test_rejects(void **state)
         static const char *const bad[] = {
             "",
             "2026-03-05",
-            "2026-03-05T12:30:45",       /* no offset */
-            "2026-13-05T12:30:45Z",      /* month */
-            "2026-02-30T12:30:45Z",      /* day */
-            "2025-02-29T12:30:45Z",      /* not a leap year */
-            "2026-03-05T24:00:00Z",      /* hour */
-            "2026-03-05T12:30:45.Z",     /* empty fraction */
-            "2026-03-05T12:30:45Zjunk",  /* trailing */
-            "2026-03-05T12:30:45+0200",  /* offset without colon */
-            "20260305T123045Z",          /* basic format */
+            "2026-03-05T12:30:45",      /* no offset */
+            "2026-13-05T12:30:45Z",     /* month */
+            "2026-02-30T12:30:45Z",     /* day */
+            "2025-02-29T12:30:45Z",     /* not a leap year */
+            "2026-03-05T24:00:00Z",     /* hour */
+            "2026-03-05T12:30:45.Z",    /* empty fraction */
+            "2026-03-05T12:30:45Zjunk", /* trailing */
+            "2026-03-05T12:30:45+0200", /* offset without colon */
+            "20260305T123045Z",         /* basic format */
             "2026-03-05T12:3a:45Z",
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine or a warm one:
+#   dependencies, build, lint, unit tests (plain and ASan+UBSan), a local
+#   Kafka broker, integration tests against it. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash scripts/install-deps.sh
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+step "build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build
+
+step "lint (clang-format, cppcheck, clang-tidy)"
+bash scripts/lint.sh
+
+step "unit tests"
+ctest --test-dir build -L unit --output-on-failure
+
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_SANITIZE=ON >/dev/null
+cmake --build build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit --output-on-failure
+
+step "local Kafka broker"
+PB_KAFKA_BOOTSTRAP=$(bash scripts/kafka-local.sh start)
+export PB_KAFKA_BOOTSTRAP
+
+step "integration tests (real binary, real broker at $PB_KAFKA_BOOTSTRAP)"
+ctest --test-dir build -L integration --output-on-failure
+
+step "all tests passed"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The command line as a user meets it: help, version, exit codes, error text.
+# Needs no Kafka.
+set -euo pipefail
+: "${PB_BIN:?}" "${PB_SOURCE_DIR:?}"
+FIX=$PB_SOURCE_DIR/tests/fixtures
+WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+expect_rc() { local want=$1; shift; set +e; "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?; set -e
+  [ "$rc" -eq "$want" ] || { cat "$WORK/out" "$WORK/err"; fail "$* exited $rc, want $want"; }; }
+
+expect_rc 0 "$PB_BIN" --help;           grep -q "Exit codes" "$WORK/out" || fail "--help lacks exit codes"
+grep -q "^  78  configuration error" "$WORK/out" || fail "--help lacks 78"
+expect_rc 0 "$PB_BIN" --version;        grep -Eq '^portout-bridge [0-9]+\.[0-9]+\.[0-9]+$' "$WORK/out" || fail "--version"
+for c in normalize replay check-config; do
+  expect_rc 0 "$PB_BIN" "$c" --help;    grep -q "Usage: portout-bridge .*$c" "$WORK/out" || fail "$c --help"
+done
+expect_rc 64 "$PB_BIN";                 pass "no command is a usage error"
+expect_rc 64 "$PB_BIN" frobnicate;      grep -q 'unknown command "frobnicate"' "$WORK/err" || fail "unknown command text"
+expect_rc 64 "$PB_BIN" --bogus normalize
+expect_rc 64 "$PB_BIN" -c;              pass "help, version and usage errors"
+
+# Configuration errors: 78, naming file, line and key.
+printf 'kafka = {\n  brokers = 9092;\n};\n' > "$WORK/bad.conf"
+expect_rc 78 "$PB_BIN" -c "$WORK/bad.conf" check-config
+grep -q "bad.conf:2: kafka.brokers: expected a string, got an integer" "$WORK/err" || fail "config error text: $(cat "$WORK/err")"
+expect_rc 78 "$PB_BIN" -c "$WORK/missing.conf" normalize "$FIX/rest-list.json"
+PORTOUT_BRIDGE_CONFIG="$WORK/bad.conf" expect_rc 78 "$PB_BIN" check-config
+expect_rc 0 "$PB_BIN" -c "$PB_SOURCE_DIR/conf/portout-bridge.conf" check-config
+grep -q "# configuration OK" "$WORK/out" || fail "check-config OK line"
+echo 'secret-api-key-123' > "$WORK/key"
+printf 'telnyx = { api_key_file = "%s"; };\nkafka = { properties = ("sasl.password=${PW}"); };\n' "$WORK/key" > "$WORK/s.conf"
+PW=hunter2 expect_rc 0 "$PB_BIN" -c "$WORK/s.conf" check-config
+! grep -q -e secret-api-key-123 -e hunter2 "$WORK/out" "$WORK/err" || fail "a secret was printed"
+TELNYX_API_KEY=from-env PW=x expect_rc 0 "$PB_BIN" -c "$WORK/s.conf" check-config
+! grep -q from-env "$WORK/out" || fail "env secret printed"
+grep -q "from TELNYX_API_KEY" "$WORK/out" || fail "secret source not shown"
+pass "configuration errors exit 78; secrets never printed"
+
+# The example config is what check-config --example generates.
+expect_rc 0 "$PB_BIN" check-config --example
+cmp -s "$WORK/out" "$PB_SOURCE_DIR/conf/portout-bridge.conf" || fail "conf/portout-bridge.conf is stale"
+pass "conf/portout-bridge.conf matches the option table"
+
+# normalize: envelopes on stdout, file:line reasons on stderr, exit 65.
+printf '%s\n' "$(cat "$FIX/webhook-status-changed.json")" 'garbage' '{"id":"e","event_type":"portout.new_comment","payload":{"id":"c"}}' > "$WORK/in.ndjson"
+expect_rc 65 "$PB_BIN" normalize "$WORK/in.ndjson"
+[ "$(wc -l < "$WORK/out")" -eq 1 ] || fail "one envelope expected"
+grep -q "in.ndjson:2: not valid JSON" "$WORK/err" || fail "file:line for line 2: $(cat "$WORK/err")"
+grep -q 'in.ndjson:3: missing port-out id: neither "portout_id" nor "payload.portout_id"' "$WORK/err" || fail "line 3 reason"
+expect_rc 0 "$PB_BIN" normalize "$FIX"/*.json
+[ "$(wc -l < "$WORK/out")" -eq 7 ] || fail "7 envelopes from the fixtures"
+cp "$WORK/out" "$WORK/envelopes.ndjson"
+cat "$FIX/webhook-new-comment.json" | expect_rc 0 "$PB_BIN" normalize -
+expect_rc 65 "$PB_BIN" normalize "$WORK/nonexistent.json"
+grep -q "nonexistent.json: cannot open" "$WORK/err" || fail "missing file message"
+# Over the size bound: reported, not read.
+{ printf '{"id":"'; head -c 2000 /dev/zero | tr '\0' a; printf '"}\n'; } > "$WORK/big.ndjson"
+printf 'input = { max_event_bytes = 1024; };\n' > "$WORK/small.conf"
+expect_rc 65 "$PB_BIN" -c "$WORK/small.conf" normalize "$WORK/big.ndjson"
+grep -q "big.ndjson:1: line is 2009 bytes, over input.max_event_bytes (1024)" "$WORK/err" || fail "size bound: $(cat "$WORK/err")"
+pass "normalize: output, reasons with file:line, exit codes"
+
+node "$PB_SOURCE_DIR/tests/js/validate-envelopes.js" "$WORK/envelopes.ndjson" || fail "schema"
+pass "normalize output validates against docs/envelope.schema.json"
+
+# Kafka unreachable: replay reports it and exits 69, never 0.
+printf 'kafka = { brokers = "127.0.0.1:1"; properties = ("message.timeout.ms=2000"); };\nlog = { level = "error"; };\n' > "$WORK/down.conf"
+expect_rc 69 "$PB_BIN" -c "$WORK/down.conf" replay "$FIX/webhook-new-comment.json"
+grep -q "1 failed" "$WORK/out" || fail "failed count"
+grep -q "not delivered" "$WORK/err" || fail "reason logged"
+pass "replay with Kafka unreachable exits 69"
