@@ -3,15 +3,23 @@
 # Idempotent: packages already present are skipped, so a second run is quick.
 set -euo pipefail
 
-PKGS=(
-  build-essential cmake ninja-build pkg-config
-  librdkafka-dev libjson-c-dev libconfig-dev libcurl4-openssl-dev
-  libsodium-dev libmicrohttpd-dev libcmocka-dev
-  kcat curl ca-certificates jq python3
-  openjdk-17-jre-headless maven
-  nodejs npm
-  clang clang-tidy clang-format cppcheck
-)
+# Profiles:  dev (default: build, test, lint, local broker)
+#            build (what the container's build stage needs)
+#            runtime (shared libraries only: the container's final stage)
+PROFILE=${1:-dev}
+RUNTIME=(librdkafka1 libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 ca-certificates)
+BUILD=(build-essential cmake ninja-build pkg-config
+       librdkafka-dev libjson-c-dev libconfig-dev libcurl4-openssl-dev
+       libsodium-dev libmicrohttpd-dev libcmocka-dev)
+DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3
+     openjdk-17-jre-headless maven nodejs npm
+     clang clang-tidy clang-format cppcheck)
+case "$PROFILE" in
+  dev) PKGS=("${DEV[@]}") ;;
+  build) PKGS=("${BUILD[@]}") ;;
+  runtime) PKGS=("${RUNTIME[@]}") ;;
+  *) echo "usage: $0 [dev|build|runtime]" >&2; exit 64 ;;
+esac
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -35,6 +43,7 @@ if [ ${#filtered[@]} -gt 0 ]; then
   echo "install-deps: installing ${filtered[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}"
+  [ "$PROFILE" = dev ] || rm -rf /var/lib/apt/lists/*
 else
   echo "install-deps: all Debian packages present" >&2
 fi

@@ -12,8 +12,7 @@ bash scripts/install-deps.sh
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 
 step "build (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build
+bash scripts/build.sh build
 
 step "lint (clang-format, cppcheck, clang-tidy)"
 bash scripts/lint.sh
@@ -28,6 +27,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan -L unit --output-on-failure
 
 step "local Kafka broker"
+# Stop it afterwards only if this run started it.
+if ! bash scripts/kafka-local.sh status >/dev/null 2>&1; then
+  trap 'bash scripts/kafka-local.sh stop' EXIT
+fi
 PB_KAFKA_BOOTSTRAP=$(bash scripts/kafka-local.sh start)
 export PB_KAFKA_BOOTSTRAP
 

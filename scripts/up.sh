@@ -12,8 +12,7 @@ step "dependencies"
 bash scripts/install-deps.sh
 
 step "build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPB_TESTS=OFF >/dev/null
-cmake --build build
+bash scripts/build.sh build
 BIN=$PWD/build/portout-bridge
 
 step "local Kafka broker"
