@@ -206,7 +206,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         pb_config_free(cfg);
 
         if (c.failed || interrupted) {
-                if (c.failed && !st.brokers_up && st.delivered == 0)
+                if (!interrupted && !st.brokers_up && st.delivered == 0)
                         return PB_EXIT_UNAVAILABLE;
                 return PB_EXIT_TEMPFAIL;
         }

@@ -71,3 +71,19 @@ expect_rc 69 "$PB_BIN" -c "$WORK/down.conf" replay "$FIX/webhook-new-comment.jso
 grep -q "1 failed" "$WORK/out" || fail "failed count"
 grep -q "not delivered" "$WORK/err" || fail "reason logged"
 pass "replay with Kafka unreachable exits 69"
+
+# SIGTERM during a replay that cannot deliver: stops within the grace period,
+# reports what was left undelivered, exits 75.
+printf 'kafka = { brokers = "127.0.0.1:1"; flush_timeout_ms = 1000; properties = ("message.timeout.ms=120000"); };\n' > "$WORK/grace.conf"
+start=$(date +%s)
+"$PB_BIN" -c "$WORK/grace.conf" replay "$FIX/rest-list.json" > "$WORK/out" 2> "$WORK/err" &
+pid=$!
+sleep 1.5
+kill -TERM $pid
+set +e; wait $pid; rc=$?; set -e
+elapsed=$(( $(date +%s) - start ))
+[ $rc -eq 75 ] || { cat "$WORK/out" "$WORK/err"; fail "SIGTERM replay exit $rc, want 75"; }
+[ $elapsed -lt 15 ] || fail "shutdown took ${elapsed}s"
+grep -q "interrupted with 2 record(s) in flight" "$WORK/err" || fail "no interruption report: $(cat "$WORK/err")"
+grep -q "2 failed" "$WORK/out" || fail "undelivered not counted: $(cat "$WORK/out")"
+pass "SIGTERM: bounded grace period, undelivered reported, exit 75"
