@@ -13,7 +13,7 @@ BUILD=(build-essential cmake ninja-build pkg-config
        libsodium-dev libmicrohttpd-dev libcmocka-dev)
 DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3
      openjdk-17-jre-headless maven nodejs npm
-     clang clang-tidy clang-format cppcheck)
+     clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time)
 case "$PROFILE" in
   dev) PKGS=("${DEV[@]}") ;;
   build) PKGS=("${BUILD[@]}") ;;

@@ -13,6 +13,7 @@ enum opt_type {
         OPT_STR,    /* char * */
         OPT_INT,    /* int64_t, with min/max */
         OPT_ENUM,   /* int index into choices */
+        OPT_BOOL,   /* int 0/1 */
         OPT_KVLIST, /* list of "key=value" strings -> pb_kv_t array */
         OPT_SECRET  /* char *path at off, secret text at off2; env var first */
 };
@@ -83,10 +84,52 @@ static const struct pb_option pb_options[] = {
      NULL, "TELNYX_API_KEY", "\"/run/secrets/telnyx_api_key\"",
      "File holding the Telnyx API key (REST ingest). TELNYX_API_KEY in the\n"
      "environment takes precedence. Never printed."},
+    {"webhook.enabled", OPT_BOOL, OFF(webhook_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
+     "Receive Telnyx webhooks in `portout-bridge run`."},
+    {"webhook.address", OPT_STR, OFF(webhook_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,
+     "Address the HTTP listener binds (webhooks, /healthz, /readyz, /metrics)."},
+    {"webhook.port", OPT_INT, OFF(webhook_port), 0, "8080", 1, 65535, NULL, NULL,
+     "\"${PORTOUT_BRIDGE_PORT:-8080}\"", "TCP port of the HTTP listener."},
+    {"webhook.paths", OPT_STR, OFF(webhook_paths), 0, "/webhooks/telnyx/portouts", 0, 0, NULL, NULL,
+     NULL,
+     "Comma-separated URL paths that accept Telnyx webhook POSTs; all feed the\n"
+     "same pipeline (e.g. one per Telnyx notification channel)."},
     {"webhook.public_key_file", OPT_SECRET, OFF(webhook_public_key_file), OFF(webhook_public_key),
      NULL, 0, 0, NULL, "TELNYX_PUBLIC_KEY", "\"/run/secrets/telnyx_public_key\"",
-     "File holding the Telnyx webhook public key (base64 of the raw 32-byte\n"
-     "Ed25519 key). TELNYX_PUBLIC_KEY in the environment takes precedence."},
+     "File holding the Telnyx webhook public key(s): base64 of the raw 32-byte\n"
+     "Ed25519 key from Mission Control, one per line (several during a key\n"
+     "rotation). TELNYX_PUBLIC_KEY in the environment (comma-separated) takes\n"
+     "precedence."},
+    {"webhook.verify_signatures", OPT_BOOL, OFF(webhook_verify_signatures), 0, "true", 0, 0, NULL,
+     NULL, NULL,
+     "Check telnyx-signature-ed25519 on every webhook. Turning it off lets anyone\n"
+     "who can reach the port publish events; it is logged as a warning at start."},
+    {"webhook.signature_tolerance_s", OPT_INT, OFF(webhook_signature_tolerance_s), 0, "300", 1,
+     86400, NULL, NULL, NULL,
+     "Largest accepted distance between telnyx-timestamp and the clock, both\n"
+     "directions (Telnyx SDKs use 300 s). Keep the clock NTP-synced."},
+    {"webhook.ack_timeout_ms", OPT_INT, OFF(webhook_ack_timeout_ms), 0, "1500", 50, 60000, NULL,
+     NULL, NULL,
+     "How long a webhook request waits for Kafka's delivery report before it is\n"
+     "answered 503 with Retry-After (Telnyx gives up after about 2 s). An event\n"
+     "answered 503 may still be delivered; Telnyx's retry is then a duplicate\n"
+     "with the same CloudEvents id."},
+    {"webhook.retry_after_s", OPT_INT, OFF(webhook_retry_after_s), 0, "5", 1, 3600, NULL, NULL,
+     NULL, "Retry-After value (seconds) sent with 503 and 429 answers."},
+    {"webhook.max_connections", OPT_INT, OFF(webhook_max_connections), 0, "1024", 1, 100000, NULL,
+     NULL, NULL, "Most concurrent HTTP connections; more are refused."},
+    {"webhook.connection_timeout_s", OPT_INT, OFF(webhook_connection_timeout_s), 0, "10", 1, 3600,
+     NULL, NULL, NULL,
+     "An idle or slow connection is closed after this many seconds without\n"
+     "progress, so a slow client cannot hold the listener."},
+    {"webhook.threads", OPT_INT, OFF(webhook_threads), 0, "2", 1, 64, NULL, NULL, NULL,
+     "HTTP worker threads (requests waiting for Kafka hold no thread)."},
+    {"webhook.dedupe_entries", OPT_INT, OFF(webhook_dedupe_entries), 0, "100000", 0, 10000000, NULL,
+     NULL, NULL,
+     "Event ids remembered after delivery, so Telnyx re-sends are answered 200\n"
+     "without publishing again (0 turns it off)."},
+    {"webhook.dedupe_ttl_s", OPT_INT, OFF(webhook_dedupe_ttl_s), 0, "86400", 1, 2592000, NULL, NULL,
+     NULL, "How long a delivered event id is remembered."},
 };
 
 #define N_OPTIONS (sizeof(pb_options) / sizeof(pb_options[0]))
@@ -207,6 +250,17 @@ static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const c
                         }
                         return loc_err(lc, line, o->name, "\"%s\" is not one of: %s", text, list);
                 }
+        case OPT_BOOL:
+                if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 ||
+                    strcmp(text, "1") == 0 || strcmp(text, "on") == 0)
+                        *FIELD(cfg, o->off, int) = 1;
+                else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 ||
+                         strcmp(text, "0") == 0 || strcmp(text, "off") == 0)
+                        *FIELD(cfg, o->off, int) = 0;
+                else
+                        return loc_err(lc, line, o->name, "\"%s\" is not a boolean (true/false)",
+                                       text);
+                return 0;
         case OPT_KVLIST: break;
         }
         return loc_err(lc, line, o->name, "internal: cannot set from text");
@@ -280,8 +334,12 @@ static int set_from_setting(struct load_ctx *lc, const struct pb_option *o, conf
         } else if (o->type == OPT_INT && (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)) {
                 snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(s));
                 return set_from_text(lc, o, buf, line);
+        } else if (o->type == OPT_BOOL && t == CONFIG_TYPE_BOOL) {
+                return set_from_text(lc, o, config_setting_get_bool(s) ? "true" : "false", line);
         } else {
-                const char *want = o->type == OPT_INT ? "an integer" : "a string";
+                const char *want = o->type == OPT_INT    ? "an integer"
+                                   : o->type == OPT_BOOL ? "a boolean"
+                                                         : "a string";
                 return loc_err(lc, line, o->name, "expected %s, got %s", want, type_name(t));
         }
         /* Strings may reference the environment; integers given as strings
@@ -463,6 +521,7 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                 case OPT_STR: fprintf(out, "\"%s\"", *FIELD(cfg, o->off, char *)); break;
                 case OPT_INT: fprintf(out, "%lld", (long long)*FIELD(cfg, o->off, int64_t)); break;
                 case OPT_ENUM: fprintf(out, "\"%s\"", o->choices[*FIELD(cfg, o->off, int)]); break;
+                case OPT_BOOL: fputs(*FIELD(cfg, o->off, int) ? "true" : "false", out); break;
                 case OPT_KVLIST: {
                         fprintf(out, "(");
                         for (size_t k = 0; k < cfg->kafka_props_cnt; k++)
@@ -530,7 +589,7 @@ void pb_config_print_example(FILE *out)
                         fprintf(out, "  # %s = %s;\n", key, o->example);
                 } else if (o->example) {
                         fprintf(out, "  %s = %s;\n", key, o->example);
-                } else if (o->type == OPT_INT) {
+                } else if (o->type == OPT_INT || o->type == OPT_BOOL) {
                         fprintf(out, "  %s = %s;\n", key, o->def);
                 } else {
                         fprintf(out, "  %s = \"%s\";\n", key, o->def);

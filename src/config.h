@@ -47,8 +47,21 @@ typedef struct pb_config {
 
         char *telnyx_api_key_file;
         char *telnyx_api_key; /* secret: from TELNYX_API_KEY or the file */
+        int webhook_enabled;
+        char *webhook_address;
+        int64_t webhook_port;
+        char *webhook_paths; /* comma-separated */
         char *webhook_public_key_file;
         char *webhook_public_key; /* from TELNYX_PUBLIC_KEY or the file */
+        int webhook_verify_signatures;
+        int64_t webhook_signature_tolerance_s;
+        int64_t webhook_ack_timeout_ms;
+        int64_t webhook_retry_after_s;
+        int64_t webhook_max_connections;
+        int64_t webhook_connection_timeout_s;
+        int64_t webhook_threads;
+        int64_t webhook_dedupe_entries;
+        int64_t webhook_dedupe_ttl_s;
 } pb_config_t;
 
 /* Default location when neither -c nor $PORTOUT_BRIDGE_CONFIG is given. */
