@@ -16,6 +16,9 @@ int pb_cmd_normalize(const pb_globals_t *g, int argc, char **argv);
 /* replay [FILE...|-]: publish every event and wait for its delivery report. */
 int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv);
 
+/* run: the daemon (webhook listener, health, metrics). */
+int pb_cmd_run(const pb_globals_t *g, int argc, char **argv);
+
 /* check-config [--example]: validate and print the effective configuration. */
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
 

@@ -88,8 +88,9 @@ static const struct pb_option pb_options[] = {
      "Receive Telnyx webhooks in `portout-bridge run`."},
     {"webhook.address", OPT_STR, OFF(webhook_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,
      "Address the HTTP listener binds (webhooks, /healthz, /readyz, /metrics)."},
-    {"webhook.port", OPT_INT, OFF(webhook_port), 0, "8080", 1, 65535, NULL, NULL,
-     "\"${PORTOUT_BRIDGE_PORT:-8080}\"", "TCP port of the HTTP listener."},
+    {"webhook.port", OPT_INT, OFF(webhook_port), 0, "8080", 0, 65535, NULL, NULL,
+     "\"${PORTOUT_BRIDGE_PORT:-8080}\"",
+     "TCP port of the HTTP listener (0: any free port, logged at start)."},
     {"webhook.paths", OPT_STR, OFF(webhook_paths), 0, "/webhooks/telnyx/portouts", 0, 0, NULL, NULL,
      NULL,
      "Comma-separated URL paths that accept Telnyx webhook POSTs; all feed the\n"

@@ -14,6 +14,7 @@ static const char usage[] =
     "portout.foc_date_changed, portout.new_comment) into Kafka as CloudEvents.\n"
     "\n"
     "Commands:\n"
+    "  run                      the daemon: signed Telnyx webhooks into Kafka\n"
     "  normalize [FILE...|-]    print the CloudEvents envelopes as NDJSON (no Kafka)\n"
     "  replay [FILE...|-]       publish events from files, wait for delivery reports\n"
     "  check-config [--example] validate and print the effective configuration\n"
@@ -72,6 +73,8 @@ int main(int argc, char **argv)
                 return pb_cmd_normalize(&g, cargc, cargv);
         if (strcmp(cmd, "replay") == 0)
                 return pb_cmd_replay(&g, cargc, cargv);
+        if (strcmp(cmd, "run") == 0)
+                return pb_cmd_run(&g, cargc, cargv);
         if (strcmp(cmd, "check-config") == 0)
                 return pb_cmd_check_config(&g, cargc, cargv);
         fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);

@@ -1,5 +1,6 @@
 #include "producer.h"
 
+#include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@ static const char *const default_props[][2] = {
     {"message.timeout.ms", "300000"},
     {"partitioner", "murmur2_random"},
     {"client.id", PB_NAME},
+    /* Broker state for readiness comes from the statistics (non-blocking). */
+    {"statistics.interval.ms", "1000"},
 };
 
 enum msg_state { MSG_PRIMARY = 0, MSG_DLQ };
@@ -61,6 +64,11 @@ struct pb_producer {
         char *dlq_topic;
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
 };
+
+const char *pb_producer_err_name(int err)
+{
+        return rd_kafka_err2name((rd_kafka_resp_err_t)err);
+}
 
 const char *pb_producer_dlq_topic(const pb_producer_t *p)
 {
@@ -272,6 +280,31 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         }
         pb_log(err == RD_KAFKA_RESP_ERR__FATAL ? PB_LOG_ERROR : PB_LOG_WARN, "kafka: %s: %s",
                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Readiness: some broker (bootstrap or learned) is in state UP. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+        (void)rk;
+        pb_producer_t *p = opaque;
+        json_object *root = json_tokener_parse(json), *brokers;
+        (void)json_len;
+        int up = 0;
+        if (root && json_object_object_get_ex(root, "brokers", &brokers)) {
+                json_object_object_foreach(brokers, name, b)
+                {
+                        (void)name;
+                        json_object *st;
+                        if (json_object_object_get_ex(b, "state", &st) &&
+                            strcmp(json_object_get_string(st), "UP") == 0)
+                                up = 1;
+                }
+        }
+        json_object_put(root);
+        pthread_mutex_lock(&p->lock);
+        p->st.brokers_up = up;
+        pthread_mutex_unlock(&p->lock);
+        return 0; /* librdkafka frees json */
 }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -513,6 +546,7 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         rd_kafka_conf_set_dr_msg_cb(p->conf_tmpl, dr_cb);
         rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
         rd_kafka_conf_set_log_cb(p->conf_tmpl, log_cb);
+        rd_kafka_conf_set_stats_cb(p->conf_tmpl, stats_cb);
         p->rk = make_rk(p, errstr, errsz);
         if (!p->rk)
                 goto fail;

@@ -61,7 +61,8 @@ typedef struct pb_record {
 typedef struct pb_producer_stats {
         uint64_t sent, delivered, dead_lettered, failed, rebuilds;
         uint64_t pending;
-        int brokers_up; /* 1 once a broker answered, 0 after "all brokers down" */
+        int brokers_up; /* 1 while some broker connection is UP (statistics,
+                         * delivery reports); 0 after "all brokers down" */
 } pb_producer_stats_t;
 
 /* Creates a producer from the config (safe defaults, then kafka.properties).
@@ -94,6 +95,9 @@ void pb_producer_free(pb_producer_t *p);
 /* Raises a librdkafka fatal error on the live handle, as a broken idempotent
  * sequence would (rd_kafka_test_fatal_error). For tests and fire drills. */
 int pb_producer_inject_fatal(pb_producer_t *p, const char *reason);
+
+/* Name of a delivery error code (pb_delivery_t.err), e.g. "_MSG_TIMED_OUT". */
+const char *pb_producer_err_name(int err);
 
 /* The dead-letter topic in use. */
 const char *pb_producer_dlq_topic(const pb_producer_t *p);

@@ -1,0 +1,149 @@
+#include "dedupe.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+        struct entry *chain;         /* bucket chain */
+        struct entry *older, *newer; /* age list */
+        int64_t added_ms;
+        char id[];
+};
+
+struct pb_dedupe {
+        pthread_mutex_t lock;
+        struct entry **buckets;
+        size_t nbuckets, size, capacity;
+        struct entry *oldest, *newest;
+        int64_t ttl_ms;
+};
+
+static uint64_t hash(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
+{
+        pb_dedupe_t *d = calloc(1, sizeof(*d));
+        if (!d)
+                return NULL;
+        d->capacity = capacity;
+        d->ttl_ms = ttl_ms;
+        d->nbuckets = 16;
+        while (d->nbuckets < capacity)
+                d->nbuckets <<= 1;
+        d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+        if (!d->buckets) {
+                free(d);
+                return NULL;
+        }
+        pthread_mutex_init(&d->lock, NULL);
+        return d;
+}
+
+static struct entry **find(pb_dedupe_t *d, const char *id)
+{
+        struct entry **pp = &d->buckets[hash(id) & (d->nbuckets - 1)];
+        while (*pp && strcmp((*pp)->id, id) != 0)
+                pp = &(*pp)->chain;
+        return pp;
+}
+
+static void unlink_age(pb_dedupe_t *d, struct entry *e)
+{
+        if (e->older)
+                e->older->newer = e->newer;
+        else
+                d->oldest = e->newer;
+        if (e->newer)
+                e->newer->older = e->older;
+        else
+                d->newest = e->older;
+}
+
+static void remove_entry(pb_dedupe_t *d, struct entry *e)
+{
+        struct entry **pp = find(d, e->id);
+        *pp = e->chain;
+        unlink_age(d, e);
+        d->size--;
+        free(e);
+}
+
+int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms)
+{
+        if (!d || d->capacity == 0)
+                return 0;
+        pthread_mutex_lock(&d->lock);
+        struct entry *e = *find(d, id);
+        int seen = e && now_ms - e->added_ms < d->ttl_ms;
+        pthread_mutex_unlock(&d->lock);
+        return seen;
+}
+
+void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
+{
+        if (!d || d->capacity == 0)
+                return;
+        pthread_mutex_lock(&d->lock);
+        struct entry *e = *find(d, id);
+        if (e) {
+                unlink_age(d, e);
+        } else {
+                while (d->size >= d->capacity ||
+                       (d->oldest && now_ms - d->oldest->added_ms >= d->ttl_ms))
+                        remove_entry(d, d->oldest);
+                size_t n = strlen(id);
+                e = malloc(sizeof(*e) + n + 1);
+                if (!e) {
+                        pthread_mutex_unlock(&d->lock);
+                        return;
+                }
+                memcpy(e->id, id, n + 1);
+                struct entry **pp = find(d, id);
+                e->chain = NULL;
+                *pp = e;
+                d->size++;
+        }
+        e->added_ms = now_ms;
+        e->newer = NULL;
+        e->older = d->newest;
+        if (d->newest)
+                d->newest->newer = e;
+        else
+                d->oldest = e;
+        d->newest = e;
+        pthread_mutex_unlock(&d->lock);
+}
+
+size_t pb_dedupe_size(pb_dedupe_t *d)
+{
+        if (!d)
+                return 0;
+        pthread_mutex_lock(&d->lock);
+        size_t n = d->size;
+        pthread_mutex_unlock(&d->lock);
+        return n;
+}
+
+void pb_dedupe_free(pb_dedupe_t *d)
+{
+        if (!d)
+                return;
+        struct entry *e = d->oldest;
+        while (e) {
+                struct entry *n = e->newer;
+                free(e);
+                e = n;
+        }
+        free(d->buckets);
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+}

@@ -1,0 +1,199 @@
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct family {
+        const char *name, *type, *help;
+};
+
+/* Every metric the bridge exports. */
+static const struct family families[] = {
+    {"portout_bridge_http_requests_total", "counter",
+     "HTTP requests by status code and reason (e.g. delivered, duplicate, signature_mismatch)."},
+    {"portout_bridge_events_published_total", "counter",
+     "Events acknowledged by Kafka, by topic (dead-letter topic included)."},
+    {"portout_bridge_events_dead_lettered_total", "counter",
+     "Events sent to the dead-letter topic, by stage (normalize, produce)."},
+    {"portout_bridge_delivery_failures_total", "counter",
+     "Events Kafka did not acknowledge, by librdkafka error name."},
+    {"portout_bridge_webhook_duplicates_total", "counter",
+     "Webhook events answered 200 without publishing: already delivered."},
+    {"portout_bridge_events_in_flight", "gauge",
+     "Events handed to Kafka and not yet acknowledged."},
+    {"portout_bridge_kafka_up", "gauge", "1 while the producer has a working broker connection."},
+    {"portout_bridge_producer_rebuilds_total", "counter",
+     "Producer rebuilds after a fatal librdkafka error."},
+    {"portout_bridge_dedupe_entries", "gauge", "Event ids held in the dedupe window."},
+    {"portout_bridge_ack_seconds", "histogram",
+     "Time from a webhook request's arrival to its answer being decided."},
+};
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,   0.5,   1,    2.5,   5};
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct series {
+        int family;
+        char labels[200];
+        int64_t value;
+};
+
+struct pb_metrics {
+        pthread_mutex_t lock;
+        struct series s[PB_METRICS_MAX_SERIES];
+        size_t n;
+        uint64_t hist[N_BUCKETS + 1];
+        double hist_sum;
+        uint64_t hist_count;
+};
+
+pb_metrics_t *pb_metrics_new(void)
+{
+        pb_metrics_t *m = calloc(1, sizeof(*m));
+        if (m)
+                pthread_mutex_init(&m->lock, NULL);
+        return m;
+}
+
+void pb_metrics_free(pb_metrics_t *m)
+{
+        if (!m)
+                return;
+        pthread_mutex_destroy(&m->lock);
+        free(m);
+}
+
+static int family_index(const char *name)
+{
+        for (size_t i = 0; i < N_FAMILIES; i++)
+                if (strcmp(families[i].name, name) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/* Caller holds the lock. NULL when the family is unknown or the table full. */
+static struct series *get_series(pb_metrics_t *m, const char *family, const char *labels)
+{
+        int f = family_index(family);
+        if (f < 0)
+                return NULL;
+        const char *l = labels ? labels : "";
+        for (size_t i = 0; i < m->n; i++)
+                if (m->s[i].family == f && strcmp(m->s[i].labels, l) == 0)
+                        return &m->s[i];
+        if (m->n == PB_METRICS_MAX_SERIES)
+                return NULL;
+        struct series *s = &m->s[m->n++];
+        s->family = f;
+        snprintf(s->labels, sizeof(s->labels), "%s", l);
+        s->value = 0;
+        return s;
+}
+
+void pb_metrics_add(pb_metrics_t *m, const char *family, const char *labels, int64_t by)
+{
+        pthread_mutex_lock(&m->lock);
+        struct series *s = get_series(m, family, labels);
+        if (s)
+                s->value += by;
+        pthread_mutex_unlock(&m->lock);
+}
+
+void pb_metrics_set(pb_metrics_t *m, const char *family, const char *labels, int64_t value)
+{
+        pthread_mutex_lock(&m->lock);
+        struct series *s = get_series(m, family, labels);
+        if (s)
+                s->value = value;
+        pthread_mutex_unlock(&m->lock);
+}
+
+int64_t pb_metrics_get(pb_metrics_t *m, const char *family, const char *labels)
+{
+        pthread_mutex_lock(&m->lock);
+        int f = family_index(family);
+        int64_t v = 0;
+        for (size_t i = 0; f >= 0 && i < m->n; i++)
+                if (m->s[i].family == f && strcmp(m->s[i].labels, labels ? labels : "") == 0)
+                        v = m->s[i].value;
+        pthread_mutex_unlock(&m->lock);
+        return v;
+}
+
+void pb_metrics_observe_ack(pb_metrics_t *m, double seconds)
+{
+        pthread_mutex_lock(&m->lock);
+        size_t b = 0;
+        while (b < N_BUCKETS && seconds > buckets[b])
+                b++;
+        m->hist[b]++;
+        m->hist_sum += seconds;
+        m->hist_count++;
+        pthread_mutex_unlock(&m->lock);
+}
+
+void pb_metrics_label(char *out, size_t outsz, const char *name, const char *value)
+{
+        size_t n = (size_t)snprintf(out, outsz, "%s=\"", name);
+        for (const char *p = value; *p && n + 3 < outsz; p++) {
+                if (*p == '\\' || *p == '"') {
+                        out[n++] = '\\';
+                        out[n++] = *p;
+                } else if (*p == '\n') {
+                        out[n++] = '\\';
+                        out[n++] = 'n';
+                } else {
+                        out[n++] = *p;
+                }
+        }
+        if (n + 1 < outsz)
+                out[n++] = '"';
+        out[n < outsz ? n : outsz - 1] = '\0';
+}
+
+char *pb_metrics_render(pb_metrics_t *m, size_t *len)
+{
+        char *buf = NULL;
+        size_t sz = 0;
+        FILE *f = open_memstream(&buf, &sz);
+        if (!f)
+                return NULL;
+        pthread_mutex_lock(&m->lock);
+        for (size_t fi = 0; fi < N_FAMILIES; fi++) {
+                const struct family *fam = &families[fi];
+                fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name,
+                        fam->type);
+                if (strcmp(fam->type, "histogram") == 0) {
+                        uint64_t cum = 0;
+                        for (size_t b = 0; b < N_BUCKETS; b++) {
+                                cum += m->hist[b];
+                                fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", fam->name, buckets[b],
+                                        (unsigned long long)cum);
+                        }
+                        cum += m->hist[N_BUCKETS];
+                        fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", fam->name,
+                                (unsigned long long)cum);
+                        fprintf(f, "%s_sum %.6f\n%s_count %llu\n", fam->name, m->hist_sum,
+                                fam->name, (unsigned long long)m->hist_count);
+                        continue;
+                }
+                for (size_t i = 0; i < m->n; i++) {
+                        if (m->s[i].family != (int)fi)
+                                continue;
+                        if (m->s[i].labels[0])
+                                fprintf(f, "%s{%s} %lld\n", fam->name, m->s[i].labels,
+                                        (long long)m->s[i].value);
+                        else
+                                fprintf(f, "%s %lld\n", fam->name, (long long)m->s[i].value);
+                }
+        }
+        pthread_mutex_unlock(&m->lock);
+        fclose(f);
+        if (len)
+                *len = sz;
+        return buf;
+}
