@@ -6,12 +6,15 @@
 # `start` reuses the running broker. Prints the bootstrap address on start.
 set -euo pipefail
 
+# Several brokers may run side by side (tests stop and start their own):
+# they share the jars and each has its own data, log and pid under its port.
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
-KAFKA_LOCAL_HOME=${KAFKA_LOCAL_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-$KAFKA_VERSION}
 KAFKA_PORT=${KAFKA_PORT:-9092}
-KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-$KAFKA_VERSION
+KAFKA_LOCAL_HOME=${KAFKA_LOCAL_HOME:-$CACHE/broker-$KAFKA_PORT}
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
-LIB="$KAFKA_LOCAL_HOME/lib"
+LIB="$CACHE/lib"
 DATA="$KAFKA_LOCAL_HOME/data"
 PIDFILE="$KAFKA_LOCAL_HOME/kafka.pid"
 LOG="$KAFKA_LOCAL_HOME/kafka.log"
@@ -21,23 +24,23 @@ log() { echo "kafka-local: $*" >&2; }
 fetch_jars() {
   [ -f "$LIB/.complete" ] && return 0
   command -v mvn >/dev/null || { log "mvn not found (run scripts/install-deps.sh)"; exit 69; }
-  mkdir -p "$KAFKA_LOCAL_HOME/pom" "$LIB"
-  cat > "$KAFKA_LOCAL_HOME/pom/pom.xml" <<POM
+  mkdir -p "$CACHE/pom" "$LIB"
+  cat > "$CACHE/pom/pom.xml" <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.portout-bridge</groupId><artifactId>kafka-local</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId><version>2.24.3</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
   </dependencies>
 </project>
 POM
   log "resolving kafka_2.13:$KAFKA_VERSION from Maven Central (first run only)"
-  mvn -q -B -f "$KAFKA_LOCAL_HOME/pom/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$LIB" -DincludeScope=runtime >"$KAFKA_LOCAL_HOME/mvn.log" 2>&1 \
-    || { log "maven failed; see $KAFKA_LOCAL_HOME/mvn.log"; tail -20 "$KAFKA_LOCAL_HOME/mvn.log" >&2; exit 69; }
+  mvn -q -B -f "$CACHE/pom/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$LIB" -DincludeScope=runtime >"$CACHE/mvn.log" 2>&1 \
+    || { log "maven failed; see $CACHE/mvn.log"; tail -20 "$CACHE/mvn.log" >&2; exit 69; }
   touch "$LIB/.complete"
 }
 
@@ -98,13 +101,16 @@ wait_ready() {
 
 start() {
   if running; then log "already running (pid $(cat "$PIDFILE"))"; echo "$BOOTSTRAP"; return 0; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
+    log "port $KAFKA_PORT is taken by a process this script did not start"; exit 69
+  fi
   fetch_jars
   write_config
   if [ ! -f "$DATA/meta.properties" ]; then
     mkdir -p "$DATA"
-    java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid)" \
+    java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$KAFKA_LOCAL_HOME/server.properties" >"$KAFKA_LOCAL_HOME/format.log" 2>&1 \
-      || java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
+      || java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null)" \
            -c "$KAFKA_LOCAL_HOME/server.properties" >>"$KAFKA_LOCAL_HOME/format.log" 2>&1 \
       || { log "storage format failed"; cat "$KAFKA_LOCAL_HOME/format.log" >&2; exit 1; }
   fi

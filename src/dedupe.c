@@ -123,6 +123,17 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
         pthread_mutex_unlock(&d->lock);
 }
 
+void pb_dedupe_remove(pb_dedupe_t *d, const char *id)
+{
+        if (!d || d->capacity == 0)
+                return;
+        pthread_mutex_lock(&d->lock);
+        struct entry *e = *find(d, id);
+        if (e)
+                remove_entry(d, e);
+        pthread_mutex_unlock(&d->lock);
+}
+
 size_t pb_dedupe_size(pb_dedupe_t *d)
 {
         if (!d)

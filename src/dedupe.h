@@ -23,6 +23,9 @@ int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms);
 /* Remembers id from now_ms (refreshes it if present). */
 void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms);
 
+/* Forgets id (no-op if absent). */
+void pb_dedupe_remove(pb_dedupe_t *d, const char *id);
+
 /* Number of ids held (expired ones included until evicted). */
 size_t pb_dedupe_size(pb_dedupe_t *d);
 

@@ -39,6 +39,9 @@ struct req {
         int timed_out;
         int suspended;
         char first_id[PB_MAX_ID_LEN + 1];
+        /* A re-send of an event still in flight follows the original instead
+         * of publishing it again; this is the id it waits for. */
+        char follow_id[PB_MAX_ID_LEN + 1];
         char reason[256];
         struct req *tprev, *tnext; /* waiting list, for the ack timeout */
 };
@@ -55,7 +58,8 @@ struct pb_webhook {
         pb_producer_t *prod;
         pb_metrics_t *metrics;
         const pb_verifier_t *verifier;
-        pb_dedupe_t *dedupe;
+        pb_dedupe_t *dedupe;   /* delivered ids */
+        pb_dedupe_t *inflight; /* ids handed to Kafka, fate unknown */
         struct MHD_Daemon *d;
         char *paths[MAX_PATHS];
         int npaths;
@@ -159,7 +163,6 @@ static void decide_locked(pb_webhook_t *w, struct req *r, int timed_out)
                         r->tnext->tprev = r->tprev;
                 r->tprev = r->tnext = NULL;
         }
-        pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - r->start_ms) / 1000.0);
         if (r->suspended) {
                 r->suspended = 0;
                 MHD_resume_connection(r->conn);
@@ -188,6 +191,9 @@ static void on_done(void *opaque, const pb_delivery_t *d)
                 if (rc->id[0])
                         pb_dedupe_add(w->dedupe, rc->id, pb_now_ms());
         }
+        /* After the dedupe add, so a follower never sees neither. */
+        if (rc->id[0])
+                pb_dedupe_remove(w->inflight, rc->id);
         pthread_mutex_lock(&w->lock);
         w->in_flight--;
         if (d->fate == PB_FATE_FAILED) {
@@ -201,8 +207,8 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         } else {
                 r->delivered++;
         }
-        if (--r->pending == 0)
-                decide_locked(w, r, 0);
+        if (--r->pending == 0 && !r->follow_id[0])
+                decide_locked(w, r, 0); /* followers are decided by the timer */
         req_unref_locked(w, r);
         pthread_mutex_unlock(&w->lock);
         free(rc);
@@ -225,8 +231,22 @@ static void *timer_main(void *arg)
                 struct req *r = w->waiting;
                 while (r) {
                         struct req *next = r->tnext;
-                        if (now >= r->deadline_ms)
+                        if (r->follow_id[0] && r->pending > 0) {
+                                if (now >= r->deadline_ms)
+                                        decide_locked(w, r, 1);
+                        } else if (r->follow_id[0] &&
+                                   pb_dedupe_seen(w->dedupe, r->follow_id, pb_now_ms())) {
+                                r->duplicates++; /* the original is durable now */
+                                decide_locked(w, r, 0);
+                        } else if (r->follow_id[0] &&
+                                   !pb_dedupe_seen(w->inflight, r->follow_id, pb_now_ms())) {
+                                r->failed++; /* the original failed */
+                                snprintf(r->reason, sizeof(r->reason),
+                                         "an earlier delivery of this event failed");
+                                decide_locked(w, r, 0);
+                        } else if (now >= r->deadline_ms) {
                                 decide_locked(w, r, 1);
+                        }
                         r = next;
                 }
                 pthread_mutex_unlock(&w->lock);
@@ -235,6 +255,7 @@ static void *timer_main(void *arg)
 
 static enum MHD_Result answer_decided(pb_webhook_t *w, struct req *r)
 {
+        pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - r->start_ms) / 1000.0);
         json_object *o = json_object_new_object();
         if (r->failed || r->timed_out) {
                 char msg[512];
@@ -249,7 +270,10 @@ static enum MHD_Result answer_decided(pb_webhook_t *w, struct req *r)
                 return send_error(w, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
                                   r->timed_out ? "ack_timeout" : "not_durable", msg, NULL);
         }
-        const char *status = r->dead_lettered ? "dead_lettered" : "delivered";
+        const char *status = r->dead_lettered ? "dead_lettered"
+                             : r->delivered   ? "delivered"
+                             : r->duplicates  ? "duplicate"
+                                              : "delivered";
         json_object_object_add(o, "status", json_object_new_string(status));
         if (r->first_id[0])
                 json_object_object_add(o, "id", json_object_new_string(r->first_id));
@@ -311,9 +335,19 @@ static enum MHD_Result process(pb_webhook_t *w, struct req *r)
                         r->duplicates++;
                         continue;
                 }
-                if (!it->env)
+                if (it->env && !r->follow_id[0] &&
+                    pb_dedupe_seen(w->inflight, it->env->id, now_ms)) {
+                        /* Still on its way to Kafka from an earlier attempt. */
+                        pb_metrics_add(w->metrics, "portout_bridge_webhook_duplicates_total", NULL,
+                                       1);
+                        snprintf(r->follow_id, sizeof(r->follow_id), "%s", it->env->id);
+                        continue;
+                }
+                if (!it->env) {
                         pb_warn("webhook event rejected, sending to %s: %s",
                                 w->cfg->topic_dead_letter, it->error);
+                        snprintf(r->reason, sizeof(r->reason), "%s", it->error);
+                }
                 struct rec *rc = calloc(1, sizeof(*rc));
                 if (!rc) {
                         enqueue_failed = 1;
@@ -321,8 +355,10 @@ static enum MHD_Result process(pb_webhook_t *w, struct req *r)
                 }
                 rc->r = r;
                 rc->is_rejection = it->env == NULL;
-                if (it->env)
+                if (it->env) {
                         snprintf(rc->id, sizeof(rc->id), "%s", it->env->id);
+                        pb_dedupe_add(w->inflight, rc->id, now_ms);
+                }
                 pthread_mutex_lock(&w->lock);
                 r->pending++;
                 r->refs++;
@@ -338,6 +374,8 @@ static enum MHD_Result process(pb_webhook_t *w, struct req *r)
                         w->in_flight--;
                         snprintf(r->reason, sizeof(r->reason), "%s", err);
                         pthread_mutex_unlock(&w->lock);
+                        if (rc->id[0])
+                                pb_dedupe_remove(w->inflight, rc->id);
                         free(rc);
                         enqueue_failed = 1;
                         break;
@@ -348,20 +386,13 @@ static enum MHD_Result process(pb_webhook_t *w, struct req *r)
         pthread_mutex_lock(&w->lock);
         if (enqueue_failed)
                 r->failed++;
-        if (--r->pending == 0) {
+        if (--r->pending == 0 && !r->follow_id[0]) {
                 /* Nothing to wait for (all duplicates, or nothing enqueued). */
                 r->state = REQ_DECIDED;
                 pthread_mutex_unlock(&w->lock);
                 if (enqueue_failed)
                         return send_error(w, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "backpressure",
                                           "the Kafka queue is full; retry", NULL);
-                if (r->duplicates && !r->delivered && !r->dead_lettered && !r->failed) {
-                        json_object *o = json_object_new_object();
-                        json_object_object_add(o, "status", json_object_new_string("duplicate"));
-                        json_object_object_add(o, "id", json_object_new_string(r->first_id));
-                        count_request(w, 200, "duplicate");
-                        return send_json(conn, MHD_HTTP_OK, o, 0, NULL);
-                }
                 return answer_decided(w, r);
         }
         /* Wait for the delivery reports without holding a thread. */
@@ -545,6 +576,8 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_met
         pthread_mutex_init(&w->lock, NULL);
         w->dedupe =
             pb_dedupe_new((size_t)cfg->webhook_dedupe_entries, cfg->webhook_dedupe_ttl_s * 1000);
+        /* Ids handed to Kafka, for as long as a record can live in librdkafka. */
+        w->inflight = pb_dedupe_new(cfg->webhook_dedupe_entries ? 200000 : 0, INT64_C(3600000));
         const char *p = cfg->webhook_paths;
         while (*p && w->npaths < MAX_PATHS) {
                 p += strspn(p, ", ");
@@ -603,6 +636,7 @@ fail:
         for (int i = 0; i < w->npaths; i++)
                 free(w->paths[i]);
         pb_dedupe_free(w->dedupe);
+        pb_dedupe_free(w->inflight);
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
@@ -651,6 +685,7 @@ void pb_webhook_free(pb_webhook_t *w)
         for (int i = 0; i < w->npaths; i++)
                 free(w->paths[i]);
         pb_dedupe_free(w->dedupe);
+        pb_dedupe_free(w->inflight);
         pthread_mutex_destroy(&w->lock);
         free(w);
 }

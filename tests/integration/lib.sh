@@ -22,7 +22,7 @@ pass() { echo "ok - $*"; }
 # Writes a config for this run's topics to $WORK/bridge.conf.
 write_config() {
   cat > "$WORK/bridge.conf" <<CONF
-log = { level = "warn"; };
+log = { level = "info"; };
 kafka = { brokers = "$BOOTSTRAP"; properties = ( "linger.ms=5", "message.timeout.ms=60000" ); };
 topics = {
   status_changed = "it.$RUN_ID.status-changed";
@@ -48,4 +48,50 @@ run_topics() {
   kcat -L -b "$BOOTSTRAP" -J | node -e '
     const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
     for (const t of m.topics) if (t.topic.startsWith(process.argv[1])) console.log(t.topic);' "it.$RUN_ID."
+}
+
+# Starts `portout-bridge run` with $1 (config) in the background, waits for
+# its "listening on" line, sets BRIDGE_PID and BASE (http://127.0.0.1:PORT).
+start_bridge() {
+  local conf=$1 log=${2:-$WORK/bridge.log}
+  "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
+  BRIDGE_PID=$!
+  local port=""
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$log" | head -1)
+    [ -n "$port" ] && break
+    kill -0 $BRIDGE_PID 2>/dev/null || { cat "$log"; fail "bridge exited at start"; }
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$log"; fail "bridge did not start"; }
+  BASE="http://127.0.0.1:$port"
+  # Ready once a broker connection is up.
+  for _ in $(seq 1 100); do
+    curl -sf "$BASE/readyz" >/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$log"; fail "bridge never became ready"
+}
+
+stop_bridge() {
+  [ -n "${BRIDGE_PID:-}" ] || return 0
+  kill -TERM "$BRIDGE_PID" 2>/dev/null || true
+  local rc=0; wait "$BRIDGE_PID" || rc=$?
+  BRIDGE_PID=""
+  return $rc
+}
+
+# Signs and posts a body file: post_signed URL BODYFILE [TS_OFFSET] -> "STATUS BODY"
+post_signed() {
+  local ts sig
+  ts=$(( $(date +%s) + ${3:-0} ))
+  sig=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" sign "$WORK/keys/dev-private.pem" "$2" "$ts")
+  curl -s -o "$WORK/resp" -w '%{http_code}' -X POST "$1" -H 'content-type: application/json' \
+       -H "telnyx-timestamp: $ts" -H "telnyx-signature-ed25519: $sig" --data-binary @"$2"
+  echo " $(cat "$WORK/resp")"
+}
+
+# Number of records in a topic of this run.
+topic_count() {
+  kcat -C -b "$BOOTSTRAP" -t "$1" -o beginning -e -q -f '.\n' 2>/dev/null | wc -l
 }
