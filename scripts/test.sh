@@ -26,6 +26,9 @@ cmake --build build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit --no-tests=error --output-on-failure
 
+step "fuzzing: webhook body -> envelope, ${PB_FUZZ_SECONDS:-60} s under ASan+UBSan"
+bash scripts/fuzz.sh "${PB_FUZZ_SECONDS:-60}"
+
 step "local Kafka broker"
 # Stop it afterwards only if this run started it.
 if ! bash scripts/kafka-local.sh status >/dev/null 2>&1; then

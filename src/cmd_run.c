@@ -92,6 +92,10 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_CONFIG;
                 goto out;
         }
+        const char *topics[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
+                                cfg->topic_new_comment, cfg->topic_other, cfg->topic_dead_letter};
+        int found = pb_producer_warmup(prod, topics, 5, 10000);
+        pb_info("kafka: metadata for %d of 5 topics", found);
         metrics = pb_metrics_new();
         web = metrics ? pb_webhook_new(cfg, prod, metrics, verifier, err, sizeof(err)) : NULL;
         if (!web) {

@@ -635,6 +635,41 @@ int pb_producer_inject_fatal(pb_producer_t *p, const char *reason)
         return err ? PB_ERR : 0;
 }
 
+int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, int timeout_ms)
+{
+        int found = 0;
+        int64_t deadline = pb_mono_ms() + timeout_ms;
+        for (size_t i = 0; i < n; i++) {
+                pthread_rwlock_rdlock(&p->rk_lock);
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topics[i], NULL);
+                /* Auto-creation may take a moment: ask again until it shows. */
+                for (;;) {
+                        const struct rd_kafka_metadata *md = NULL;
+                        int64_t left = deadline - pb_mono_ms();
+                        rd_kafka_resp_err_t err =
+                            rd_kafka_metadata(p->rk, 0, rkt, &md, left > 0 ? (int)left : 1);
+                        int ok = !err && md->topic_cnt == 1 && !md->topics[0].err &&
+                                 md->topics[0].partition_cnt > 0;
+                        if (md)
+                                rd_kafka_metadata_destroy(md);
+                        if (ok) {
+                                found++;
+                                break;
+                        }
+                        if (pb_mono_ms() >= deadline) {
+                                pb_warn("kafka: no metadata for topic %s yet (%s)", topics[i],
+                                        err ? rd_kafka_err2str(err) : "not available");
+                                break;
+                        }
+                        struct timespec ts = {0, 100 * 1000000};
+                        nanosleep(&ts, NULL);
+                }
+                rd_kafka_topic_destroy(rkt);
+                pthread_rwlock_unlock(&p->rk_lock);
+        }
+        return found;
+}
+
 size_t pb_producer_flush(pb_producer_t *p, int timeout_ms)
 {
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;

@@ -85,6 +85,11 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
  * Returns the number of records still without one. */
 size_t pb_producer_flush(pb_producer_t *p, int timeout_ms);
 
+/* Fetches metadata for the topics (creating them where the broker
+ * auto-creates), so the first record does not pay for it. Returns how many
+ * topics were found; a failure is only logged. */
+int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, int timeout_ms);
+
 /* Copies the counters. */
 void pb_producer_stats(pb_producer_t *p, pb_producer_stats_t *out);
 

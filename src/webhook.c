@@ -550,6 +550,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         *con_cls = NULL;
 }
 
+/* libmicrohttpd hands us its own format string. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
         (void)cls;
@@ -560,6 +563,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
                 msg[--n] = '\0';
         pb_warn("http: %s", msg);
 }
+#pragma GCC diagnostic pop
 
 pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_metrics_t *metrics,
                              const pb_verifier_t *verifier, char *errstr, size_t errsz)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark (measures, never fails a build): signed webhooks against
+# `portout-bridge run` with acks=all to the local broker, at 1, 16 and 64
+# connections (wrk, pre-signed distinct requests within the replay window).
+# Prints requests/s, latency p50/p99/max, non-200 answers, the bridge's peak RSS.
+#   bench/webhook.sh [SECONDS_PER_LEVEL]   (default 8)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${1:-8}
+bash scripts/install-deps.sh >/dev/null
+bash scripts/build.sh build >/dev/null
+B=$(bash scripts/kafka-local.sh start)
+W=$(mktemp -d); RUN=bench-wh-$(date +%s)
+PUB=$(node scripts/webhook-dev.js keygen "$W/keys")
+cat > "$W/bench.conf" <<CONF
+log = { level = "warn"; };
+kafka = { brokers = "$B"; properties = ( "linger.ms=1" ); };
+topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
+webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; };
+CONF
+TELNYX_PUBLIC_KEY=$PUB ./build/portout-bridge -c "$W/bench.conf" run 2> "$W/bridge.log" &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
+printf '%-12s %10s %9s %9s %9s %8s\n' connections req/s p50_ms p99_ms max_ms non-200
+for c in 1 16 64; do
+  node bench/sign-requests.js "$W/keys/dev-private.pem" 200000 "$RUN-c$c" > "$W/reqs.tsv"
+  t=$(( c < 2 ? 1 : 2 ))
+  wrk -t"$t" -c"$c" -d"${D}s" --latency -s bench/wrk-webhook.lua http://127.0.0.1:18080/hook -- "$W/reqs.tsv" "$t" > "$W/wrk.txt"
+  python3 - "$c" "$W/wrk.txt" <<'PY'
+import re, sys
+c, t = sys.argv[1], open(sys.argv[2]).read()
+def ms(v, u): return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p = {k: ms(v, u) for k, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
+mx = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", t)
+non = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"{c:<12} {rps:>10.0f} {p['50']:>9.2f} {p['99']:>9.2f} {ms(*mx.groups()):>9.2f} {int(non.group(1)) if non else 0:>8}")
+PY
+done
+echo "bridge peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
+curl -s http://127.0.0.1:18080/metrics | grep -E '^portout_bridge_(http_requests_total|webhook_duplicates_total)' || true

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# With the broker down, webhooks get 503 + Retry-After (never 200) and /readyz
+# says not ready; after the broker is back, Telnyx-style retries land every
+# event exactly once. Uses a broker of its own (port 9192) so that stopping it
+# disturbs no other test.
+source "$(dirname "$0")/lib.sh"
+DPORT=${PB_DURABILITY_KAFKA_PORT:-9192}
+kl() { KAFKA_PORT=$DPORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
+trap 'stop_bridge || true; kl stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+BOOTSTRAP=$(kl start)
+PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
+write_config
+cat >> "$WORK/bridge.conf" <<CONF
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 1000; retry_after_s = 2; };
+CONF
+sed -i "s/brokers = \"[^\"]*\"/brokers = \"$BOOTSTRAP\"/; s/message.timeout.ms=60000/message.timeout.ms=180000/" "$WORK/bridge.conf"
+TELNYX_PUBLIC_KEY="$PUB" start_bridge "$WORK/bridge.conf"
+H="$BASE/hook"
+event() { # event ID ATTEMPT -> file
+  printf '{"data":{"event_type":"portout.status_changed","id":"%s","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-%s","status":"ported"},"record_type":"event"},"meta":{"attempt":%s,"delivered_to":"%s"}}' \
+    "$1" "$1" "$2" "$H" > "$WORK/$1-$2.json"; echo "$WORK/$1-$2.json"; }
+
+out=$(post_signed "$H" "$(event d-0 1)"); [[ $out == 200* ]] || fail "before the outage: $out"
+pass "broker up: 200"
+
+kl stop
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 503 ] && break; sleep 0.2
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 503 ] || fail "readyz still ready with the broker down"
+pass "broker down: /readyz is 503"
+
+for i in 1 2 3 4 5; do
+  f=$(event d-$i 1)
+  ts=$(date +%s); sig=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" sign "$WORK/keys/dev-private.pem" "$f" "$ts")
+  c=$(curl -s -D "$WORK/h" -o "$WORK/resp" -w '%{http_code}' -X POST "$H" -H 'content-type: application/json' \
+        -H "telnyx-timestamp: $ts" -H "telnyx-signature-ed25519: $sig" --data-binary @"$f")
+  [ "$c" = 503 ] || fail "event d-$i with the broker down: $c $(cat "$WORK/resp")"
+  grep -qi '^Retry-After: 2' "$WORK/h" || fail "503 without Retry-After"
+  grep -q '"error":"ack_timeout"' "$WORK/resp" || fail "503 body: $(cat "$WORK/resp")"
+done
+# A retry while the first attempt is still queued follows it: 503 again, not a second copy.
+out=$(post_signed "$H" "$(event d-1 2)"); [[ $out == 503* ]] || fail "retry during the outage: $out"
+pass "broker down: every webhook answered 503 with Retry-After, none 200"
+
+kl start >/dev/null
+# Telnyx-style retries until each is acknowledged.
+for i in 1 2 3 4 5; do
+  ok=""
+  for attempt in $(seq 3 40); do
+    out=$(post_signed "$H" "$(event d-$i $attempt)")
+    if [[ $out == 200* ]]; then ok=1; break; fi
+    [[ $out == 503* ]] || fail "retry of d-$i: $out"
+    sleep 1
+  done
+  [ -n "$ok" ] || fail "d-$i never acknowledged after the broker came back"
+done
+pass "broker back: every retry answered 200"
+
+kcat -C -b "$BOOTSTRAP" -t "$(topic status-changed)" -o beginning -e -q -f '%h\n' \
+  | tr ',' '\n' | sed -n 's/^ce_id=//p' | sort > "$WORK/ids"
+printf 'd-%s\n' 0 1 2 3 4 5 | sort > "$WORK/want"
+diff "$WORK/want" "$WORK/ids" || fail "want each event exactly once in Kafka; got: $(tr '\n' ' ' < "$WORK/ids")"
+pass "each of the 6 events is in Kafka exactly once"
+stop_bridge || fail "stop"
