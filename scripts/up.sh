@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
 # Brings the whole pipeline up on its defaults, on a fresh Debian 12 machine or
-# a warm one: dependencies, build, a local Kafka broker, the bridge, and sample
-# Telnyx port-out events flowing into their topics, printed as they landed.
-# Idempotent: a second run reuses the broker and publishes the samples again
-# (same CloudEvents ids: consumers dedupe on source+id).
+# a warm one: dependencies, build, a local Kafka broker, the bridge daemon
+# (`portout-bridge run`, webhooks on :8080) with a development signing key,
+# signed sample webhooks and a replayed REST sample flowing into their topics,
+# printed as they landed. Idempotent: a second run restarts the bridge with
+# the fresh build and sends the samples again (same ids: answered "duplicate").
+#   scripts/up.sh        bring it up
+#   scripts/up.sh down   stop the bridge and the broker
 set -euo pipefail
 cd "$(dirname "$0")/.."
+STATE=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge
+PIDFILE=$STATE/bridge.pid
 step() { printf '\n==> %s\n' "$*"; }
+
+stop_bridge() {
+  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    kill -TERM "$(cat "$PIDFILE")"
+    for _ in $(seq 1 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.2; done
+  fi
+  rm -f "$PIDFILE"
+}
+
+if [ "${1:-}" = down ]; then
+  stop_bridge; bash scripts/kafka-local.sh stop; exit 0
+fi
 
 step "dependencies"
 bash scripts/install-deps.sh
@@ -19,10 +36,27 @@ step "local Kafka broker"
 BOOTSTRAP=$(bash scripts/kafka-local.sh start)
 export KAFKA_BROKERS=$BOOTSTRAP
 
-step "configuration (conf/portout-bridge.conf)"
-"$BIN" -c conf/portout-bridge.conf check-config | sed -n '1,12p'
+step "development signing key (the bridge trusts its public half)"
+mkdir -p "$STATE"
+TELNYX_PUBLIC_KEY=$(node scripts/webhook-dev.js keygen "$STATE/dev-keys")
+export TELNYX_PUBLIC_KEY
+echo "public key: $TELNYX_PUBLIC_KEY  (private: $STATE/dev-keys/dev-private.pem)"
 
-step "replaying sample events (deploy/samples/portout-events.ndjson) into Kafka"
+step "the bridge: portout-bridge run (log: $STATE/bridge.log)"
+stop_bridge
+nohup "$BIN" -c conf/portout-bridge.conf run >> "$STATE/bridge.log" 2>&1 < /dev/null &
+echo $! > "$PIDFILE"
+for _ in $(seq 1 150); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.2; done
+curl -s http://127.0.0.1:8080/readyz; echo
+
+step "posting signed sample webhooks to http://127.0.0.1:8080/webhooks/telnyx/portouts"
+node scripts/webhook-dev.js post http://127.0.0.1:8080/webhooks/telnyx/portouts \
+  "$STATE/dev-keys/dev-private.pem" tests/fixtures/webhook-*.json
+echo '--- an unsigned request is refused:'
+curl -s -w ' (HTTP %{http_code})\n' -X POST http://127.0.0.1:8080/webhooks/telnyx/portouts \
+  -H 'content-type: application/json' -d @tests/fixtures/webhook-new-comment.json
+
+step "replaying REST-shaped samples (deploy/samples/portout-events.ndjson)"
 "$BIN" -c conf/portout-bridge.conf replay deploy/samples/portout-events.ndjson
 
 step "what landed: the newest records of each topic, read back with kcat"
@@ -34,8 +68,11 @@ done
 
 cat <<MSG
 
-The pipeline is up: Kafka at $BOOTSTRAP, topics telnyx.portouts.*.
-  Watch a topic:   kcat -C -b $BOOTSTRAP -t telnyx.portouts.status-changed -o beginning
-  Replay a file:   KAFKA_BROKERS=$BOOTSTRAP $BIN -c conf/portout-bridge.conf replay FILE.ndjson
-  Stop the broker: scripts/kafka-local.sh stop
+The pipeline is up.
+  Kafka:      $BOOTSTRAP (topics telnyx.portouts.*)
+  Bridge:     http://127.0.0.1:8080/webhooks/telnyx/portouts  (pid $(cat "$PIDFILE"), log $STATE/bridge.log)
+  Health:     curl http://127.0.0.1:8080/readyz ; curl http://127.0.0.1:8080/metrics
+  Post more:  node scripts/webhook-dev.js post http://127.0.0.1:8080/webhooks/telnyx/portouts $STATE/dev-keys/dev-private.pem FILE.json
+  Watch:      kcat -C -b $BOOTSTRAP -t telnyx.portouts.status-changed -o beginning
+  Stop all:   scripts/up.sh down
 MSG

@@ -39,7 +39,7 @@ pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
         d->nbuckets = 16;
         while (d->nbuckets < capacity)
                 d->nbuckets <<= 1;
-        d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+        d->buckets = calloc(d->nbuckets, sizeof(struct entry *));
         if (!d->buckets) {
                 free(d);
                 return NULL;

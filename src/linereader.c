@@ -5,7 +5,7 @@
 
 /* Input is read in blocks and split with memchr: per-character getc() takes
  * the stdio lock for every byte and dominated replay profiles. */
-#define BLOCK (64 * 1024)
+#define BLOCK ((size_t)64 * 1024)
 
 struct pb_linereader {
         FILE *f;

@@ -661,7 +661,7 @@ int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, in
                                         err ? rd_kafka_err2str(err) : "not available");
                                 break;
                         }
-                        struct timespec ts = {0, 100 * 1000000};
+                        struct timespec ts = {0, 100 * 1000000L};
                         nanosleep(&ts, NULL);
                 }
                 rd_kafka_topic_destroy(rkt);

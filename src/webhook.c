@@ -219,7 +219,7 @@ static void on_done(void *opaque, const pb_delivery_t *d)
 static void *timer_main(void *arg)
 {
         pb_webhook_t *w = arg;
-        struct timespec ts = {0, 5 * 1000000};
+        struct timespec ts = {0, 5 * 1000000L};
         for (;;) {
                 nanosleep(&ts, NULL);
                 pthread_mutex_lock(&w->lock);

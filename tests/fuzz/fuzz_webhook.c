@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (!verifier)
-                verifier = pb_verifier_new("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", 300, NULL, 0);
+                verifier =
+                    pb_verifier_new("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", 300, NULL, 0);
         const char *p = (const char *)data, *end = p + size;
         const char *nl1 = memchr(p, '\n', size);
         const char *nl2 = nl1 ? memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1)) : NULL;
@@ -51,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_object *v;
                 if (!o || !json_object_object_get_ex(o, "id", &v) ||
                     !json_object_object_get_ex(o, "subject", &v) ||
-                    !json_object_object_get_ex(o, "time", &v) ||
-                    strlen(it->env->portout_id) == 0 || strlen(it->env->id) > PB_MAX_ID_LEN)
+                    !json_object_object_get_ex(o, "time", &v) || strlen(it->env->portout_id) == 0 ||
+                    strlen(it->env->id) > PB_MAX_ID_LEN)
                         abort();
                 json_object_put(o);
         }
