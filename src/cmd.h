@@ -19,6 +19,15 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv);
 /* run: the daemon (webhook listener, health, metrics). */
 int pb_cmd_run(const pb_globals_t *g, int argc, char **argv);
 
+/* fetch EVENT_ID [--publish]: one event from the Telnyx API. */
+int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv);
+
+/* backfill [--since T] [--until T] [--event-type T] [--portout-id ID] [--dry-run] */
+int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv);
+
+/* republish EVENT_ID: ask Telnyx to re-send the webhook. */
+int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv);
+
 /* check-config [--example]: validate and print the effective configuration. */
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
 

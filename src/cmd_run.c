@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pb.h"
+#include "poller.h"
 #include "producer.h"
 #include "verify.h"
 #include "webhook.h"
@@ -19,6 +20,8 @@ static const char usage[] =
     "(webhook.paths), checks their Ed25519 signatures, publishes each event to\n"
     "Kafka and answers 200 only once Kafka has acknowledged it (503 with\n"
     "Retry-After otherwise). Also serves GET /healthz, /readyz and /metrics.\n"
+    "With telnyx.poll_enabled it also polls GET /v2/portouts/events and keeps\n"
+    "a checkpoint (telnyx.checkpoint_file) that only moves past delivered events.\n"
     "\n"
     "SIGTERM or SIGINT: stop accepting, finish in-flight requests and flush\n"
     "Kafka within kafka.flush_timeout_ms, exit 0.\n"
@@ -58,14 +61,15 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         pb_producer_t *prod = NULL;
         pb_metrics_t *metrics = NULL;
         pb_webhook_t *web = NULL;
+        pb_poller_t *poller = NULL;
 
-        if (!cfg->webhook_enabled) {
+        if (!cfg->webhook_enabled && !cfg->telnyx_poll_enabled) {
                 fprintf(stderr, PB_NAME ": configuration error: nothing to run: "
-                                        "webhook.enabled is false\n");
+                                        "webhook.enabled and telnyx.poll_enabled are both false\n");
                 rc = PB_EXIT_CONFIG;
                 goto out;
         }
-        if (cfg->webhook_verify_signatures) {
+        if (cfg->webhook_enabled && cfg->webhook_verify_signatures) {
                 if (!cfg->webhook_public_key) {
                         fprintf(stderr,
                                 PB_NAME ": configuration error: webhook signatures are "
@@ -82,7 +86,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         rc = PB_EXIT_CONFIG;
                         goto out;
                 }
-        } else {
+        } else if (cfg->webhook_enabled) {
                 pb_warn("webhook.verify_signatures is false: ANY client that reaches the "
                         "listener can publish events; never run this way in production");
         }
@@ -105,15 +109,29 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         }
         pb_info("listening on %s:%u, webhook paths %s, %d public key(s), signatures %s; "
                 "kafka %s",
-                cfg->webhook_address, pb_webhook_port(web), cfg->webhook_paths,
+                cfg->webhook_address, pb_webhook_port(web),
+                cfg->webhook_enabled ? cfg->webhook_paths : "(webhooks off)",
                 verifier ? pb_verifier_key_count(verifier) : 0,
                 verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
+        if (cfg->telnyx_poll_enabled) {
+                poller = pb_poller_new(cfg, prod, metrics, err, sizeof(err));
+                if (!poller) {
+                        fprintf(stderr, PB_NAME ": configuration error: polling: %s\n", err);
+                        rc = PB_EXIT_CONFIG;
+                        goto out;
+                }
+                pb_info("polling %s%s every %llds, checkpoint %s", cfg->telnyx_api_base,
+                        cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
+                        cfg->telnyx_checkpoint_file);
+        }
 
         int sig = 0;
         sigwait(&sigs, &sig);
         pb_info("%s: stopping: no new connections; finishing in-flight requests",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
         pb_webhook_quiesce(web);
+        pb_poller_free(poller); /* waits for the current poll's deliveries */
+        poller = NULL;
         int64_t deadline = pb_mono_ms() + cfg->kafka_flush_timeout_ms;
         while (pb_webhook_in_flight(web) > 0 && pb_mono_ms() < deadline)
                 sleep_ms(20);
@@ -125,6 +143,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         left);
         pb_info("stopped");
 out:
+        pb_poller_free(poller);
         pb_webhook_free(web);
         pb_producer_free(prod);
         pb_metrics_free(metrics);

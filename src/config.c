@@ -80,10 +80,54 @@ static const struct pb_option pb_options[] = {
      INT64_C(64) * 1024 * 1024, NULL, NULL, NULL,
      "Largest accepted event document (a replay line, a webhook body), in bytes."},
 
+    {"telnyx.api_base", OPT_STR, OFF(telnyx_api_base), 0, "https://api.telnyx.com/v2", 0, 0, NULL,
+     "TELNYX_API_BASE", NULL,
+     "Base URL of the Telnyx API v2 (REST ingest). TELNYX_API_BASE in the\n"
+     "environment takes precedence."},
+    {"telnyx.events_path", OPT_STR, OFF(telnyx_events_path), 0, "/portouts/events", 0, 0, NULL,
+     NULL, NULL,
+     "Path of the port-out events resource under api_base (older Telnyx docs say\n"
+     "/portout/events)."},
     {"telnyx.api_key_file", OPT_SECRET, OFF(telnyx_api_key_file), OFF(telnyx_api_key), NULL, 0, 0,
      NULL, "TELNYX_API_KEY", "\"/run/secrets/telnyx_api_key\"",
-     "File holding the Telnyx API key (REST ingest). TELNYX_API_KEY in the\n"
-     "environment takes precedence. Never printed."},
+     "File holding the Telnyx API key (REST ingest), sent as a Bearer token.\n"
+     "TELNYX_API_KEY in the environment takes precedence. Never printed."},
+    {"telnyx.ca_file", OPT_STR, OFF(telnyx_ca_file), 0, NULL, 0, 0, NULL, NULL,
+     "\"/etc/ssl/certs/ca-certificates.crt\"",
+     "CA bundle for TLS verification of the API (unset: the system's). TLS\n"
+     "verification is always on."},
+    {"telnyx.connect_timeout_ms", OPT_INT, OFF(telnyx_connect_timeout_ms), 0, "5000", 100, 600000,
+     NULL, NULL, NULL, "Connect timeout of one API request."},
+    {"telnyx.timeout_ms", OPT_INT, OFF(telnyx_timeout_ms), 0, "30000", 100, 3600000, NULL, NULL,
+     NULL, "Total timeout of one API request (a slower answer is retried)."},
+    {"telnyx.max_retries", OPT_INT, OFF(telnyx_max_retries), 0, "8", 0, 100, NULL, NULL, NULL,
+     "Retries of one request after network errors, 408, 429 and 5xx, with\n"
+     "exponential backoff and jitter (Retry-After and x-ratelimit-reset win)."},
+    {"telnyx.retry_base_ms", OPT_INT, OFF(telnyx_retry_base_ms), 0, "500", 1, 600000, NULL, NULL,
+     NULL, "First retry delay; it doubles per attempt."},
+    {"telnyx.retry_max_ms", OPT_INT, OFF(telnyx_retry_max_ms), 0, "30000", 1, 3600000, NULL, NULL,
+     NULL, "Cap of one retry delay."},
+    {"telnyx.page_size", OPT_INT, OFF(telnyx_page_size), 0, "250", 1, 250, NULL, NULL, NULL,
+     "page[size] of list requests (Telnyx allows 1..250)."},
+    {"telnyx.backfill_max_passes", OPT_INT, OFF(telnyx_backfill_max_passes), 0, "5", 1, 100, NULL,
+     NULL, NULL,
+     "A scan of the event list is repeated while pages shifted under it (new\n"
+     "events arriving), at most this many times."},
+    {"telnyx.poll_enabled", OPT_BOOL, OFF(telnyx_poll_enabled), 0, "false", 0, 0, NULL, NULL, NULL,
+     "Poll GET /portouts/events in `portout-bridge run` (with or without\n"
+     "webhooks)."},
+    {"telnyx.poll_interval_s", OPT_INT, OFF(telnyx_poll_interval_s), 0, "60", 1, 86400, NULL, NULL,
+     NULL, "Seconds between polls."},
+    {"telnyx.poll_overlap_s", OPT_INT, OFF(telnyx_poll_overlap_s), 0, "300", 0, 86400, NULL, NULL,
+     NULL,
+     "Each poll asks for events created since the checkpoint minus this, to\n"
+     "catch events that show up late; those already published are skipped."},
+    {"telnyx.poll_lookback_s", OPT_INT, OFF(telnyx_poll_lookback_s), 0, "86400", 0, 31536000, NULL,
+     NULL, NULL, "On the first start (no checkpoint), how far back to read."},
+    {"telnyx.checkpoint_file", OPT_STR, OFF(telnyx_checkpoint_file), 0,
+     "/var/lib/portout-bridge/checkpoint.json", 0, 0, NULL, NULL, NULL,
+     "Where polling keeps its checkpoint (written to a temporary file, fsynced,\n"
+     "renamed). It only moves past events Kafka has acknowledged."},
     {"webhook.enabled", OPT_BOOL, OFF(webhook_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Receive Telnyx webhooks in `portout-bridge run`."},
     {"webhook.address", OPT_STR, OFF(webhook_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,
@@ -420,6 +464,13 @@ static int finish(struct load_ctx *lc)
                         }
                         continue;
                 }
+                const char *ev = o->env ? lc->lookup(o->env) : NULL;
+                if (ev && *ev) { /* the environment wins over file and default */
+                        if (set_from_text(lc, o, ev, 0))
+                                return PB_ERR;
+                        cfg->src_line[i] = -1;
+                        continue;
+                }
                 if (cfg->src_line[i] || !o->def)
                         continue;
                 if (set_from_text(lc, o, o->def, 0))
@@ -519,7 +570,14 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                 const struct pb_option *o = &pb_options[i];
                 fprintf(out, "%s = ", o->name);
                 switch (o->type) {
-                case OPT_STR: fprintf(out, "\"%s\"", *FIELD(cfg, o->off, char *)); break;
+                case OPT_STR: {
+                        const char *v = *FIELD(cfg, o->off, char *);
+                        if (v)
+                                fprintf(out, "\"%s\"", v);
+                        else
+                                fputs("(unset)", out);
+                        break;
+                }
                 case OPT_INT: fprintf(out, "%lld", (long long)*FIELD(cfg, o->off, int64_t)); break;
                 case OPT_ENUM: fprintf(out, "\"%s\"", o->choices[*FIELD(cfg, o->off, int)]); break;
                 case OPT_BOOL: fputs(*FIELD(cfg, o->off, int) ? "true" : "false", out); break;
@@ -585,8 +643,12 @@ void pb_config_print_example(FILE *out)
                 }
                 print_doc(o->doc, out);
                 const char *key = dot + 1;
+                if (o->env && o->type != OPT_SECRET)
+                        fprintf(out, "  # Environment: %s.\n", o->env);
                 if (o->type == OPT_SECRET) {
                         fprintf(out, "  # Environment: %s.\n", o->env);
+                        fprintf(out, "  # %s = %s;\n", key, o->example);
+                } else if (o->example && !o->def) { /* optional: shown commented out */
                         fprintf(out, "  # %s = %s;\n", key, o->example);
                 } else if (o->example) {
                         fprintf(out, "  %s = %s;\n", key, o->example);

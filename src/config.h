@@ -45,8 +45,23 @@ typedef struct pb_config {
         char *envelope_source;
         int64_t input_max_event_bytes;
 
+        char *telnyx_api_base;
+        char *telnyx_events_path;
         char *telnyx_api_key_file;
         char *telnyx_api_key; /* secret: from TELNYX_API_KEY or the file */
+        char *telnyx_ca_file; /* NULL: the system's CA store */
+        int64_t telnyx_connect_timeout_ms;
+        int64_t telnyx_timeout_ms;
+        int64_t telnyx_max_retries;
+        int64_t telnyx_retry_base_ms;
+        int64_t telnyx_retry_max_ms;
+        int64_t telnyx_page_size;
+        int64_t telnyx_backfill_max_passes;
+        int telnyx_poll_enabled;
+        int64_t telnyx_poll_interval_s;
+        int64_t telnyx_poll_overlap_s;
+        int64_t telnyx_poll_lookback_s;
+        char *telnyx_checkpoint_file;
         int webhook_enabled;
         char *webhook_address;
         int64_t webhook_port;

@@ -36,9 +36,7 @@ pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
                 return NULL;
         d->capacity = capacity;
         d->ttl_ms = ttl_ms;
-        d->nbuckets = 16;
-        while (d->nbuckets < capacity)
-                d->nbuckets <<= 1;
+        d->nbuckets = 1024; /* grows with the content, not the capacity */
         d->buckets = calloc(d->nbuckets, sizeof(struct entry *));
         if (!d->buckets) {
                 free(d);
@@ -54,6 +52,31 @@ static struct entry **find(pb_dedupe_t *d, const char *id)
         while (*pp && strcmp((*pp)->id, id) != 0)
                 pp = &(*pp)->chain;
         return pp;
+}
+
+/* Doubles the bucket array when the table is full, so lookups stay O(1)
+ * without reserving memory for the whole capacity up front. */
+static void maybe_grow(pb_dedupe_t *d)
+{
+        if (d->size < d->nbuckets)
+                return;
+        size_t n = d->nbuckets * 2;
+        struct entry **nb = calloc(n, sizeof(struct entry *));
+        if (!nb)
+                return; /* keep the old table: slower, still correct */
+        for (size_t i = 0; i < d->nbuckets; i++) {
+                struct entry *e = d->buckets[i];
+                while (e) {
+                        struct entry *next = e->chain;
+                        size_t b = hash(e->id) & (n - 1);
+                        e->chain = nb[b];
+                        nb[b] = e;
+                        e = next;
+                }
+        }
+        free(d->buckets);
+        d->buckets = nb;
+        d->nbuckets = n;
 }
 
 static void unlink_age(pb_dedupe_t *d, struct entry *e)
@@ -107,6 +130,7 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
                         return;
                 }
                 memcpy(e->id, id, n + 1);
+                maybe_grow(d);
                 struct entry **pp = find(d, id);
                 e->chain = NULL;
                 *pp = e;

@@ -15,6 +15,10 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run                      the daemon: signed Telnyx webhooks into Kafka\n"
+    "  fetch EVENT_ID [--publish]  one event from the Telnyx API (and publish it)\n"
+    "  backfill [--since T] [--until T] [--event-type T] [--portout-id ID] [--dry-run]\n"
+    "                           publish a period of events from the Telnyx API\n"
+    "  republish EVENT_ID       ask Telnyx to re-send an event's webhook\n"
     "  normalize [FILE...|-]    print the CloudEvents envelopes as NDJSON (no Kafka)\n"
     "  replay [FILE...|-]       publish events from files, wait for delivery reports\n"
     "  check-config [--example] validate and print the effective configuration\n"
@@ -73,6 +77,12 @@ int main(int argc, char **argv)
                 return pb_cmd_normalize(&g, cargc, cargv);
         if (strcmp(cmd, "replay") == 0)
                 return pb_cmd_replay(&g, cargc, cargv);
+        if (strcmp(cmd, "fetch") == 0)
+                return pb_cmd_fetch(&g, cargc, cargv);
+        if (strcmp(cmd, "backfill") == 0)
+                return pb_cmd_backfill(&g, cargc, cargv);
+        if (strcmp(cmd, "republish") == 0)
+                return pb_cmd_republish(&g, cargc, cargv);
         if (strcmp(cmd, "run") == 0)
                 return pb_cmd_run(&g, cargc, cargv);
         if (strcmp(cmd, "check-config") == 0)

@@ -27,6 +27,12 @@ static const struct family families[] = {
     {"portout_bridge_producer_rebuilds_total", "counter",
      "Producer rebuilds after a fatal librdkafka error."},
     {"portout_bridge_dedupe_entries", "gauge", "Event ids held in the dedupe window."},
+    {"portout_bridge_poll_events_total", "counter",
+     "Events read by polling, by outcome (published, skipped: already published, failed)."},
+    {"portout_bridge_poll_errors_total", "counter",
+     "Polls that could not complete, by reason (api, checkpoint)."},
+    {"portout_bridge_poll_checkpoint_timestamp_seconds", "gauge",
+     "Polling checkpoint: every event created before it is in Kafka (Unix seconds)."},
     {"portout_bridge_ack_seconds", "histogram",
      "Time from a webhook request's arrival to its answer being decided."},
 };

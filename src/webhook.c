@@ -582,7 +582,8 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_met
             pb_dedupe_new((size_t)cfg->webhook_dedupe_entries, cfg->webhook_dedupe_ttl_s * 1000);
         /* Ids handed to Kafka, for as long as a record can live in librdkafka. */
         w->inflight = pb_dedupe_new(cfg->webhook_dedupe_entries ? 200000 : 0, INT64_C(3600000));
-        const char *p = cfg->webhook_paths;
+        /* With webhooks off the listener still serves health and metrics. */
+        const char *p = cfg->webhook_enabled ? cfg->webhook_paths : "";
         while (*p && w->npaths < MAX_PATHS) {
                 p += strspn(p, ", ");
                 size_t n = strcspn(p, ", ");
@@ -597,7 +598,7 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_met
                 w->npaths++;
                 p += n;
         }
-        if (w->npaths == 0) {
+        if (w->npaths == 0 && cfg->webhook_enabled) {
                 pb_seterr(errstr, errsz, "webhook.paths: no path given");
                 goto fail;
         }

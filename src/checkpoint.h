@@ -1,0 +1,18 @@
+/* Polling checkpoint: the created_at up to which every event is in Kafka.
+ * Written crash-safely: a temporary file is written and fsynced, renamed over
+ * the checkpoint, and the directory fsynced. A torn temporary file is never
+ * read; the previous checkpoint stays valid. */
+#ifndef PB_CHECKPOINT_H
+#define PB_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads path. Returns 1 and sets *created_us if there is a checkpoint, 0 if
+ * the file does not exist, -1 (errstr set) if it exists but is unusable. */
+int pb_checkpoint_read(const char *path, int64_t *created_us, char *errstr, size_t errsz);
+
+/* Writes the checkpoint durably. Returns 0 or -1 with errstr. */
+int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size_t errsz);
+
+#endif

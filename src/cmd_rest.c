@@ -1,0 +1,337 @@
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "normalize.h"
+#include "pb.h"
+#include "producer.h"
+#include "publish.h"
+#include "rest_ingest.h"
+#include "telnyx_client.h"
+#include "timefmt.h"
+
+static const char fetch_usage[] =
+    "Usage: portout-bridge [-c FILE] fetch EVENT_ID [--publish]\n"
+    "\n"
+    "Retrieves one port-out event (GET /v2/portouts/events/{id}) and prints its\n"
+    "envelope. With --publish, also publishes it and waits for its delivery\n"
+    "report.\n"
+    "Exit 0 done; 65 not found or unusable; 69 API unavailable; 75 not\n"
+    "delivered; 78 configuration or credentials wrong (401/403).\n";
+
+static const char backfill_usage[] =
+    "Usage: portout-bridge [-c FILE] backfill [--since TIME] [--until TIME]\n"
+    "                      [--event-type TYPE] [--portout-id ID] [--dry-run]\n"
+    "\n"
+    "Pages through GET /v2/portouts/events (telnyx.page_size per page) with the\n"
+    "filters, publishes every event, waits for every delivery report and prints\n"
+    "a summary. TIME is RFC 3339; --until defaults to the start of the run, so\n"
+    "the set is fixed. Events seen twice (pages shifting) are published once.\n"
+    "--dry-run prints the envelopes instead of publishing.\n"
+    "Exit 0 all delivered; 65 some dead-lettered; 69 API unavailable; 75 some\n"
+    "not delivered; 78 configuration or credentials wrong.\n";
+
+static const char republish_usage[] =
+    "Usage: portout-bridge [-c FILE] republish EVENT_ID\n"
+    "\n"
+    "Asks Telnyx to re-send the event's webhook (POST\n"
+    "/v2/portouts/events/{id}/republish; Telnyx answers 204). It re-sends only\n"
+    "to the notification channels subscribed now, and creates no new event.\n"
+    "Exit 0 accepted; 65 not found; 69 API unavailable; 78 credentials wrong.\n";
+
+static int tx_exit(pb_tx_rc_t rc)
+{
+        switch (rc) {
+        case PB_TX_OK: return PB_EXIT_OK;
+        case PB_TX_NOT_FOUND:
+        case PB_TX_REJECTED: return PB_EXIT_DATAERR;
+        case PB_TX_AUTH: return PB_EXIT_CONFIG;
+        case PB_TX_UNAVAILABLE: return PB_EXIT_UNAVAILABLE;
+        case PB_TX_ABORTED: return PB_EXIT_TEMPFAIL;
+        }
+        return PB_EXIT_SOFTWARE;
+}
+
+static const char *tx_what(pb_tx_rc_t rc)
+{
+        switch (rc) {
+        case PB_TX_NOT_FOUND: return "not found";
+        case PB_TX_AUTH: return "the API key was refused (check TELNYX_API_KEY)";
+        case PB_TX_REJECTED: return "Telnyx rejected the request";
+        case PB_TX_UNAVAILABLE: return "the Telnyx API is unavailable";
+        case PB_TX_ABORTED: return "interrupted";
+        case PB_TX_OK: break;
+        }
+        return "ok";
+}
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig)
+{
+        (void)sig;
+        stop_flag = 1;
+}
+
+static void catch_signals(void)
+{
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Waits for one record's fate. */
+struct one {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int done;
+        pb_fate_t fate;
+        char where[300];
+};
+
+static void one_done(void *opaque, const pb_delivery_t *d)
+{
+        struct one *o = opaque;
+        pthread_mutex_lock(&o->lock);
+        o->done = 1;
+        o->fate = d->fate;
+        if (d->fate == PB_FATE_FAILED)
+                snprintf(o->where, sizeof(o->where), "%s", d->reason ? d->reason : "failed");
+        else
+                snprintf(o->where, sizeof(o->where), "%s [%d] @ %lld", d->topic, (int)d->partition,
+                         (long long)d->offset);
+        pthread_cond_signal(&o->cond);
+        pthread_mutex_unlock(&o->lock);
+}
+
+int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, fetch_usage))
+                return PB_EXIT_OK;
+        const char *id = NULL;
+        int publish = 0;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--publish") == 0)
+                        publish = 1;
+                else if (argv[i][0] != '-' && !id)
+                        id = argv[i];
+                else {
+                        fprintf(stderr, "fetch: unexpected argument %s\n%s", argv[i], fetch_usage);
+                        return PB_EXIT_USAGE;
+                }
+        }
+        if (!id) {
+                fputs(fetch_usage, stderr);
+                return PB_EXIT_USAGE;
+        }
+        pb_config_t *cfg = pb_cmd_load_config(g);
+        if (!cfg)
+                return PB_EXIT_CONFIG;
+        char err[PB_ERRSZ];
+        int rc = PB_EXIT_OK;
+        pb_producer_t *prod = NULL;
+        pb_batch_t *b = NULL;
+        char *body = NULL;
+        size_t len = 0;
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        if (!tx) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+                rc = PB_EXIT_CONFIG;
+                goto out;
+        }
+        pb_tx_rc_t trc = pb_telnyx_get_event(tx, id, &body, &len, err, sizeof(err));
+        if (trc != PB_TX_OK) {
+                fprintf(stderr, "fetch: event %s: %s: %s\n", id, tx_what(trc), err);
+                rc = tx_exit(trc);
+                goto out;
+        }
+        int64_t now_us = pb_now_ms() * 1000;
+        pb_norm_opts_t nopts = {cfg->envelope_source};
+        pb_ingest_t ing = {PB_INGEST_REST, now_us};
+        b = pb_normalize(&nopts, body, len, &ing);
+        if (!b || b->cnt != 1) {
+                fprintf(stderr, "fetch: event %s: unexpected response shape\n", id);
+                rc = PB_EXIT_DATAERR;
+                goto out;
+        }
+        const pb_norm_item_t *it = &b->items[0];
+        if (it->env) {
+                fwrite(it->env->json, 1, it->env->json_len, stdout);
+                fputc('\n', stdout);
+                fflush(stdout);
+        } else {
+                fprintf(stderr, "fetch: event %s cannot be used: %s\n", id, it->error);
+                rc = PB_EXIT_DATAERR;
+        }
+        if (publish) {
+                prod = pb_producer_new(cfg, err, sizeof(err));
+                if (!prod) {
+                        fprintf(stderr, PB_NAME ": %s\n", err);
+                        rc = PB_EXIT_CONFIG;
+                        goto out;
+                }
+                struct one o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+                char received[40];
+                pb_time_format_us(now_us, received, sizeof(received));
+                pb_origin_t origin = {"rest", received, NULL};
+                if (pb_publish_item(prod, cfg, it, &origin, one_done, &o, -1, err, sizeof(err))) {
+                        fprintf(stderr, "fetch: %s\n", err);
+                        rc = PB_EXIT_TEMPFAIL;
+                        goto out;
+                }
+                pthread_mutex_lock(&o.lock);
+                while (!o.done)
+                        pthread_cond_wait(&o.cond, &o.lock);
+                pthread_mutex_unlock(&o.lock);
+                if (o.fate == PB_FATE_FAILED) {
+                        fprintf(stderr, "fetch: not delivered: %s\n", o.where);
+                        rc = PB_EXIT_TEMPFAIL;
+                } else {
+                        fprintf(stderr, "fetch: %s %s\n",
+                                o.fate == PB_FATE_DEAD_LETTERED || !it->env ? "dead-lettered to"
+                                                                            : "delivered to",
+                                o.where);
+                }
+        }
+out:
+        pb_batch_free(b);
+        free(body);
+        pb_producer_free(prod);
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        return rc;
+}
+
+/* Accepts an RFC 3339 time and gives it back in UTC. */
+static int parse_time_arg(const char *opt, const char *v, char *out, size_t outsz)
+{
+        int64_t us;
+        if (!v || pb_time_parse_rfc3339(v, &us)) {
+                fprintf(stderr, "backfill: %s needs an RFC 3339 time, e.g. 2026-03-01T00:00:00Z\n",
+                        opt);
+                return -1;
+        }
+        pb_time_format_us(us, out, outsz);
+        return 0;
+}
+
+int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, backfill_usage))
+                return PB_EXIT_OK;
+        char since[40] = "", until[40] = "";
+        pb_scan_opts_t o;
+        memset(&o, 0, sizeof(o));
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (strcmp(a, "--since") == 0) {
+                        if (parse_time_arg(a, v, since, sizeof(since)))
+                                return PB_EXIT_USAGE;
+                        i++;
+                } else if (strcmp(a, "--until") == 0) {
+                        if (parse_time_arg(a, v, until, sizeof(until)))
+                                return PB_EXIT_USAGE;
+                        i++;
+                } else if (strcmp(a, "--event-type") == 0 && v) {
+                        o.filter.event_type = v;
+                        i++;
+                } else if (strcmp(a, "--portout-id") == 0 && v) {
+                        o.filter.portout_id = v;
+                        i++;
+                } else if (strcmp(a, "--dry-run") == 0) {
+                        o.dry_run = 1;
+                } else {
+                        fprintf(stderr, "backfill: unexpected argument %s\n%s", a, backfill_usage);
+                        return PB_EXIT_USAGE;
+                }
+        }
+        if (!*until) /* a fixed end keeps the set still while it is paged */
+                pb_time_format_us(pb_now_ms() * 1000, until, sizeof(until));
+        o.filter.created_gte = *since ? since : NULL;
+        o.filter.created_lte = until;
+        o.dry_out = stdout;
+        o.stop = &stop_flag;
+
+        pb_config_t *cfg = pb_cmd_load_config(g);
+        if (!cfg)
+                return PB_EXIT_CONFIG;
+        char err[PB_ERRSZ];
+        int rc;
+        pb_producer_t *prod = NULL;
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        if (!tx) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
+        }
+        catch_signals();
+        pb_telnyx_set_abort_flag(tx, &stop_flag);
+        if (!o.dry_run) {
+                prod = pb_producer_new(cfg, err, sizeof(err));
+                if (!prod) {
+                        fprintf(stderr, PB_NAME ": %s\n", err);
+                        pb_telnyx_free(tx);
+                        pb_config_free(cfg);
+                        return PB_EXIT_CONFIG;
+                }
+        }
+        pb_scan_result_t r;
+        pb_tx_rc_t trc = pb_rest_scan(tx, prod, cfg, &o, &r, err, sizeof(err));
+        fprintf(o.dry_run ? stderr : stdout,
+                "backfill: %zu page(s) in %zu pass(es), %llu HTTP request(s); %zu event(s) read, "
+                "%zu published, %zu repeat(s) skipped, %zu rejected; %zu delivered, %zu "
+                "dead-lettered, %zu failed%s\n",
+                r.pages, r.passes, (unsigned long long)pb_telnyx_request_count(tx), r.events,
+                r.published, r.skipped, r.rejected, r.delivered, r.dead_lettered, r.failed,
+                o.dry_run ? " (dry run: nothing published)" : "");
+        if (trc != PB_TX_OK) {
+                fprintf(stderr, "backfill: %s: %s\n", tx_what(trc), err);
+                rc = tx_exit(trc);
+        } else if (r.failed) {
+                rc = PB_EXIT_TEMPFAIL;
+        } else if (r.dead_lettered || r.rejected) {
+                rc = PB_EXIT_DATAERR;
+        } else {
+                rc = PB_EXIT_OK;
+        }
+        pb_producer_free(prod);
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        return rc;
+}
+
+int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, republish_usage))
+                return PB_EXIT_OK;
+        if (argc != 2 || argv[1][0] == '-') {
+                fputs(republish_usage, stderr);
+                return PB_EXIT_USAGE;
+        }
+        pb_config_t *cfg = pb_cmd_load_config(g);
+        if (!cfg)
+                return PB_EXIT_CONFIG;
+        char err[PB_ERRSZ];
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        int rc;
+        if (!tx) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+                rc = PB_EXIT_CONFIG;
+        } else {
+                pb_tx_rc_t trc = pb_telnyx_republish(tx, argv[1], err, sizeof(err));
+                if (trc == PB_TX_OK)
+                        printf("republish requested for %s\n", argv[1]);
+                else
+                        fprintf(stderr, "republish: event %s: %s: %s\n", argv[1], tx_what(trc),
+                                err);
+                rc = tx_exit(trc);
+        }
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        return rc;
+}

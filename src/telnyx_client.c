@@ -1,0 +1,468 @@
+#include "telnyx_client.h"
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "pb.h"
+
+/* Largest accepted response body: a page of 250 events is ~300 KiB. */
+#define MAX_BODY ((size_t)32 * 1024 * 1024)
+/* Largest delay a server hint may impose. */
+#define MAX_HINT_MS (INT64_C(600) * 1000)
+
+struct pb_telnyx {
+        CURL *curl;
+        char *base, *path;
+        struct curl_slist *headers;
+        int64_t max_retries, base_ms, max_ms;
+        volatile sig_atomic_t *abort_flag;
+        uint64_t requests;
+        uint32_t rnd;
+};
+
+/* One response: body (bounded) and the headers that steer retries. */
+struct resp {
+        char *body;
+        size_t len, cap;
+        int too_big;
+        char retry_after[64], retry_after_ms[32], ratelimit_reset[32], should_retry[16];
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+        struct resp *r = ud;
+        size_t n = size * nmemb;
+        if (r->len + n > MAX_BODY) {
+                r->too_big = 1;
+                return 0; /* makes curl fail the transfer */
+        }
+        if (r->len + n + 1 > r->cap) {
+                size_t ncap = r->cap ? r->cap : 16384;
+                while (ncap < r->len + n + 1)
+                        ncap *= 2;
+                char *nb = realloc(r->body, ncap);
+                if (!nb)
+                        return 0;
+                r->body = nb;
+                r->cap = ncap;
+        }
+        memcpy(r->body + r->len, ptr, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return n;
+}
+
+static void keep_header(const char *line, size_t n, const char *name, char *out, size_t outsz)
+{
+        size_t nl = strlen(name);
+        if (n <= nl + 1 || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+                return;
+        const char *v = line + nl + 1;
+        const char *e = line + n;
+        while (v < e && (*v == ' ' || *v == '\t'))
+                v++;
+        while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+                e--;
+        snprintf(out, outsz, "%.*s", (int)(e - v), v);
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+        struct resp *r = ud;
+        size_t n = size * nitems;
+        keep_header(buf, n, "retry-after", r->retry_after, sizeof(r->retry_after));
+        keep_header(buf, n, "retry-after-ms", r->retry_after_ms, sizeof(r->retry_after_ms));
+        keep_header(buf, n, "x-ratelimit-reset", r->ratelimit_reset, sizeof(r->ratelimit_reset));
+        keep_header(buf, n, "x-should-retry", r->should_retry, sizeof(r->should_retry));
+        return n;
+}
+
+pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz)
+{
+        if (!cfg->telnyx_api_key || !*cfg->telnyx_api_key) {
+                pb_seterr(errstr, errsz,
+                          "no Telnyx API key: set TELNYX_API_KEY or telnyx.api_key_file");
+                return NULL;
+        }
+        static int curl_ready;
+        if (!curl_ready) {
+                curl_global_init(CURL_GLOBAL_DEFAULT);
+                curl_ready = 1;
+        }
+        pb_telnyx_t *tx = calloc(1, sizeof(*tx));
+        if (!tx)
+                return NULL;
+        tx->curl = curl_easy_init();
+        tx->base = strdup(cfg->telnyx_api_base);
+        tx->path = strdup(cfg->telnyx_events_path);
+        tx->max_retries = cfg->telnyx_max_retries;
+        tx->base_ms = cfg->telnyx_retry_base_ms;
+        tx->max_ms = cfg->telnyx_retry_max_ms;
+        tx->rnd = (uint32_t)pb_now_ms() ^ (uint32_t)(uintptr_t)tx;
+        /* trailing '/' of the base would double up in the URL */
+        size_t bl = tx->base ? strlen(tx->base) : 0;
+        while (bl > 0 && tx->base[bl - 1] == '/')
+                tx->base[--bl] = '\0';
+
+        size_t auth_len = strlen(cfg->telnyx_api_key) + 32;
+        char *auth = malloc(auth_len);
+        if (!tx->curl || !tx->base || !tx->path || !auth) {
+                free(auth);
+                pb_telnyx_free(tx);
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        snprintf(auth, auth_len, "Authorization: Bearer %s", cfg->telnyx_api_key);
+        tx->headers = curl_slist_append(NULL, auth);
+        memset(auth, 0, auth_len);
+        free(auth);
+        tx->headers = curl_slist_append(tx->headers, "Accept: application/json");
+
+        CURL *c = tx->curl;
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->headers);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, PB_NAME "/" PB_VERSION);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->telnyx_connect_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)cfg->telnyx_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (cfg->telnyx_ca_file)
+                curl_easy_setopt(c, CURLOPT_CAINFO, cfg->telnyx_ca_file);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an error */
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        return tx;
+}
+
+void pb_telnyx_free(pb_telnyx_t *tx)
+{
+        if (!tx)
+                return;
+        if (tx->curl)
+                curl_easy_cleanup(tx->curl);
+        curl_slist_free_all(tx->headers);
+        free(tx->base);
+        free(tx->path);
+        free(tx);
+}
+
+void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag)
+{
+        tx->abort_flag = flag;
+}
+
+uint64_t pb_telnyx_request_count(const pb_telnyx_t *tx)
+{
+        return tx->requests;
+}
+
+char *pb_url_encode(const char *s)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        size_t n = strlen(s);
+        char *out = malloc(n * 3 + 1), *o = out;
+        if (!out)
+                return NULL;
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~') {
+                        *o++ = (char)c;
+                } else {
+                        *o++ = '%';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+static int add_param(char **url, size_t *len, size_t *cap, const char *key, const char *value)
+{
+        char *k = pb_url_encode(key), *v = pb_url_encode(value);
+        int rc = -1;
+        if (k && v) {
+                size_t need = *len + strlen(k) + strlen(v) + 3;
+                if (need > *cap) {
+                        size_t ncap = need * 2;
+                        char *nu = realloc(*url, ncap);
+                        if (nu) {
+                                *url = nu;
+                                *cap = ncap;
+                        }
+                }
+                if (need <= *cap) {
+                        *len += (size_t)snprintf(*url + *len, *cap - *len, "%c%s=%s",
+                                                 strchr(*url, '?') ? '&' : '?', k, v);
+                        rc = 0;
+                }
+        }
+        free(k);
+        free(v);
+        return rc;
+}
+
+char *pb_telnyx_list_url(const char *base, const char *path, const pb_event_filter_t *f, long page,
+                         long size)
+{
+        size_t cap = strlen(base) + strlen(path) + 64, len;
+        char *url = malloc(cap);
+        if (!url)
+                return NULL;
+        len = (size_t)snprintf(url, cap, "%s%s", base, path);
+        char num[32];
+        int rc = 0;
+        if (f && f->event_type)
+                rc |= add_param(&url, &len, &cap, "filter[event_type]", f->event_type);
+        if (f && f->portout_id)
+                rc |= add_param(&url, &len, &cap, "filter[portout_id]", f->portout_id);
+        if (f && f->created_gte)
+                rc |= add_param(&url, &len, &cap, "filter[created_at][gte]", f->created_gte);
+        if (f && f->created_lte)
+                rc |= add_param(&url, &len, &cap, "filter[created_at][lte]", f->created_lte);
+        snprintf(num, sizeof(num), "%ld", page);
+        rc |= add_param(&url, &len, &cap, "page[number]", num);
+        snprintf(num, sizeof(num), "%ld", size);
+        rc |= add_param(&url, &len, &cap, "page[size]", num);
+        if (rc) {
+                free(url);
+                return NULL;
+        }
+        return url;
+}
+
+static int parse_nonneg(const char *s, int64_t *out)
+{
+        if (!s || !*s)
+                return -1;
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || *end != '\0' || v < 0 || v > 1e12)
+                return -1;
+        *out = (int64_t)v;
+        return 0;
+}
+
+int64_t pb_retry_delay_ms(int attempt, int64_t base_ms, int64_t max_ms, const char *retry_after_ms,
+                          const char *retry_after, const char *ratelimit_reset, int64_t now_s,
+                          uint32_t rnd)
+{
+        int64_t v;
+        if (parse_nonneg(retry_after_ms, &v) == 0)
+                return v < MAX_HINT_MS ? v : MAX_HINT_MS;
+        if (retry_after && *retry_after) {
+                if (parse_nonneg(retry_after, &v) == 0)
+                        return v * 1000 < MAX_HINT_MS ? v * 1000 : MAX_HINT_MS;
+                time_t when = curl_getdate(retry_after, NULL); /* an HTTP date */
+                if (when > 0) {
+                        int64_t d = ((int64_t)when - now_s) * 1000;
+                        return d < 0 ? 0 : d < MAX_HINT_MS ? d : MAX_HINT_MS;
+                }
+        }
+        if (parse_nonneg(ratelimit_reset, &v) == 0)
+                return v * 1000 < MAX_HINT_MS ? v * 1000 : MAX_HINT_MS;
+        int64_t d = base_ms;
+        for (int i = 0; i < attempt && d < max_ms; i++)
+                d *= 2;
+        if (d > max_ms)
+                d = max_ms;
+        /* Jitter: somewhere in [d/2, d], so retrying clients spread out. */
+        return d / 2 + (int64_t)(rnd % (uint32_t)(d / 2 + 1));
+}
+
+int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz)
+{
+        if (!body || !len)
+                return -1;
+        json_tokener *tok = json_tokener_new();
+        json_object *root = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL, *errs, *e0, *v;
+        json_tokener_free(tok);
+        int rc = -1;
+        if (root && json_object_object_get_ex(root, "errors", &errs) &&
+            json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
+            (e0 = json_object_array_get_idx(errs, 0)) != NULL &&
+            json_object_is_type(e0, json_type_object)) {
+                const char *code = "", *text = NULL;
+                if (json_object_object_get_ex(e0, "code", &v))
+                        code = json_object_get_string(v);
+                /* Docs say detail; the Go/Ruby SDKs' model says description. */
+                if (json_object_object_get_ex(e0, "detail", &v) && json_object_get_string_len(v))
+                        text = json_object_get_string(v);
+                else if (json_object_object_get_ex(e0, "description", &v))
+                        text = json_object_get_string(v);
+                else if (json_object_object_get_ex(e0, "title", &v))
+                        text = json_object_get_string(v);
+                if (text) {
+                        snprintf(out, outsz, "%s%s%s", code, *code ? ": " : "", text);
+                        rc = 0;
+                }
+        }
+        json_object_put(root);
+        return rc;
+}
+
+/* Sleeps ms, in slices, unless the abort flag goes up. */
+static int wait_ms(pb_telnyx_t *tx, int64_t ms)
+{
+        while (ms > 0) {
+                if (tx->abort_flag && *tx->abort_flag)
+                        return -1;
+                int64_t s = ms < 100 ? ms : 100;
+                struct timespec ts = {0, (long)s * 1000000L};
+                nanosleep(&ts, NULL);
+                ms -= s;
+        }
+        return tx->abort_flag && *tx->abort_flag ? -1 : 0;
+}
+
+static int is_json_object(const char *body, size_t len, char *why, size_t whysz)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, body ? body : "", (int)len);
+        enum json_tokener_error e = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+        int ok = o && e == json_tokener_success && json_object_is_type(o, json_type_object);
+        if (!ok)
+                snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
+                         len == 0                     ? "empty"
+                         : e == json_tokener_continue ? "truncated"
+                         : e != json_tokener_success  ? json_tokener_error_desc(e)
+                                                      : "another JSON type",
+                         len);
+        json_object_put(o);
+        return ok;
+}
+
+/* One logical request with retries. expect_json: a 2xx must carry a JSON
+ * object (retried if not: a proxy or a cut connection can mangle it). */
+static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect_json, char **body,
+                          size_t *len, char *errstr, size_t errsz)
+{
+        char last[PB_ERRSZ] = "";
+        for (int attempt = 0;; attempt++) {
+                struct resp r;
+                memset(&r, 0, sizeof(r));
+                CURL *c = tx->curl;
+                curl_easy_setopt(c, CURLOPT_URL, url);
+                curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+                curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+                if (post) {
+                        curl_easy_setopt(c, CURLOPT_POST, 1L);
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+                        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+                } else {
+                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+                }
+                tx->requests++;
+                CURLcode cc = curl_easy_perform(c);
+                long status = 0;
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                int retryable = 0;
+                if (cc != CURLE_OK) {
+                        snprintf(last, sizeof(last), "%s",
+                                 r.too_big ? "response body too large" : curl_easy_strerror(cc));
+                        retryable = !r.too_big;
+                } else if (status >= 200 && status < 300) {
+                        char why[160];
+                        if (!expect_json || is_json_object(r.body, r.len, why, sizeof(why))) {
+                                if (body) {
+                                        *body = r.body ? r.body : strdup("");
+                                        *len = r.len;
+                                } else {
+                                        free(r.body);
+                                }
+                                return PB_TX_OK;
+                        }
+                        snprintf(last, sizeof(last), "HTTP %ld: %s", status, why);
+                        retryable = 1;
+                } else {
+                        char detail[256] = "";
+                        if (pb_telnyx_error_text(r.body, r.len, detail, sizeof(detail)))
+                                snprintf(detail, sizeof(detail), "%s",
+                                         r.len ? "(no Telnyx error body)" : "(empty body)");
+                        snprintf(last, sizeof(last), "HTTP %ld: %s", status, detail);
+                        retryable = status == 408 || status == 429 || status >= 500;
+                        if (!strcasecmp(r.should_retry, "true"))
+                                retryable = 1;
+                        else if (!strcasecmp(r.should_retry, "false"))
+                                retryable = 0;
+                        if (!retryable) {
+                                free(r.body);
+                                pb_seterr(errstr, errsz, "%s", last);
+                                if (status == 401 || status == 403)
+                                        return PB_TX_AUTH;
+                                if (status == 404)
+                                        return PB_TX_NOT_FOUND;
+                                return PB_TX_REJECTED;
+                        }
+                }
+                free(r.body);
+                if (attempt >= tx->max_retries) {
+                        pb_seterr(errstr, errsz, "%s (gave up after %d attempts)", last,
+                                  attempt + 1);
+                        return PB_TX_UNAVAILABLE;
+                }
+                tx->rnd = tx->rnd * 1103515245u + 12345u;
+                int64_t d = pb_retry_delay_ms(attempt, tx->base_ms, tx->max_ms, r.retry_after_ms,
+                                              r.retry_after, r.ratelimit_reset, pb_now_ms() / 1000,
+                                              tx->rnd >> 8);
+                pb_warn("telnyx: %s; retry %d/%lld in %lld ms", last, attempt + 1,
+                        (long long)tx->max_retries, (long long)d);
+                if (wait_ms(tx, d)) {
+                        pb_seterr(errstr, errsz, "%s (interrupted while waiting to retry)", last);
+                        return PB_TX_ABORTED;
+                }
+        }
+}
+
+static char *event_url(pb_telnyx_t *tx, const char *id, const char *suffix)
+{
+        char *eid = pb_url_encode(id);
+        size_t n = strlen(tx->base) + strlen(tx->path) + (eid ? strlen(eid) : 0) + 32;
+        char *url = malloc(n);
+        if (url && eid)
+                snprintf(url, n, "%s%s/%s%s", tx->base, tx->path, eid, suffix);
+        free(eid);
+        return url;
+}
+
+pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
+                               char *errstr, size_t errsz)
+{
+        char *url = event_url(tx, id, "");
+        if (!url)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, errstr, errsz);
+        free(url);
+        return rc;
+}
+
+pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
+                                 char **body, size_t *len, char *errstr, size_t errsz)
+{
+        char *url = pb_telnyx_list_url(tx->base, tx->path, f, page, size);
+        if (!url)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, errstr, errsz);
+        free(url);
+        return rc;
+}
+
+pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz)
+{
+        char *url = event_url(tx, id, "/republish");
+        if (!url)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        pb_tx_rc_t rc = request(tx, url, 1, 0, NULL, NULL, errstr, errsz);
+        free(url);
+        return rc;
+}

@@ -1,0 +1,88 @@
+/* Telnyx REST client (libcurl): GET /portouts/events (list), GET
+ * /portouts/events/{id} (show), POST /portouts/events/{id}/republish.
+ *
+ * One connection is reused across requests. Network errors, 408, 429 and 5xx
+ * are retried with exponential backoff and jitter, capped; Retry-After(-Ms) and
+ * x-ratelimit-reset win when present, x-should-retry overrides. 401/403, 404
+ * and other 4xx are final and come back with Telnyx's errors[].detail.
+ * The API key is sent as a Bearer token and never appears in a message.
+ *
+ * Ownership: pb_telnyx_new()/pb_telnyx_free(); bodies returned are malloc'd
+ * and freed by the caller. Not thread-safe: one client per thread. */
+#ifndef PB_TELNYX_CLIENT_H
+#define PB_TELNYX_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct pb_telnyx pb_telnyx_t;
+
+typedef enum pb_tx_rc {
+        PB_TX_OK = 0,
+        PB_TX_NOT_FOUND,   /* 404 */
+        PB_TX_AUTH,        /* 401, 403: the key is wrong or lacks rights */
+        PB_TX_REJECTED,    /* 400, 422 and other 4xx: the request is wrong */
+        PB_TX_UNAVAILABLE, /* retries used up (network, 408, 429, 5xx, bad bodies) */
+        PB_TX_ABORTED      /* the abort flag was raised while waiting */
+} pb_tx_rc_t;
+
+/* Filters of GET /portouts/events; NULL members are left out. */
+typedef struct pb_event_filter {
+        const char *event_type;
+        const char *portout_id;
+        const char *created_gte; /* RFC 3339 */
+        const char *created_lte;
+} pb_event_filter_t;
+
+/* Creates a client from cfg (api_base, timeouts, CA file, retries). The API
+ * key must be set (TELNYX_API_KEY or telnyx.api_key_file). */
+pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz);
+
+/* Frees the client. */
+void pb_telnyx_free(pb_telnyx_t *tx);
+
+/* While *flag is non-zero, waits between retries end early (PB_TX_ABORTED). */
+void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag);
+
+/* GET one event; *body is the JSON response ({"data": {...}}). */
+pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
+                               char *errstr, size_t errsz);
+
+/* GET one page of the event list; *body is {"data": [...], "meta": {...}}. */
+pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
+                                 char **body, size_t *len, char *errstr, size_t errsz);
+
+/* POST .../republish; Telnyx answers 204. */
+pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz);
+
+/* HTTP requests made so far (retries included). */
+uint64_t pb_telnyx_request_count(const pb_telnyx_t *tx);
+
+/* --- pure helpers, exposed for tests --- */
+
+/* Builds the list URL with bracketed, URL-encoded query parameters. Returns a
+ * malloc'd string. */
+char *pb_telnyx_list_url(const char *base, const char *path, const pb_event_filter_t *f, long page,
+                         long size);
+
+/* Percent-encodes everything but RFC 3986 unreserved characters. Returns a
+ * malloc'd string. */
+char *pb_url_encode(const char *s);
+
+/* Delay before retry number attempt (0-based). Server hints, in order:
+ * retry_after_ms, retry_after (seconds or HTTP date, relative to now_s),
+ * ratelimit_reset (seconds); each may be NULL. Otherwise base*2^attempt
+ * capped at max, with jitter from rnd: a value in [d/2, d]. Server hints are
+ * capped at 10 minutes. */
+int64_t pb_retry_delay_ms(int attempt, int64_t base_ms, int64_t max_ms, const char *retry_after_ms,
+                          const char *retry_after, const char *ratelimit_reset, int64_t now_s,
+                          uint32_t rnd);
+
+/* Extracts "code: detail" from a Telnyx error envelope ({"errors": [{code,
+ * title, detail|description}]}) into out. Returns 0, or -1 if it is not one. */
+int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""A fake Telnyx port-out events API, following the documented contract
+(shared/telnyx-api.md §2, §3, §5): GET /v2/portouts/events with page[number],
+page[size] (1..250), filter[event_type], filter[portout_id],
+filter[created_at][gte|lte] and meta pagination; GET .../{id}; POST
+.../{id}/republish -> 204; Bearer authentication; Telnyx error envelopes.
+
+Faults, set on the command line (--faults JSON) or at run time
+(POST /_admin/faults):
+  {"rate_limit": {"every": N, "reset": S}}        every Nth request: 429 + x-ratelimit-* headers
+  {"error_burst": {"every": N, "count": C, "status": 503}}  after every N requests, C errors
+  {"slow": {"every": N, "ms": MS}}                 every Nth request sleeps MS first
+  {"truncate": {"every": N}}                       every Nth list/show: half a JSON body
+  {"nonjson": {"every": N}}                        every Nth list/show: an HTML page
+  {"insert_while_paging": {"after": K, "count": C}}  after K list requests, C new events
+                                                   appear inside the listed period
+Admin: GET /_admin/stats, GET /_admin/ids, POST /_admin/insert {"count": C}.
+Prints "listening on PORT" once ready.
+"""
+import argparse
+import bisect
+import datetime as dt
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+TYPES = ["portout.status_changed", "portout.foc_date_changed", "portout.new_comment"]
+BASE_TIME = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(s):
+    return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def make_event(n, created):
+    t = TYPES[n % 3]
+    eid = f"{n:08x}-0000-4000-8000-{n:012x}"
+    po = f"{n % 97:08x}-1111-4000-8000-{n % 97:012x}"
+    if t == "portout.new_comment":
+        payload = {"id": f"{n:08x}-2222-4000-8000-000000000000", "portout_id": po,
+                   "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "comment": f"comment {n} ✓"}
+    elif t == "portout.foc_date_changed":
+        payload = {"id": po, "foc_date": "2026-03-10T00:00:00Z", "user_id": "org-1"}
+    else:
+        payload = {"id": po, "status": ["pending", "authorized", "ported"][n % 3],
+                   "phone_numbers": [f"+1555{n % 10000000:07d}"], "carrier_name": "Example Wireless",
+                   "spid": "123A", "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+                   "subscriber_name": None}
+    return {"id": eid, "event_type": t, "portout_id": po,
+            "available_notification_methods": ["webhook", "email"], "payload_status": "completed",
+            "payload": payload, "record_type": "portout_event", "created_at": iso(created),
+            "updated_at": iso(created + dt.timedelta(seconds=1))}
+
+
+class State:
+    def __init__(self, n, api_key, order, faults):
+        self.lock = threading.Lock()
+        self.api_key = api_key
+        self.order = order
+        self.faults = faults
+        self.events = []  # sorted by created_at
+        self.keys = []
+        self.by_id = {}
+        self.next_n = 0
+        self.requests = 0
+        self.lists = 0
+        self.stats = {"list": 0, "show": 0, "republish": 0, "inserted": 0, "status": {}}
+        self.burst_left = 0
+        for _ in range(n):
+            self.add(BASE_TIME + dt.timedelta(seconds=self.next_n, microseconds=self.next_n % 997))
+
+    def add(self, created):
+        ev = make_event(self.next_n, created)
+        self.next_n += 1
+        k = (ev["created_at"], ev["id"])
+        i = bisect.bisect(self.keys, k)
+        self.keys.insert(i, k)
+        self.events.insert(i, ev)
+        self.by_id[ev["id"]] = ev
+        return ev
+
+
+def error(code, title, detail, pointer="/", parameter=None):
+    e = {"code": code, "title": title, "detail": detail, "source": {"pointer": pointer},
+         "meta": {"url": f"https://developers.telnyx.com/docs/overview/errors/{code}",
+                  "retryable": code in ("10011",)}}
+    if parameter:
+        e["source"]["parameter"] = parameter
+    return {"errors": [e]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = None
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def send_json(self, status, obj, headers=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        with self.state.lock:
+            self.state.stats["status"][str(status)] = self.state.stats["status"].get(str(status), 0) + 1
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def admin(self, method, path):
+        st = self.state
+        if path == "/_admin/stats":
+            with st.lock:
+                return self.send_json(200, dict(st.stats, requests=st.requests, events=len(st.events)))
+        if path == "/_admin/ids":
+            with st.lock:
+                return self.send_json(200, {"ids": [e["id"] for e in st.events]})
+        if path == "/_admin/faults" and method == "POST":
+            with st.lock:
+                st.faults = json.loads(self.read_body() or b"{}")
+                st.lists = 0  # "after" counts from here
+            return self.send_json(200, {"faults": st.faults})
+        if path == "/_admin/insert" and method == "POST":
+            req = json.loads(self.read_body() or b"{}")
+            with st.lock:
+                for _ in range(int(req.get("count", 1))):
+                    st.add(dt.datetime.now(dt.timezone.utc))
+                    st.stats["inserted"] += 1
+            return self.send_json(200, {"events": len(st.events)})
+        return self.send_json(404, {"error": "no such admin path"})
+
+    def every(self, name):
+        f = self.state.faults.get(name)
+        return f and f.get("every") and self.state.requests % int(f["every"]) == 0
+
+    def handle_any(self, method):
+        st = self.state
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        if path.startswith("/_admin/"):
+            return self.admin(method, path)
+        with st.lock:
+            st.requests += 1
+            slow = self.every("slow") and st.faults["slow"].get("ms", 0)
+            limited = self.every("rate_limit")
+            eb = st.faults.get("error_burst")
+            if eb and st.burst_left == 0 and st.requests % int(eb.get("every", 10)) == 0:
+                st.burst_left = int(eb.get("count", 1))
+            burst = eb and st.burst_left > 0
+            if burst:
+                st.burst_left -= 1
+            truncate = self.every("truncate")
+            nonjson = self.every("nonjson")
+        if slow:
+            time.sleep(slow / 1000.0)
+        if self.headers.get("Authorization") != f"Bearer {st.api_key}":
+            return self.send_json(401, error("10009", "Authentication failed",
+                                             "Could not understand the provided credentials."))
+        if limited:
+            reset = st.faults["rate_limit"].get("reset", 1)
+            return self.send_json(429, error("10011", "Too many requests",
+                                             "You have exceeded the rate limit."),
+                                  {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "0",
+                                   "x-ratelimit-reset": str(reset)})
+        if burst:
+            status = int(eb.get("status", 503))
+            return self.send_json(status, error("10007", "Unexpected error", "Try again later."))
+
+        parts = path.rstrip("/").split("/")
+        # /v2/portouts/events[/{id}[/republish]]
+        if parts[:4] != ["", "v2", "portouts", "events"]:
+            return self.send_json(404, error("10005", "Resource not found", "No such path."))
+        mangle = None
+        if truncate:
+            mangle = "truncate"
+        elif nonjson:
+            mangle = "nonjson"
+        if len(parts) == 4 and method == "GET":
+            return self.list_events(parse_qs(url.query, keep_blank_values=True), mangle)
+        if len(parts) == 5 and method == "GET":
+            with st.lock:
+                st.stats["show"] += 1
+                ev = st.by_id.get(parts[4])
+            if not ev:
+                return self.send_json(404, error("10005", "Resource not found",
+                                                 "The requested resource or URL could not be found."))
+            return self.reply(200, {"data": ev}, mangle)
+        if len(parts) == 6 and parts[5] == "republish" and method == "POST":
+            self.read_body()
+            with st.lock:
+                ev = st.by_id.get(parts[4])
+                if ev:
+                    st.stats["republish"] += 1
+            if not ev:
+                return self.send_json(404, error("10005", "Resource not found",
+                                                 "The requested resource or URL could not be found."))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        return self.send_json(404, error("10005", "Resource not found", "No such path."))
+
+    def reply(self, status, obj, mangle):
+        body = json.dumps(obj).encode()
+        if mangle == "truncate":
+            body = body[: len(body) // 2]
+        elif mangle == "nonjson":
+            self.send_response(200)
+            html = b"<html><body>Bad gateway, sort of</body></html>"
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+            return None
+        return self.send_json(status, None, raw=body)
+
+    def list_events(self, q, mangle):
+        st = self.state
+
+        def one(name):
+            v = q.get(name)
+            return v[0] if v else None
+
+        try:
+            number = int(one("page[number]") or 1)
+            size = int(one("page[size]") or 20)
+        except ValueError:
+            return self.send_json(422, error("10015", "Bad Request", "page must be an integer",
+                                             parameter="page"))
+        if number < 1 or size < 1 or size > 250:
+            return self.send_json(422, error("10015", "Bad Request",
+                                             "page[size] must be between 1 and 250",
+                                             parameter="page[size]"))
+        et, po = one("filter[event_type]"), one("filter[portout_id]")
+        gte, lte = one("filter[created_at][gte]"), one("filter[created_at][lte]")
+        if et is not None and et not in TYPES:
+            return self.send_json(422, error("10015", "Bad Request",
+                                             f"filter[event_type] must be one of {TYPES}",
+                                             parameter="filter[event_type]"))
+        try:
+            gte_t = parse_iso(gte) if gte else None
+            lte_t = parse_iso(lte) if lte else None
+        except ValueError:
+            return self.send_json(422, error("10015", "Bad Request", "invalid date-time",
+                                             parameter="filter[created_at]"))
+        with st.lock:
+            st.lists += 1
+            st.stats["list"] += 1
+            ins = st.faults.get("insert_while_paging")
+            if ins and st.lists == int(ins.get("after", 1)):
+                # new events inside the listed period, at its start
+                lo = gte_t or BASE_TIME
+                for k in range(int(ins.get("count", 1))):
+                    st.add(lo + dt.timedelta(microseconds=1 + k))
+                    st.stats["inserted"] += 1
+            sel = [e for e in st.events
+                   if (et is None or e["event_type"] == et) and (po is None or e["portout_id"] == po)
+                   and (gte_t is None or parse_iso(e["created_at"]) >= gte_t)
+                   and (lte_t is None or parse_iso(e["created_at"]) <= lte_t)]
+        if st.order == "desc":
+            sel.reverse()
+        total = len(sel)
+        pages = (total + size - 1) // size
+        data = sel[(number - 1) * size: number * size]
+        return self.reply(200, {"data": data, "meta": {"total_pages": pages, "total_results": total,
+                                                      "page_number": number, "page_size": size}},
+                          mangle)
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--events", type=int, default=100)
+    ap.add_argument("--api-key", default="test-key")
+    ap.add_argument("--order", choices=["asc", "desc"], default="asc")
+    ap.add_argument("--faults", default="{}")
+    a = ap.parse_args()
+    Handler.state = State(a.events, a.api_key, a.order, json.loads(a.faults))
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv.daemon_threads = True
+    print(f"listening on {srv.server_address[1]}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
