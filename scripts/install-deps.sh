@@ -11,7 +11,7 @@ RUNTIME=(librdkafka1 libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 
 BUILD=(build-essential cmake ninja-build pkg-config
        librdkafka-dev libjson-c-dev libconfig-dev libcurl4-openssl-dev
        libsodium-dev libmicrohttpd-dev libcmocka-dev)
-DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3
+DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3 bc
      openjdk-17-jre-headless maven nodejs npm
      clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time)
 case "$PROFILE" in

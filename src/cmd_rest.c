@@ -229,6 +229,8 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         memset(&o, 0, sizeof(o));
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (!a)
+                        break;
                 if (strcmp(a, "--since") == 0) {
                         if (parse_time_arg(a, v, since, sizeof(since)))
                                 return PB_EXIT_USAGE;

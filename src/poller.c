@@ -54,6 +54,7 @@ static int poll_once(pb_poller_t *p)
         o.filter.created_lte = until;
         o.delivered = p->delivered;
         o.stop = &p->stop;
+        o.metrics = p->metrics;
         pb_scan_result_t r;
         pb_tx_rc_t rc = pb_rest_scan(p->tx, p->prod, cfg, &o, &r, err, sizeof(err));
         count(p, "portout_bridge_poll_events_total", "outcome=\"published\"", (int64_t)r.published);

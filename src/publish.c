@@ -6,6 +6,23 @@
 
 #define CE_CONTENT_TYPE "application/cloudevents+json; charset=UTF-8"
 
+void pb_publish_count(pb_metrics_t *m, const pb_delivery_t *d, int rejected)
+{
+        char labels[256];
+        if (!m)
+                return;
+        if (d->fate == PB_FATE_FAILED) {
+                pb_metrics_label(labels, sizeof(labels), "error", pb_producer_err_name(d->err));
+                pb_metrics_add(m, "portout_bridge_delivery_failures_total", labels, 1);
+                return;
+        }
+        pb_metrics_label(labels, sizeof(labels), "topic", d->topic ? d->topic : "");
+        pb_metrics_add(m, "portout_bridge_events_published_total", labels, 1);
+        if (d->fate == PB_FATE_DEAD_LETTERED || rejected)
+                pb_metrics_add(m, "portout_bridge_events_dead_lettered_total",
+                               rejected ? "stage=\"normalize\"" : "stage=\"produce\"", 1);
+}
+
 const char *pb_publish_topic(const pb_config_t *cfg, const pb_norm_item_t *it)
 {
         return it->env ? pb_route_topic(cfg, it->env->event_type) : cfg->topic_dead_letter;

@@ -6,6 +6,7 @@
 #define PB_PUBLISH_H
 
 #include "config.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "producer.h"
 
@@ -20,6 +21,11 @@ typedef struct pb_origin {
 int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item_t *it,
                     const pb_origin_t *origin, pb_done_fn *cb, void *opaque, int timeout_ms,
                     char *errstr, size_t errsz);
+
+/* Counts one record's fate in metrics (published per topic, dead-lettered
+ * per stage, failures per error). rejected: it was a normalizer rejection.
+ * metrics may be NULL. */
+void pb_publish_count(pb_metrics_t *metrics, const pb_delivery_t *d, int rejected);
 
 /* The topic an item is published to (the dead-letter topic if rejected). */
 const char *pb_publish_topic(const pb_config_t *cfg, const pb_norm_item_t *it);

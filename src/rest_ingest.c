@@ -19,6 +19,7 @@ struct scan {
         pb_scan_result_t r;    /* callbacks write here, under lock */
         pb_scan_result_t *res; /* == &r */
         pb_dedupe_t *delivered;
+        pb_metrics_t *metrics;
 };
 
 struct rec {
@@ -32,6 +33,7 @@ static void on_done(void *opaque, const pb_delivery_t *d)
 {
         struct rec *r = opaque;
         struct scan *s = r->s;
+        pb_publish_count(s->metrics, d, r->rejected);
         if (d->fate != PB_FATE_FAILED && r->id[0] && s->delivered)
                 pb_dedupe_add(s->delivered, r->id, pb_now_ms());
         pthread_mutex_lock(&s->lock);
@@ -153,6 +155,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t 
         s->res = &s->r;
         s->r.min_failed_us = INT64_MAX;
         s->delivered = o->delivered;
+        s->metrics = o->metrics;
         pb_scan_result_t *out = res;
         res = &s->r;
         pb_tx_rc_t rc = PB_TX_OK;

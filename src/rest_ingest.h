@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "dedupe.h"
+#include "metrics.h"
 #include "producer.h"
 #include "telnyx_client.h"
 
@@ -25,6 +26,7 @@ typedef struct pb_scan_opts {
         FILE *dry_out;
         pb_dedupe_t *delivered;      /* ids already in Kafka (skipped, added to); may be NULL */
         volatile sig_atomic_t *stop; /* raised: stop reading pages */
+        pb_metrics_t *metrics;       /* counts fates; may be NULL */
 } pb_scan_opts_t;
 
 typedef struct pb_scan_result {

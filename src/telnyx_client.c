@@ -295,12 +295,12 @@ int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz)
                 if (json_object_object_get_ex(e0, "code", &v))
                         code = json_object_get_string(v);
                 /* Docs say detail; the Go/Ruby SDKs' model says description. */
-                if (json_object_object_get_ex(e0, "detail", &v) && json_object_get_string_len(v))
-                        text = json_object_get_string(v);
-                else if (json_object_object_get_ex(e0, "description", &v))
-                        text = json_object_get_string(v);
-                else if (json_object_object_get_ex(e0, "title", &v))
-                        text = json_object_get_string(v);
+                static const char *const keys[] = {"detail", "description", "title"};
+                for (size_t k = 0; k < 3 && !text; k++)
+                        if (json_object_object_get_ex(e0, keys[k], &v) &&
+                            json_object_is_type(v, json_type_string) &&
+                            json_object_get_string_len(v))
+                                text = json_object_get_string(v);
                 if (text) {
                         snprintf(out, outsz, "%s%s%s", code, *code ? ": " : "", text);
                         rc = 0;
@@ -367,10 +367,11 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                 long status = 0;
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
                 int retryable = 0;
+                pb_tx_rc_t final_rc = PB_TX_UNAVAILABLE;
                 if (cc != CURLE_OK) {
                         snprintf(last, sizeof(last), "%s",
                                  r.too_big ? "response body too large" : curl_easy_strerror(cc));
-                        retryable = !r.too_big;
+                        retryable = !r.too_big; /* a huge body will not shrink */
                 } else if (status >= 200 && status < 300) {
                         char why[160];
                         if (!expect_json || is_json_object(r.body, r.len, why, sizeof(why))) {
@@ -383,7 +384,7 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                                 return PB_TX_OK;
                         }
                         snprintf(last, sizeof(last), "HTTP %ld: %s", status, why);
-                        retryable = 1;
+                        retryable = 1; /* a proxy or a cut connection can mangle a body */
                 } else {
                         char detail[256] = "";
                         if (pb_telnyx_error_text(r.body, r.len, detail, sizeof(detail)))
@@ -395,15 +396,16 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                                 retryable = 1;
                         else if (!strcasecmp(r.should_retry, "false"))
                                 retryable = 0;
-                        if (!retryable) {
-                                free(r.body);
-                                pb_seterr(errstr, errsz, "%s", last);
-                                if (status == 401 || status == 403)
-                                        return PB_TX_AUTH;
-                                if (status == 404)
-                                        return PB_TX_NOT_FOUND;
-                                return PB_TX_REJECTED;
-                        }
+                        final_rc = status == 401 || status == 403 ? PB_TX_AUTH
+                                   : status == 404                ? PB_TX_NOT_FOUND
+                                   : status >= 500 || status == 408 || status == 429
+                                       ? PB_TX_UNAVAILABLE
+                                       : PB_TX_REJECTED;
+                }
+                if (!retryable) {
+                        free(r.body);
+                        pb_seterr(errstr, errsz, "%s", last);
+                        return final_rc;
                 }
                 free(r.body);
                 if (attempt >= tx->max_retries) {

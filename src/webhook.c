@@ -175,22 +175,11 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         struct rec *rc = opaque;
         struct req *r = rc->r;
         pb_webhook_t *w = r->w;
-        char labels[256];
 
-        if (d->fate == PB_FATE_FAILED) {
-                pb_metrics_label(labels, sizeof(labels), "error", pb_producer_err_name(d->err));
-                pb_metrics_add(w->metrics, "portout_bridge_delivery_failures_total", labels, 1);
-        } else {
-                pb_metrics_label(labels, sizeof(labels), "topic", d->topic ? d->topic : "");
-                pb_metrics_add(w->metrics, "portout_bridge_events_published_total", labels, 1);
-                if (d->fate == PB_FATE_DEAD_LETTERED || rc->is_rejection)
-                        pb_metrics_add(
-                            w->metrics, "portout_bridge_events_dead_lettered_total",
-                            rc->is_rejection ? "stage=\"normalize\"" : "stage=\"produce\"", 1);
-                /* Remembered even after a 503: Telnyx's retry is then a duplicate. */
-                if (rc->id[0])
-                        pb_dedupe_add(w->dedupe, rc->id, pb_now_ms());
-        }
+        pb_publish_count(w->metrics, d, rc->is_rejection);
+        /* Remembered even after a 503: Telnyx's retry is then a duplicate. */
+        if (d->fate != PB_FATE_FAILED && rc->id[0])
+                pb_dedupe_add(w->dedupe, rc->id, pb_now_ms());
         /* After the dedupe add, so a follower never sees neither. */
         if (rc->id[0])
                 pb_dedupe_remove(w->inflight, rc->id);

@@ -61,7 +61,7 @@ def make_event(n, created):
 
 class State:
     def __init__(self, n, api_key, order, faults):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # admin handlers reply while holding it
         self.api_key = api_key
         self.order = order
         self.faults = faults

@@ -1,0 +1,100 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "checkpoint.h"
+
+static char dir[64], path[128], tmp[140];
+
+static int setup(void **state)
+{
+        (void)state;
+        snprintf(dir, sizeof(dir), "/tmp/pb-cp-XXXXXX");
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/checkpoint.json", dir);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        unlink(path);
+        unlink(tmp);
+        rmdir(dir);
+        return 0;
+}
+
+static void write_file(const char *p, const char *s)
+{
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(s, f);
+        fclose(f);
+}
+
+static void test_roundtrip(void **state)
+{
+        (void)state;
+        char err[256];
+        int64_t us = 0;
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), 0); /* none yet */
+        assert_int_equal(pb_checkpoint_write(path, INT64_C(1772713845123456), err, sizeof(err)), 0);
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), 1);
+        assert_int_equal(us, INT64_C(1772713845123456));
+        assert_int_equal(access(tmp, F_OK), -1); /* renamed away */
+        assert_int_equal(pb_checkpoint_write(path, INT64_C(1772713900000000), err, sizeof(err)), 0);
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), 1);
+        assert_int_equal(us, INT64_C(1772713900000000));
+}
+
+/* A crash between write and rename leaves a torn temporary file: it is never
+ * read, the previous checkpoint stands, and the next write replaces it. */
+static void test_torn_temporary_file(void **state)
+{
+        (void)state;
+        char err[256];
+        int64_t us = 0;
+        assert_int_equal(pb_checkpoint_write(path, INT64_C(1772713845000000), err, sizeof(err)), 0);
+        write_file(tmp, "{\"version\":1,\"created_at\":\"2026-03-0");
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), 1);
+        assert_int_equal(us, INT64_C(1772713845000000));
+        assert_int_equal(pb_checkpoint_write(path, INT64_C(1772713999000000), err, sizeof(err)), 0);
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), 1);
+        assert_int_equal(us, INT64_C(1772713999000000));
+        assert_int_equal(access(tmp, F_OK), -1);
+}
+
+static void test_unusable(void **state)
+{
+        (void)state;
+        char err[256];
+        int64_t us = 0;
+        write_file(path, "garbage");
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "unreadable"));
+        write_file(path, "{\"created_at\":\"yesterday\"}");
+        assert_int_equal(pb_checkpoint_read(path, &us, err, sizeof(err)), -1);
+        char bad[200];
+        snprintf(bad, sizeof(bad), "%s/no/such/dir/cp.json", dir);
+        assert_int_equal(pb_checkpoint_write(bad, 1, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "No such file"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_torn_temporary_file, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_unusable, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,114 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "telnyx_client.h"
+
+static void test_url_encode(void **state)
+{
+        (void)state;
+        char *s = pb_url_encode("filter[created_at][gte]=2026-01-01T00:00:00+02:00 é/&");
+        assert_string_equal(s,
+                            "filter%5Bcreated_at%5D%5Bgte%5D%3D2026-01-01T00%3A00%3A00%2B02%3A00%"
+                            "20%C3%A9%2F%26");
+        free(s);
+        s = pb_url_encode("AZaz09-._~");
+        assert_string_equal(s, "AZaz09-._~");
+        free(s);
+}
+
+static void test_list_url(void **state)
+{
+        (void)state;
+        pb_event_filter_t f = {"portout.status_changed", "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70",
+                               "2026-01-01T00:00:00Z", "2026-02-01T00:00:00.5Z"};
+        char *u = pb_telnyx_list_url("https://api.telnyx.com/v2", "/portouts/events", &f, 3, 250);
+        assert_string_equal(u, "https://api.telnyx.com/v2/portouts/events"
+                               "?filter%5Bevent_type%5D=portout.status_changed"
+                               "&filter%5Bportout_id%5D=5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
+                               "&filter%5Bcreated_at%5D%5Bgte%5D=2026-01-01T00%3A00%3A00Z"
+                               "&filter%5Bcreated_at%5D%5Blte%5D=2026-02-01T00%3A00%3A00.5Z"
+                               "&page%5Bnumber%5D=3&page%5Bsize%5D=250");
+        free(u);
+        u = pb_telnyx_list_url("http://h/v2", "/portout/events", NULL, 1, 20);
+        assert_string_equal(u, "http://h/v2/portout/events?page%5Bnumber%5D=1&page%5Bsize%5D=20");
+        free(u);
+        pb_event_filter_t only = {NULL, "a&b=c", NULL, NULL};
+        u = pb_telnyx_list_url("http://h", "/e", &only, 1, 1);
+        assert_string_equal(u, "http://h/e?filter%5Bportout_id%5D=a%26b%3Dc&page%5Bnumber%5D=1"
+                               "&page%5Bsize%5D=1");
+        free(u);
+}
+
+static void test_retry_delay(void **state)
+{
+        (void)state;
+        /* exponential with jitter in [d/2, d], capped */
+        for (uint32_t rnd = 0; rnd < 2000; rnd += 37) {
+                for (int a = 0; a < 12; a++) {
+                        int64_t d = 500;
+                        for (int i = 0; i < a; i++)
+                                d = d * 2 > 30000 ? 30000 : d * 2;
+                        int64_t got = pb_retry_delay_ms(a, 500, 30000, NULL, NULL, NULL, 0, rnd);
+                        if (got < d / 2 || got > d)
+                                fail_msg("attempt %d rnd %u: %lld not in [%lld, %lld]", a, rnd,
+                                         (long long)got, (long long)d / 2, (long long)d);
+                }
+        }
+        assert_int_equal(pb_retry_delay_ms(0, 500, 30000, NULL, NULL, NULL, 0, 0), 250);
+        assert_int_equal(pb_retry_delay_ms(0, 500, 30000, NULL, NULL, NULL, 0, 250), 500);
+        assert_int_equal(pb_retry_delay_ms(20, 500, 30000, NULL, NULL, NULL, 0, 15000), 30000);
+        /* server hints win, in this order */
+        assert_int_equal(pb_retry_delay_ms(5, 500, 30000, "1234", "9", "7", 0, 0), 1234);
+        assert_int_equal(pb_retry_delay_ms(5, 500, 30000, NULL, "9", "7", 0, 0), 9000);
+        assert_int_equal(pb_retry_delay_ms(5, 500, 30000, NULL, NULL, "7", 0, 0), 7000);
+        assert_int_equal(pb_retry_delay_ms(5, 500, 30000, "", "", "", 0, 0) >= 8000, 1);
+        /* an HTTP date, relative to now */
+        int64_t now = 1772713845; /* Thu, 05 Mar 2026 12:30:45 GMT */
+        assert_int_equal(
+            pb_retry_delay_ms(0, 500, 30000, NULL, "Thu, 05 Mar 2026 12:31:05 GMT", NULL, now, 0),
+            20000);
+        assert_int_equal(
+            pb_retry_delay_ms(0, 500, 30000, NULL, "Thu, 05 Mar 2026 12:00:00 GMT", NULL, now, 0),
+            0);
+        /* hints are capped at 10 minutes; garbage falls back to backoff */
+        assert_int_equal(pb_retry_delay_ms(0, 500, 30000, NULL, "99999", NULL, 0, 0), 600000);
+        int64_t g = pb_retry_delay_ms(0, 500, 30000, "soon", NULL, "-3", 0, 0);
+        assert_true(g >= 250 && g <= 500);
+}
+
+static void test_error_text(void **state)
+{
+        (void)state;
+        char out[256];
+        const char *e1 = "{\"errors\":[{\"code\":\"10005\",\"title\":\"Resource not found\","
+                         "\"detail\":\"The requested resource could not be found.\"}]}";
+        assert_int_equal(pb_telnyx_error_text(e1, strlen(e1), out, sizeof(out)), 0);
+        assert_string_equal(out, "10005: The requested resource could not be found.");
+        const char *e2 = "{\"errors\":[{\"code\":\"10015\",\"title\":\"Bad Request\","
+                         "\"description\":\"page[size] must be <= 250\"}]}";
+        assert_int_equal(pb_telnyx_error_text(e2, strlen(e2), out, sizeof(out)), 0);
+        assert_string_equal(out, "10015: page[size] must be <= 250");
+        const char *e3 = "{\"errors\":[{\"title\":\"Too many requests\"}]}";
+        assert_int_equal(pb_telnyx_error_text(e3, strlen(e3), out, sizeof(out)), 0);
+        assert_string_equal(out, "Too many requests");
+        assert_int_equal(pb_telnyx_error_text("<html>", 6, out, sizeof(out)), -1);
+        assert_int_equal(pb_telnyx_error_text("{\"errors\":[]}", 13, out, sizeof(out)), -1);
+        assert_int_equal(pb_telnyx_error_text(NULL, 0, out, sizeof(out)), -1);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_url_encode),
+            cmocka_unit_test(test_list_url),
+            cmocka_unit_test(test_retry_delay),
+            cmocka_unit_test(test_error_text),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
