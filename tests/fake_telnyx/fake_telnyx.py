@@ -265,10 +265,12 @@ class Handler(BaseHTTPRequestHandler):
                 for k in range(int(ins.get("count", 1))):
                     st.add(lo + dt.timedelta(microseconds=1 + k))
                     st.stats["inserted"] += 1
-            sel = [e for e in st.events
-                   if (et is None or e["event_type"] == et) and (po is None or e["portout_id"] == po)
-                   and (gte_t is None or parse_iso(e["created_at"]) >= gte_t)
-                   and (lte_t is None or parse_iso(e["created_at"]) <= lte_t)]
+            # created_at strings share one UTC format, so they sort as times:
+            # the period is a slice found by bisection.
+            lo = bisect.bisect_left(st.keys, (iso(gte_t), "")) if gte_t else 0
+            hi = bisect.bisect_right(st.keys, (iso(lte_t), "\uffff")) if lte_t else len(st.keys)
+            sel = [e for e in st.events[lo:hi]
+                   if (et is None or e["event_type"] == et) and (po is None or e["portout_id"] == po)]
         if st.order == "desc":
             sel.reverse()
         total = len(sel)
