@@ -648,7 +648,7 @@ void pb_config_print_example(FILE *out)
                 if (o->type == OPT_SECRET) {
                         fprintf(out, "  # Environment: %s.\n", o->env);
                         fprintf(out, "  # %s = %s;\n", key, o->example);
-                } else if (o->example && !o->def) { /* optional: shown commented out */
+                } else if (o->example && !o->def && o->type == OPT_STR) { /* optional */
                         fprintf(out, "  # %s = %s;\n", key, o->example);
                 } else if (o->example) {
                         fprintf(out, "  %s = %s;\n", key, o->example);

@@ -211,6 +211,23 @@ static int is_permanent_record_error(rd_kafka_resp_err_t err)
         }
 }
 
+/* Kafka refused this record for good: send its original bytes to the
+ * dead-letter topic (from the poll thread); its callback reports the fate. */
+static void to_dead_letter(pb_producer_t *p, struct pb_msg *m, rd_kafka_resp_err_t err)
+{
+        char reason[512];
+        snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s", m->topic,
+                 rd_kafka_err2str(err));
+        pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len, m->key ? m->key : "",
+                reason);
+        m->dlq_err = err;
+        m->dlq_reason = strdup(reason);
+        m->state = MSG_DLQ;
+        pthread_mutex_lock(&p->lock);
+        requeue(p, m);
+        pthread_mutex_unlock(&p->lock);
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
         (void)rk;
@@ -243,17 +260,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                 return;
         }
         if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
-                char reason[512];
-                snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s", m->topic,
-                         rd_kafka_err2str(err));
-                pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len, m->key ? m->key : "",
-                        reason);
-                m->dlq_err = err;
-                m->dlq_reason = strdup(reason);
-                m->state = MSG_DLQ;
-                pthread_mutex_lock(&p->lock);
-                requeue(p, m);
-                pthread_mutex_unlock(&p->lock);
+                to_dead_letter(p, m, err);
                 return;
         }
         char reason[512];
@@ -605,15 +612,7 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                         /* Refused before it left (e.g. larger than
                          * message.max.bytes): dead-letter it from the poll
                          * thread, the callback reports the fate. */
-                        char reason[512];
-                        snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s",
-                                 m->topic, rd_kafka_err2str(err));
-                        m->dlq_err = err;
-                        m->dlq_reason = strdup(reason);
-                        m->state = MSG_DLQ;
-                        pthread_mutex_lock(&p->lock);
-                        requeue(p, m);
-                        pthread_mutex_unlock(&p->lock);
+                        to_dead_letter(p, m, err);
                         return 0;
                 }
                 pthread_mutex_lock(&p->lock);
