@@ -83,7 +83,12 @@ java_run() {
        -cp "$LIB/*" "$@"
 }
 
-running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# A pid file can outlive its process (a reboot, a new machine): the pid must
+# still be a Kafka broker, not whatever reuses that number now.
+running() {
+  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null &&
+    tr '\0' ' ' < "/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+}
 
 # A metadata request answered by the broker means it is up; a produce+ack
 # means it accepts writes (topic auto-creation included).
