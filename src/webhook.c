@@ -396,6 +396,22 @@ static enum MHD_Result process(pb_webhook_t *w, struct req *r)
         return MHD_YES;
 }
 
+/* A consistent view of the producer and the listener for /readyz, /metrics. */
+struct snapshot {
+        pb_producer_stats_t st;
+        size_t in_flight;
+        int quiesced;
+};
+
+static void take_snapshot(pb_webhook_t *w, struct snapshot *s)
+{
+        pb_producer_stats(w->prod, &s->st);
+        pthread_mutex_lock(&w->lock);
+        s->in_flight = w->in_flight;
+        s->quiesced = w->quiesced;
+        pthread_mutex_unlock(&w->lock);
+}
+
 static enum MHD_Result handle_get(pb_webhook_t *w, struct MHD_Connection *conn, const char *url)
 {
         if (strcmp(url, "/healthz") == 0) {
@@ -404,11 +420,10 @@ static enum MHD_Result handle_get(pb_webhook_t *w, struct MHD_Connection *conn, 
                 return send_json(conn, MHD_HTTP_OK, o, 0, NULL);
         }
         if (strcmp(url, "/readyz") == 0) {
-                pb_producer_stats_t st;
-                pb_producer_stats(w->prod, &st);
-                pthread_mutex_lock(&w->lock);
-                int quiesced = w->quiesced;
-                pthread_mutex_unlock(&w->lock);
+                struct snapshot s;
+                take_snapshot(w, &s);
+                pb_producer_stats_t st = s.st;
+                int quiesced = s.quiesced;
                 json_object *o = json_object_new_object();
                 int ready = st.brokers_up && !quiesced;
                 json_object_object_add(o, "status",
@@ -421,13 +436,11 @@ static enum MHD_Result handle_get(pb_webhook_t *w, struct MHD_Connection *conn, 
                                  NULL);
         }
         if (strcmp(url, "/metrics") == 0) {
-                pb_producer_stats_t st;
-                pb_producer_stats(w->prod, &st);
-                pthread_mutex_lock(&w->lock);
-                size_t inflight = w->in_flight;
-                pthread_mutex_unlock(&w->lock);
+                struct snapshot s;
+                take_snapshot(w, &s);
+                pb_producer_stats_t st = s.st;
                 pb_metrics_set(w->metrics, "portout_bridge_events_in_flight", NULL,
-                               (int64_t)inflight);
+                               (int64_t)s.in_flight);
                 pb_metrics_set(w->metrics, "portout_bridge_kafka_up", NULL, st.brokers_up);
                 pb_metrics_set(w->metrics, "portout_bridge_producer_rebuilds_total", NULL,
                                (int64_t)st.rebuilds);
