@@ -69,6 +69,11 @@ backfill_exact() { # name faults-json
   faults '{}'
   collect
   python3 "$(dirname "$0")/check_rest_records.py" "$WORK/ids.json" "$WORK/records.tsv" "it.$RUN_ID" || fail "$1: records"
+  : > "$WORK/values.ndjson"
+  for t in status-changed foc-date-changed new-comment; do
+    kcat -C -b "$BOOTSTRAP" -t "$(topic $t)" -o beginning -e -q -f '%s\n' >> "$WORK/values.ndjson"
+  done
+  node "$JS/validate-envelopes.js" "$WORK/values.ndjson" | tail -1 || fail "$1: envelopes vs schema"
 }
 backfill_exact plain '{}'
 grep -q "^backfill: 40 page(s) in 1 pass(es), 40 HTTP request(s); 10000 event(s) read, 10000 published" "$WORK/summary" || fail "40 pages"
