@@ -137,6 +137,15 @@ stop_bridge || fail "run exited $? on SIGTERM"
 grep -q "stopped" "$WORK/bridge.log" || fail "no stop line"
 pass "SIGTERM: graceful stop, exit 0"
 
+# --- signatures off: only by explicit option, loudly
+sed 's/ack_timeout_ms = 5000;/ack_timeout_ms = 5000; verify_signatures = false;/' "$WORK/bridge.conf" > "$WORK/nosig.conf"
+start_bridge "$WORK/nosig.conf" "$WORK/nosig.log"
+grep -q 'level=warn msg="webhook.verify_signatures is false: ANY client' "$WORK/nosig.log" || fail "no warning at start"
+c=$(code -X POST "$BASE/hooks/a" -H 'content-type: application/json' --data-binary @"$FIX/webhook-foc-date-changed.json")
+[ "$c" = 200 ] || fail "unsigned request with signatures off: $c"
+stop_bridge || fail "stop"
+pass "verify_signatures = false: a warning at start, unsigned requests accepted"
+
 # --- configuration errors of run
 set +e; "$PB_BIN" -c "$WORK/bridge.conf" run > "$WORK/o" 2>&1; rc=$?; set -e
 [ $rc -eq 78 ] && grep -q "no public key" "$WORK/o" || fail "run without key: $rc $(cat "$WORK/o")"
