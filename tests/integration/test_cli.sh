@@ -13,7 +13,7 @@ expect_rc() { local want=$1; shift; set +e; "$@" >"$WORK/out" 2>"$WORK/err"; loc
 expect_rc 0 "$PB_BIN" --help;           grep -q "Exit codes" "$WORK/out" || fail "--help lacks exit codes"
 grep -q "^  78  configuration error" "$WORK/out" || fail "--help lacks 78"
 expect_rc 0 "$PB_BIN" --version;        grep -Eq '^portout-bridge [0-9]+\.[0-9]+\.[0-9]+$' "$WORK/out" || fail "--version"
-for c in normalize replay check-config; do
+for c in run fetch backfill republish normalize replay check-config; do
   expect_rc 0 "$PB_BIN" "$c" --help;    grep -q "Usage: portout-bridge .*$c" "$WORK/out" || fail "$c --help"
 done
 expect_rc 64 "$PB_BIN";                 pass "no command is a usage error"

@@ -61,6 +61,13 @@ set +e; env -u TELNYX_API_KEY "$PB_BIN" -c "$WORK/bridge.conf" backfill > /dev/n
 [ $rc -eq 78 ] && grep -q "no Telnyx API key" "$WORK/err" || fail "no key: $rc"
 pass "wrong or missing API key: exit 78, clear message, key not echoed, nothing published"
 
+# --- Telnyx refuses the request (422): its errors[].detail is reported
+set +e; "$PB_BIN" -c "$WORK/bridge.conf" backfill --event-type portout.bogus > "$WORK/out" 2> "$WORK/err"; rc=$?; set -e
+[ $rc -eq 65 ] && grep -q "Telnyx rejected the request: HTTP 422: 10015: filter\[event_type\] must be one of" "$WORK/err" || fail "422: $rc $(cat "$WORK/err")"
+set +e; "$PB_BIN" -c "$WORK/bridge.conf" backfill --since yesterday > /dev/null 2> "$WORK/err"; rc=$?; set -e
+[ $rc -eq 64 ] && grep -q "needs an RFC 3339 time" "$WORK/err" || fail "bad --since: $rc"
+pass "422 reports Telnyx's detail (exit 65); a bad --since is a usage error (64)"
+
 # --- 10,000 events over 40 pages, exactly once
 backfill_exact() { # name faults-json
   new_run "$1"; faults "$2"
