@@ -316,6 +316,16 @@ static int set_raw(pb_norm_item_t *it, const char *buf, size_t len)
         return 0;
 }
 
+/* The whole document's bytes for a rejection; re-serialized when the caller
+ * handed over a parsed tree without them. */
+static int set_raw_doc(pb_norm_item_t *it, json_object *root, const char *buf, size_t len)
+{
+        if (!buf)
+                buf = json_object_to_json_string_length(
+                    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        return set_raw(it, buf, len);
+}
+
 static int is_ws(char c)
 {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -326,6 +336,90 @@ static int str_member_is(json_object *o, const char *k, const char *want)
         json_object *v;
         return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) &&
                strcmp(json_object_get_string(v), want) == 0;
+}
+
+/* Shape detection and per-event normalization of a parsed document (borrowed).
+ * raw/len are the document's bytes for whole-document rejections. Returns 0,
+ * or -1 when out of memory. */
+static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const char *buf,
+                          size_t len, const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+{
+        pb_norm_item_t *it;
+        json_object *data = NULL, *meta = NULL;
+        if (!json_object_is_type(root, json_type_object)) {
+                it = batch_add(b, cap);
+                if (!it || set_raw_doc(it, root, buf, len))
+                        return -1;
+                item_reject(it, "input is a JSON %s, expected an object", jtype(root));
+        } else if (!json_object_object_get_ex(root, "data", &data)) {
+                /* A bare REST event record. */
+                it = batch_add(b, cap);
+                if (!it || set_raw_doc(it, root, buf, len))
+                        return -1;
+                normalize_record(opts, ingest, root, "", NULL, NULL, it);
+        } else if (json_object_is_type(data, json_type_array)) {
+                /* A REST list response: one item per element; meta is paging. */
+                size_t n = json_object_array_length(data);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *el = json_object_array_get_idx(data, i);
+                        char prefix[32];
+                        snprintf(prefix, sizeof(prefix), "data[%zu]", i);
+                        it = batch_add(b, cap);
+                        if (!it)
+                                return -1;
+                        size_t elen = 0;
+                        const char *ejs = json_object_to_json_string_length(
+                            el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &elen);
+                        if (set_raw(it, ejs, elen))
+                                return -1;
+                        if (!json_object_is_type(el, json_type_object))
+                                item_reject(it, "field \"%s\" must be an object, got %s", prefix,
+                                            jtype(el));
+                        else
+                                normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
+                }
+        } else if (json_object_is_type(data, json_type_object)) {
+                it = batch_add(b, cap);
+                if (!it || set_raw_doc(it, root, buf, len))
+                        return -1;
+                json_object_object_get_ex(root, "meta", &meta);
+                /* A webhook delivery says record_type "event"; a show response
+                 * says "portout_event". Only webhooks carry delivery meta. */
+                int webhook = str_member_is(data, "record_type", "event") ||
+                              (!str_member_is(data, "record_type", "portout_event") && meta &&
+                               (json_object_object_get_ex(meta, "attempt", NULL) ||
+                                json_object_object_get_ex(meta, "delivered_to", NULL)));
+                normalize_record(opts, ingest, data, "data", webhook ? meta : NULL, root, it);
+        } else {
+                it = batch_add(b, cap);
+                if (!it || set_raw_doc(it, root, buf, len))
+                        return -1;
+                item_reject(it, "field \"data\" must be an object or an array, got %s",
+                            jtype(data));
+        }
+        return 0;
+}
+
+static void count_rejected(pb_batch_t *b)
+{
+        for (size_t i = 0; i < b->cnt; i++)
+                if (!b->items[i].env)
+                        b->rejected++;
+}
+
+pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
+                                size_t raw_len, const pb_ingest_t *ingest)
+{
+        pb_batch_t *b = calloc(1, sizeof(*b));
+        size_t cap = 0;
+        if (!b)
+                return NULL;
+        if (normalize_root(opts, root, raw, raw_len, ingest, b, &cap)) {
+                pb_batch_free(b);
+                return NULL;
+        }
+        count_rejected(b);
+        return b;
 }
 
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
@@ -377,62 +471,10 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 return b;
         }
 
-        json_object *data = NULL, *meta = NULL;
-        if (!json_object_is_type(root, json_type_object)) {
-                it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
-                        goto oom_root;
-                item_reject(it, "input is a JSON %s, expected an object", jtype(root));
-        } else if (!json_object_object_get_ex(root, "data", &data)) {
-                /* A bare REST event record. */
-                it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
-                        goto oom_root;
-                normalize_record(opts, ingest, root, "", NULL, NULL, it);
-        } else if (json_object_is_type(data, json_type_array)) {
-                /* A REST list response: one item per element; meta is paging. */
-                size_t n = json_object_array_length(data);
-                for (size_t i = 0; i < n; i++) {
-                        json_object *el = json_object_array_get_idx(data, i);
-                        char prefix[32];
-                        snprintf(prefix, sizeof(prefix), "data[%zu]", i);
-                        it = batch_add(b, &cap);
-                        if (!it)
-                                goto oom_root;
-                        size_t elen = 0;
-                        const char *ejs = json_object_to_json_string_length(
-                            el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &elen);
-                        if (set_raw(it, ejs, elen))
-                                goto oom_root;
-                        if (!json_object_is_type(el, json_type_object))
-                                item_reject(it, "field \"%s\" must be an object, got %s", prefix,
-                                            jtype(el));
-                        else
-                                normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
-                }
-        } else if (json_object_is_type(data, json_type_object)) {
-                it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
-                        goto oom_root;
-                json_object_object_get_ex(root, "meta", &meta);
-                /* A webhook delivery says record_type "event"; a show response
-                 * says "portout_event". Only webhooks carry delivery meta. */
-                int webhook = str_member_is(data, "record_type", "event") ||
-                              (!str_member_is(data, "record_type", "portout_event") && meta &&
-                               (json_object_object_get_ex(meta, "attempt", NULL) ||
-                                json_object_object_get_ex(meta, "delivered_to", NULL)));
-                normalize_record(opts, ingest, data, "data", webhook ? meta : NULL, root, it);
-        } else {
-                it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
-                        goto oom_root;
-                item_reject(it, "field \"data\" must be an object or an array, got %s",
-                            jtype(data));
-        }
+        if (normalize_root(opts, root, buf, len, ingest, b, &cap))
+                goto oom_root;
         json_object_put(root);
-        for (size_t i = 0; i < b->cnt; i++)
-                if (!b->items[i].env)
-                        b->rejected++;
+        count_rejected(b);
         return b;
 
 oom_root:

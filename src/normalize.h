@@ -70,6 +70,14 @@ typedef struct pb_batch {
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
                          const pb_ingest_t *ingest);
 
+struct json_object;
+
+/* The same for a document already parsed with json-c (root is borrowed, not
+ * freed). raw/raw_len are its bytes for whole-document rejections; NULL
+ * re-serializes root only if one is needed. */
+pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, struct json_object *root,
+                                const char *raw, size_t raw_len, const pb_ingest_t *ingest);
+
 /* Frees a batch and everything in it. */
 void pb_batch_free(pb_batch_t *b);
 

@@ -52,6 +52,29 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         free(r);
 }
 
+/* One page request; runs on the scan's thread or on a helper thread (the
+ * client is only ever used by one of them at a time). */
+struct fetch {
+        pb_telnyx_t *tx;
+        const pb_event_filter_t *filter;
+        long page, size;
+        json_object *page_obj;
+        pb_tx_rc_t rc;
+        char err[PB_ERRSZ];
+};
+
+static void fetch_main(struct fetch *f)
+{
+        f->rc = pb_telnyx_list_events(f->tx, f->filter, f->page, f->size, &f->page_obj, f->err,
+                                      sizeof(f->err));
+}
+
+static void *fetch_thread(void *arg)
+{
+        fetch_main(arg);
+        return NULL;
+}
+
 static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
 {
         json_object *v;
@@ -63,13 +86,12 @@ static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
 
 /* Publishes one page's items. Returns the number of envelopes in it. */
 static size_t publish_page(struct scan *s, pb_producer_t *prod, const pb_config_t *cfg,
-                           const pb_scan_opts_t *o, pb_dedupe_t *published, const char *body,
-                           size_t len)
+                           const pb_scan_opts_t *o, pb_dedupe_t *published, json_object *page)
 {
         int64_t now_us = pb_now_ms() * 1000;
         pb_norm_opts_t nopts = {cfg->envelope_source};
         pb_ingest_t ing = {PB_INGEST_REST, now_us};
-        pb_batch_t *b = pb_normalize(&nopts, body, len, &ing);
+        pb_batch_t *b = pb_normalize_parsed(&nopts, page, NULL, 0, &ing);
         if (!b)
                 return 0;
         char received[40];
@@ -164,48 +186,61 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t 
                 res->passes = (size_t)pass;
                 int64_t first_total = -1, got = 0;
                 int stable = 1;
-                for (long page = 1;; page++) {
-                        if (o->stop && *o->stop) {
-                                rc = PB_TX_ABORTED;
-                                pb_seterr(errstr, errsz, "interrupted");
+                /* Page n+1 is fetched (on a helper thread) while page n is
+                 * normalized and handed to Kafka. */
+                struct fetch cur = {tx,   &o->filter, 1, (long)cfg->telnyx_page_size,
+                                    NULL, PB_TX_OK,   ""};
+                fetch_main(&cur);
+                for (;;) {
+                        rc = cur.rc;
+                        if (rc != PB_TX_OK) {
+                                pb_seterr(errstr, errsz, "%s", cur.err);
                                 break;
                         }
-                        char *body = NULL;
-                        size_t len = 0;
-                        rc =
-                            pb_telnyx_list_events(tx, &o->filter, page, (long)cfg->telnyx_page_size,
-                                                  &body, &len, errstr, errsz);
-                        if (rc != PB_TX_OK)
-                                break;
                         res->pages++;
-                        json_object *root = json_tokener_parse(body), *meta = NULL, *data = NULL;
-                        if (!root || !json_object_object_get_ex(root, "data", &data) ||
+                        json_object *meta = NULL, *data = NULL;
+                        if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
                             !json_object_is_type(data, json_type_array)) {
-                                json_object_put(root);
-                                free(body);
+                                json_object_put(cur.page_obj);
                                 rc = PB_TX_UNAVAILABLE;
                                 pb_seterr(errstr, errsz,
-                                          "page %ld: the response has no \"data\" array", page);
+                                          "page %ld: the response has no \"data\" array", cur.page);
                                 break;
                         }
-                        json_object_object_get_ex(root, "meta", &meta);
+                        json_object_object_get_ex(cur.page_obj, "meta", &meta);
                         int64_t total = meta_int(meta, "total_results", -1);
                         int64_t total_pages = meta_int(meta, "total_pages", -1);
-                        int64_t page_number = meta_int(meta, "page_number", page);
+                        int64_t page_number = meta_int(meta, "page_number", cur.page);
                         size_t n = json_object_array_length(data);
-                        json_object_put(root);
                         if (first_total < 0)
                                 first_total = total;
                         else if (total != first_total)
                                 stable = 0;
                         got += (int64_t)n;
-                        if (n)
-                                publish_page(s, prod, cfg, o, published, body, len);
-                        free(body);
                         /* Telnyx's SDK paging rule (telnyx-api.md §2.3). */
-                        if (n == 0 || (total_pages > 0 && page_number >= total_pages) ||
-                            (total_pages < 0 && (long)n < cfg->telnyx_page_size))
+                        int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
+                                   (total_pages < 0 && (long)n < cfg->telnyx_page_size);
+                        int stopping = o->stop && *o->stop;
+                        struct fetch next = {tx,       &o->filter, cur.page + 1, cur.size, NULL,
+                                             PB_TX_OK, ""};
+                        pthread_t th;
+                        int prefetching = !last && !stopping &&
+                                          pthread_create(&th, NULL, fetch_thread, &next) == 0;
+                        if (n)
+                                publish_page(s, prod, cfg, o, published, cur.page_obj);
+                        json_object_put(cur.page_obj);
+                        if (last)
                                 break;
+                        if (stopping) {
+                                rc = PB_TX_ABORTED;
+                                pb_seterr(errstr, errsz, "interrupted");
+                                break;
+                        }
+                        if (prefetching)
+                                pthread_join(th, NULL);
+                        else
+                                fetch_main(&next);
+                        cur = next;
                 }
                 if (rc != PB_TX_OK)
                         break;

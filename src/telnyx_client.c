@@ -324,28 +324,29 @@ static int wait_ms(pb_telnyx_t *tx, int64_t ms)
         return tx->abort_flag && *tx->abort_flag ? -1 : 0;
 }
 
-static int is_json_object(const char *body, size_t len, char *why, size_t whysz)
+/* Parses a body that must be a JSON object; NULL (why set) if it is not. */
+static json_object *parse_object(const char *body, size_t len, char *why, size_t whysz)
 {
         json_tokener *tok = json_tokener_new();
         json_object *o = json_tokener_parse_ex(tok, body ? body : "", (int)len);
         enum json_tokener_error e = json_tokener_get_error(tok);
         json_tokener_free(tok);
-        int ok = o && e == json_tokener_success && json_object_is_type(o, json_type_object);
-        if (!ok)
-                snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
-                         len == 0                     ? "empty"
-                         : e == json_tokener_continue ? "truncated"
-                         : e != json_tokener_success  ? json_tokener_error_desc(e)
-                                                      : "another JSON type",
-                         len);
+        if (o && e == json_tokener_success && json_object_is_type(o, json_type_object))
+                return o;
+        snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
+                 len == 0                     ? "empty"
+                 : e == json_tokener_continue ? "truncated"
+                 : e != json_tokener_success  ? json_tokener_error_desc(e)
+                                              : "another JSON type",
+                 len);
         json_object_put(o);
-        return ok;
+        return NULL;
 }
 
 /* One logical request with retries. expect_json: a 2xx must carry a JSON
  * object (retried if not: a proxy or a cut connection can mangle it). */
 static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect_json, char **body,
-                          size_t *len, char *errstr, size_t errsz)
+                          size_t *len, json_object **parsed, char *errstr, size_t errsz)
 {
         char last[PB_ERRSZ] = "";
         for (int attempt = 0;; attempt++) {
@@ -374,7 +375,13 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                         retryable = !r.too_big; /* a huge body will not shrink */
                 } else if (status >= 200 && status < 300) {
                         char why[160];
-                        if (!expect_json || is_json_object(r.body, r.len, why, sizeof(why))) {
+                        json_object *obj =
+                            expect_json ? parse_object(r.body, r.len, why, sizeof(why)) : NULL;
+                        if (!expect_json || obj) {
+                                if (parsed)
+                                        *parsed = obj; /* parsed once, handed over */
+                                else
+                                        json_object_put(obj);
                                 if (body) {
                                         *body = r.body ? r.body : strdup("");
                                         *len = r.len;
@@ -443,18 +450,19 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
         char *url = event_url(tx, id, "");
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, errstr, errsz);
+        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, NULL, errstr, errsz);
         free(url);
         return rc;
 }
 
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
-                                 char **body, size_t *len, char *errstr, size_t errsz)
+                                 json_object **page_out, char *errstr, size_t errsz)
 {
         char *url = pb_telnyx_list_url(tx->base, tx->path, f, page, size);
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, errstr, errsz);
+        *page_out = NULL;
+        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, page_out, errstr, errsz);
         free(url);
         return rc;
 }
@@ -464,7 +472,7 @@ pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, si
         char *url = event_url(tx, id, "/republish");
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        pb_tx_rc_t rc = request(tx, url, 1, 0, NULL, NULL, errstr, errsz);
+        pb_tx_rc_t rc = request(tx, url, 1, 0, NULL, NULL, NULL, errstr, errsz);
         free(url);
         return rc;
 }

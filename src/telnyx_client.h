@@ -51,9 +51,12 @@ void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag);
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
                                char *errstr, size_t errsz);
 
-/* GET one page of the event list; *body is {"data": [...], "meta": {...}}. */
+struct json_object;
+
+/* GET one page of the event list; *page_out is the parsed response
+ * ({"data": [...], "meta": {...}}), owned by the caller (json_object_put). */
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
-                                 char **body, size_t *len, char *errstr, size_t errsz);
+                                 struct json_object **page_out, char *errstr, size_t errsz);
 
 /* POST .../republish; Telnyx answers 204. */
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz);
