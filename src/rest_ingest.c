@@ -84,25 +84,23 @@ static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
         return dflt;
 }
 
-/* Publishes one page's items. Returns the number of envelopes in it. */
-static size_t publish_page(struct scan *s, pb_producer_t *prod, const pb_config_t *cfg,
-                           const pb_scan_opts_t *o, pb_dedupe_t *published, json_object *page)
+/* Publishes one page's items. */
+static void publish_page(struct scan *s, pb_producer_t *prod, const pb_config_t *cfg,
+                         const pb_scan_opts_t *o, pb_dedupe_t *published, json_object *page)
 {
         int64_t now_us = pb_now_ms() * 1000;
         pb_norm_opts_t nopts = {cfg->envelope_source};
         pb_ingest_t ing = {PB_INGEST_REST, now_us};
         pb_batch_t *b = pb_normalize_parsed(&nopts, page, NULL, 0, &ing);
         if (!b)
-                return 0;
+                return;
         char received[40];
         pb_time_format_us(now_us, received, sizeof(received));
-        size_t n = 0;
         pb_scan_result_t *res = s->res;
         for (size_t i = 0; i < b->cnt; i++) {
                 const pb_norm_item_t *it = &b->items[i];
                 int64_t created = 0;
                 if (it->env) {
-                        n++;
                         res->events++;
                         pb_time_parse_rfc3339(it->env->time, &created);
                         if (created > res->max_created_us)
@@ -155,7 +153,6 @@ static size_t publish_page(struct scan *s, pb_producer_t *prod, const pb_config_
                 res->published++;
         }
         pb_batch_free(b);
-        return n;
 }
 
 pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t *cfg,

@@ -137,9 +137,8 @@ static int is_json_type(const char *ct)
         return c == '\0' || c == ';' || c == ' ';
 }
 
-static void req_unref_locked(pb_webhook_t *w, struct req *r)
+static void req_unref_locked(struct req *r)
 {
-        (void)w;
         if (--r->refs == 0) {
                 free(r->body);
                 free(r);
@@ -198,7 +197,7 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         }
         if (--r->pending == 0 && !r->follow_id[0])
                 decide_locked(w, r, 0); /* followers are decided by the timer */
-        req_unref_locked(w, r);
+        req_unref_locked(r);
         pthread_mutex_unlock(&w->lock);
         free(rc);
 }
@@ -547,7 +546,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         /* A request is never suspended here (libmicrohttpd only completes
          * resumed connections), so it is off the waiting list already. */
         pthread_mutex_lock(&w->lock);
-        req_unref_locked(w, r);
+        req_unref_locked(r);
         pthread_mutex_unlock(&w->lock);
         *con_cls = NULL;
 }
@@ -566,6 +565,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         pb_warn("http: %s", msg);
 }
 #pragma GCC diagnostic pop
+
+/* Frees what pb_webhook_new() allocated (the daemon and timer are gone). */
+static void release(pb_webhook_t *w)
+{
+        for (int i = 0; i < w->npaths; i++)
+                free(w->paths[i]);
+        pb_dedupe_free(w->dedupe);
+        pb_dedupe_free(w->inflight);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+}
 
 pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_metrics_t *metrics,
                              const pb_verifier_t *verifier, char *errstr, size_t errsz)
@@ -640,12 +650,7 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_met
         }
         return w;
 fail:
-        for (int i = 0; i < w->npaths; i++)
-                free(w->paths[i]);
-        pb_dedupe_free(w->dedupe);
-        pb_dedupe_free(w->inflight);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
+        release(w);
         return NULL;
 }
 
@@ -689,10 +694,5 @@ void pb_webhook_free(pb_webhook_t *w)
         pthread_mutex_unlock(&w->lock);
         pthread_join(w->timer, NULL);
         MHD_stop_daemon(w->d);
-        for (int i = 0; i < w->npaths; i++)
-                free(w->paths[i]);
-        pb_dedupe_free(w->dedupe);
-        pb_dedupe_free(w->inflight);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
+        release(w);
 }
