@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "pb.h"
@@ -74,4 +75,39 @@ int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size
                 close(dfd);
         }
         return 0;
+}
+
+int pb_checkpoint_lock(const char *path, char *errstr, size_t errsz)
+{
+        char lp[4096];
+        if (snprintf(lp, sizeof(lp), "%s.lock", path) >= (int)sizeof(lp))
+                return pb_seterr(errstr, errsz, "checkpoint path too long");
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return pb_seterr(errstr, errsz, "checkpoint lock %s: %s", lp, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+                int e = errno;
+                char pid[32] = "";
+                ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+                pid[n > 0 ? n : 0] = '\0';
+                pid[strcspn(pid, "\n")] = '\0';
+                close(fd);
+                if (e == EWOULDBLOCK)
+                        return pb_seterr(errstr, errsz,
+                                         "checkpoint %s is in use by another poller (pid %s); "
+                                         "only one process may poll with one checkpoint",
+                                         path, *pid ? pid : "?");
+                return pb_seterr(errstr, errsz, "checkpoint lock %s: %s", lp, strerror(e));
+        }
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) != n)
+                (void)0; /* the pid is for the message only */
+        return fd;
+}
+
+void pb_checkpoint_unlock(int fd)
+{
+        if (fd >= 0)
+                close(fd); /* closing releases the flock */
 }

@@ -1,4 +1,5 @@
-/* Polling checkpoint: the created_at up to which every event is in Kafka.
+/* Polling checkpoint: Telnyx's created_at up to which every event is in Kafka
+ * (Telnyx time, never the host clock's).
  * Written crash-safely: a temporary file is written and fsynced, renamed over
  * the checkpoint, and the directory fsynced. A torn temporary file is never
  * read; the previous checkpoint stays valid. */
@@ -14,5 +15,13 @@ int pb_checkpoint_read(const char *path, int64_t *created_us, char *errstr, size
 
 /* Writes the checkpoint durably. Returns 0 or -1 with errstr. */
 int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size_t errsz);
+
+/* Takes an exclusive lock (flock) on "<path>.lock" for as long as the process
+ * polls, so two pollers never share one checkpoint. Returns the lock's file
+ * descriptor, or -1 with errstr naming the holder's pid when it is taken. */
+int pb_checkpoint_lock(const char *path, char *errstr, size_t errsz);
+
+/* Releases the lock (fd < 0: no-op). */
+void pb_checkpoint_unlock(int fd);
 
 #endif

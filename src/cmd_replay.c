@@ -9,9 +9,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "pb.h"
-#include "producer.h"
-#include "publish.h"
-#include "timefmt.h"
+#include "pipeline.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] replay [FILE...|-]\n"
@@ -25,24 +23,9 @@ static const char usage[] =
     "but some input was dead-lettered; 75 if some event was not delivered\n"
     "(interrupted, Kafka timeout); 69 if no broker could be reached at all.\n";
 
-#define MAX_TOPICS 16
-
 struct replay_ctx {
-        const pb_config_t *cfg;
-        pb_producer_t *prod;
-        pthread_mutex_t lock;
-        size_t read, rejected_lines, published, dead_lettered, failed, not_sent;
-        struct {
-                const char *topic;
-                size_t n;
-        } per_topic[MAX_TOPICS];
-};
-
-/* One per record: what it was, to count its fate. */
-struct replay_item {
-        struct replay_ctx *c;
-        int rejected; /* a normalizer rejection, bound for the DLQ */
-        char where[128];
+        pb_pipeline_t *pl;
+        size_t not_sent; /* lines that could not be read */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -53,51 +36,19 @@ static void on_signal(int sig)
         interrupted = 1;
 }
 
-static void count_topic(struct replay_ctx *c, const char *topic)
+/* Failures are logged with their place in the input; counting is the
+ * pipeline's. */
+static void on_item(void *opaque, const pb_item_result_t *r)
 {
-        for (int i = 0; i < MAX_TOPICS; i++) {
-                if (!c->per_topic[i].topic) {
-                        c->per_topic[i].topic = topic;
-                        c->per_topic[i].n = 1;
-                        return;
-                }
-                if (strcmp(c->per_topic[i].topic, topic) == 0) {
-                        c->per_topic[i].n++;
-                        return;
-                }
-        }
+        const char *where = opaque;
+        if (r->outcome == PB_OUTCOME_FAILED)
+                pb_err("%s: not delivered: %s", where, r->reason ? r->reason : "failed");
 }
 
-static const char *stable_topic(const struct replay_ctx *c, const char *t)
+static void on_done(void *opaque, const pb_doc_result_t *r)
 {
-        /* Topic names in delivery reports are borrowed for the callback only;
-         * map them onto the config's strings, which outlive the run. */
-        const char *known[] = {c->cfg->topic_status_changed, c->cfg->topic_foc_date_changed,
-                               c->cfg->topic_new_comment, c->cfg->topic_other,
-                               c->cfg->topic_dead_letter};
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strcmp(known[i], t) == 0)
-                        return known[i];
-        return "(other)";
-}
-
-static void on_done(void *opaque, const pb_delivery_t *d)
-{
-        struct replay_item *ri = opaque;
-        struct replay_ctx *c = ri->c;
-        pthread_mutex_lock(&c->lock);
-        if (d->fate == PB_FATE_FAILED) {
-                c->failed++;
-                pb_err("%s: not delivered: %s", ri->where, d->reason);
-        } else if (d->fate == PB_FATE_DEAD_LETTERED || ri->rejected) {
-                c->dead_lettered++;
-                count_topic(c, stable_topic(c, d->topic));
-        } else {
-                c->published++;
-                count_topic(c, stable_topic(c, d->topic));
-        }
-        pthread_mutex_unlock(&c->lock);
-        free(ri);
+        (void)r;
+        free(opaque);
 }
 
 static int on_doc(void *arg, const char *where, const char *doc, size_t len, const char *error)
@@ -111,45 +62,24 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
                 c->not_sent++;
                 return 0;
         }
-        int64_t now_us = pb_now_ms() * 1000;
-        pb_norm_opts_t opts = {c->cfg->envelope_source};
-        pb_ingest_t ing = {PB_INGEST_FILE, now_us};
-        pb_batch_t *b = pb_normalize(&opts, doc, len, &ing);
-        if (!b) {
+        char *w = strdup(where);
+        if (!w) {
                 pb_err("%s: out of memory", where);
                 c->not_sent++;
                 return 1;
         }
-        char received[40];
-        pb_time_format_us(now_us, received, sizeof(received));
-        for (size_t i = 0; i < b->cnt; i++) {
-                const pb_norm_item_t *it = &b->items[i];
-                struct replay_item *ri = calloc(1, sizeof(*ri));
-                if (!ri) {
-                        c->not_sent++;
-                        continue;
-                }
-                ri->c = c;
-                ri->rejected = it->env == NULL;
-                snprintf(ri->where, sizeof(ri->where), "%s", where);
-                c->read++;
-                if (ri->rejected) {
-                        c->rejected_lines++;
-                        pb_warn("%s: rejected, sending to %s: %s", where, c->cfg->topic_dead_letter,
-                                it->error);
-                }
-                pb_origin_t origin = {"file", received, where};
-                char err[PB_ERRSZ];
-                if (pb_publish_item(c->prod, c->cfg, it, &origin, on_done, ri, -1, err,
-                                    sizeof(err))) {
-                        pb_err("%s: %s", where, err);
-                        pthread_mutex_lock(&c->lock);
-                        c->not_sent++;
-                        pthread_mutex_unlock(&c->lock);
-                        free(ri);
-                }
-        }
-        pb_batch_free(b);
+        pb_submission_t s;
+        memset(&s, 0, sizeof(s));
+        s.buf = doc;
+        s.len = len;
+        s.path = PB_INGEST_FILE;
+        s.received_us = pb_now_ms() * 1000;
+        s.origin = w;
+        s.wait_ms = -1; /* a full queue makes the reader wait: backpressure */
+        s.on_item = on_item;
+        s.on_done = on_done;
+        s.opaque = w;
+        pb_pipeline_submit(c->pl, &s);
         return 0;
 }
 
@@ -161,17 +91,17 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         if (!cfg)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
-        pb_producer_t *prod = pb_producer_new(cfg, err, sizeof(err));
-        if (!prod) {
+        /* A replay publishes what it is given, repeats included: no dedupe. */
+        pb_pipeline_opts_t popts = {0, 0, NULL};
+        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
+        if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);
                 pb_config_free(cfg);
                 return PB_EXIT_CONFIG;
         }
         struct replay_ctx c;
         memset(&c, 0, sizeof(c));
-        c.cfg = cfg;
-        c.prod = prod;
-        pthread_mutex_init(&c.lock, NULL);
+        c.pl = pl;
 
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
@@ -183,34 +113,35 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
 
         /* Wait for every delivery report; on a signal, give the grace period. */
         size_t left;
-        while ((left = pb_producer_flush(prod, 200)) > 0 && !interrupted)
+        while ((left = pb_pipeline_drain(pl, 200)) > 0 && !interrupted)
                 ;
-        if (left > 0) {
-                pb_warn("interrupted with %zu record(s) in flight; waiting up to %lld ms", left,
+        if (left > 0)
+                pb_warn("interrupted with %zu event(s) in flight; waiting up to %lld ms", left,
                         (long long)cfg->kafka_flush_timeout_ms);
-                left = pb_producer_flush(prod, (int)cfg->kafka_flush_timeout_ms);
-                if (left > 0)
-                        pb_err("%zu record(s) still undelivered after the grace period", left);
-        }
+        pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
         pb_producer_stats_t st;
-        pb_producer_stats(prod, &st);
-        pb_producer_free(prod); /* anything left is counted as failed here */
+        pb_producer_stats(pb_pipeline_producer(pl), &st);
+        pb_pipeline_stats_t ps;
+        pb_pipeline_stats(pl, &ps);
 
-        printf("replay: %zu event(s) read, %zu published, %zu dead-lettered, %zu failed, %zu "
-               "unreadable\n",
-               c.read, c.published, c.dead_lettered, c.failed, c.not_sent);
-        for (int i = 0; i < MAX_TOPICS && c.per_topic[i].topic; i++)
-                printf("  %-48s %zu\n", c.per_topic[i].topic, c.per_topic[i].n);
+        printf("replay: %llu event(s) read, %llu published, %llu dead-lettered, %llu failed, "
+               "%zu unreadable\n",
+               (unsigned long long)ps.items, (unsigned long long)ps.delivered,
+               (unsigned long long)ps.dead_lettered, (unsigned long long)ps.failed, c.not_sent);
+        for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
+                if (ps.topics[i].n)
+                        printf("  %-48s %llu\n", ps.topics[i].topic,
+                               (unsigned long long)ps.topics[i].n);
         fflush(stdout);
-        pthread_mutex_destroy(&c.lock);
+        pb_pipeline_free(pl);
         pb_config_free(cfg);
 
-        if (c.failed || interrupted) {
+        if (ps.failed || interrupted) {
                 if (!interrupted && !st.brokers_up && st.delivered == 0)
                         return PB_EXIT_UNAVAILABLE;
                 return PB_EXIT_TEMPFAIL;
         }
-        if (c.dead_lettered || c.not_sent)
+        if (ps.dead_lettered || c.not_sent)
                 return PB_EXIT_DATAERR;
         return PB_EXIT_OK;
 }

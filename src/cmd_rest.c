@@ -8,8 +8,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "pb.h"
-#include "producer.h"
-#include "publish.h"
+#include "pipeline.h"
 #include "rest_ingest.h"
 #include "telnyx_client.h"
 #include "timefmt.h"
@@ -69,6 +68,9 @@ static const char *tx_what(pb_tx_rc_t rc)
         return "ok";
 }
 
+/* Most distinct events one backfill remembers (about 100 bytes each). */
+#define BACKFILL_DEDUPE_MAX ((size_t)10 * 1000 * 1000)
+
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig)
 {
@@ -85,26 +87,34 @@ static void catch_signals(void)
         sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Waits for one record's fate. */
+/* Waits for one document's outcome. */
 struct one {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         int done;
-        pb_fate_t fate;
-        char where[300];
+        pb_outcome_t outcome;
+        char where[600];
 };
 
-static void one_done(void *opaque, const pb_delivery_t *d)
+static void one_item(void *opaque, const pb_item_result_t *r)
 {
         struct one *o = opaque;
         pthread_mutex_lock(&o->lock);
+        o->outcome = r->outcome;
+        if (r->outcome == PB_OUTCOME_FAILED)
+                snprintf(o->where, sizeof(o->where), "%s", r->reason ? r->reason : "failed");
+        else if (r->topic)
+                snprintf(o->where, sizeof(o->where), "%s [%d] @ %lld", r->topic, (int)r->partition,
+                         (long long)r->offset);
+        pthread_mutex_unlock(&o->lock);
+}
+
+static void one_done(void *opaque, const pb_doc_result_t *r)
+{
+        (void)r;
+        struct one *o = opaque;
+        pthread_mutex_lock(&o->lock);
         o->done = 1;
-        o->fate = d->fate;
-        if (d->fate == PB_FATE_FAILED)
-                snprintf(o->where, sizeof(o->where), "%s", d->reason ? d->reason : "failed");
-        else
-                snprintf(o->where, sizeof(o->where), "%s [%d] @ %lld", d->topic, (int)d->partition,
-                         (long long)d->offset);
         pthread_cond_signal(&o->cond);
         pthread_mutex_unlock(&o->lock);
 }
@@ -134,7 +144,7 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         int rc = PB_EXIT_OK;
-        pb_producer_t *prod = NULL;
+        pb_pipeline_t *pl = NULL;
         pb_batch_t *b = NULL;
         char *body = NULL;
         size_t len = 0;
@@ -169,39 +179,48 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_DATAERR;
         }
         if (publish) {
-                prod = pb_producer_new(cfg, err, sizeof(err));
-                if (!prod) {
+                pb_pipeline_opts_t popts = {0, 0, NULL};
+                pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
+                if (!pl) {
                         fprintf(stderr, PB_NAME ": %s\n", err);
                         rc = PB_EXIT_CONFIG;
                         goto out;
                 }
-                struct one o = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
-                char received[40];
-                pb_time_format_us(now_us, received, sizeof(received));
-                pb_origin_t origin = {"rest", received, NULL};
-                if (pb_publish_item(prod, cfg, it, &origin, one_done, &o, -1, err, sizeof(err))) {
-                        fprintf(stderr, "fetch: %s\n", err);
-                        rc = PB_EXIT_TEMPFAIL;
-                        goto out;
-                }
+                struct one o;
+                memset(&o, 0, sizeof(o));
+                pthread_mutex_init(&o.lock, NULL);
+                pthread_cond_init(&o.cond, NULL);
+                pb_submission_t s;
+                memset(&s, 0, sizeof(s));
+                s.buf = body;
+                s.len = len;
+                s.path = PB_INGEST_REST;
+                s.received_us = now_us;
+                s.wait_ms = -1;
+                s.on_item = one_item;
+                s.on_done = one_done;
+                s.opaque = &o;
+                pb_pipeline_submit(pl, &s);
                 pthread_mutex_lock(&o.lock);
                 while (!o.done)
                         pthread_cond_wait(&o.cond, &o.lock);
                 pthread_mutex_unlock(&o.lock);
-                if (o.fate == PB_FATE_FAILED) {
+                pthread_mutex_destroy(&o.lock);
+                pthread_cond_destroy(&o.cond);
+                if (o.outcome == PB_OUTCOME_FAILED) {
                         fprintf(stderr, "fetch: not delivered: %s\n", o.where);
                         rc = PB_EXIT_TEMPFAIL;
                 } else {
                         fprintf(stderr, "fetch: %s %s\n",
-                                o.fate == PB_FATE_DEAD_LETTERED || !it->env ? "dead-lettered to"
-                                                                            : "delivered to",
+                                o.outcome == PB_OUTCOME_DEAD_LETTERED ? "dead-lettered to"
+                                                                      : "delivered to",
                                 o.where);
                 }
         }
 out:
         pb_batch_free(b);
         free(body);
-        pb_producer_free(prod);
+        pb_pipeline_free(pl);
         pb_telnyx_free(tx);
         pb_config_free(cfg);
         return rc;
@@ -227,6 +246,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         char since[40] = "", until[40] = "";
         pb_scan_opts_t o;
         memset(&o, 0, sizeof(o));
+        int dry_run = 0;
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
                 if (!a)
@@ -246,7 +266,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                         o.filter.portout_id = v;
                         i++;
                 } else if (strcmp(a, "--dry-run") == 0) {
-                        o.dry_run = 1;
+                        dry_run = 1;
                 } else {
                         fprintf(stderr, "backfill: unexpected argument %s\n%s", a, backfill_usage);
                         return PB_EXIT_USAGE;
@@ -256,7 +276,6 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                 pb_time_format_us(pb_now_ms() * 1000, until, sizeof(until));
         o.filter.created_gte = *since ? since : NULL;
         o.filter.created_lte = until;
-        o.dry_out = stdout;
         o.stop = &stop_flag;
 
         pb_config_t *cfg = pb_cmd_load_config(g);
@@ -264,7 +283,6 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         int rc;
-        pb_producer_t *prod = NULL;
         pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
         if (!tx) {
                 fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
@@ -273,24 +291,27 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         }
         catch_signals();
         pb_telnyx_set_abort_flag(tx, &stop_flag);
-        if (!o.dry_run) {
-                prod = pb_producer_new(cfg, err, sizeof(err));
-                if (!prod) {
-                        fprintf(stderr, PB_NAME ": %s\n", err);
-                        pb_telnyx_free(tx);
-                        pb_config_free(cfg);
-                        return PB_EXIT_CONFIG;
-                }
+        /* Each event once per backfill, whatever the passes: a window as
+         * large as the backfill (bounded), never expiring during it. */
+        pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL};
+        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
+        if (!pl) {
+                fprintf(stderr, PB_NAME ": %s\n", err);
+                pb_telnyx_free(tx);
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
         }
         pb_scan_result_t r;
-        pb_tx_rc_t trc = pb_rest_scan(tx, prod, cfg, &o, &r, err, sizeof(err));
-        fprintf(o.dry_run ? stderr : stdout,
+        pb_tx_rc_t trc = pb_rest_scan(tx, pl, cfg, &o, &r, err, sizeof(err));
+        pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
+        size_t published = r.delivered + r.dead_lettered + r.failed;
+        fprintf(dry_run ? stderr : stdout,
                 "backfill: %zu page(s) in %zu pass(es), %llu HTTP request(s); %zu event(s) read, "
                 "%zu published, %zu repeat(s) skipped, %zu rejected; %zu delivered, %zu "
                 "dead-lettered, %zu failed%s\n",
                 r.pages, r.passes, (unsigned long long)pb_telnyx_request_count(tx), r.events,
-                r.published, r.skipped, r.rejected, r.delivered, r.dead_lettered, r.failed,
-                o.dry_run ? " (dry run: nothing published)" : "");
+                published, r.duplicates, r.rejected, r.delivered, r.dead_lettered, r.failed,
+                dry_run ? " (dry run: nothing published)" : "");
         if (trc != PB_TX_OK) {
                 fprintf(stderr, "backfill: %s: %s\n", tx_what(trc), err);
                 rc = tx_exit(trc);
@@ -301,7 +322,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         } else {
                 rc = PB_EXIT_OK;
         }
-        pb_producer_free(prod);
+        pb_pipeline_free(pl);
         pb_telnyx_free(tx);
         pb_config_free(cfg);
         return rc;

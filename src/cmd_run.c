@@ -2,38 +2,37 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
+#include "admin.h"
 #include "cmd.h"
 #include "log.h"
 #include "metrics.h"
 #include "pb.h"
+#include "pipeline.h"
 #include "poller.h"
-#include "producer.h"
 #include "verify.h"
 #include "webhook.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] run\n"
     "\n"
-    "Runs the bridge: an HTTP listener receives Telnyx port-out webhooks\n"
+    "Runs the bridge: a listener receives Telnyx port-out webhooks\n"
     "(webhook.paths), checks their Ed25519 signatures, publishes each event to\n"
     "Kafka and answers 200 only once Kafka has acknowledged it (503 with\n"
-    "Retry-After otherwise). Also serves GET /healthz, /readyz and /metrics.\n"
-    "With telnyx.poll_enabled it also polls GET /v2/portouts/events and keeps\n"
-    "a checkpoint (telnyx.checkpoint_file) that only moves past delivered events.\n"
+    "Retry-After otherwise). With telnyx.poll_enabled it also polls\n"
+    "GET /v2/portouts/events and keeps a checkpoint (telnyx.checkpoint_file)\n"
+    "that only moves past delivered events. GET /healthz, /readyz and /metrics\n"
+    "are served on the admin listener (admin.address, admin.port).\n"
     "\n"
-    "SIGTERM or SIGINT: stop accepting, finish in-flight requests and flush\n"
-    "Kafka within kafka.flush_timeout_ms, exit 0.\n"
+    "SIGTERM or SIGINT: stop accepting (new requests get 503), give in-flight\n"
+    "events up to kafka.flush_timeout_ms to reach Kafka, then stop.\n"
     "\n"
-    "Exit 78 on a configuration error (e.g. no public key while signatures are\n"
-    "checked), 69 if the listener cannot bind.\n";
-
-static void sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
+    "Exit 0 after a clean stop; 75 if some event was still undelivered when it\n"
+    "stopped (its webhook was answered 503: Telnyx re-sends it; a polled one is\n"
+    "read again from the checkpoint); 78 on a configuration error (e.g. no\n"
+    "public key while signatures are checked); 69 if a listener cannot bind or\n"
+    "the checkpoint is in use by another instance.\n";
 
 int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
 {
@@ -43,8 +42,8 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 fprintf(stderr, "run: unexpected argument %s\n%s", argv[1], usage);
                 return PB_EXIT_USAGE;
         }
-        /* Signals are taken synchronously by main's sigwait(): block them
-         * before any thread exists so every thread inherits the mask. */
+        /* Signals are taken synchronously by sigwait(): block them before any
+         * thread exists so every thread inherits the mask. */
         sigset_t sigs;
         sigemptyset(&sigs);
         sigaddset(&sigs, SIGTERM);
@@ -58,8 +57,9 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         int rc = PB_EXIT_OK;
         char err[PB_ERRSZ];
         pb_verifier_t *verifier = NULL;
-        pb_producer_t *prod = NULL;
         pb_metrics_t *metrics = NULL;
+        pb_pipeline_t *pl = NULL;
+        pb_admin_t *admin = NULL;
         pb_webhook_t *web = NULL;
         pb_poller_t *poller = NULL;
 
@@ -90,62 +90,85 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 pb_warn("webhook.verify_signatures is false: ANY client that reaches the "
                         "listener can publish events; never run this way in production");
         }
-        prod = pb_producer_new(cfg, err, sizeof(err));
-        if (!prod) {
-                fprintf(stderr, PB_NAME ": %s\n", err);
+        metrics = pb_metrics_new();
+        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL};
+        pl = metrics ? pb_pipeline_new(cfg, metrics, &popts, err, sizeof(err)) : NULL;
+        if (!pl) {
+                fprintf(stderr, PB_NAME ": %s\n", metrics ? err : "out of memory");
                 rc = PB_EXIT_CONFIG;
                 goto out;
         }
-        const char *topics[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
-                                cfg->topic_new_comment, cfg->topic_other, cfg->topic_dead_letter};
-        int found = pb_producer_warmup(prod, topics, 5, 10000);
-        pb_info("kafka: metadata for %d of 5 topics", found);
-        metrics = pb_metrics_new();
-        web = metrics ? pb_webhook_new(cfg, prod, metrics, verifier, err, sizeof(err)) : NULL;
-        if (!web) {
-                fprintf(stderr, PB_NAME ": %s\n", metrics ? err : "out of memory");
-                rc = PB_EXIT_UNAVAILABLE;
-                goto out;
-        }
-        pb_info("listening on %s:%u, webhook paths %s, %d public key(s), signatures %s; "
-                "kafka %s",
-                cfg->webhook_address, pb_webhook_port(web),
-                cfg->webhook_enabled ? cfg->webhook_paths : "(webhooks off)",
-                verifier ? pb_verifier_key_count(verifier) : 0,
-                verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
-        if (cfg->telnyx_poll_enabled) {
-                poller = pb_poller_new(cfg, prod, metrics, err, sizeof(err));
-                if (!poller) {
-                        fprintf(stderr, PB_NAME ": configuration error: polling: %s\n", err);
-                        rc = PB_EXIT_CONFIG;
+        /* The listeners bind first: a second instance fails here, before it
+         * touches Kafka or the checkpoint. */
+        if (cfg->admin_enabled) {
+                admin = pb_admin_new(cfg, pl, metrics, err, sizeof(err));
+                if (!admin) {
+                        fprintf(stderr, PB_NAME ": %s\n", err);
+                        rc = PB_EXIT_UNAVAILABLE;
                         goto out;
                 }
+        }
+        if (cfg->webhook_enabled) {
+                web = pb_webhook_new(cfg, pl, metrics, verifier, err, sizeof(err));
+                if (!web) {
+                        fprintf(stderr, PB_NAME ": %s\n", err);
+                        rc = PB_EXIT_UNAVAILABLE;
+                        goto out;
+                }
+        }
+        if (cfg->telnyx_poll_enabled) {
+                poller = pb_poller_new(cfg, pl, metrics, err, sizeof(err));
+                if (!poller) {
+                        fprintf(stderr, PB_NAME ": polling: %s\n", err);
+                        rc =
+                            strstr(err, "in use by another") ? PB_EXIT_UNAVAILABLE : PB_EXIT_CONFIG;
+                        goto out;
+                }
+        }
+        const char *topics[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
+                                cfg->topic_new_comment, cfg->topic_other, cfg->topic_dead_letter};
+        int found = pb_producer_warmup(pb_pipeline_producer(pl), topics, 5, 10000);
+        pb_info("kafka: metadata for %d of 5 topics", found);
+        if (admin)
+                pb_info("admin listening on %s:%u (/healthz, /readyz, /metrics)",
+                        cfg->admin_address, pb_admin_port(admin));
+        if (web)
+                pb_info("listening on %s:%u, webhook paths %s, %d public key(s), signatures %s; "
+                        "kafka %s",
+                        cfg->webhook_address, pb_webhook_port(web), cfg->webhook_paths,
+                        verifier ? pb_verifier_key_count(verifier) : 0,
+                        verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
+        if (poller)
                 pb_info("polling %s%s every %llds, checkpoint %s", cfg->telnyx_api_base,
                         cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
                         cfg->telnyx_checkpoint_file);
-        }
+
+        pb_info("running (pid %ld)", (long)getpid());
 
         int sig = 0;
         sigwait(&sigs, &sig);
-        pb_info("%s: stopping: no new connections; finishing in-flight requests",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        pb_webhook_quiesce(web);
-        pb_poller_free(poller); /* waits for the current poll's deliveries */
-        poller = NULL;
-        int64_t deadline = pb_mono_ms() + cfg->kafka_flush_timeout_ms;
-        while (pb_webhook_in_flight(web) > 0 && pb_mono_ms() < deadline)
-                sleep_ms(20);
-        int64_t left_ms = deadline - pb_mono_ms();
-        size_t left = pb_producer_flush(prod, left_ms > 0 ? (int)left_ms : 0);
-        if (left)
-                pb_warn("%zu record(s) not acknowledged by Kafka at shutdown; their webhooks "
-                        "were answered 503, so Telnyx will re-send them",
-                        left);
-        pb_info("stopped");
+        /* Shutdown order, decided here and nowhere else: stop ingest, let
+         * what is in flight settle (or fail it), then free. */
+        pb_info("%s: stopping: no new requests; up to %lld ms for in-flight events",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)cfg->kafka_flush_timeout_ms);
+        pb_admin_set_stopping(admin);
+        if (web)
+                pb_webhook_quiesce(web);
+        pb_poller_stop(poller);
+        size_t failed = pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
+        if (failed) {
+                pb_warn("%zu event(s) not acknowledged by Kafka at shutdown; their webhooks "
+                        "were answered 503 (Telnyx re-sends them) and polling reads them again "
+                        "from the checkpoint",
+                        failed);
+                rc = PB_EXIT_TEMPFAIL;
+        }
+        pb_info("stopped%s", failed ? " (exit 75: events undelivered)" : "");
 out:
-        pb_poller_free(poller);
         pb_webhook_free(web);
-        pb_producer_free(prod);
+        pb_poller_free(poller);
+        pb_admin_free(admin);
+        pb_pipeline_free(pl);
         pb_metrics_free(metrics);
         pb_verifier_free(verifier);
         pb_config_free(cfg);

@@ -131,10 +131,11 @@ static const struct pb_option pb_options[] = {
     {"webhook.enabled", OPT_BOOL, OFF(webhook_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Receive Telnyx webhooks in `portout-bridge run`."},
     {"webhook.address", OPT_STR, OFF(webhook_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,
-     "Address the HTTP listener binds (webhooks, /healthz, /readyz, /metrics)."},
+     "Address the webhook listener binds (IPv4 or IPv6). Health and metrics are\n"
+     "on the admin listener (admin.*)."},
     {"webhook.port", OPT_INT, OFF(webhook_port), 0, "8080", 0, 65535, NULL, NULL,
      "\"${PORTOUT_BRIDGE_PORT:-8080}\"",
-     "TCP port of the HTTP listener (0: any free port, logged at start)."},
+     "TCP port of the webhook listener (0: any free port, logged at start)."},
     {"webhook.paths", OPT_STR, OFF(webhook_paths), 0, "/webhooks/telnyx/portouts", 0, 0, NULL, NULL,
      NULL,
      "Comma-separated URL paths that accept Telnyx webhook POSTs; all feed the\n"
@@ -162,19 +163,43 @@ static const struct pb_option pb_options[] = {
     {"webhook.retry_after_s", OPT_INT, OFF(webhook_retry_after_s), 0, "5", 1, 3600, NULL, NULL,
      NULL, "Retry-After value (seconds) sent with 503 and 429 answers."},
     {"webhook.max_connections", OPT_INT, OFF(webhook_max_connections), 0, "1024", 1, 100000, NULL,
-     NULL, NULL, "Most concurrent HTTP connections; more are refused."},
+     NULL, NULL,
+     "Most concurrent connections on the webhook listener; more are refused.\n"
+     "Keep the process's open-file limit above it (LimitNOFILE, ulimit -n)."},
+    {"webhook.max_connections_per_ip", OPT_INT, OFF(webhook_max_connections_per_ip), 0, "0", 0,
+     100000, NULL, NULL, NULL,
+     "Most concurrent connections from one client address (0: no cap). Leave it 0\n"
+     "behind a proxy or load balancer, where every request has its address."},
     {"webhook.connection_timeout_s", OPT_INT, OFF(webhook_connection_timeout_s), 0, "10", 1, 3600,
-     NULL, NULL, NULL,
-     "An idle or slow connection is closed after this many seconds without\n"
-     "progress, so a slow client cannot hold the listener."},
+     NULL, NULL, NULL, "An idle connection (no bytes for this long) is closed."},
+    {"webhook.request_timeout_ms", OPT_INT, OFF(webhook_request_timeout_ms), 0, "10000", 100,
+     600000, NULL, NULL, NULL,
+     "Whole-request deadline: headers and body must be complete within this long\n"
+     "of the connection opening (or of the previous answer on it), or the client\n"
+     "gets 408 and the connection is closed. A client trickling bytes cannot\n"
+     "hold a connection (HAProxy's timeout http-request)."},
+    {"webhook.reuse_port", OPT_BOOL, OFF(webhook_reuse_port), 0, "false", 0, 0, NULL, NULL, NULL,
+     "Share the port with other processes (SO_REUSEPORT). Off, a second instance\n"
+     "on the same address and port refuses to start (exit 69) instead of\n"
+     "silently taking half the webhooks."},
     {"webhook.threads", OPT_INT, OFF(webhook_threads), 0, "2", 1, 64, NULL, NULL, NULL,
      "HTTP worker threads (requests waiting for Kafka hold no thread)."},
-    {"webhook.dedupe_entries", OPT_INT, OFF(webhook_dedupe_entries), 0, "100000", 0, 10000000, NULL,
-     NULL, NULL,
-     "Event ids remembered after delivery, so Telnyx re-sends are answered 200\n"
-     "without publishing again (0 turns it off)."},
-    {"webhook.dedupe_ttl_s", OPT_INT, OFF(webhook_dedupe_ttl_s), 0, "86400", 1, 2592000, NULL, NULL,
-     NULL, "How long a delivered event id is remembered."},
+
+    {"dedupe.entries", OPT_INT, OFF(dedupe_entries), 0, "100000", 0, 10000000, NULL, NULL, NULL,
+     "Event ids remembered after delivery, shared by webhooks and polling: a\n"
+     "Telnyx re-send, or an event both delivered by webhook and found by a poll,\n"
+     "is not published again (0 turns deduplication off)."},
+    {"dedupe.ttl_s", OPT_INT, OFF(dedupe_ttl_s), 0, "86400", 1, 2592000, NULL, NULL, NULL,
+     "How long a delivered event id is remembered (monotonic time)."},
+
+    {"admin.enabled", OPT_BOOL, OFF(admin_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
+     "Serve GET /healthz, /readyz and /metrics on a listener of their own, so\n"
+     "webhook traffic (or slow clients) can never starve the probes."},
+    {"admin.address", OPT_STR, OFF(admin_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,
+     "Address of the admin listener (IPv4 or IPv6)."},
+    {"admin.port", OPT_INT, OFF(admin_port), 0, "8081", 0, 65535, NULL, NULL,
+     "\"${PORTOUT_BRIDGE_ADMIN_PORT:-8081}\"",
+     "TCP port of the admin listener (0: any free port, logged at start)."},
 };
 
 #define N_OPTIONS (sizeof(pb_options) / sizeof(pb_options[0]))
@@ -194,6 +219,12 @@ const char *pb_config_path(const char *explicit_path, pb_env_lookup_fn *lookup)
                 return e;
         return PB_CONFIG_DEFAULT_PATH;
 }
+
+/* Keys that moved: still accepted, with a warning naming the new key. */
+static const char *const renamed[][2] = {
+    {"webhook.dedupe_entries", "dedupe.entries"},
+    {"webhook.dedupe_ttl_s", "dedupe.ttl_s"},
+};
 
 static const struct pb_option *find_option(const char *name)
 {
@@ -408,6 +439,12 @@ static int walk(struct load_ctx *lc, config_setting_t *grp, const char *prefix)
                 snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
                          name ? name : "?");
                 const struct pb_option *o = find_option(path);
+                for (size_t r = 0; !o && r < sizeof(renamed) / sizeof(renamed[0]); r++)
+                        if (strcmp(renamed[r][0], path) == 0) {
+                                o = find_option(renamed[r][1]);
+                                pb_warn("%s:%d: %s is now %s; please rename it", lc->file,
+                                        config_setting_source_line(s), path, renamed[r][1]);
+                        }
                 if (o) {
                         if (set_from_setting(lc, o, s, (int)(o - pb_options)))
                                 return PB_ERR;

@@ -74,9 +74,15 @@ typedef struct pb_config {
         int64_t webhook_retry_after_s;
         int64_t webhook_max_connections;
         int64_t webhook_connection_timeout_s;
+        int64_t webhook_request_timeout_ms;
+        int64_t webhook_max_connections_per_ip;
+        int webhook_reuse_port;
         int64_t webhook_threads;
-        int64_t webhook_dedupe_entries;
-        int64_t webhook_dedupe_ttl_s;
+        int64_t dedupe_entries;
+        int64_t dedupe_ttl_s;
+        int admin_enabled;
+        char *admin_address;
+        int64_t admin_port;
 } pb_config_t;
 
 /* Default location when neither -c nor $PORTOUT_BRIDGE_CONFIG is given. */

@@ -4,57 +4,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "pb.h"
 
 /* Expanded values are bounded so a runaway variable cannot eat memory. */
 #define ENVSUBST_MAX ((size_t)64 * 1024)
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-        if (*len + n + 1 > ENVSUBST_MAX)
-                return -1;
-        if (*len + n + 1 > *cap) {
-                size_t ncap = (*cap ? *cap * 2 : 64);
-                while (ncap < *len + n + 1)
-                        ncap *= 2;
-                char *nb = realloc(*buf, ncap);
-                if (!nb)
-                        return -1;
-                *buf = nb;
-                *cap = ncap;
-        }
-        memcpy(*buf + *len, s, n);
-        *len += n;
-        (*buf)[*len] = '\0';
-        return 0;
-}
-
 int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errstr, size_t errsz)
 {
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
+        pb_buf_t buf;
+        pb_buf_init(&buf, ENVSUBST_MAX - 1);
         const char *p = in;
 
         *out = NULL;
-        if (append(&buf, &len, &cap, "", 0))
-                return pb_seterr(errstr, errsz, "out of memory");
         while (*p) {
                 const char *d = strchr(p, '$');
                 if (!d) {
-                        if (append(&buf, &len, &cap, p, strlen(p)))
+                        if (pb_buf_add(&buf, p, strlen(p)))
                                 goto toolong;
                         break;
                 }
-                if (append(&buf, &len, &cap, p, (size_t)(d - p)))
+                if (pb_buf_add(&buf, p, (size_t)(d - p)))
                         goto toolong;
                 if (d[1] == '$') {
-                        if (append(&buf, &len, &cap, "$", 1))
+                        if (pb_buf_add(&buf, "$", 1))
                                 goto toolong;
                         p = d + 2;
                         continue;
                 }
                 if (d[1] != '{') { /* a lone '$' is literal */
-                        if (append(&buf, &len, &cap, "$", 1))
+                        if (pb_buf_add(&buf, "$", 1))
                                 goto toolong;
                         p = d + 1;
                         continue;
@@ -64,7 +43,7 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                         q++;
                 size_t nlen = (size_t)(q - name);
                 if (nlen == 0 || nlen > 255 || isdigit((unsigned char)*name)) {
-                        free(buf);
+                        pb_buf_free(&buf);
                         return pb_seterr(errstr, errsz,
                                          "invalid variable reference at \"%.20s\": expected "
                                          "${NAME} or ${NAME:-default}",
@@ -79,7 +58,7 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                         defval = q + 2;
                         const char *e = strchr(defval, '}');
                         if (!e) {
-                                free(buf);
+                                pb_buf_free(&buf);
                                 return pb_seterr(errstr, errsz, "unterminated ${%s:-...} reference",
                                                  vname);
                         }
@@ -87,19 +66,19 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                         q = e;
                 }
                 if (*q != '}') {
-                        free(buf);
+                        pb_buf_free(&buf);
                         return pb_seterr(errstr, errsz, "unterminated ${%s} reference", vname);
                 }
                 const char *val = lookup(vname);
                 if (val && *val) {
-                        if (append(&buf, &len, &cap, val, strlen(val)))
+                        if (pb_buf_add(&buf, val, strlen(val)))
                                 goto toolong;
                 } else if (defval) {
-                        if (append(&buf, &len, &cap, defval, deflen))
+                        if (pb_buf_add(&buf, defval, deflen))
                                 goto toolong;
                 } else if (val) { /* set but empty, no default: empty is a value */
                 } else {
-                        free(buf);
+                        pb_buf_free(&buf);
                         return pb_seterr(errstr, errsz,
                                          "environment variable %s is not set (use "
                                          "${%s:-default} to give a default)",
@@ -107,9 +86,12 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                 }
                 p = q + 1;
         }
-        *out = buf;
+        *out = pb_buf_take(&buf, NULL);
+        if (!*out)
+                return pb_seterr(errstr, errsz, "out of memory");
         return 0;
 toolong:
-        free(buf);
+        if (!buf.overflow)
+                return pb_seterr(errstr, errsz, "out of memory");
         return pb_seterr(errstr, errsz, "expanded value exceeds %zu bytes", ENVSUBST_MAX);
 }

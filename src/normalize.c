@@ -260,6 +260,13 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         add_str(env, "receivedat", rbuf);
         json_object_object_add(env, "data", data);
 
+        int64_t created_us = 0;
+        json_object *cv;
+        if (json_object_object_get_ex(rec, "created_at", &cv) &&
+            json_object_is_type(cv, json_type_string) &&
+            pb_time_parse_rfc3339(json_object_get_string(cv), &created_us) != 0)
+                created_us = 0;
+
         size_t jlen = 0;
         const char *js = json_object_to_json_string_length(
             env, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &jlen);
@@ -273,6 +280,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
                 e->time = dupstr(tbuf);
                 e->received = dupstr(rbuf);
                 e->ingest = pb_ingest_name(ingest->path);
+                e->created_us = created_us;
                 e->json = malloc(jlen + 1);
                 if (e->json) {
                         memcpy(e->json, js, jlen + 1);

@@ -47,6 +47,8 @@ typedef struct pb_envelope {
         const char *ingest; /* "file", "webhook" or "rest" (static) */
         char *json;         /* the serialized envelope (structured mode) */
         size_t json_len;
+        int64_t created_us; /* Telnyx's created_at (REST records), 0 if absent:
+                             * the poll checkpoint is Telnyx time, never ours */
 } pb_envelope_t;
 
 /* One input event: an envelope, or the reason it was rejected. */

@@ -8,6 +8,7 @@
 #ifndef PB_H
 #define PB_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,17 @@ int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t pb_now_ms(void);
 
-/* Monotonic time in milliseconds (for timeouts and durations). */
+/* Monotonic time in milliseconds (for timeouts, durations and TTLs). */
 int64_t pb_mono_ms(void);
+
+/* Initializes a condition variable whose timed waits run on CLOCK_MONOTONIC,
+ * so a wall-clock step (NTP, a VM resume) cannot stretch or cut them. */
+int pb_cond_init(pthread_cond_t *c);
+
+/* Waits on c (m held) for at most ms milliseconds of monotonic time. */
+void pb_cond_timedwait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
+
+/* Sleeps ms milliseconds (relative, resumed after signals). */
+void pb_sleep_ms(int64_t ms);
 
 #endif

@@ -1,13 +1,12 @@
 #include "poller.h"
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "checkpoint.h"
-#include "dedupe.h"
 #include "log.h"
 #include "pb.h"
 #include "rest_ingest.h"
@@ -16,66 +15,118 @@
 
 struct pb_poller {
         const pb_config_t *cfg;
-        pb_producer_t *prod;
+        pb_pipeline_t *pl;
         pb_metrics_t *metrics;
         pb_telnyx_t *tx;
-        pb_dedupe_t *delivered; /* ids acknowledged by Kafka: the overlap skips them */
+        int lock_fd;
+        int64_t started_us; /* Telnyx time of the first poll: "fresh" events */
         pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
         volatile sig_atomic_t stop;
 };
 
 static void count(pb_poller_t *p, const char *family, const char *labels, int64_t n)
 {
-        if (p->metrics)
+        if (p->metrics && n)
                 pb_metrics_add(p->metrics, family, labels, n);
 }
 
-/* One poll. Returns 0 if the checkpoint may have moved, -1 on an API error. */
+static void set_gauge(pb_poller_t *p, const char *family, int64_t v)
+{
+        if (p->metrics)
+                pb_metrics_set(p->metrics, family, NULL, v);
+}
+
+/* Telnyx's clock, asked for if no answer has told it yet. */
+static int server_now(pb_poller_t *p, int64_t *now_us, char *err, size_t errsz)
+{
+        if (pb_telnyx_server_time_us(p->tx, now_us) == 0)
+                return 0;
+        /* A one-event page: cheap, and its Date is all we want. */
+        pb_event_filter_t f;
+        memset(&f, 0, sizeof(f));
+        struct json_object *page = NULL;
+        pb_tx_rc_t rc = pb_telnyx_list_events(p->tx, &f, 1, 1, &page, err, errsz);
+        json_object_put(page);
+        if (rc != PB_TX_OK)
+                return -1;
+        if (pb_telnyx_server_time_us(p->tx, now_us) == 0)
+                return 0;
+        pb_seterr(err, errsz, "the Telnyx API sent no Date header; polling needs Telnyx's clock");
+        return -1;
+}
+
+/* One poll. Returns 0 if it completed (the checkpoint may have moved). */
 static int poll_once(pb_poller_t *p)
 {
         const pb_config_t *cfg = p->cfg;
         char err[PB_ERRSZ], since[40], until[40];
-        int64_t cp_us;
+        int64_t cp_us, now_us;
         int have = pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp_us, err, sizeof(err));
         if (have < 0) {
                 pb_err("poll: %s", err);
                 count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
                 return -1;
         }
-        int64_t now_us = pb_now_ms() * 1000;
-        if (!have)
-                cp_us = now_us - cfg->telnyx_poll_lookback_s * 1000000;
-        pb_time_format_us(cp_us - cfg->telnyx_poll_overlap_s * 1000000, since, sizeof(since));
+        if (server_now(p, &now_us, err, sizeof(err))) {
+                if (!p->stop) {
+                        pb_err("poll: %s", err);
+                        count(p, "portout_bridge_poll_errors_total", "reason=\"api\"", 1);
+                }
+                return -1;
+        }
+        if (!p->started_us)
+                p->started_us = now_us;
+        /* Whole seconds: the Date header has no more, and an event of this
+         * very second is read again next time (the window overlaps). */
+        now_us -= now_us % 1000000;
+        int64_t from = have ? cp_us : now_us - cfg->telnyx_poll_lookback_s * 1000000;
+        pb_time_format_us(from - cfg->telnyx_poll_overlap_s * 1000000, since, sizeof(since));
         pb_time_format_us(now_us, until, sizeof(until));
 
         pb_scan_opts_t o;
         memset(&o, 0, sizeof(o));
         o.filter.created_gte = since;
         o.filter.created_lte = until;
-        o.delivered = p->delivered;
         o.stop = &p->stop;
-        o.metrics = p->metrics;
+        o.fresh_since_us = cfg->webhook_enabled ? p->started_us : 0;
         pb_scan_result_t r;
-        pb_tx_rc_t rc = pb_rest_scan(p->tx, p->prod, cfg, &o, &r, err, sizeof(err));
-        count(p, "portout_bridge_poll_events_total", "outcome=\"published\"", (int64_t)r.published);
-        count(p, "portout_bridge_poll_events_total", "outcome=\"skipped\"", (int64_t)r.skipped);
+        pb_tx_rc_t rc = pb_rest_scan(p->tx, p->pl, cfg, &o, &r, err, sizeof(err));
+        count(p, "portout_bridge_poll_events_total", "outcome=\"delivered\"", (int64_t)r.delivered);
+        count(p, "portout_bridge_poll_events_total", "outcome=\"dead_lettered\"",
+              (int64_t)r.dead_lettered);
+        count(p, "portout_bridge_poll_events_total", "outcome=\"duplicate\"",
+              (int64_t)r.duplicates);
         count(p, "portout_bridge_poll_events_total", "outcome=\"failed\"", (int64_t)r.failed);
+        count(p, "portout_bridge_poll_missed_by_webhook_total", NULL, (int64_t)r.fresh);
         if (rc != PB_TX_OK) {
                 if (rc != PB_TX_ABORTED) {
                         pb_err("poll: %s%s", err,
                                rc == PB_TX_AUTH ? " (check TELNYX_API_KEY)" : "");
                         count(p, "portout_bridge_poll_errors_total", "reason=\"api\"", 1);
                 }
-                /* Whatever was delivered is in `delivered`; the checkpoint
-                 * stays, so the next poll reads it all again. */
+                /* The checkpoint stays: the next poll reads it all again. */
                 return -1;
         }
-        /* Everything created up to `until` was seen; move past it unless some
-         * event failed, then stop just before the oldest failure. */
-        int64_t next = r.failed ? r.min_failed_us - 1 : now_us;
-        if (have && next <= cp_us) {
-                pb_info("poll: %zu published, %zu failed; checkpoint stays at its place",
-                        r.published, r.failed);
+        set_gauge(p, "portout_bridge_poll_last_success_timestamp_seconds", pb_now_ms() / 1000);
+        if (r.fresh)
+                pb_warn("poll: %zu event(s) created since start were not delivered by webhook",
+                        r.fresh);
+        /* Move only after a trusted pass, only to Telnyx time actually read:
+         * the newest created_at, or just before the oldest failure. */
+        int64_t next = r.max_created_us;
+        if (r.failed)
+                next = r.min_failed_us > 0 && r.min_failed_us - 1 < next ? r.min_failed_us - 1 : 0;
+        const char *why = !r.consistent           ? "the list moved while it was read"
+                          : r.failed && !next     ? "a failed event has no created_at"
+                          : !next                 ? "no event in the window"
+                          : have && next <= cp_us ? "nothing newer was delivered"
+                                                  : NULL;
+        if (why) {
+                pb_info("poll: %zu event(s) read, %zu delivered, %zu already delivered, %zu "
+                        "failed; checkpoint stays (%s)",
+                        r.events, r.delivered, r.duplicates, r.failed, why);
                 return 0;
         }
         if (pb_checkpoint_write(cfg->telnyx_checkpoint_file, next, err, sizeof(err))) {
@@ -85,12 +136,10 @@ static int poll_once(pb_poller_t *p)
         }
         char nb[40];
         pb_time_format_us(next, nb, sizeof(nb));
-        pb_info("poll: %zu event(s) read, %zu published, %zu already published, %zu failed; "
+        pb_info("poll: %zu event(s) read, %zu delivered, %zu already delivered, %zu failed; "
                 "checkpoint %s",
-                r.events, r.published, r.skipped, r.failed, nb);
-        if (p->metrics)
-                pb_metrics_set(p->metrics, "portout_bridge_poll_checkpoint_timestamp_seconds", NULL,
-                               next / 1000000);
+                r.events, r.delivered, r.duplicates, r.failed, nb);
+        set_gauge(p, "portout_bridge_poll_checkpoint_timestamp_seconds", next / 1000000);
         return 0;
 }
 
@@ -99,55 +148,73 @@ static void *poll_main(void *arg)
         pb_poller_t *p = arg;
         while (!p->stop) {
                 poll_once(p);
-                for (int64_t waited = 0; !p->stop && waited < p->cfg->telnyx_poll_interval_s * 1000;
-                     waited += 100) {
-                        struct timespec ts = {0, 100 * 1000000L};
-                        nanosleep(&ts, NULL);
-                }
+                pthread_mutex_lock(&p->lock);
+                int64_t until = pb_mono_ms() + p->cfg->telnyx_poll_interval_s * 1000;
+                while (!p->stop && pb_mono_ms() < until)
+                        pb_cond_timedwait_ms(&p->cond, &p->lock, until - pb_mono_ms());
+                pthread_mutex_unlock(&p->lock);
         }
         return NULL;
 }
 
-pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_producer_t *prod, pb_metrics_t *metrics,
+pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
                            char *errstr, size_t errsz)
 {
         int64_t cp;
         if (pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, errstr, errsz) < 0)
                 return NULL;
+        int lock_fd = pb_checkpoint_lock(cfg->telnyx_checkpoint_file, errstr, errsz);
+        if (lock_fd < 0)
+                return NULL;
         pb_poller_t *p = calloc(1, sizeof(*p));
         if (!p) {
+                pb_checkpoint_unlock(lock_fd);
                 pb_seterr(errstr, errsz, "out of memory");
                 return NULL;
         }
         p->cfg = cfg;
-        p->prod = prod;
+        p->pl = pl;
         p->metrics = metrics;
+        p->lock_fd = lock_fd;
+        pthread_mutex_init(&p->lock, NULL);
+        pb_cond_init(&p->cond);
         p->tx = pb_telnyx_new(cfg, errstr, errsz);
-        p->delivered = pb_dedupe_new(1000000, (cfg->telnyx_poll_overlap_s + 3600) * 1000);
-        if (!p->tx || !p->delivered) {
-                pb_telnyx_free(p->tx);
-                pb_dedupe_free(p->delivered);
-                free(p);
-                return NULL;
-        }
+        if (!p->tx)
+                goto fail;
         pb_telnyx_set_abort_flag(p->tx, &p->stop);
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
                 pb_seterr(errstr, errsz, "cannot start the poller thread");
-                pb_telnyx_free(p->tx);
-                pb_dedupe_free(p->delivered);
-                free(p);
-                return NULL;
+                goto fail;
         }
         return p;
+fail:
+        pb_telnyx_free(p->tx);
+        pb_checkpoint_unlock(lock_fd);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
+        free(p);
+        return NULL;
+}
+
+void pb_poller_stop(pb_poller_t *p)
+{
+        if (!p)
+                return;
+        pthread_mutex_lock(&p->lock);
+        p->stop = 1;
+        pthread_cond_signal(&p->cond);
+        pthread_mutex_unlock(&p->lock);
 }
 
 void pb_poller_free(pb_poller_t *p)
 {
         if (!p)
                 return;
-        p->stop = 1;
+        pb_poller_stop(p);
         pthread_join(p->thread, NULL);
         pb_telnyx_free(p->tx);
-        pb_dedupe_free(p->delivered);
+        pb_checkpoint_unlock(p->lock_fd);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
         free(p);
 }

@@ -1,10 +1,21 @@
 /* Poller: inside `portout-bridge run`, reads GET /portouts/events every
  * telnyx.poll_interval_s for events created since the checkpoint minus
- * telnyx.poll_overlap_s, publishes those not published yet, and moves the
- * checkpoint only past events Kafka acknowledged (checkpoint.h). A crash
- * loses nothing: the next start reads again from the last checkpoint.
- * Ownership: pb_poller_new() borrows cfg, producer and metrics; it owns its
- * Telnyx client and thread; pb_poller_free() stops and joins it. */
+ * telnyx.poll_overlap_s, and submits them to the pipeline (which skips those
+ * already delivered, by webhook or by an earlier poll).
+ *
+ * Time is Telnyx's: the window's end is the Date of Telnyx's last answer (plus
+ * the monotonic time since), and the checkpoint is the newest created_at read
+ * in a pass that was trusted and fully delivered (or just before the oldest
+ * failure). The host clock is never used, so a host clock that runs ahead or
+ * behind misses nothing. A crash loses nothing: the next start reads again
+ * from the last checkpoint.
+ *
+ * Only one process polls with one checkpoint file (an flock on
+ * "<checkpoint>.lock"); a second is refused at start.
+ *
+ * Ownership: pb_poller_new() borrows cfg, the pipeline and metrics; it owns
+ * its Telnyx client, lock and thread. Stop order (cmd_run.c):
+ * pb_poller_stop(), pb_pipeline_close(), pb_poller_free(). */
 #ifndef PB_POLLER_H
 #define PB_POLLER_H
 
@@ -12,16 +23,19 @@
 
 #include "config.h"
 #include "metrics.h"
-#include "producer.h"
+#include "pipeline.h"
 
 typedef struct pb_poller pb_poller_t;
 
-/* Checks the checkpoint and starts the polling thread. */
-pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_producer_t *prod, pb_metrics_t *metrics,
+/* Checks and locks the checkpoint and starts the polling thread. */
+pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
                            char *errstr, size_t errsz);
 
-/* Asks the thread to stop, waits for the current poll's deliveries (up to
- * kafka.flush_timeout_ms), and frees the poller. */
+/* Asks the thread to stop (it stops reading pages; what it submitted
+ * settles in the pipeline). */
+void pb_poller_stop(pb_poller_t *p);
+
+/* Stops if needed, joins the thread, releases the lock and frees it. */
 void pb_poller_free(pb_poller_t *p);
 
 #endif

@@ -1,13 +1,17 @@
 #include "producer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
+#include <unistd.h>
 
+#include "deadletter.h"
 #include "log.h"
 #include "pb.h"
 
@@ -24,14 +28,22 @@ static const char *const default_props[][2] = {
     {"statistics.interval.ms", "1000"},
 };
 
+/* Records drained from the requeue list per lock hold. */
+#define DRAIN_BATCH 256
+
 enum msg_state { MSG_PRIMARY = 0, MSG_DLQ };
 
-/* One record in flight. Everything is copied in one place so that librdkafka
- * can borrow value/key without copying (freed after the fate is known). */
+/* Who holds a pending record: librdkafka (or, during a rebuild, the handle
+ * being torn down), or the bridge's own requeue list. */
+enum msg_where { IN_KAFKA = 0, IN_REQUEUE };
+
+/* One record in flight. Everything is copied in one allocation so that
+ * librdkafka can borrow value/key without copying (freed after the fate). */
 struct pb_msg {
-        struct pb_msg *prev, *next; /* pending list */
-        struct pb_msg *qnext;       /* requeue list */
-        int queued;
+        struct pb_msg *prev, *next; /* pending list, oldest first */
+        struct pb_msg *qnext;       /* requeue list, by seq */
+        uint64_t seq;               /* send order */
+        enum msg_where where;
         enum msg_state state;
         char *topic;
         char *key;
@@ -43,6 +55,7 @@ struct pb_msg {
         size_t hdr_cnt;
         char **hdr_names;
         char **hdr_values;
+        char *ingest, *received, *origin; /* provenance, for a dead letter */
         int dlq_err;
         char *dlq_reason;
         pb_done_fn *cb;
@@ -51,16 +64,25 @@ struct pb_msg {
 
 struct pb_producer {
         rd_kafka_t *rk;
-        pthread_rwlock_t rk_lock; /* write-held only while rebuilding */
-        pthread_mutex_t lock;     /* lists and counters */
-        pthread_cond_t cond;      /* signalled when a fate is decided */
-        struct pb_msg *pending;   /* every record without a fate */
+        /* Write-held while the handle is destroyed and replaced; read-held by
+         * the rare users of rk outside the lock below (warm-up, fire drill). */
+        pthread_rwlock_t rk_lock;
+        /* Lists, counters, and every rd_kafka_producev() call, so records
+         * reach librdkafka in the order they were accepted. */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;        /* a fate was decided: room, flush progress */
+        struct pb_msg *head, *tail; /* pending, oldest first */
         struct pb_msg *rq_head, *rq_tail;
+        uint64_t next_seq;
         pb_producer_stats_t st;
         pthread_t thread;
+        int thread_started;
+        int wake[2]; /* pipe: librdkafka's queue events and our own wake-ups */
         int stop;
-        int closing; /* purging at shutdown: failures become FAILED(shutdown) */
-        int rebuilding;
+        int closing;    /* no new records; failures become FAILED(shutdown) */
+        int closed;     /* pb_producer_close() has run */
+        int rebuilding; /* sends go to the requeue list */
+        int rq_blocked; /* the last drain met a full librdkafka queue */
         char *dlq_topic;
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
 };
@@ -94,13 +116,19 @@ static char *put(char **cursor, const char *s, size_t n)
         return d;
 }
 
+static size_t slen(const char *s)
+{
+        return s ? strlen(s) : 0;
+}
+
 /* One allocation per record: the struct, the header pointer arrays and every
  * byte of it (a replay of 200k events spent a fifth of its time in malloc). */
 static struct pb_msg *msg_new(const pb_record_t *r, pb_done_fn *cb, void *opaque)
 {
         size_t tlen = strlen(r->topic), klen = r->key ? r->key_len : 0;
         size_t total = sizeof(struct pb_msg) + 2 * (r->headers_cnt + 1) * sizeof(char *) + tlen +
-                       1 + klen + 1 + r->value_len + 1 + (r->raw ? r->raw_len + 1 : 0);
+                       1 + klen + 1 + r->value_len + 1 + (r->raw ? r->raw_len + 1 : 0) +
+                       slen(r->prov.ingest) + slen(r->prov.received) + slen(r->prov.origin) + 3;
         for (size_t i = 0; i < r->headers_cnt; i++)
                 total += strlen(r->headers[i].name) + strlen(r->headers[i].value) + 2;
         struct pb_msg *m = malloc(total);
@@ -124,52 +152,104 @@ static struct pb_msg *msg_new(const pb_record_t *r, pb_done_fn *cb, void *opaque
                 m->hdr_names[i] = put(&cur, r->headers[i].name, strlen(r->headers[i].name));
                 m->hdr_values[i] = put(&cur, r->headers[i].value, strlen(r->headers[i].value));
         }
+        m->ingest = put(&cur, r->prov.ingest ? r->prov.ingest : "", slen(r->prov.ingest));
+        m->received = put(&cur, r->prov.received ? r->prov.received : "", slen(r->prov.received));
+        m->origin = put(&cur, r->prov.origin ? r->prov.origin : "", slen(r->prov.origin));
         m->cb = cb;
         m->opaque = opaque;
         return m;
 }
 
-/* Caller holds p->lock. */
+/* --- lists; the caller holds p->lock --- */
+
 static void pending_add(pb_producer_t *p, struct pb_msg *m)
 {
-        m->prev = NULL;
-        m->next = p->pending;
-        if (p->pending)
-                p->pending->prev = m;
-        p->pending = m;
+        m->seq = p->next_seq++;
+        m->next = NULL;
+        m->prev = p->tail;
+        if (p->tail)
+                p->tail->next = m;
+        else
+                p->head = m;
+        p->tail = m;
         p->st.pending++;
 }
 
-static void pending_del(pb_producer_t *p, struct pb_msg *m)
+/* Unlinks a record; st.pending is the caller's to lower. */
+static void pending_unlink(pb_producer_t *p, struct pb_msg *m)
 {
         if (m->prev)
                 m->prev->next = m->next;
         else
-                p->pending = m->next;
+                p->head = m->next;
         if (m->next)
                 m->next->prev = m->prev;
-        p->st.pending--;
-}
-
-static void requeue(pb_producer_t *p, struct pb_msg *m)
-{
-        if (m->queued)
-                return;
-        m->queued = 1;
-        m->qnext = NULL;
-        if (p->rq_tail)
-                p->rq_tail->qnext = m;
         else
-                p->rq_head = m;
-        p->rq_tail = m;
+                p->tail = m->prev;
 }
 
-/* Decides a record's fate: removes it, runs its callback, frees it. */
+/* Inserts into the requeue list in send order. New records go to the end
+ * (one step); dead letters and re-sends after a rebuild are older and walk
+ * back from the end. */
+static void rq_insert(pb_producer_t *p, struct pb_msg *m)
+{
+        m->where = IN_REQUEUE;
+        p->st.queued++;
+        if (!p->rq_head || p->rq_tail->seq < m->seq) {
+                m->qnext = NULL;
+                if (p->rq_tail)
+                        p->rq_tail->qnext = m;
+                else
+                        p->rq_head = m;
+                p->rq_tail = m;
+                return;
+        }
+        struct pb_msg **pp = &p->rq_head;
+        while (*pp && (*pp)->seq < m->seq)
+                pp = &(*pp)->qnext;
+        m->qnext = *pp;
+        *pp = m;
+}
+
+static struct pb_msg *rq_pop(pb_producer_t *p)
+{
+        struct pb_msg *m = p->rq_head;
+        if (m) {
+                p->rq_head = m->qnext;
+                if (!p->rq_head)
+                        p->rq_tail = NULL;
+                m->qnext = NULL;
+                m->where = IN_KAFKA;
+                p->st.queued--;
+        }
+        return m;
+}
+
+static void rq_push_front(pb_producer_t *p, struct pb_msg *m)
+{
+        m->where = IN_REQUEUE;
+        p->st.queued++;
+        m->qnext = p->rq_head;
+        p->rq_head = m;
+        if (!p->rq_tail)
+                p->rq_tail = m;
+}
+
+static void wake_poller(pb_producer_t *p)
+{
+        ssize_t n = write(p->wake[1], "w", 1);
+        (void)n; /* a full pipe already means "wake up" */
+}
+
+/* Decides a record's fate: removes it, runs its callback, frees it. It
+ * stops counting as pending only after its callback, so a flush that sees
+ * nothing pending has seen every callback run. The caller does not hold
+ * p->lock. */
 static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const char *topic,
                      int32_t partition, int64_t offset, int err, const char *reason)
 {
         pthread_mutex_lock(&p->lock);
-        pending_del(p, m);
+        pending_unlink(p, m);
         if (fate == PB_FATE_DELIVERED)
                 p->st.delivered++;
         else if (fate == PB_FATE_DEAD_LETTERED)
@@ -184,6 +264,7 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
         msg_free(m);
 
         pthread_mutex_lock(&p->lock);
+        p->st.pending--;
         pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
 }
@@ -211,9 +292,10 @@ static int is_permanent_record_error(rd_kafka_resp_err_t err)
         }
 }
 
-/* Kafka refused this record for good: send its original bytes to the
- * dead-letter topic (from the poll thread); its callback reports the fate. */
-static void to_dead_letter(pb_producer_t *p, struct pb_msg *m, rd_kafka_resp_err_t err)
+/* Kafka refused this record for good: its original bytes go to the
+ * dead-letter topic (produced by the poll thread); the callback reports the
+ * fate. Caller holds p->lock. */
+static void to_dead_letter_locked(pb_producer_t *p, struct pb_msg *m, rd_kafka_resp_err_t err)
 {
         char reason[512];
         snprintf(reason, sizeof(reason), "Kafka refused the record on %s: %s", m->topic,
@@ -221,16 +303,14 @@ static void to_dead_letter(pb_producer_t *p, struct pb_msg *m, rd_kafka_resp_err
         pb_warn("dead-lettering record key=%.*s: %s", (int)m->key_len, m->key ? m->key : "",
                 reason);
         m->dlq_err = err;
+        free(m->dlq_reason);
         m->dlq_reason = strdup(reason);
         m->state = MSG_DLQ;
-        pthread_mutex_lock(&p->lock);
-        requeue(p, m);
-        pthread_mutex_unlock(&p->lock);
+        rq_insert(p, m);
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
-        (void)rk;
         pb_producer_t *p = opaque;
         struct pb_msg *m = rkm->_private;
         rd_kafka_resp_err_t err = rkm->err;
@@ -248,21 +328,25 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                 return;
         }
         pthread_mutex_lock(&p->lock);
-        int rebuilding = p->rebuilding, closing = p->closing;
-        pthread_mutex_unlock(&p->lock);
-        if (rebuilding && !closing) {
-                /* Stays pending; the rebuilt handle sends it again. */
-                return;
-        }
-        if (closing) {
+        if (p->closing) {
+                pthread_mutex_unlock(&p->lock);
                 complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err,
                          "shutdown before Kafka acknowledged the record");
                 return;
         }
-        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
-                to_dead_letter(p, m, err);
+        /* A fatal handle purges its own queues before we rebuild it: those
+         * records were not delivered by it, the rebuilt one sends them. */
+        if (p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) {
+                /* Stays pending; the rebuilt handle sends it again. */
+                pthread_mutex_unlock(&p->lock);
                 return;
         }
+        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
+                to_dead_letter_locked(p, m, err);
+                pthread_mutex_unlock(&p->lock);
+                return;
+        }
+        pthread_mutex_unlock(&p->lock);
         char reason[512];
         if (m->state == MSG_DLQ)
                 snprintf(reason, sizeof(reason), "%s; and the dead-letter topic %s failed too: %s",
@@ -399,29 +483,39 @@ static rd_kafka_t *make_rk(pb_producer_t *p, char *errstr, size_t errsz)
         if (!rk) {
                 rd_kafka_conf_destroy(conf);
                 pb_seterr(errstr, errsz, "cannot create the Kafka producer: %s", e);
+                return NULL;
         }
+        /* Delivery reports, errors and statistics wake the poll thread through
+         * the pipe: it never waits inside librdkafka. */
+        rd_kafka_queue_t *q = rd_kafka_queue_get_main(rk);
+        rd_kafka_queue_io_event_enable(q, p->wake[1], "k", 1);
+        rd_kafka_queue_destroy(q);
         return rk;
 }
 
-/* Hands one record to librdkafka. Returns the librdkafka error (QUEUE_FULL is
- * backpressure for the caller). */
+/* Hands one record to librdkafka (never blocks). Caller holds p->lock.
+ * Returns the librdkafka error (QUEUE_FULL is backpressure for the caller). */
 static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
 {
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->hdr_cnt + 6);
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->hdr_cnt + PB_DL_MAX_HEADERS);
         const char *value = m->value;
         size_t value_len = m->value_len;
         if (m->state == MSG_DLQ) {
-                char code[16];
-                snprintf(code, sizeof(code), "%d", m->dlq_err);
+                /* The refused record's own headers (not its content type: the
+                 * value becomes the original input), then the reason. */
                 for (size_t i = 0; i < m->hdr_cnt; i++)
                         if (strcmp(m->hdr_names[i], "content-type") != 0)
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
-                rd_kafka_header_add(hdrs, "pb_stage", -1, "produce", -1);
-                rd_kafka_header_add(hdrs, "pb_error", -1, m->dlq_reason, -1);
-                rd_kafka_header_add(hdrs, "pb_error_code", -1,
-                                    rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err), -1);
-                rd_kafka_header_add(hdrs, "pb_original_topic", -1, m->topic, -1);
+                pb_deadletter_t dl = {"produce",
+                                      m->dlq_reason,
+                                      rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err),
+                                      m->topic,
+                                      {m->ingest, m->received, *m->origin ? m->origin : NULL}};
+                pb_header_t h[PB_DL_MAX_HEADERS];
+                size_t n = pb_deadletter_headers(&dl, h);
+                for (size_t i = 0; i < n; i++)
+                        rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1);
                 if (m->raw) {
                         value = m->raw;
                         value_len = m->raw_len;
@@ -440,61 +534,110 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
         return err;
 }
 
-/* Poll thread: produce what was requeued (dead-letters, re-sends after a
- * rebuild), without ever blocking on a full queue. */
+/* A record that cannot be produced at all. */
+struct failed {
+        struct pb_msg *m;
+        rd_kafka_resp_err_t err;
+};
+
+/* Poll thread: produces what was requeued (dead letters, re-sends after a
+ * rebuild, sends that arrived meanwhile), in send order, never blocking on a
+ * full queue. Senders queue behind these until the list is empty, so order
+ * holds. */
 static void drain_requeue(pb_producer_t *p)
 {
         for (;;) {
+                struct failed fail[DRAIN_BATCH];
+                size_t nfail = 0, done = 0;
                 pthread_mutex_lock(&p->lock);
-                struct pb_msg *m = p->rq_head;
-                if (m) {
-                        p->rq_head = m->qnext;
-                        if (!p->rq_head)
-                                p->rq_tail = NULL;
-                        m->queued = 0;
-                }
-                pthread_mutex_unlock(&p->lock);
-                if (!m)
-                        return;
-                rd_kafka_resp_err_t err = produce_one(p, m);
-                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                        pthread_mutex_lock(&p->lock); /* back to the front; retry later */
-                        m->queued = 1;
-                        m->qnext = p->rq_head;
-                        p->rq_head = m;
-                        if (!p->rq_tail)
-                                p->rq_tail = m;
+                if (p->rebuilding) {
                         pthread_mutex_unlock(&p->lock);
                         return;
                 }
-                if (err) {
+                p->rq_blocked = 0;
+                while (done < DRAIN_BATCH && p->rq_head) {
+                        struct pb_msg *m = rq_pop(p);
+                        rd_kafka_resp_err_t err = produce_one(p, m);
+                        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL ||
+                            err == RD_KAFKA_RESP_ERR__FATAL) {
+                                /* Retry shortly; a fatal handle is rebuilt
+                                 * first by the poll loop. */
+                                rq_push_front(p, m);
+                                p->rq_blocked = 1;
+                                break;
+                        }
+                        done++;
+                        if (!err)
+                                continue;
+                        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
+                                to_dead_letter_locked(p, m, err);
+                                continue;
+                        }
+                        fail[nfail].m = m;
+                        fail[nfail].err = err;
+                        nfail++;
+                }
+                int more = p->rq_head && !p->rq_blocked;
+                pthread_mutex_unlock(&p->lock);
+                for (size_t i = 0; i < nfail; i++) {
+                        struct pb_msg *m = fail[i].m;
                         char reason[512];
                         snprintf(reason, sizeof(reason), "%s%scannot produce to %s: %s",
                                  m->dlq_reason ? m->dlq_reason : "", m->dlq_reason ? "; " : "",
                                  m->state == MSG_DLQ ? p->dlq_topic : m->topic,
-                                 rd_kafka_err2str(err));
-                        complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, reason);
+                                 rd_kafka_err2str(fail[i].err));
+                        complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, fail[i].err, reason);
                 }
+                if (!more)
+                        return;
         }
 }
 
+/* Serves librdkafka's queue (delivery reports, errors, statistics) without
+ * waiting inside librdkafka. */
+static void serve(pb_producer_t *p)
+{
+        while (rd_kafka_poll(p->rk, 0) > 0)
+                ;
+}
+
+static void drain_pipe(pb_producer_t *p)
+{
+        char buf[256];
+        while (read(p->wake[0], buf, sizeof(buf)) > 0)
+                ;
+}
+
+/* Waits for a wake-up (librdkafka event, new requeued work) up to ms. */
+static void wait_wake(pb_producer_t *p, int ms)
+{
+        struct pollfd pfd = {p->wake[0], POLLIN, 0};
+        if (poll(&pfd, 1, ms) > 0)
+                drain_pipe(p);
+}
+
 /* After a fatal error the handle is unusable (idempotent sequence lost):
- * fail everything over to a new handle and send it all again. */
+ * fail everything over to a new handle and send it all again, oldest first.
+ * Runs on the poll thread. */
 static void rebuild(pb_producer_t *p, const char *why)
 {
         pb_err("kafka producer fatal error: %s; rebuilding the producer and re-sending "
                "unacknowledged records",
                why);
-        pthread_rwlock_wrlock(&p->rk_lock);
         pthread_mutex_lock(&p->lock);
-        p->rebuilding = 1;
+        p->rebuilding = 1; /* from here senders queue, they never touch rk */
         pthread_mutex_unlock(&p->lock);
+        pthread_rwlock_wrlock(&p->rk_lock);
 
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         int64_t until = pb_mono_ms() + 5000;
-        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until)
-                rd_kafka_poll(p->rk, 50);
+        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until) {
+                serve(p);
+                wait_wake(p, 20);
+        }
+        serve(p);
         rd_kafka_destroy(p->rk);
+        drain_pipe(p);
 
         char e[512];
         p->rk = NULL;
@@ -502,17 +645,17 @@ static void rebuild(pb_producer_t *p, const char *why)
                 p->rk = make_rk(p, e, sizeof(e));
                 if (!p->rk) {
                         pb_err("%s; retrying in 1s", e);
-                        struct timespec ts = {1, 0};
-                        nanosleep(&ts, NULL);
+                        pb_sleep_ms(1000);
                 }
         }
         pthread_mutex_lock(&p->lock);
+        /* Every record the old handle held goes out again, merged with what
+         * was queued meanwhile, by send order. */
+        for (struct pb_msg *m = p->head; m; m = m->next)
+                if (m->where == IN_KAFKA)
+                        rq_insert(p, m);
         p->rebuilding = 0;
         p->st.rebuilds++;
-        /* Everything still pending goes out again, oldest first is not
-         * guaranteed across a rebuild: consumers dedupe on the CloudEvents id. */
-        for (struct pb_msg *m = p->pending; m; m = m->next)
-                requeue(p, m);
         pthread_mutex_unlock(&p->lock);
         pthread_rwlock_unlock(&p->rk_lock);
 }
@@ -524,16 +667,28 @@ static void *poll_main(void *arg)
         for (;;) {
                 pthread_mutex_lock(&p->lock);
                 int stop = p->stop;
+                int ms = p->rq_blocked ? 5 : 100;
                 pthread_mutex_unlock(&p->lock);
                 if (stop)
                         break;
-                rd_kafka_poll(p->rk, 20);
-                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(p->rk, fe, sizeof(fe));
-                if (ferr)
+                wait_wake(p, ms);
+                serve(p);
+                if (rd_kafka_fatal_error(p->rk, fe, sizeof(fe)))
                         rebuild(p, fe);
                 drain_requeue(p);
         }
         return NULL;
+}
+
+static int read_max_pending(rd_kafka_conf_t *conf, uint64_t *out)
+{
+        char v[64];
+        size_t vsz = sizeof(v);
+        if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", v, &vsz) != RD_KAFKA_CONF_OK)
+                return -1;
+        long long n = strtoll(v, NULL, 10);
+        *out = n > 0 ? (uint64_t)n : 100000;
+        return 0;
 }
 
 pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz)
@@ -543,13 +698,23 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
                 pb_seterr(errstr, errsz, "out of memory");
                 return NULL;
         }
+        p->wake[0] = p->wake[1] = -1;
         pthread_rwlock_init(&p->rk_lock, NULL);
         pthread_mutex_init(&p->lock, NULL);
-        pthread_cond_init(&p->cond, NULL);
+        pb_cond_init(&p->cond);
         p->dlq_topic = strdup(cfg->topic_dead_letter);
         p->conf_tmpl = build_conf(cfg, errstr, errsz);
         if (!p->conf_tmpl || !p->dlq_topic)
                 goto fail;
+        if (pipe(p->wake)) {
+                pb_seterr(errstr, errsz, "pipe: %s", strerror(errno));
+                goto fail;
+        }
+        for (int i = 0; i < 2; i++) {
+                fcntl(p->wake[i], F_SETFL, fcntl(p->wake[i], F_GETFL) | O_NONBLOCK);
+                fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+        }
+        read_max_pending(p->conf_tmpl, &p->st.max_pending);
         rd_kafka_conf_set_dr_msg_cb(p->conf_tmpl, dr_cb);
         rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
         rd_kafka_conf_set_log_cb(p->conf_tmpl, log_cb);
@@ -557,71 +722,103 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         p->rk = make_rk(p, errstr, errsz);
         if (!p->rk)
                 goto fail;
-        p->st.brokers_up = 0;
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
                 pb_seterr(errstr, errsz, "cannot start the producer thread");
                 goto fail;
         }
+        p->thread_started = 1;
         return p;
 fail:
         if (p->rk)
                 rd_kafka_destroy(p->rk);
         if (p->conf_tmpl)
                 rd_kafka_conf_destroy(p->conf_tmpl);
+        if (p->wake[0] >= 0) {
+                close(p->wake[0]);
+                close(p->wake[1]);
+        }
+        pthread_rwlock_destroy(&p->rk_lock);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->cond);
         free(p->dlq_topic);
         free(p);
         return NULL;
-}
-
-/* Waits on p->cond (caller holds p->lock) for at most ms. */
-static void cond_wait_ms(pb_producer_t *p, long ms)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 
 int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, void *opaque,
                      int timeout_ms, char *errstr, size_t errsz)
 {
         struct pb_msg *m = msg_new(rec, cb, opaque);
-        if (!m)
-                return pb_seterr(errstr, errsz, "out of memory");
+        if (!m) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return PB_SEND_ERROR;
+        }
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
         pthread_mutex_lock(&p->lock);
-        pending_add(p, m);
-        p->st.sent++;
-        pthread_mutex_unlock(&p->lock);
         for (;;) {
-                pthread_rwlock_rdlock(&p->rk_lock);
-                rd_kafka_resp_err_t err = produce_one(p, m);
-                pthread_rwlock_unlock(&p->rk_lock);
-                if (!err)
-                        return 0;
-                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && pb_mono_ms() < deadline) {
-                        /* Backpressure: wait for deliveries to make room. */
-                        pthread_mutex_lock(&p->lock);
-                        cond_wait_ms(p, 10);
+                if (p->closing) {
                         pthread_mutex_unlock(&p->lock);
-                        continue;
+                        msg_free(m);
+                        pb_seterr(errstr, errsz, "the producer is shutting down");
+                        return PB_SEND_CLOSED;
                 }
-                if (is_permanent_record_error(err)) {
-                        /* Refused before it left (e.g. larger than
-                         * message.max.bytes): dead-letter it from the poll
-                         * thread, the callback reports the fate. */
-                        to_dead_letter(p, m, err);
-                        return 0;
+                int full = p->st.pending >= p->st.max_pending;
+                if (!full) {
+                        pending_add(p, m);
+                        p->st.sent++;
+                        if (p->rebuilding || p->rq_head) {
+                                /* Behind older records: the poll thread
+                                 * produces them all in order. */
+                                rq_insert(p, m);
+                                pthread_mutex_unlock(&p->lock);
+                                wake_poller(p);
+                                return PB_SEND_OK;
+                        }
+                        rd_kafka_resp_err_t err = produce_one(p, m);
+                        if (!err) {
+                                m->where = IN_KAFKA;
+                                pthread_mutex_unlock(&p->lock);
+                                return PB_SEND_OK;
+                        }
+                        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                                /* The handle just died; the poll thread is
+                                 * about to rebuild it and send this too. */
+                                rq_insert(p, m);
+                                pthread_mutex_unlock(&p->lock);
+                                wake_poller(p);
+                                return PB_SEND_OK;
+                        }
+                        if (is_permanent_record_error(err)) {
+                                /* Refused before it left (e.g. larger than
+                                 * message.max.bytes): dead-letter it from the
+                                 * poll thread; the callback reports the fate. */
+                                to_dead_letter_locked(p, m, err);
+                                pthread_mutex_unlock(&p->lock);
+                                wake_poller(p);
+                                return PB_SEND_OK;
+                        }
+                        pending_unlink(p, m);
+                        p->st.pending--;
+                        p->st.sent--;
+                        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                                pthread_mutex_unlock(&p->lock);
+                                msg_free(m);
+                                pb_seterr(errstr, errsz, "cannot enqueue for %s: %s", rec->topic,
+                                          rd_kafka_err2str(err));
+                                return PB_SEND_ERROR;
+                        }
                 }
-                pthread_mutex_lock(&p->lock);
-                pending_del(p, m);
-                p->st.sent--;
-                pthread_mutex_unlock(&p->lock);
-                msg_free(m);
-                return pb_seterr(errstr, errsz, "cannot enqueue for %s: %s", rec->topic,
-                                 rd_kafka_err2str(err));
+                /* Full: wait for deliveries to make room, or refuse. */
+                int64_t left = deadline - pb_mono_ms();
+                if (left <= 0) {
+                        pthread_mutex_unlock(&p->lock);
+                        msg_free(m);
+                        pb_seterr(errstr, errsz,
+                                  "the Kafka queue is full (%llu records waiting for Kafka)",
+                                  (unsigned long long)p->st.pending);
+                        return PB_SEND_BUSY;
+                }
+                pb_cond_timedwait_ms(&p->cond, &p->lock, left < 50 ? left : 50);
         }
 }
 
@@ -631,6 +828,7 @@ int pb_producer_inject_fatal(pb_producer_t *p, const char *reason)
         rd_kafka_resp_err_t err = rd_kafka_test_fatal_error(
             p->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason);
         pthread_rwlock_unlock(&p->rk_lock);
+        wake_poller(p);
         return err ? PB_ERR : 0;
 }
 
@@ -660,8 +858,7 @@ int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, in
                                         err ? rd_kafka_err2str(err) : "not available");
                                 break;
                         }
-                        struct timespec ts = {0, 100 * 1000000L};
-                        nanosleep(&ts, NULL);
+                        pb_sleep_ms(100);
                 }
                 rd_kafka_topic_destroy(rkt);
                 pthread_rwlock_unlock(&p->rk_lock);
@@ -673,8 +870,11 @@ size_t pb_producer_flush(pb_producer_t *p, int timeout_ms)
 {
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
         pthread_mutex_lock(&p->lock);
-        while (p->st.pending > 0 && pb_mono_ms() < deadline) {
-                cond_wait_ms(p, 50);
+        while (p->st.pending > 0) {
+                int64_t left = deadline - pb_mono_ms();
+                if (left <= 0)
+                        break;
+                pb_cond_timedwait_ms(&p->cond, &p->lock, left < 100 ? left : 100);
         }
         size_t left = p->st.pending;
         pthread_mutex_unlock(&p->lock);
@@ -688,37 +888,62 @@ void pb_producer_stats(pb_producer_t *p, pb_producer_stats_t *out)
         pthread_mutex_unlock(&p->lock);
 }
 
+size_t pb_producer_close(pb_producer_t *p)
+{
+        pthread_mutex_lock(&p->lock);
+        if (p->closed) {
+                pthread_mutex_unlock(&p->lock);
+                return 0;
+        }
+        p->closing = 1; /* senders are refused from here */
+        p->stop = 1;
+        uint64_t failed_before = p->st.failed;
+        pthread_mutex_unlock(&p->lock);
+        wake_poller(p);
+        if (p->thread_started)
+                pthread_join(p->thread, NULL);
+
+        /* Only this thread touches rk now. What librdkafka holds gets its
+         * fate through the delivery callback (FAILED: shutdown). */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        int64_t until = pb_mono_ms() + 5000;
+        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until) {
+                serve(p);
+                wait_wake(p, 20);
+        }
+        serve(p);
+        rd_kafka_destroy(p->rk);
+        p->rk = NULL;
+        /* Whatever is left (queued in the bridge, or never reported) gets its
+         * fate here: every record's callback runs exactly once. */
+        pthread_mutex_lock(&p->lock);
+        p->rq_head = p->rq_tail = NULL;
+        p->st.queued = 0;
+        pthread_mutex_unlock(&p->lock);
+        for (;;) {
+                pthread_mutex_lock(&p->lock);
+                struct pb_msg *m = p->head;
+                pthread_mutex_unlock(&p->lock);
+                if (!m)
+                        break;
+                complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, RD_KAFKA_RESP_ERR__DESTROY,
+                         "shutdown before Kafka acknowledged the record");
+        }
+        pthread_mutex_lock(&p->lock);
+        p->closed = 1;
+        size_t failed = (size_t)(p->st.failed - failed_before);
+        pthread_mutex_unlock(&p->lock);
+        return failed;
+}
+
 void pb_producer_free(pb_producer_t *p)
 {
         if (!p)
                 return;
-        pthread_mutex_lock(&p->lock);
-        p->stop = 1;
-        pthread_mutex_unlock(&p->lock);
-        pthread_join(p->thread, NULL);
-
-        /* Whatever is left gets its fate now: purged records report FAILED
-         * through the delivery callback, requeued ones directly. */
-        pthread_mutex_lock(&p->lock);
-        p->closing = 1;
-        struct pb_msg *rq = p->rq_head;
-        p->rq_head = p->rq_tail = NULL;
-        pthread_mutex_unlock(&p->lock);
-        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        int64_t until = pb_mono_ms() + 5000;
-        while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until)
-                rd_kafka_poll(p->rk, 50);
-        while (rq) {
-                struct pb_msg *next = rq->qnext;
-                complete(p, rq, PB_FATE_FAILED, rq->topic, -1, -1, RD_KAFKA_RESP_ERR__DESTROY,
-                         "shutdown before Kafka acknowledged the record");
-                rq = next;
-        }
-        if (p->pending)
-                pb_err("%llu record(s) left without a delivery report at shutdown",
-                       (unsigned long long)p->st.pending);
-        rd_kafka_destroy(p->rk);
+        pb_producer_close(p);
         rd_kafka_conf_destroy(p->conf_tmpl);
+        close(p->wake[0]);
+        close(p->wake[1]);
         pthread_rwlock_destroy(&p->rk_lock);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);

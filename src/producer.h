@@ -5,12 +5,24 @@
  * permanently, e.g. too large; its original bytes were acked on the dead-letter
  * topic instead), FAILED (not durable: timeout, shutdown, dead-letter failed).
  *
- * Threads: a producer owns one poll thread. Completion callbacks run on it and
- * must not block for long. pb_producer_send() may be called from any thread.
+ * Order: records are handed to librdkafka in the order pb_producer_send()
+ * accepted them, across rebuilds too, so records with one key reach their
+ * partition in send order (a rebuild may repeat a record, never reorder).
  *
- * Faults: a full local queue makes send() wait (backpressure, never a drop);
- * a fatal producer error (idempotence broken) destroys and rebuilds the
- * librdkafka handle and re-sends every record not yet acknowledged.
+ * Threads: a producer owns one poll thread. Completion callbacks run on it
+ * (or in the thread calling pb_producer_close()) and must not block for long
+ * nor call back into the producer. pb_producer_send() may be called from any
+ * thread. No wait of the producer depends on the wall clock: they use
+ * CLOCK_MONOTONIC or poll(2), and librdkafka is only ever polled without a
+ * timeout, so a clock step cannot stretch them.
+ *
+ * Bounds: at most max_pending records (librdkafka's
+ * queue.buffering.max.messages) are held at once; a full producer makes
+ * send() wait, or refuse at once with PB_SEND_BUSY when timeout_ms is 0.
+ *
+ * Faults: a fatal producer error (idempotence broken) destroys and rebuilds
+ * the librdkafka handle and re-sends every record not yet acknowledged, oldest
+ * first; sends during the rebuild are queued, never blocked on it.
  *
  * Ownership: send() copies everything it is given; the producer owns its
  * records until their callback has run. */
@@ -22,6 +34,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "record.h"
 
 typedef struct pb_producer pb_producer_t;
 
@@ -39,30 +52,21 @@ typedef struct pb_delivery {
 
 typedef void(pb_done_fn)(void *opaque, const pb_delivery_t *d);
 
-typedef struct pb_header {
-        const char *name;
-        const char *value;
-} pb_header_t;
-
-/* A record to produce. raw/raw_len are the original input bytes sent to the
- * dead-letter topic if Kafka refuses the record permanently (NULL: value). */
-typedef struct pb_record {
-        const char *topic;
-        const char *key; /* may be NULL */
-        size_t key_len;
-        const char *value;
-        size_t value_len;
-        const pb_header_t *headers;
-        size_t headers_cnt;
-        const char *raw;
-        size_t raw_len;
-} pb_record_t;
+/* pb_producer_send() results. */
+enum pb_send_rc {
+        PB_SEND_OK = 0,
+        PB_SEND_ERROR = -1,  /* the record cannot be produced (errstr says why) */
+        PB_SEND_BUSY = -2,   /* full: nothing was enqueued, try again later */
+        PB_SEND_CLOSED = -3, /* the producer is shutting down */
+};
 
 typedef struct pb_producer_stats {
         uint64_t sent, delivered, dead_lettered, failed, rebuilds;
-        uint64_t pending;
-        int brokers_up; /* 1 while some broker connection is UP (statistics,
-                         * delivery reports); 0 after "all brokers down" */
+        uint64_t pending;     /* records without a fate */
+        uint64_t queued;      /* of those, waiting in the bridge (rebuild, dead letter) */
+        uint64_t max_pending; /* the bound */
+        int brokers_up;       /* 1 while some broker connection is UP (statistics,
+                               * delivery reports); 0 after "all brokers down" */
 } pb_producer_stats_t;
 
 /* Creates a producer from the config (safe defaults, then kafka.properties).
@@ -75,9 +79,10 @@ int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz);
 /* Prints the effective librdkafka properties (secrets redacted). */
 void pb_producer_conf_print(const pb_config_t *cfg, FILE *out);
 
-/* Enqueues a record; cb(opaque, ...) runs once with its fate. While the local
- * queue is full it waits, up to timeout_ms (<0: forever). Returns 0, or -1 if
- * it was not enqueued (timeout, or an invalid record) and cb will not run. */
+/* Enqueues a record; cb(opaque, ...) runs once with its fate. While the
+ * producer is full it waits up to timeout_ms (<0: until room; 0: not at all).
+ * Returns PB_SEND_OK, or another pb_send_rc (nothing enqueued, cb will not
+ * run) with errstr set. */
 int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, void *opaque,
                      int timeout_ms, char *errstr, size_t errsz);
 
@@ -93,8 +98,12 @@ int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, in
 /* Copies the counters. */
 void pb_producer_stats(pb_producer_t *p, pb_producer_stats_t *out);
 
-/* Stops the producer. Records still pending get FAILED ("shutdown") before it
- * returns; call pb_producer_flush() first for a graceful stop. */
+/* Stops accepting records and gives every record still pending its fate
+ * (FAILED, "shutdown") before it returns; call pb_producer_flush() first for
+ * a graceful stop. Returns how many records that failed. Idempotent. */
+size_t pb_producer_close(pb_producer_t *p);
+
+/* Closes the producer if needed and frees it. */
 void pb_producer_free(pb_producer_t *p);
 
 /* Raises a librdkafka fatal error on the live handle, as a broken idempotent

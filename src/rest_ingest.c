@@ -4,52 +4,54 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
-#include "normalize.h"
 #include "pb.h"
-#include "publish.h"
-#include "timefmt.h"
 
+/* One scan: what the pipeline's callbacks report, under lock. */
 struct scan {
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        size_t pending;
-        pb_scan_result_t r;    /* callbacks write here, under lock */
-        pb_scan_result_t *res; /* == &r */
-        pb_dedupe_t *delivered;
-        pb_metrics_t *metrics;
+        size_t pending; /* pages submitted and not yet reported */
+        pb_scan_result_t r;
+        int64_t fresh_since_us;
 };
 
-struct rec {
-        struct scan *s;
-        int64_t created_us;
-        int rejected;
-        char id[PB_MAX_ID_LEN + 1];
-};
-
-static void on_done(void *opaque, const pb_delivery_t *d)
+static void on_item(void *opaque, const pb_item_result_t *it)
 {
-        struct rec *r = opaque;
-        struct scan *s = r->s;
-        pb_publish_count(s->metrics, d, r->rejected);
-        if (d->fate != PB_FATE_FAILED && r->id[0] && s->delivered)
-                pb_dedupe_add(s->delivered, r->id, pb_now_ms());
+        struct scan *s = opaque;
         pthread_mutex_lock(&s->lock);
-        if (d->fate == PB_FATE_FAILED) {
-                s->res->failed++;
-                if (r->created_us < s->res->min_failed_us)
-                        s->res->min_failed_us = r->created_us;
-        } else if (d->fate == PB_FATE_DEAD_LETTERED || r->rejected) {
-                s->res->dead_lettered++;
-        } else {
-                s->res->delivered++;
+        pb_scan_result_t *r = &s->r;
+        r->events++;
+        if (it->rejected)
+                r->rejected++;
+        if (it->created_us > r->max_created_us)
+                r->max_created_us = it->created_us;
+        switch (it->outcome) {
+        case PB_OUTCOME_DELIVERED:
+                r->delivered++;
+                if (s->fresh_since_us && it->created_us >= s->fresh_since_us)
+                        r->fresh++;
+                break;
+        case PB_OUTCOME_DEAD_LETTERED: r->dead_lettered++; break;
+        case PB_OUTCOME_DUPLICATE: r->duplicates++; break;
+        case PB_OUTCOME_FAILED:
+                r->failed++;
+                if (it->created_us < r->min_failed_us) /* 0 (unknown) wins: stay put */
+                        r->min_failed_us = it->created_us;
+                break;
         }
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void on_page_done(void *opaque, const pb_doc_result_t *res)
+{
+        (void)res;
+        struct scan *s = opaque;
+        pthread_mutex_lock(&s->lock);
         s->pending--;
         pthread_cond_broadcast(&s->cond);
         pthread_mutex_unlock(&s->lock);
-        free(r);
 }
 
 /* One page request; runs on the scan's thread or on a helper thread (the
@@ -84,103 +86,38 @@ static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
         return dflt;
 }
 
-/* Publishes one page's items. */
-static void publish_page(struct scan *s, pb_producer_t *prod, const pb_config_t *cfg,
-                         const pb_scan_opts_t *o, pb_dedupe_t *published, json_object *page)
+static void submit_page(struct scan *s, pb_pipeline_t *pl, json_object *page)
 {
-        int64_t now_us = pb_now_ms() * 1000;
-        pb_norm_opts_t nopts = {cfg->envelope_source};
-        pb_ingest_t ing = {PB_INGEST_REST, now_us};
-        pb_batch_t *b = pb_normalize_parsed(&nopts, page, NULL, 0, &ing);
-        if (!b)
-                return;
-        char received[40];
-        pb_time_format_us(now_us, received, sizeof(received));
-        pb_scan_result_t *res = s->res;
-        for (size_t i = 0; i < b->cnt; i++) {
-                const pb_norm_item_t *it = &b->items[i];
-                int64_t created = 0;
-                if (it->env) {
-                        res->events++;
-                        pb_time_parse_rfc3339(it->env->time, &created);
-                        if (created > res->max_created_us)
-                                res->max_created_us = created;
-                        if (pb_dedupe_seen(published, it->env->id, 0) ||
-                            (o->delivered &&
-                             pb_dedupe_seen(o->delivered, it->env->id, pb_now_ms()))) {
-                                res->skipped++;
-                                continue;
-                        }
-                        pb_dedupe_add(published, it->env->id, 0);
-                } else {
-                        res->rejected++;
-                        pb_warn("telnyx event rejected, sending to %s: %s", cfg->topic_dead_letter,
-                                it->error);
-                }
-                if (o->dry_run) {
-                        if (it->env) {
-                                fwrite(it->env->json, 1, it->env->json_len, o->dry_out);
-                                fputc('\n', o->dry_out);
-                        }
-                        continue;
-                }
-                struct rec *r = calloc(1, sizeof(*r));
-                if (!r) {
-                        res->failed++;
-                        continue;
-                }
-                r->s = s;
-                r->created_us = created;
-                r->rejected = it->env == NULL;
-                if (it->env)
-                        snprintf(r->id, sizeof(r->id), "%s", it->env->id);
-                pthread_mutex_lock(&s->lock);
-                s->pending++;
-                pthread_mutex_unlock(&s->lock);
-                pb_origin_t origin = {"rest", received, NULL};
-                char err[PB_ERRSZ];
-                if (pb_publish_item(prod, cfg, it, &origin, on_done, r, -1, err, sizeof(err))) {
-                        pb_err("telnyx event %s: %s", r->id, err);
-                        pthread_mutex_lock(&s->lock);
-                        s->pending--;
-                        res->failed++;
-                        if (created < res->min_failed_us)
-                                res->min_failed_us = created;
-                        pthread_mutex_unlock(&s->lock);
-                        free(r);
-                        continue;
-                }
-                res->published++;
-        }
-        pb_batch_free(b);
+        pthread_mutex_lock(&s->lock);
+        s->pending++;
+        pthread_mutex_unlock(&s->lock);
+        pb_submission_t sub;
+        memset(&sub, 0, sizeof(sub));
+        sub.parsed = page;
+        sub.path = PB_INGEST_REST;
+        sub.received_us = pb_now_ms() * 1000;
+        sub.wait_ms = -1; /* the scan's own thread: waiting for room is backpressure */
+        sub.on_item = on_item;
+        sub.on_done = on_page_done;
+        sub.opaque = s;
+        pb_pipeline_submit(pl, &sub);
 }
 
-pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t *cfg,
+pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *cfg,
                         const pb_scan_opts_t *o, pb_scan_result_t *res, char *errstr, size_t errsz)
 {
-        /* On the heap: if we stop with records in flight, their callbacks
-         * still find it (it is then deliberately not freed). */
-        struct scan *s = calloc(1, sizeof(*s));
-        pb_dedupe_t *published = pb_dedupe_new(SIZE_MAX / 2, INT64_MAX / 2);
-        if (!s || !published) {
-                free(s);
-                pb_dedupe_free(published);
-                memset(res, 0, sizeof(*res));
-                pb_seterr(errstr, errsz, "out of memory");
-                return PB_TX_UNAVAILABLE;
-        }
-        pthread_mutex_init(&s->lock, NULL);
-        pthread_cond_init(&s->cond, NULL);
-        s->res = &s->r;
-        s->r.min_failed_us = INT64_MAX;
-        s->delivered = o->delivered;
-        s->metrics = o->metrics;
-        pb_scan_result_t *out = res;
-        res = &s->r;
+        struct scan s;
+        memset(&s, 0, sizeof(s));
+        pthread_mutex_init(&s.lock, NULL);
+        pb_cond_init(&s.cond);
+        s.r.min_failed_us = INT64_MAX;
+        s.fresh_since_us = o->fresh_since_us;
         pb_tx_rc_t rc = PB_TX_OK;
+        size_t pages = 0, passes = 0;
+        int consistent = 0;
 
         for (int64_t pass = 1; rc == PB_TX_OK && pass <= cfg->telnyx_backfill_max_passes; pass++) {
-                res->passes = (size_t)pass;
+                passes = (size_t)pass;
                 int64_t first_total = -1, got = 0;
                 int stable = 1;
                 /* Page n+1 is fetched (on a helper thread) while page n is
@@ -194,7 +131,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t 
                                 pb_seterr(errstr, errsz, "%s", cur.err);
                                 break;
                         }
-                        res->pages++;
+                        pages++;
                         json_object *meta = NULL, *data = NULL;
                         if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
                             !json_object_is_type(data, json_type_array)) {
@@ -224,7 +161,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t 
                         int prefetching = !last && !stopping &&
                                           pthread_create(&th, NULL, fetch_thread, &next) == 0;
                         if (n)
-                                publish_page(s, prod, cfg, o, published, cur.page_obj);
+                                submit_page(&s, pl, cur.page_obj);
                         json_object_put(cur.page_obj);
                         if (last)
                                 break;
@@ -241,43 +178,29 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_producer_t *prod, const pb_config_t 
                 }
                 if (rc != PB_TX_OK)
                         break;
-                res->consistent = stable && (first_total < 0 || got == first_total);
-                if (res->consistent)
+                consistent = stable && (first_total < 0 || got == first_total);
+                if (consistent)
                         break;
                 pb_info("telnyx: the event list moved while it was read (%lld events read, "
                         "total %lld); reading it again",
                         (long long)got, (long long)first_total);
         }
-        if (rc == PB_TX_OK && !res->consistent)
+        if (rc == PB_TX_OK && !consistent)
                 pb_warn("telnyx: the event list kept moving for %zu passes; events added "
                         "during the scan may be missed until the next one",
-                        res->passes);
+                        passes);
 
-        /* Every record published gets its fate before we return. */
-        pthread_mutex_lock(&s->lock);
-        int64_t grace_end = pb_mono_ms() + cfg->kafka_flush_timeout_ms;
-        while (s->pending > 0) {
-                if (o->stop && *o->stop && pb_mono_ms() > grace_end)
-                        break;
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 100 * 1000000L;
-                ts.tv_sec += ts.tv_nsec / 1000000000L;
-                ts.tv_nsec %= 1000000000L;
-                pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-        }
-        size_t left = s->pending;
-        *out = s->r;
-        pthread_mutex_unlock(&s->lock);
-        pb_dedupe_free(published);
-        if (left) {
-                pb_warn("telnyx: %zu record(s) still in flight at shutdown", left);
-                out->failed += left;
-                out->min_failed_us = 0;
-                return rc; /* s stays allocated for their callbacks */
-        }
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->cond);
-        free(s);
+        /* Every page submitted gets its report before we return: the
+         * pipeline guarantees it, at the latest when it closes. */
+        pthread_mutex_lock(&s.lock);
+        while (s.pending > 0)
+                pb_cond_timedwait_ms(&s.cond, &s.lock, 1000);
+        *res = s.r;
+        pthread_mutex_unlock(&s.lock);
+        res->pages = pages;
+        res->passes = passes;
+        res->consistent = consistent;
+        pthread_mutex_destroy(&s.lock);
+        pthread_cond_destroy(&s.cond);
         return rc;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "log.h"
 #include "pb.h"
 
@@ -24,37 +25,23 @@ struct pb_telnyx {
         volatile sig_atomic_t *abort_flag;
         uint64_t requests;
         uint32_t rnd;
+        int64_t server_s;     /* Date of the last response (Telnyx's clock), 0 if none */
+        int64_t server_at_ms; /* pb_mono_ms() when it arrived */
 };
 
 /* One response: body (bounded) and the headers that steer retries. */
 struct resp {
-        char *body;
-        size_t len, cap;
-        int too_big;
+        pb_buf_t body;
         char retry_after[64], retry_after_ms[32], ratelimit_reset[32], should_retry[16];
+        char date[64];
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
         struct resp *r = ud;
         size_t n = size * nmemb;
-        if (r->len + n > MAX_BODY) {
-                r->too_big = 1;
+        if (pb_buf_add(&r->body, ptr, n))
                 return 0; /* makes curl fail the transfer */
-        }
-        if (r->len + n + 1 > r->cap) {
-                size_t ncap = r->cap ? r->cap : 16384;
-                while (ncap < r->len + n + 1)
-                        ncap *= 2;
-                char *nb = realloc(r->body, ncap);
-                if (!nb)
-                        return 0;
-                r->body = nb;
-                r->cap = ncap;
-        }
-        memcpy(r->body + r->len, ptr, n);
-        r->len += n;
-        r->body[r->len] = '\0';
         return n;
 }
 
@@ -80,6 +67,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         keep_header(buf, n, "retry-after-ms", r->retry_after_ms, sizeof(r->retry_after_ms));
         keep_header(buf, n, "x-ratelimit-reset", r->ratelimit_reset, sizeof(r->ratelimit_reset));
         keep_header(buf, n, "x-should-retry", r->should_retry, sizeof(r->should_retry));
+        keep_header(buf, n, "date", r->date, sizeof(r->date));
         return n;
 }
 
@@ -164,6 +152,14 @@ uint64_t pb_telnyx_request_count(const pb_telnyx_t *tx)
         return tx->requests;
 }
 
+int pb_telnyx_server_time_us(const pb_telnyx_t *tx, int64_t *out_us)
+{
+        if (!tx->server_s)
+                return -1;
+        *out_us = tx->server_s * 1000000 + (pb_mono_ms() - tx->server_at_ms) * 1000;
+        return 0;
+}
+
 char *pb_url_encode(const char *s)
 {
         static const char hex[] = "0123456789ABCDEF";
@@ -186,58 +182,50 @@ char *pb_url_encode(const char *s)
         return out;
 }
 
-static int add_param(char **url, size_t *len, size_t *cap, const char *key, const char *value)
+static int add_param(pb_buf_t *url, int *first, const char *key, const char *value)
 {
         char *k = pb_url_encode(key), *v = pb_url_encode(value);
         int rc = -1;
-        if (k && v) {
-                size_t need = *len + strlen(k) + strlen(v) + 3;
-                if (need > *cap) {
-                        size_t ncap = need * 2;
-                        char *nu = realloc(*url, ncap);
-                        if (nu) {
-                                *url = nu;
-                                *cap = ncap;
-                        }
-                }
-                if (need <= *cap) {
-                        *len += (size_t)snprintf(*url + *len, *cap - *len, "%c%s=%s",
-                                                 strchr(*url, '?') ? '&' : '?', k, v);
-                        rc = 0;
-                }
-        }
+        if (k && v)
+                rc = pb_buf_adds(url, *first ? "?" : "&") || pb_buf_adds(url, k) ||
+                             pb_buf_adds(url, "=") || pb_buf_adds(url, v)
+                         ? -1
+                         : 0;
+        *first = 0;
         free(k);
         free(v);
         return rc;
 }
 
+/* Longest URL built (the filters are short; this is only a bound). */
+#define MAX_URL 8192
+
 char *pb_telnyx_list_url(const char *base, const char *path, const pb_event_filter_t *f, long page,
                          long size)
 {
-        size_t cap = strlen(base) + strlen(path) + 64, len;
-        char *url = malloc(cap);
-        if (!url)
-                return NULL;
-        len = (size_t)snprintf(url, cap, "%s%s", base, path);
+        pb_buf_t url;
+        pb_buf_init(&url, MAX_URL);
+        int first = 1, rc = pb_buf_adds(&url, base) || pb_buf_adds(&url, path) ? -1 : 0;
         char num[32];
-        int rc = 0;
-        if (f && f->event_type)
-                rc |= add_param(&url, &len, &cap, "filter[event_type]", f->event_type);
-        if (f && f->portout_id)
-                rc |= add_param(&url, &len, &cap, "filter[portout_id]", f->portout_id);
-        if (f && f->created_gte)
-                rc |= add_param(&url, &len, &cap, "filter[created_at][gte]", f->created_gte);
-        if (f && f->created_lte)
-                rc |= add_param(&url, &len, &cap, "filter[created_at][lte]", f->created_lte);
+        if (!rc && f && f->event_type)
+                rc = add_param(&url, &first, "filter[event_type]", f->event_type);
+        if (!rc && f && f->portout_id)
+                rc = add_param(&url, &first, "filter[portout_id]", f->portout_id);
+        if (!rc && f && f->created_gte)
+                rc = add_param(&url, &first, "filter[created_at][gte]", f->created_gte);
+        if (!rc && f && f->created_lte)
+                rc = add_param(&url, &first, "filter[created_at][lte]", f->created_lte);
         snprintf(num, sizeof(num), "%ld", page);
-        rc |= add_param(&url, &len, &cap, "page[number]", num);
+        if (!rc)
+                rc = add_param(&url, &first, "page[number]", num);
         snprintf(num, sizeof(num), "%ld", size);
-        rc |= add_param(&url, &len, &cap, "page[size]", num);
+        if (!rc)
+                rc = add_param(&url, &first, "page[size]", num);
         if (rc) {
-                free(url);
+                pb_buf_free(&url);
                 return NULL;
         }
-        return url;
+        return pb_buf_take(&url, NULL);
 }
 
 static int parse_nonneg(const char *s, int64_t *out)
@@ -317,8 +305,7 @@ static int wait_ms(pb_telnyx_t *tx, int64_t ms)
                 if (tx->abort_flag && *tx->abort_flag)
                         return -1;
                 int64_t s = ms < 100 ? ms : 100;
-                struct timespec ts = {0, (long)s * 1000000L};
-                nanosleep(&ts, NULL);
+                pb_sleep_ms(s);
                 ms -= s;
         }
         return tx->abort_flag && *tx->abort_flag ? -1 : 0;
@@ -352,6 +339,7 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
         for (int attempt = 0;; attempt++) {
                 struct resp r;
                 memset(&r, 0, sizeof(r));
+                pb_buf_init(&r.body, MAX_BODY);
                 CURL *c = tx->curl;
                 curl_easy_setopt(c, CURLOPT_URL, url);
                 curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
@@ -367,36 +355,44 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                 CURLcode cc = curl_easy_perform(c);
                 long status = 0;
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                if (r.date[0]) {
+                        time_t when = curl_getdate(r.date, NULL);
+                        if (when > 0) {
+                                tx->server_s = (int64_t)when;
+                                tx->server_at_ms = pb_mono_ms();
+                        }
+                }
+                const char *rbody = pb_buf_ptr(&r.body);
+                size_t rlen = pb_buf_len(&r.body);
                 int retryable = 0;
                 pb_tx_rc_t final_rc = PB_TX_UNAVAILABLE;
                 if (cc != CURLE_OK) {
                         snprintf(last, sizeof(last), "%s",
-                                 r.too_big ? "response body too large" : curl_easy_strerror(cc));
-                        retryable = !r.too_big; /* a huge body will not shrink */
+                                 r.body.overflow ? "response body too large"
+                                                 : curl_easy_strerror(cc));
+                        retryable = !r.body.overflow; /* a huge body will not shrink */
                 } else if (status >= 200 && status < 300) {
                         char why[160];
                         json_object *obj =
-                            expect_json ? parse_object(r.body, r.len, why, sizeof(why)) : NULL;
+                            expect_json ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
                         if (!expect_json || obj) {
                                 if (parsed)
                                         *parsed = obj; /* parsed once, handed over */
                                 else
                                         json_object_put(obj);
-                                if (body) {
-                                        *body = r.body ? r.body : strdup("");
-                                        *len = r.len;
-                                } else {
-                                        free(r.body);
-                                }
+                                if (body)
+                                        *body = pb_buf_take(&r.body, len);
+                                else
+                                        pb_buf_free(&r.body);
                                 return PB_TX_OK;
                         }
                         snprintf(last, sizeof(last), "HTTP %ld: %s", status, why);
                         retryable = 1; /* a proxy or a cut connection can mangle a body */
                 } else {
                         char detail[256] = "";
-                        if (pb_telnyx_error_text(r.body, r.len, detail, sizeof(detail)))
+                        if (pb_telnyx_error_text(rbody, rlen, detail, sizeof(detail)))
                                 snprintf(detail, sizeof(detail), "%s",
-                                         r.len ? "(no Telnyx error body)" : "(empty body)");
+                                         rlen ? "(no Telnyx error body)" : "(empty body)");
                         snprintf(last, sizeof(last), "HTTP %ld: %s", status, detail);
                         retryable = status == 408 || status == 429 || status >= 500;
                         if (!strcasecmp(r.should_retry, "true"))
@@ -409,12 +405,11 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                                        ? PB_TX_UNAVAILABLE
                                        : PB_TX_REJECTED;
                 }
+                pb_buf_free(&r.body);
                 if (!retryable) {
-                        free(r.body);
                         pb_seterr(errstr, errsz, "%s", last);
                         return final_rc;
                 }
-                free(r.body);
                 if (attempt >= tx->max_retries) {
                         pb_seterr(errstr, errsz, "%s (gave up after %d attempts)", last,
                                   attempt + 1);

@@ -64,6 +64,11 @@ pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, si
 /* HTTP requests made so far (retries included). */
 uint64_t pb_telnyx_request_count(const pb_telnyx_t *tx);
 
+/* Telnyx's clock: the Date of the last response plus the monotonic time
+ * since (1 s resolution). Returns 0 and sets *out_us, or -1 if no response
+ * carried a Date yet. Polling windows are Telnyx time, never the host's. */
+int pb_telnyx_server_time_us(const pb_telnyx_t *tx, int64_t *out_us);
+
 /* --- pure helpers, exposed for tests --- */
 
 /* Builds the list URL with bracketed, URL-encoded query parameters. Returns a

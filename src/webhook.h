@@ -1,15 +1,20 @@
-/* Webhook listener (libmicrohttpd): receives Telnyx port-out webhooks and
- * answers 2xx only for events that are safe in Kafka.
+/* Webhook acknowledgement: Telnyx port-out webhooks in, a 2xx only for events
+ * that are safe in Kafka. The HTTP side is httpd.c's; this is what one
+ * request means:
  *
- * Per POST on a configured path: size, method and media type checks; the
- * Ed25519 signature over "<telnyx-timestamp>|<body>" (401 when it fails);
- * normalize; publish; the connection is suspended (it holds no thread) until
- * every event's delivery report is in, then 200 (delivered, dead-lettered or
- * already delivered) or 503 with Retry-After (not durable in time).
- * Also GET /healthz, /readyz and /metrics.
+ *   headers: 404 unknown path, 405 not a POST, 415 not JSON, 413 too large
+ *   body:    the Ed25519 signature over "<telnyx-timestamp>|<body>" (401)
+ *   then:    pb_pipeline_submit(); the request waits (holding no thread)
+ *   answer:  200 {"status": delivered | dead_lettered | duplicate} once the
+ *            document's outcome is in; 503 + Retry-After if it is not durable
+ *            within webhook.ack_timeout_ms, if the bridge is full (it never
+ *            waits on Kafka) or stopping. Telnyx retries a 503; the retry of
+ *            an event still on its way follows it instead of publishing twice.
  *
- * Ownership: pb_webhook_new() borrows cfg, producer, metrics and verifier
- * (they must outlive the listener); pb_webhook_free() stops and frees it. */
+ * Ownership: pb_webhook_new() borrows cfg, the pipeline, metrics and the
+ * verifier (they must outlive it) and owns its listener. Stop order (cmd_run.c):
+ * pb_webhook_quiesce(), then pb_pipeline_close() (every request gets its
+ * answer), then pb_webhook_free(). */
 #ifndef PB_WEBHOOK_H
 #define PB_WEBHOOK_H
 
@@ -17,25 +22,26 @@
 
 #include "config.h"
 #include "metrics.h"
-#include "producer.h"
+#include "pipeline.h"
 #include "verify.h"
 
 typedef struct pb_webhook pb_webhook_t;
 
-/* Starts listening. verifier may be NULL only when signatures are off. */
-pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_producer_t *prod, pb_metrics_t *metrics,
+/* Starts listening on webhook.address:port. verifier may be NULL only when
+ * signatures are off. */
+pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
                              const pb_verifier_t *verifier, char *errstr, size_t errsz);
 
-/* Stops accepting connections; requests already in progress finish. */
+/* Stops accepting; new requests (keep-alive ones too) get 503. */
 void pb_webhook_quiesce(pb_webhook_t *w);
 
-/* Number of webhook requests not yet answered. */
-size_t pb_webhook_in_flight(pb_webhook_t *w);
+/* Webhook requests not answered yet. */
+size_t pb_webhook_waiting(pb_webhook_t *w);
 
 /* The TCP port actually bound (useful when the config says 0). */
 unsigned pb_webhook_port(const pb_webhook_t *w);
 
-/* Stops the listener and frees it. */
+/* Answers what still waits (503), stops the listener and frees it. */
 void pb_webhook_free(pb_webhook_t *w);
 
 #endif

@@ -24,6 +24,7 @@ write_config() {
   cat > "$WORK/bridge.conf" <<CONF
 log = { level = "info"; };
 kafka = { brokers = "$BOOTSTRAP"; properties = ( "linger.ms=5", "message.timeout.ms=60000" ); };
+admin = { address = "127.0.0.1"; port = 0; };
 topics = {
   status_changed = "it.$RUN_ID.status-changed";
   foc_date_changed = "it.$RUN_ID.foc-date-changed";
@@ -51,23 +52,26 @@ run_topics() {
 }
 
 # Starts `portout-bridge run` with $1 (config) in the background, waits for
-# its "listening on" line, sets BRIDGE_PID and BASE (http://127.0.0.1:PORT).
+# its "running" line, sets BRIDGE_PID, ADMIN (http://127.0.0.1:PORT of
+# /healthz, /readyz, /metrics) and BASE (the webhook listener, if any).
+# PB_WRAP (e.g. "faketime ...") runs the binary under a wrapper.
 start_bridge() {
   local conf=$1 log=${2:-$WORK/bridge.log}
-  "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
+  ${PB_WRAP:-} "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
   BRIDGE_PID=$!
-  local port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$log" | head -1)
-    [ -n "$port" ] && break
+  for _ in $(seq 1 300); do
+    grep -q 'msg="running' "$log" && break
     kill -0 $BRIDGE_PID 2>/dev/null || { cat "$log"; fail "bridge exited at start"; }
     sleep 0.1
   done
-  [ -n "$port" ] || { cat "$log"; fail "bridge did not start"; }
-  BASE="http://127.0.0.1:$port"
+  grep -q 'msg="running' "$log" || { cat "$log"; fail "bridge did not start"; }
+  ADMIN="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$log" | head -1)"
+  local port
+  port=$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$log" | head -1)
+  BASE=""; [ -n "$port" ] && BASE="http://127.0.0.1:$port"
   # Ready once a broker connection is up.
   for _ in $(seq 1 100); do
-    curl -sf "$BASE/readyz" >/dev/null && return 0
+    curl -sf "$ADMIN/readyz" >/dev/null && return 0
     sleep 0.1
   done
   cat "$log"; fail "bridge never became ready"

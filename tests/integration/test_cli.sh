@@ -84,6 +84,6 @@ set +e; wait $pid; rc=$?; set -e
 elapsed=$(( $(date +%s) - start ))
 [ $rc -eq 75 ] || { cat "$WORK/out" "$WORK/err"; fail "SIGTERM replay exit $rc, want 75"; }
 [ $elapsed -lt 15 ] || fail "shutdown took ${elapsed}s"
-grep -q "interrupted with 2 record(s) in flight" "$WORK/err" || fail "no interruption report: $(cat "$WORK/err")"
+grep -q "interrupted with 2 event(s) in flight" "$WORK/err" || fail "no interruption report: $(cat "$WORK/err")"
 grep -q "2 failed" "$WORK/out" || fail "undelivered not counted: $(cat "$WORK/out")"
 pass "SIGTERM: bounded grace period, undelivered reported, exit 75"

@@ -96,23 +96,26 @@ c=$(code -X POST "$A" -H 'content-type: application/json' -H 'transfer-encoding:
 pass "405 (with Allow), 415, 404, and the body bound: 2048 read, 2049 is 413 (also chunked)"
 
 # --- health, readiness, metrics
-c=$(code "$BASE/healthz"); [ "$c" = 200 ] || fail "healthz $c"
-c=$(code "$BASE/readyz"); [ "$c" = 200 ] && grep -q '"kafka":"up"' "$WORK/resp" || fail "readyz $c $(cat "$WORK/resp")"
-curl -s "$BASE/metrics" > "$WORK/metrics"
+c=$(code "$ADMIN/healthz"); [ "$c" = 200 ] || fail "healthz $c"
+c=$(code "$ADMIN/readyz"); [ "$c" = 200 ] && grep -q '"kafka":"up"' "$WORK/resp" || fail "readyz $c $(cat "$WORK/resp")"
+c=$(code "$BASE/metrics"); [ "$c" = 404 ] || fail "metrics must not be on the public listener: $c"
+curl -s "$ADMIN/metrics" > "$WORK/metrics"
 for m in 'portout_bridge_http_requests_total{code="200",reason="delivered"} 3' \
          'portout_bridge_http_requests_total{code="200",reason="duplicate"} 1' \
          'portout_bridge_http_requests_total{code="200",reason="dead_lettered"} 1' \
          'portout_bridge_http_requests_total{code="401",reason="signature_mismatch"} 2' \
          'portout_bridge_http_requests_total{code="413",reason="body_too_large"} 2' \
-         'portout_bridge_webhook_duplicates_total 1' \
+         'portout_bridge_duplicates_total{ingest="webhook"} 1' \
          'portout_bridge_kafka_up 1' \
          'portout_bridge_events_in_flight 0' \
          "portout_bridge_events_published_total{topic=\"$(topic dlq)\"} 1" \
          'portout_bridge_events_dead_lettered_total{stage="normalize"} 1' \
-         'portout_bridge_ack_seconds_count 5'; do
+         'portout_bridge_ack_seconds_count 5' \
+         'portout_bridge_build_info{version="' \
+         'portout_bridge_producer_queue_depth 0'; do
   grep -qF "$m" "$WORK/metrics" || { cat "$WORK/metrics"; fail "metrics lack: $m"; }
 done
-pass "healthz, readyz and metrics report what happened"
+pass "healthz, readyz and metrics (on the admin listener, not the public one) report what happened"
 
 # --- a slow client cannot hold the listener
 exec 3<>/dev/tcp/127.0.0.1/"${BASE##*:}"

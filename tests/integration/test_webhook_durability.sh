@@ -25,9 +25,9 @@ pass "broker up: 200"
 
 kl stop
 for _ in $(seq 1 100); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 503 ] && break; sleep 0.2
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/readyz")" = 503 ] && break; sleep 0.2
 done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 503 ] || fail "readyz still ready with the broker down"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN/readyz")" = 503 ] || fail "readyz still ready with the broker down"
 pass "broker down: /readyz is 503"
 
 for i in 1 2 3 4 5; do

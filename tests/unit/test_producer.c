@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pb.h"
 #include "producer.h"
 #include "testutil.h"
 
@@ -112,12 +113,23 @@ static int send_rec(struct fixture *f, int idx, const char *topic, const char *v
         snprintf(key, sizeof(key), "portout-%d", idx % 17);
         pb_header_t h[] = {{"content-type", "application/cloudevents+json; charset=UTF-8"},
                            {"ce_id", key}};
-        pb_record_t rec = {topic, key, strlen(key),          value, strlen(value), h,
-                           2,     raw, raw ? strlen(raw) : 0};
+        pb_record_t rec = {topic,
+                           key,
+                           strlen(key),
+                           value,
+                           strlen(value),
+                           h,
+                           2,
+                           raw,
+                           raw ? strlen(raw) : 0,
+                           {"file", "2026-03-01T00:00:00Z", "test:1"}};
         tags[idx].f = f;
         tags[idx].idx = idx;
         char err[512];
-        return pb_producer_send(f->p, &rec, on_done, &tags[idx], timeout_ms, err, sizeof(err));
+        int rc = pb_producer_send(f->p, &rec, on_done, &tags[idx], timeout_ms, err, sizeof(err));
+        if (rc && timeout_ms < 0)
+                print_message("send %d refused (%d): %s\n", idx, rc, err);
+        return rc;
 }
 
 /* Sum of the high watermarks of a topic: what the broker holds. */
@@ -367,6 +379,189 @@ static void test_fatal_error_rebuilds_and_resends(void **state)
         fx_free(f);
 }
 
+/* Eight threads send while the handle is rebuilt twice (fatal errors): every
+ * record gets exactly one callback, and each key's records reach Kafka in the
+ * order they were sent (re-sends after a rebuild may repeat a record, never
+ * overtake an older one). */
+#define RB_THREADS 8
+#define RB_PER     400
+struct rb_arg {
+        struct fixture *f;
+        int t;
+};
+
+static void *rb_sender(void *arg)
+{
+        struct rb_arg *a = arg;
+        for (int i = 0; i < RB_PER; i++) {
+                int idx = a->t * RB_PER + i;
+                char key[32], value[64];
+                snprintf(key, sizeof(key), "key-%d", a->t);
+                snprintf(value, sizeof(value), "%d", i);
+                pb_header_t h[] = {{"ce_id", value}};
+                pb_record_t rec = {"t.a", key, strlen(key), value, strlen(value),
+                                   h,     1,   NULL,        0,     {NULL, NULL, NULL}};
+                tags[idx].f = a->f;
+                tags[idx].idx = idx;
+                char err[512];
+                if (pb_producer_send(a->f->p, &rec, on_done, &tags[idx], -1, err, sizeof(err)))
+                        fail_msg("send %d: %s", idx, err);
+                if (i % 50 == 0)
+                        sleep_ms(5);
+        }
+        return NULL;
+}
+
+/* Reads every record of t.a and checks, per key, that the first time each
+ * value shows up the values are increasing. Returns the records read. */
+static int check_key_order(struct fixture *f)
+{
+        char err[512];
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
+                          sizeof(err));
+        rd_kafka_conf_set(c, "group.id", "pb-test-order", err, sizeof(err));
+        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(3);
+        for (int p = 0; p < 3; p++)
+                rd_kafka_topic_partition_list_add(l, "t.a", p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        static int seen[RB_THREADS][RB_PER];
+        int next_new[RB_THREADS];
+        memset(seen, 0, sizeof(seen));
+        memset(next_new, 0, sizeof(next_new));
+        int n = 0, idle = 0;
+        while (idle < 20) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+                if (!m) {
+                        idle++;
+                        continue;
+                }
+                idle = 0;
+                if (!m->err) {
+                        int t = -1, v = -1;
+                        sscanf((const char *)m->key, "key-%d", &t);
+                        char vb[32];
+                        snprintf(vb, sizeof(vb), "%.*s", (int)m->len, (const char *)m->payload);
+                        v = atoi(vb);
+                        assert_true(t >= 0 && t < RB_THREADS && v >= 0 && v < RB_PER);
+                        if (!seen[t][v]) {
+                                if (v != next_new[t])
+                                        fail_msg("key-%d: value %d arrived before %d", t, v,
+                                                 next_new[t]);
+                                seen[t][v] = 1;
+                                next_new[t]++;
+                        }
+                        n++;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        for (int t = 0; t < RB_THREADS; t++)
+                assert_int_equal(next_new[t], RB_PER);
+        return n;
+}
+
+static void test_rebuild_while_threads_send(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        pthread_t th[RB_THREADS];
+        struct rb_arg args[RB_THREADS];
+        for (int t = 0; t < RB_THREADS; t++) {
+                args[t].f = f;
+                args[t].t = t;
+                pthread_create(&th[t], NULL, rb_sender, &args[t]);
+        }
+        sleep_ms(30);
+        assert_int_equal(pb_producer_inject_fatal(f->p, "test: first fatal"), 0);
+        sleep_ms(150);
+        assert_int_equal(pb_producer_inject_fatal(f->p, "test: second fatal"), 0);
+        for (int t = 0; t < RB_THREADS; t++)
+                pthread_join(th[t], NULL);
+        assert_int_equal(pb_producer_flush(f->p, 60000), 0);
+        pb_producer_stats_t st;
+        pb_producer_stats(f->p, &st);
+        assert_true(st.rebuilds >= 1);
+        assert_exactly_once(f, 0, RB_THREADS * RB_PER, PB_FATE_DELIVERED);
+        int n = check_key_order(f);
+        assert_true(n >= RB_THREADS * RB_PER);
+        fx_free(f);
+}
+
+/* An HTTP thread must never wait on Kafka: with timeout 0 a full producer
+ * refuses at once (PB_SEND_BUSY), and nothing was enqueued. */
+static void test_full_queue_never_blocks_a_nowait_sender(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new("\"queue.buffering.max.messages=10\"");
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 10; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "x", NULL, 0), PB_SEND_OK);
+        int64_t t0 = pb_mono_ms();
+        for (int i = 10; i < 30; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "x", NULL, 0), PB_SEND_BUSY);
+        assert_true(pb_mono_ms() - t0 < 200); /* 20 refusals, no waiting */
+        pb_producer_stats_t st;
+        pb_producer_stats(f->p, &st);
+        assert_int_equal(st.pending, 10);
+        assert_int_equal(st.max_pending, 10);
+        set_all_brokers(f, 1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        assert_exactly_once(f, 0, 10, PB_FATE_DELIVERED);
+        pthread_mutex_lock(&f->lock);
+        for (int i = 10; i < 30; i++)
+                assert_int_equal(f->calls[i], 0); /* refused: no callback */
+        pthread_mutex_unlock(&f->lock);
+        fx_free(f);
+}
+
+/* A send during a rebuild is queued behind the re-sends, not blocked on the
+ * rebuild, and gets its fate once the new handle delivers it. */
+static void test_send_during_rebuild_does_not_block(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 50; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "before", NULL, 0), PB_SEND_OK);
+        assert_int_equal(pb_producer_inject_fatal(f->p, "test: rebuild"), 0);
+        /* The rebuild waits up to 5 s for the purged records while the
+         * brokers are down; sends meanwhile return at once. */
+        int64_t t0 = pb_mono_ms();
+        for (int i = 50; i < 100; i++)
+                assert_int_equal(send_rec(f, i, "t.a", "during", NULL, 0), PB_SEND_OK);
+        assert_true(pb_mono_ms() - t0 < 500);
+        set_all_brokers(f, 1);
+        assert_int_equal(pb_producer_flush(f->p, 60000), 0);
+        assert_exactly_once(f, 0, 100, PB_FATE_DELIVERED);
+        assert_int_equal(topic_count(f, "t.a", 3), 100);
+        fx_free(f);
+}
+
+/* close() gives every record its fate, queued or in librdkafka, exactly once,
+ * and later sends are refused (PB_SEND_CLOSED, no callback). */
+static void test_close_settles_everything_once(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL);
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 30; i++)
+                send_rec(f, i, "t.a", "x", NULL, -1);
+        pb_producer_inject_fatal(f->p, "test: records now sit in the requeue list");
+        sleep_ms(100);
+        assert_int_equal(pb_producer_close(f->p), 30);
+        assert_exactly_once(f, 0, 30, PB_FATE_FAILED);
+        assert_int_equal(send_rec(f, 30, "t.a", "x", NULL, -1), PB_SEND_CLOSED);
+        assert_int_equal(f->calls[30], 0);
+        assert_int_equal(pb_producer_close(f->p), 0); /* idempotent */
+        set_all_brokers(f, 1);
+        fx_free(f);
+}
+
 int main(void)
 {
         pb_log_set_level(PB_LOG_ERROR);
@@ -379,6 +574,10 @@ int main(void)
             cmocka_unit_test(test_full_queue_is_backpressure),
             cmocka_unit_test(test_shutdown_reports_undelivered),
             cmocka_unit_test(test_fatal_error_rebuilds_and_resends),
+            cmocka_unit_test(test_rebuild_while_threads_send),
+            cmocka_unit_test(test_full_queue_never_blocks_a_nowait_sender),
+            cmocka_unit_test(test_send_during_rebuild_does_not_block),
+            cmocka_unit_test(test_close_settles_everything_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

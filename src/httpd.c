@@ -1,0 +1,598 @@
+#include "httpd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "pb.h"
+
+/* One TCP connection (libmicrohttpd's socket context). */
+struct conn {
+        struct conn *prev, *next;
+        int fd;
+        int64_t since_ms; /* when the current request's clock started */
+        int reading;      /* waiting for a complete request: the deadline runs */
+        int uri_seen;     /* a request line arrived (else the connection is idle) */
+        int cut;          /* closed by the deadline */
+        char addr[64];
+};
+
+enum req_state { REQ_READING = 0, REQ_HANDED, REQ_DONE };
+
+struct pb_http_req {
+        pb_httpd_t *h;
+        struct MHD_Connection *mc;
+        struct conn *conn;
+        enum req_state state;
+        int refs;         /* libmicrohttpd's (until completed) + the application's */
+        int app_released; /* the application answered (or never got it) */
+        int answered;
+        int queued;
+        int suspended;
+        struct MHD_Response *resp;
+        unsigned status;
+        pb_buf_t body;
+        long long start_ms;
+        void *data;
+        struct pb_http_req *wprev, *wnext; /* waiting: handed and unanswered */
+        char method[16];
+        char path[];
+};
+
+struct pb_httpd {
+        pb_httpd_opts_t o;
+        struct MHD_Daemon *d;
+        unsigned port;
+        pthread_mutex_t lock; /* connections, requests, the waiting list */
+        struct conn *conns;
+        struct pb_http_req *waiting;
+        size_t nwaiting;
+        size_t live; /* requests libmicrohttpd has not completed */
+        int quiesced;
+        int stop;
+        pthread_t timer;
+        int timer_started;
+        pthread_cond_t cond;  /* a request completed */
+        pthread_cond_t tcond; /* the deadline timer's sleep */
+};
+
+static void count(pb_httpd_t *h, unsigned code, const char *reason)
+{
+        if (!h->o.metrics)
+                return;
+        char labels[128];
+        snprintf(labels, sizeof(labels), "code=\"%u\",reason=\"%s\"", code, reason);
+        pb_metrics_add(h->o.metrics, "portout_bridge_http_requests_total", labels, 1);
+}
+
+/* --- the request API --- */
+
+const char *pb_http_req_method(const pb_http_req_t *r)
+{
+        return r->method;
+}
+
+const char *pb_http_req_path(const pb_http_req_t *r)
+{
+        return r->path;
+}
+
+const char *pb_http_req_header(const pb_http_req_t *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+const char *pb_http_req_body(const pb_http_req_t *r, size_t *len)
+{
+        if (len)
+                *len = pb_buf_len(&r->body);
+        return pb_buf_ptr(&r->body);
+}
+
+int pb_http_req_too_large(const pb_http_req_t *r)
+{
+        return r->body.overflow;
+}
+
+const char *pb_http_req_client(const pb_http_req_t *r)
+{
+        return r->conn ? r->conn->addr : "?";
+}
+
+long long pb_http_req_start_ms(const pb_http_req_t *r)
+{
+        return r->start_ms;
+}
+
+void pb_http_req_set_data(pb_http_req_t *r, void *data)
+{
+        r->data = data;
+}
+
+void *pb_http_req_data(const pb_http_req_t *r)
+{
+        return r->data;
+}
+
+/* Caller holds h->lock. */
+static void req_unref_locked(pb_http_req_t *r)
+{
+        if (--r->refs > 0)
+                return;
+        if (r->resp)
+                MHD_destroy_response(r->resp);
+        pb_buf_free(&r->body);
+        free(r);
+}
+
+static void waiting_del_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        if (!r->wprev && !r->wnext && h->waiting != r)
+                return;
+        if (r->wprev)
+                r->wprev->wnext = r->wnext;
+        else
+                h->waiting = r->wnext;
+        if (r->wnext)
+                r->wnext->wprev = r->wprev;
+        r->wprev = r->wnext = NULL;
+        h->nwaiting--;
+}
+
+static struct MHD_Response *make_response(const char *content_type, const char *body, size_t len,
+                                          int retry_after_s, const char *allow, int close_conn)
+{
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return NULL;
+        if (content_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        if (retry_after_s > 0) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%d", retry_after_s);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
+        if (allow)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (close_conn)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        return resp;
+}
+
+/* Records the answer and wakes the connection if it waits. Caller holds
+ * h->lock. */
+static void answer_locked(pb_http_req_t *r, unsigned status, struct MHD_Response *resp)
+{
+        if (r->answered) {
+                if (resp)
+                        MHD_destroy_response(resp);
+                return;
+        }
+        r->answered = 1;
+        r->status = status;
+        r->resp = resp;
+        waiting_del_locked(r->h, r);
+        if (r->suspended) {
+                r->suspended = 0;
+                MHD_resume_connection(r->mc);
+        }
+}
+
+void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
+                    size_t len, int retry_after_s, const char *allow)
+{
+        pb_httpd_t *h = r->h;
+        struct MHD_Response *resp = make_response(content_type, body, len, retry_after_s, allow, 0);
+        pthread_mutex_lock(&h->lock);
+        answer_locked(r, status, resp);
+        if (!r->app_released) {
+                r->app_released = 1;
+                req_unref_locked(r);
+        }
+        pthread_mutex_unlock(&h->lock);
+}
+
+static const char shutting_down_body[] =
+    "{\"error\":\"shutting_down\",\"message\":\"the bridge is stopping; retry\"}";
+
+/* The listener's own 503 while stopping; closes the connection so keep-alive
+ * clients go elsewhere. Caller holds h->lock. */
+static void answer_shutting_down_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        struct MHD_Response *resp = make_response("application/json", shutting_down_body,
+                                                  sizeof(shutting_down_body) - 1, 1, NULL, 1);
+        answer_locked(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+        count(h, 503, "shutting_down");
+}
+
+/* Gives a recorded answer to libmicrohttpd. Caller holds h->lock; runs on
+ * the connection's thread (inside the access handler). */
+static enum MHD_Result queue_locked(pb_http_req_t *r)
+{
+        if (r->queued)
+                return MHD_YES;
+        r->queued = 1;
+        if (!r->resp)
+                return MHD_NO; /* out of memory: close the connection */
+        return MHD_queue_response(r->mc, r->status, r->resp);
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+        (void)version;
+        pb_httpd_t *h = cls;
+        pb_http_req_t *r = *con_cls;
+
+        if (!r) {
+                size_t n = strlen(url);
+                r = calloc(1, sizeof(*r) + n + 1);
+                if (!r)
+                        return MHD_NO;
+                memcpy(r->path, url, n + 1);
+                snprintf(r->method, sizeof(r->method), "%s", method);
+                r->h = h;
+                r->mc = mc;
+                r->conn = conn_of(mc);
+                r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
+                pb_buf_init(&r->body, h->o.max_body);
+                *con_cls = r;
+                pthread_mutex_lock(&h->lock);
+                h->live++;
+                if (h->quiesced) {
+                        answer_shutting_down_locked(h, r);
+                        r->app_released = 1;
+                        r->refs--;
+                        enum MHD_Result ret = queue_locked(r);
+                        pthread_mutex_unlock(&h->lock);
+                        return ret;
+                }
+                pthread_mutex_unlock(&h->lock);
+                if (h->o.on_headers)
+                        h->o.on_headers(h->o.app, r);
+                pthread_mutex_lock(&h->lock);
+                enum MHD_Result ret = r->answered ? queue_locked(r) : MHD_YES;
+                pthread_mutex_unlock(&h->lock);
+                return ret;
+        }
+
+        if (*upload_size > 0) {
+                if (!r->answered && !r->body.overflow)
+                        pb_buf_add(&r->body, upload, *upload_size); /* over the bound: dropped */
+                *upload_size = 0;
+                return MHD_YES;
+        }
+
+        pthread_mutex_lock(&h->lock);
+        if (r->state == REQ_READING && !r->answered) {
+                r->state = REQ_HANDED;
+                r->start_ms = pb_mono_ms();
+                if (r->conn)
+                        r->conn->reading = 0; /* complete: waiting for Kafka is not slowness */
+                if (h->quiesced) {
+                        answer_shutting_down_locked(h, r);
+                        r->app_released = 1;
+                        r->refs--;
+                        enum MHD_Result ret = queue_locked(r);
+                        pthread_mutex_unlock(&h->lock);
+                        return ret;
+                }
+                r->wnext = h->waiting;
+                if (h->waiting)
+                        h->waiting->wprev = r;
+                h->waiting = r;
+                h->nwaiting++;
+                pthread_mutex_unlock(&h->lock);
+
+                h->o.on_request(h->o.app, r);
+
+                pthread_mutex_lock(&h->lock);
+                if (!r->answered) {
+                        /* Answered later from another thread: hold no thread. */
+                        MHD_suspend_connection(mc);
+                        r->suspended = 1;
+                        pthread_mutex_unlock(&h->lock);
+                        return MHD_YES;
+                }
+        }
+        enum MHD_Result ret = r->answered ? queue_locked(r) : MHD_YES;
+        pthread_mutex_unlock(&h->lock);
+        return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        (void)toe;
+        pb_httpd_t *h = cls;
+        pb_http_req_t *r = *con_cls;
+        struct conn *c = conn_of(mc);
+        pthread_mutex_lock(&h->lock);
+        if (c) {
+                /* The next request on this connection starts its own clock. */
+                c->reading = 1;
+                c->uri_seen = 0;
+                c->since_ms = pb_mono_ms();
+        }
+        if (r) {
+                h->live--;
+                pthread_cond_broadcast(&h->cond);
+                waiting_del_locked(h, r);
+                if (!r->app_released) {
+                        /* Aborted before the application had it to answer. */
+                        r->app_released = 1;
+                        r->refs--;
+                }
+                req_unref_locked(r);
+        }
+        pthread_mutex_unlock(&h->lock);
+        *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+        pb_httpd_t *h = cls;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                struct conn *c = calloc(1, sizeof(*c));
+                if (!c)
+                        return;
+                const union MHD_ConnectionInfo *ci =
+                    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+                c->fd = ci ? ci->connect_fd : -1;
+                ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+                snprintf(c->addr, sizeof(c->addr), "?");
+                if (ci && ci->client_addr) {
+                        const struct sockaddr *sa = ci->client_addr;
+                        if (sa->sa_family == AF_INET)
+                                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+                                          c->addr, sizeof(c->addr));
+                        else if (sa->sa_family == AF_INET6)
+                                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                                          c->addr, sizeof(c->addr));
+                }
+                c->reading = 1;
+                c->since_ms = pb_mono_ms();
+                pthread_mutex_lock(&h->lock);
+                c->next = h->conns;
+                if (h->conns)
+                        h->conns->prev = c;
+                h->conns = c;
+                pthread_mutex_unlock(&h->lock);
+                *socket_context = c;
+                return;
+        }
+        struct conn *c = *socket_context;
+        if (!c)
+                return;
+        /* libmicrohttpd closes the socket only after this returns, so the
+         * deadline (under the same lock) never touches a reused fd. */
+        pthread_mutex_lock(&h->lock);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                h->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        pthread_mutex_unlock(&h->lock);
+        free(c);
+        *socket_context = NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+        (void)uri;
+        pb_httpd_t *h = cls;
+        struct conn *c = conn_of(mc);
+        if (c) {
+                pthread_mutex_lock(&h->lock);
+                c->uri_seen = 1;
+                pthread_mutex_unlock(&h->lock);
+        }
+        return NULL;
+}
+
+static const char timeout_response[] =
+    "HTTP/1.1 408 Request Timeout\r\n"
+    "Content-Type: application/json\r\n"
+    "Connection: close\r\n"
+    "Content-Length: 87\r\n"
+    "\r\n"
+    "{\"error\":\"request_timeout\",\"message\":\"the request was not complete within the limit\"}";
+
+/* The deadline: a request that is not complete in time is answered 408 (if it
+ * had begun) and its connection shut down; libmicrohttpd then sees the end
+ * of the stream and closes it as usual. */
+static void *timer_main(void *arg)
+{
+        pb_httpd_t *h = arg;
+        pthread_mutex_lock(&h->lock);
+        while (!h->stop) {
+                pb_cond_timedwait_ms(&h->tcond, &h->lock, 100);
+                if (h->stop || !h->o.request_timeout_ms)
+                        continue;
+                int64_t now = pb_mono_ms();
+                for (struct conn *c = h->conns; c; c = c->next) {
+                        if (!c->reading || c->cut || c->fd < 0 ||
+                            now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                                continue;
+                        c->cut = 1;
+                        if (c->uri_seen) {
+                                ssize_t w =
+                                    send(c->fd, timeout_response, sizeof(timeout_response) - 1,
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+                                (void)w;
+                                count(h, 408, "request_timeout");
+                                pb_info("%s: 408 request_timeout from %s: no complete request "
+                                        "within %u ms",
+                                        h->o.name, c->addr, h->o.request_timeout_ms);
+                        }
+                        shutdown(c->fd, SHUT_RDWR);
+                }
+        }
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+}
+
+/* libmicrohttpd hands us its own format string. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        pb_httpd_t *h = cls;
+        char msg[512];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        size_t n = strlen(msg);
+        while (n && msg[n - 1] == '\n')
+                msg[--n] = '\0';
+        pb_warn("%s: http: %s", h->o.name, msg);
+}
+#pragma GCC diagnostic pop
+
+pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz)
+{
+        pb_httpd_t *h = calloc(1, sizeof(*h));
+        if (!h) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        h->o = *opts;
+        pthread_mutex_init(&h->lock, NULL);
+        pb_cond_init(&h->cond);
+        pb_cond_init(&h->tcond);
+
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG;
+        struct sockaddr_in *sa4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, opts->address, &sa4->sin_addr) == 1) {
+                sa4->sin_family = AF_INET;
+                sa4->sin_port = htons((uint16_t)opts->port);
+        } else if (inet_pton(AF_INET6, opts->address, &sa6->sin6_addr) == 1) {
+                sa6->sin6_family = AF_INET6;
+                sa6->sin6_port = htons((uint16_t)opts->port);
+                flags |= MHD_USE_IPv6;
+        } else {
+                pb_seterr(errstr, errsz, "\"%s\" is not an IPv4 or IPv6 address", opts->address);
+                goto fail;
+        }
+        struct MHD_OptionItem mo[16];
+        int n = 0;
+#define OPT(o, v, p) (mo[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+        /* the logger first, or libmicrohttpd prints early errors itself */
+        OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h);
+        OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+        if (opts->threads > 1)
+                OPT(MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL);
+        OPT(MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL);
+        OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL);
+        OPT(MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, NULL);
+        OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h);
+        OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h);
+        OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, h);
+        /* Exclusive unless asked: libmicrohttpd then sets SO_REUSEADDR only, so
+         * a second listener on a live port fails with "address in use". (The
+         * option set to 0 would also drop SO_REUSEADDR, and a restart would
+         * wait out TIME_WAIT.) */
+        if (opts->reuse_port)
+                OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+        OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+        h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, mo,
+                                MHD_OPTION_END);
+        if (!h->d) {
+                pb_seterr(errstr, errsz,
+                          "%s listener: cannot listen on %s:%u (address in use, or another "
+                          "instance runs with this configuration)",
+                          opts->name, opts->address, opts->port);
+                goto fail;
+        }
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+        h->port = di ? di->port : opts->port;
+        if (pthread_create(&h->timer, NULL, timer_main, h)) {
+                pb_seterr(errstr, errsz, "cannot start the %s timer thread", opts->name);
+                MHD_stop_daemon(h->d);
+                goto fail;
+        }
+        h->timer_started = 1;
+        return h;
+fail:
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+        pthread_cond_destroy(&h->tcond);
+        free(h);
+        return NULL;
+}
+
+unsigned pb_httpd_port(const pb_httpd_t *h)
+{
+        return h->port;
+}
+
+void pb_httpd_quiesce(pb_httpd_t *h)
+{
+        pthread_mutex_lock(&h->lock);
+        int already = h->quiesced;
+        h->quiesced = 1;
+        pthread_mutex_unlock(&h->lock);
+        if (!already) {
+                MHD_socket fd = MHD_quiesce_daemon(h->d);
+                if (fd != MHD_INVALID_SOCKET)
+                        close(fd);
+        }
+}
+
+size_t pb_httpd_waiting(pb_httpd_t *h)
+{
+        pthread_mutex_lock(&h->lock);
+        size_t n = h->nwaiting;
+        pthread_mutex_unlock(&h->lock);
+        return n;
+}
+
+void pb_httpd_free(pb_httpd_t *h)
+{
+        if (!h)
+                return;
+        pb_httpd_quiesce(h);
+        pthread_mutex_lock(&h->lock);
+        if (h->waiting)
+                pb_err("%s: internal: %zu request(s) still unanswered at stop; answering 503",
+                       h->o.name, h->nwaiting);
+        /* libmicrohttpd must not stop with a suspended connection (it aborts). */
+        while (h->waiting)
+                answer_shutting_down_locked(h, h->waiting);
+        /* Give the answers a moment to leave before the connections close. */
+        int64_t until = pb_mono_ms() + 1000;
+        while (h->live > 0 && pb_mono_ms() < until)
+                pb_cond_timedwait_ms(&h->cond, &h->lock, 20);
+        h->stop = 1;
+        pthread_cond_broadcast(&h->tcond);
+        pthread_mutex_unlock(&h->lock);
+        if (h->timer_started)
+                pthread_join(h->timer, NULL);
+        MHD_stop_daemon(h->d);
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+        pthread_cond_destroy(&h->tcond);
+        free(h);
+}

@@ -1,0 +1,666 @@
+#include "pipeline.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dedupe.h"
+#include "log.h"
+#include "pb.h"
+#include "publish.h"
+#include "route.h"
+#include "timefmt.h"
+
+/* Key of a rejected item: "sha256:" and 64 hex digits. */
+#define REJECT_KEY_LEN (7 + 64)
+#define KEY_MAX        (PB_MAX_ID_LEN > REJECT_KEY_LEN ? PB_MAX_ID_LEN : REJECT_KEY_LEN)
+
+struct item;
+
+/* An id on its way to Kafka, and the items that wait for its fate. */
+struct flight {
+        struct flight *chain;
+        struct item *followers;
+        char id[];
+};
+
+/* One submitted document. Freed after on_done. */
+struct doc {
+        pb_pipeline_t *pl;
+        pb_ingest_path_t path;
+        size_t pending; /* items waiting for their fate */
+        int held;       /* submit() is still adding items: not finished before it ends */
+        pb_doc_result_t res;
+        pb_item_fn *on_item;
+        pb_doc_done_fn *on_done;
+        void *opaque;
+};
+
+/* One item: the publisher of a record, or a follower of another's. */
+struct item {
+        struct doc *doc;
+        struct flight *fl; /* the flight it publishes (NULL: no dedupe, or a follower) */
+        struct item *next; /* follower chain */
+        int rejected;
+        int64_t created_us;
+        char *event_type; /* NULL for a rejection; points into this allocation */
+        char *error;      /* the normalizer's reason, for a rejection; likewise */
+        char id[];
+};
+
+struct pb_pipeline {
+        const pb_config_t *cfg;
+        pb_metrics_t *metrics;
+        pb_producer_t *prod;
+        FILE *dry_run;
+        pthread_mutex_t dry_lock;
+        pthread_mutex_t lock; /* flights, window decisions, documents, stats */
+        pthread_cond_t cond;  /* in_flight went down */
+        pb_dedupe_t *window;  /* delivered ids; NULL: no dedupe */
+        struct flight **buckets;
+        size_t nbuckets, nflights;
+        int closing;
+        pb_pipeline_stats_t st;
+};
+
+const char *pb_outcome_name(pb_outcome_t o)
+{
+        switch (o) {
+        case PB_OUTCOME_DELIVERED: return "delivered";
+        case PB_OUTCOME_DEAD_LETTERED: return "dead_lettered";
+        case PB_OUTCOME_DUPLICATE: return "duplicate";
+        case PB_OUTCOME_FAILED: break;
+        }
+        return "failed";
+}
+
+/* --- the in-flight map (caller holds pl->lock) --- */
+
+static uint64_t hash(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+static struct flight **flight_slot(pb_pipeline_t *pl, const char *id)
+{
+        struct flight **pp = &pl->buckets[hash(id) & (pl->nbuckets - 1)];
+        while (*pp && strcmp((*pp)->id, id) != 0)
+                pp = &(*pp)->chain;
+        return pp;
+}
+
+static void flights_grow(pb_pipeline_t *pl)
+{
+        size_t n = pl->nbuckets * 2;
+        struct flight **nb = calloc(n, sizeof(struct flight *));
+        if (!nb)
+                return; /* longer chains: slower, still correct */
+        for (size_t i = 0; i < pl->nbuckets; i++)
+                for (struct flight *f = pl->buckets[i], *next; f; f = next) {
+                        next = f->chain;
+                        size_t b = hash(f->id) & (n - 1);
+                        f->chain = nb[b];
+                        nb[b] = f;
+                }
+        free(pl->buckets);
+        pl->buckets = nb;
+        pl->nbuckets = n;
+}
+
+static struct flight *flight_add(pb_pipeline_t *pl, const char *id)
+{
+        size_t n = strlen(id);
+        struct flight *f = malloc(sizeof(*f) + n + 1);
+        if (!f)
+                return NULL;
+        memcpy(f->id, id, n + 1);
+        f->followers = NULL;
+        if (pl->nflights >= pl->nbuckets)
+                flights_grow(pl);
+        struct flight **pp = flight_slot(pl, id);
+        f->chain = NULL;
+        *pp = f;
+        pl->nflights++;
+        return f;
+}
+
+static void flight_del(pb_pipeline_t *pl, struct flight *f)
+{
+        struct flight **pp = flight_slot(pl, f->id);
+        if (*pp == f) {
+                *pp = f->chain;
+                pl->nflights--;
+        }
+}
+
+/* --- counting and settling --- */
+
+static void count(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r)
+{
+        pb_doc_result_t *res = &d->res;
+        res->items++;
+        pl->st.items++;
+        switch (r->outcome) {
+        case PB_OUTCOME_DELIVERED:
+                res->delivered++;
+                pl->st.delivered++;
+                break;
+        case PB_OUTCOME_DEAD_LETTERED:
+                res->dead_lettered++;
+                pl->st.dead_lettered++;
+                break;
+        case PB_OUTCOME_DUPLICATE:
+                res->duplicates++;
+                pl->st.duplicates++;
+                break;
+        case PB_OUTCOME_FAILED:
+                res->failed++;
+                pl->st.failed++;
+                break;
+        }
+        if (r->reason &&
+            (r->outcome == PB_OUTCOME_FAILED || r->outcome == PB_OUTCOME_DEAD_LETTERED))
+                snprintf(res->reason, sizeof(res->reason), "%s", r->reason);
+        if (r->topic && r->outcome != PB_OUTCOME_FAILED && r->outcome != PB_OUTCOME_DUPLICATE)
+                for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
+                        if (pl->st.topics[i].topic && strcmp(pl->st.topics[i].topic, r->topic) == 0)
+                                pl->st.topics[i].n++;
+}
+
+static void count_metrics(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, int busy)
+{
+        pb_metrics_t *m = pl->metrics;
+        char labels[256];
+        if (!m || pl->dry_run)
+                return;
+        switch (r->outcome) {
+        case PB_OUTCOME_FAILED:
+                pb_metrics_label(labels, sizeof(labels), "error",
+                                 busy ? "busy" : pb_producer_err_name(r->err));
+                pb_metrics_add(m, "portout_bridge_delivery_failures_total", labels, 1);
+                return;
+        case PB_OUTCOME_DUPLICATE:
+                pb_metrics_label(labels, sizeof(labels), "ingest", pb_ingest_name(d->path));
+                pb_metrics_add(m, "portout_bridge_duplicates_total", labels, 1);
+                return;
+        case PB_OUTCOME_DEAD_LETTERED:
+                pb_metrics_add(m, "portout_bridge_events_dead_lettered_total",
+                               r->rejected ? "stage=\"normalize\"" : "stage=\"produce\"", 1);
+                break;
+        case PB_OUTCOME_DELIVERED: break;
+        }
+        pb_metrics_label(labels, sizeof(labels), "topic", r->topic ? r->topic : "");
+        pb_metrics_add(m, "portout_bridge_events_published_total", labels, 1);
+}
+
+static void finish(struct doc *d)
+{
+        d->on_done(d->opaque, &d->res);
+        free(d);
+}
+
+/* Reports and counts one item's fate. Called without pl->lock. */
+static void report(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, int busy)
+{
+        if (d->on_item)
+                d->on_item(d->opaque, r);
+        count_metrics(pl, d, r, busy);
+        pthread_mutex_lock(&pl->lock);
+        count(pl, d, r);
+        if (busy)
+                d->res.busy = 1;
+        pthread_mutex_unlock(&pl->lock);
+}
+
+/* The fate of an item the document was waiting for: reported, and the
+ * document finished after its last. Called without pl->lock. */
+static void settle(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, int busy)
+{
+        report(pl, d, r, busy);
+        pthread_mutex_lock(&pl->lock);
+        int done = --d->pending == 0 && !d->held;
+        pthread_mutex_unlock(&pl->lock);
+        if (done)
+                finish(d);
+}
+
+/* Settles the items that followed a flight, once the publisher's fate is
+ * known: its success makes them duplicates, its failure fails them too. */
+static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t publisher,
+                             const char *reason)
+{
+        char why[512];
+        if (publisher == PB_OUTCOME_FAILED)
+                snprintf(why, sizeof(why), "an earlier copy of this event was not delivered: %s",
+                         reason ? reason : "failed");
+        while (f) {
+                struct item *next = f->next;
+                pb_item_result_t r = {publisher == PB_OUTCOME_FAILED ? PB_OUTCOME_FAILED
+                                                                     : PB_OUTCOME_DUPLICATE,
+                                      f->id,
+                                      f->event_type,
+                                      f->rejected,
+                                      f->created_us,
+                                      NULL,
+                                      -1,
+                                      -1,
+                                      0,
+                                      publisher == PB_OUTCOME_FAILED ? why : NULL};
+                settle(pl, f->doc, &r, 0);
+                free(f);
+                f = next;
+        }
+}
+
+/* Producer callback: a published item's fate. */
+static void on_record(void *opaque, const pb_delivery_t *dl)
+{
+        struct item *it = opaque;
+        struct doc *d = it->doc;
+        pb_pipeline_t *pl = d->pl;
+        pb_outcome_t o = dl->fate == PB_FATE_FAILED          ? PB_OUTCOME_FAILED
+                         : dl->fate == PB_FATE_DEAD_LETTERED ? PB_OUTCOME_DEAD_LETTERED
+                         : it->rejected                      ? PB_OUTCOME_DEAD_LETTERED
+                                                             : PB_OUTCOME_DELIVERED;
+        struct item *followers = NULL;
+        pthread_mutex_lock(&pl->lock);
+        pl->st.in_flight--;
+        pthread_cond_broadcast(&pl->cond);
+        if (it->fl) {
+                /* Remembered before the flight ends, under one lock: another
+                 * copy sees one or the other, never neither. */
+                if (o != PB_OUTCOME_FAILED)
+                        pb_dedupe_add(pl->window, it->id, pb_mono_ms());
+                flight_del(pl, it->fl);
+                followers = it->fl->followers;
+        }
+        pthread_mutex_unlock(&pl->lock);
+        pb_item_result_t r = {o,
+                              it->id,
+                              it->event_type,
+                              it->rejected,
+                              it->created_us,
+                              o == PB_OUTCOME_FAILED ? NULL : dl->topic,
+                              dl->partition,
+                              dl->offset,
+                              dl->err,
+                              dl->reason};
+        if (it->rejected && o == PB_OUTCOME_DEAD_LETTERED && !r.reason)
+                r.reason = it->error ? it->error : "rejected by the normalizer";
+        settle(pl, d, &r, 0);
+        settle_followers(pl, followers, o, dl->reason);
+        free(it->fl);
+        free(it);
+}
+
+/* --- submission --- */
+
+/* A fate decided here, without Kafka: a duplicate or a refusal. */
+static pb_item_result_t local_result(pb_outcome_t o, const char *id, const char *event_type,
+                                     int64_t created_us, const char *reason)
+{
+        pb_item_result_t r;
+        memset(&r, 0, sizeof(r));
+        r.outcome = o;
+        r.id = id;
+        r.event_type = event_type;
+        r.rejected = event_type == NULL;
+        r.created_us = created_us;
+        r.partition = -1;
+        r.offset = -1;
+        r.reason = reason;
+        return r;
+}
+
+static struct item *item_new(struct doc *d, const char *id, const char *event_type,
+                             const char *error, int64_t created_us)
+{
+        size_t n = strlen(id), t = event_type ? strlen(event_type) + 1 : 0;
+        size_t el = error ? strlen(error) + 1 : 0;
+        struct item *it = malloc(sizeof(*it) + n + 1 + t + el);
+        if (!it)
+                return NULL;
+        it->doc = d;
+        it->fl = NULL;
+        it->next = NULL;
+        it->rejected = event_type == NULL;
+        it->created_us = created_us;
+        memcpy(it->id, id, n + 1);
+        it->event_type = NULL;
+        if (event_type) {
+                it->event_type = it->id + n + 1;
+                memcpy(it->event_type, event_type, t);
+        }
+        it->error = NULL;
+        if (error) {
+                it->error = it->id + n + 1 + t;
+                memcpy(it->error, error, el);
+        }
+        return it;
+}
+
+/* A rejected item has no id of its own: the SHA-256 of its bytes stands in,
+ * so the same rejection read again (a poll overlap, a backfill pass) is
+ * recognized and dead-lettered once. */
+static void reject_key(const pb_norm_item_t *ni, char *out, size_t outsz)
+{
+        unsigned char h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, (const unsigned char *)(ni->raw ? ni->raw : ""),
+                           ni->raw ? ni->raw_len : 0);
+        char hex[2 * crypto_hash_sha256_BYTES + 1];
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        snprintf(out, outsz, "sha256:%s", hex);
+}
+
+/* Dry run: the envelope is printed, nothing is published. */
+static void dry_publish(pb_pipeline_t *pl, const pb_norm_item_t *ni, struct item *it)
+{
+        if (ni->env) {
+                pthread_mutex_lock(&pl->dry_lock);
+                fwrite(ni->env->json, 1, ni->env->json_len, pl->dry_run);
+                fputc('\n', pl->dry_run);
+                pthread_mutex_unlock(&pl->dry_lock);
+        }
+        pb_delivery_t dl = {PB_FATE_DELIVERED,
+                            ni->env ? pb_route_topic(pl->cfg, ni->env->event_type)
+                                    : pl->cfg->topic_dead_letter,
+                            -1,
+                            -1,
+                            0,
+                            NULL};
+        on_record(it, &dl);
+}
+
+/* Fails an item that never reached the producer, and whatever followed it. */
+static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int busy)
+{
+        struct item *followers = NULL;
+        pthread_mutex_lock(&pl->lock);
+        pl->st.in_flight--;
+        pthread_cond_broadcast(&pl->cond);
+        if (it->fl) {
+                flight_del(pl, it->fl);
+                followers = it->fl->followers;
+        }
+        pthread_mutex_unlock(&pl->lock);
+        pb_item_result_t r = {PB_OUTCOME_FAILED,
+                              it->id,
+                              it->event_type,
+                              it->rejected,
+                              it->created_us,
+                              NULL,
+                              -1,
+                              -1,
+                              0,
+                              reason};
+        settle(pl, it->doc, &r, busy);
+        settle_followers(pl, followers, PB_OUTCOME_FAILED, reason);
+        free(it->fl);
+        free(it);
+}
+
+static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
+                        const pb_norm_item_t *ni, const pb_provenance_t *prov)
+{
+        char key[KEY_MAX + 1];
+        const pb_envelope_t *e = ni->env;
+        if (e)
+                snprintf(key, sizeof(key), "%s", e->id);
+        else
+                reject_key(ni, key, sizeof(key));
+        const char *etype = e ? e->event_type : NULL;
+        int64_t created = e ? e->created_us : 0;
+        int64_t now = pb_mono_ms();
+
+        pthread_mutex_lock(&pl->lock);
+        if (pl->closing) {
+                pthread_mutex_unlock(&pl->lock);
+                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, key, etype, created,
+                                                  "the bridge is shutting down");
+                report(pl, d, &r, 1);
+                return;
+        }
+        struct flight *fl = NULL;
+        if (pl->window) {
+                if (pb_dedupe_seen(pl->window, key, now)) {
+                        pthread_mutex_unlock(&pl->lock);
+                        pb_item_result_t r =
+                            local_result(PB_OUTCOME_DUPLICATE, key, etype, created, NULL);
+                        report(pl, d, &r, 0);
+                        return;
+                }
+                struct flight **slot = flight_slot(pl, key);
+                if (*slot) {
+                        /* Still on its way from an earlier copy: follow it. */
+                        struct item *f = item_new(d, key, etype, e ? NULL : ni->error, created);
+                        if (f) {
+                                f->next = (*slot)->followers;
+                                (*slot)->followers = f;
+                                d->pending++;
+                                pthread_mutex_unlock(&pl->lock);
+                                return;
+                        }
+                        pthread_mutex_unlock(&pl->lock);
+                        pb_item_result_t r =
+                            local_result(PB_OUTCOME_FAILED, key, etype, created, "out of memory");
+                        report(pl, d, &r, 1);
+                        return;
+                }
+                fl = flight_add(pl, key);
+        }
+        struct item *it = item_new(d, key, etype, e ? NULL : ni->error, created);
+        if (!it || (pl->window && !fl)) {
+                if (fl)
+                        flight_del(pl, fl);
+                pthread_mutex_unlock(&pl->lock);
+                free(fl);
+                free(it);
+                pb_item_result_t r =
+                    local_result(PB_OUTCOME_FAILED, key, etype, created, "out of memory");
+                report(pl, d, &r, 1);
+                return;
+        }
+        d->pending++;
+        pl->st.in_flight++;
+        it->fl = fl;
+        pthread_mutex_unlock(&pl->lock);
+
+        if (!e && prov->origin)
+                pb_warn("%s: rejected, sending to %s: %s", prov->origin, pl->cfg->topic_dead_letter,
+                        ni->error);
+        else if (!e)
+                pb_warn("%s event rejected, sending to %s: %s", prov->ingest,
+                        pl->cfg->topic_dead_letter, ni->error);
+        if (pl->dry_run) {
+                dry_publish(pl, ni, it);
+                return;
+        }
+        char err[PB_ERRSZ];
+        int rc = pb_publish_item(pl->prod, pl->cfg, ni, prov, on_record, it, s->wait_ms, err,
+                                 sizeof(err));
+        if (rc != PB_SEND_OK)
+                refuse(pl, it, err, rc == PB_SEND_BUSY || rc == PB_SEND_CLOSED);
+}
+
+void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
+{
+        struct doc *d = calloc(1, sizeof(*d));
+        if (!d) {
+                /* Not even the document: say so the only way left. */
+                pb_doc_result_t res;
+                memset(&res, 0, sizeof(res));
+                res.items = res.failed = 1;
+                res.busy = 1;
+                snprintf(res.reason, sizeof(res.reason), "out of memory");
+                s->on_done(s->opaque, &res);
+                return;
+        }
+        d->pl = pl;
+        d->path = s->path;
+        d->held = 1; /* on_done waits for the loop below */
+        d->on_item = s->on_item;
+        d->on_done = s->on_done;
+        d->opaque = s->opaque;
+        pthread_mutex_lock(&pl->lock);
+        pl->st.documents++;
+        pthread_mutex_unlock(&pl->lock);
+
+        pb_norm_opts_t nopts = {pl->cfg->envelope_source};
+        pb_ingest_t ing = {s->path, s->received_us};
+        pb_batch_t *b = s->parsed ? pb_normalize_parsed(&nopts, s->parsed, NULL, 0, &ing)
+                                  : pb_normalize(&nopts, s->buf ? s->buf : "", s->len, &ing);
+        char received[40];
+        pb_time_format_us(s->received_us, received, sizeof(received));
+        pb_provenance_t prov = {pb_ingest_name(s->path), received, s->origin};
+        if (!b) {
+                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, "", NULL, 0,
+                                                  "out of memory normalizing the document");
+                report(pl, d, &r, 1);
+        } else {
+                for (size_t i = 0; i < b->cnt; i++)
+                        if (b->items[i].env) {
+                                snprintf(d->res.first_id, sizeof(d->res.first_id), "%s",
+                                         b->items[i].env->id);
+                                break;
+                        }
+                /* d stays valid across these calls: settle() never finishes a
+                 * held document (the analyzer loses d->held across the
+                 * on_item callback it cannot see into). */
+                for (size_t i = 0; i < b->cnt; i++)
+                        submit_item(pl, d, s, &b->items[i], // NOLINT(clang-analyzer-unix.Malloc)
+                                    &prov);
+                pb_batch_free(b);
+        }
+        pthread_mutex_lock(&pl->lock);
+        d->held = 0; // NOLINT(clang-analyzer-unix.Malloc): held, see above
+        int done = d->pending == 0;
+        pthread_mutex_unlock(&pl->lock);
+        if (done)
+                finish(d);
+}
+
+/* --- life cycle --- */
+
+pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
+                               const pb_pipeline_opts_t *opts, char *errstr, size_t errsz)
+{
+        if (sodium_init() < 0) {
+                pb_seterr(errstr, errsz, "libsodium failed to initialize");
+                return NULL;
+        }
+        pb_pipeline_t *pl = calloc(1, sizeof(*pl));
+        if (!pl) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        pl->cfg = cfg;
+        pl->metrics = metrics;
+        pl->dry_run = opts ? opts->dry_run : NULL;
+        pthread_mutex_init(&pl->lock, NULL);
+        pthread_mutex_init(&pl->dry_lock, NULL);
+        pb_cond_init(&pl->cond);
+        pl->nbuckets = 1024;
+        pl->buckets = calloc(pl->nbuckets, sizeof(struct flight *));
+        if (opts && opts->dedupe_entries)
+                pl->window = pb_dedupe_new(opts->dedupe_entries, opts->dedupe_ttl_ms);
+        const char *topics[PB_PIPELINE_TOPICS] = {
+            cfg->topic_status_changed, cfg->topic_foc_date_changed, cfg->topic_new_comment,
+            cfg->topic_other, cfg->topic_dead_letter};
+        for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
+                pl->st.topics[i].topic = topics[i];
+        if (!pl->buckets || (opts && opts->dedupe_entries && !pl->window)) {
+                pb_seterr(errstr, errsz, "out of memory");
+                goto fail;
+        }
+        if (!pl->dry_run) {
+                pl->prod = pb_producer_new(cfg, errstr, errsz);
+                if (!pl->prod)
+                        goto fail;
+        }
+        return pl;
+fail:
+        pb_dedupe_free(pl->window);
+        free(pl->buckets);
+        pthread_mutex_destroy(&pl->lock);
+        pthread_mutex_destroy(&pl->dry_lock);
+        pthread_cond_destroy(&pl->cond);
+        free(pl);
+        return NULL;
+}
+
+size_t pb_pipeline_drain(pb_pipeline_t *pl, int timeout_ms)
+{
+        int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
+        pthread_mutex_lock(&pl->lock);
+        while (pl->st.in_flight > 0) {
+                int64_t left = deadline - pb_mono_ms();
+                if (left <= 0)
+                        break;
+                pb_cond_timedwait_ms(&pl->cond, &pl->lock, left < 100 ? left : 100);
+        }
+        size_t n = (size_t)pl->st.in_flight;
+        pthread_mutex_unlock(&pl->lock);
+        return n;
+}
+
+int pb_pipeline_closing(pb_pipeline_t *pl)
+{
+        pthread_mutex_lock(&pl->lock);
+        int c = pl->closing;
+        pthread_mutex_unlock(&pl->lock);
+        return c;
+}
+
+size_t pb_pipeline_close(pb_pipeline_t *pl, int grace_ms)
+{
+        pthread_mutex_lock(&pl->lock);
+        int already = pl->closing;
+        pl->closing = 1;
+        pthread_mutex_unlock(&pl->lock);
+        if (already)
+                return 0;
+        size_t left = pb_pipeline_drain(pl, grace_ms);
+        if (left)
+                pb_warn("%zu event(s) still in flight after %d ms; failing them", left, grace_ms);
+        return pl->prod ? pb_producer_close(pl->prod) : 0;
+}
+
+void pb_pipeline_stats(pb_pipeline_t *pl, pb_pipeline_stats_t *out)
+{
+        pthread_mutex_lock(&pl->lock);
+        *out = pl->st;
+        pthread_mutex_unlock(&pl->lock);
+}
+
+size_t pb_pipeline_dedupe_size(pb_pipeline_t *pl)
+{
+        return pb_dedupe_size(pl->window);
+}
+
+pb_producer_t *pb_pipeline_producer(pb_pipeline_t *pl)
+{
+        return pl->prod;
+}
+
+void pb_pipeline_free(pb_pipeline_t *pl)
+{
+        if (!pl)
+                return;
+        pb_pipeline_close(pl, 0);
+        pb_producer_free(pl->prod);
+        if (pl->nflights)
+                pb_err("internal: %zu flight(s) left at pipeline free", pl->nflights);
+        pb_dedupe_free(pl->window);
+        free(pl->buckets);
+        pthread_mutex_destroy(&pl->lock);
+        pthread_mutex_destroy(&pl->dry_lock);
+        pthread_cond_destroy(&pl->cond);
+        free(pl);
+}
