@@ -21,7 +21,8 @@ struct conn {
         int64_t since_ms; /* when the current request's clock started */
         int reading;      /* waiting for a complete request: the deadline runs */
         int uri_seen;     /* a request line arrived (else the connection is idle) */
-        int cut;          /* closed by the deadline */
+        int cut;          /* 1: 408 and FIN sent; 2: shut down both ways */
+        int64_t cut_ms;
         char addr[64];
 };
 
@@ -418,8 +419,12 @@ static const char timeout_response[] =
     "{\"error\":\"request_timeout\",\"message\":\"the request was not complete within the limit\"}";
 
 /* The deadline: a request that is not complete in time is answered 408 (if it
- * had begun) and its connection shut down; libmicrohttpd then sees the end
- * of the stream and closes it as usual. */
+ * had begun) and its connection closed; libmicrohttpd then sees the end of
+ * the stream and closes it as usual. Like a lingering close, the 408 and a
+ * FIN go first and the read side is cut a moment later: closing with the
+ * client's bytes unread would reset the connection and lose the 408. */
+#define LINGER_MS 500
+
 static void *timer_main(void *arg)
 {
         pb_httpd_t *h = arg;
@@ -430,21 +435,31 @@ static void *timer_main(void *arg)
                         continue;
                 int64_t now = pb_mono_ms();
                 for (struct conn *c = h->conns; c; c = c->next) {
-                        if (!c->reading || c->cut || c->fd < 0 ||
-                            now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                        if (c->fd < 0 || c->cut == 2)
                                 continue;
-                        c->cut = 1;
-                        if (c->uri_seen) {
-                                ssize_t w =
-                                    send(c->fd, timeout_response, sizeof(timeout_response) - 1,
-                                         MSG_DONTWAIT | MSG_NOSIGNAL);
-                                (void)w;
-                                count(h, 408, "request_timeout");
-                                pb_info("%s: 408 request_timeout from %s: no complete request "
-                                        "within %u ms",
-                                        h->o.name, c->addr, h->o.request_timeout_ms);
+                        if (c->cut == 1) {
+                                if (now - c->cut_ms >= LINGER_MS) {
+                                        c->cut = 2;
+                                        shutdown(c->fd, SHUT_RDWR);
+                                }
+                                continue;
                         }
-                        shutdown(c->fd, SHUT_RDWR);
+                        if (!c->reading || now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                                continue;
+                        if (!c->uri_seen) { /* idle between requests: close quietly */
+                                c->cut = 2;
+                                shutdown(c->fd, SHUT_RDWR);
+                                continue;
+                        }
+                        c->cut = 1;
+                        c->cut_ms = now;
+                        ssize_t w = send(c->fd, timeout_response, sizeof(timeout_response) - 1,
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+                        (void)w;
+                        shutdown(c->fd, SHUT_WR);
+                        count(h, 408, "request_timeout");
+                        pb_info("%s: 408 request_timeout from %s: no complete request within %u ms",
+                                h->o.name, c->addr, h->o.request_timeout_ms);
                 }
         }
         pthread_mutex_unlock(&h->lock);
@@ -578,9 +593,21 @@ void pb_httpd_free(pb_httpd_t *h)
         if (h->waiting)
                 pb_err("%s: internal: %zu request(s) still unanswered at stop; answering 503",
                        h->o.name, h->nwaiting);
-        /* libmicrohttpd must not stop with a suspended connection (it aborts). */
-        while (h->waiting)
-                answer_shutting_down_locked(h, h->waiting);
+        /* libmicrohttpd must not stop with a suspended connection (it aborts).
+         * The application's hold goes too: it may not touch them after this. */
+        pb_http_req_t *list = h->waiting;
+        h->waiting = NULL;
+        h->nwaiting = 0;
+        while (list) {
+                pb_http_req_t *r = list;
+                list = r->wnext;
+                r->wprev = r->wnext = NULL;
+                answer_shutting_down_locked(h, r);
+                if (!r->app_released) {
+                        r->app_released = 1;
+                        req_unref_locked(r);
+                }
+        }
         /* Give the answers a moment to leave before the connections close. */
         int64_t until = pb_mono_ms() + 1000;
         while (h->live > 0 && pb_mono_ms() < until)

@@ -22,7 +22,9 @@
  * answer every new request (keep-alive connections too) with 503
  * "shutting_down"; pb_httpd_free() answers whatever still waits (503), gives
  * those answers a moment to leave, and stops. No connection is left
- * suspended when libmicrohttpd stops.
+ * suspended when libmicrohttpd stops. The application answers everything it
+ * holds before pb_httpd_free() (webhook.c: the pipeline closes first) and
+ * touches no request after it.
  *
  * Ownership: pb_httpd_new() borrows opts' strings and metrics for its
  * lifetime; pb_httpd_free() stops and frees it. */
@@ -95,9 +97,11 @@ long long pb_http_req_start_ms(const pb_http_req_t *r);
 void pb_http_req_set_data(pb_http_req_t *r, void *data);
 void *pb_http_req_data(const pb_http_req_t *r);
 
-/* Answers the request (once; later calls are ignored) and releases the
- * application's hold on it. body is copied; retry_after_s > 0 adds
- * Retry-After, allow adds Allow. Callable from any thread. */
+/* Answers the request and releases the application's hold on it: call it
+ * exactly once per request; the request is invalid afterwards. (If the
+ * listener already answered it while stopping, the answer is dropped.)
+ * body is copied; retry_after_s > 0 adds Retry-After, allow adds Allow.
+ * Callable from any thread. */
 void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
                     size_t len, int retry_after_s, const char *allow);
 

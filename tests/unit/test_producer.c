@@ -1,7 +1,5 @@
 /* Producer tests against librdkafka's mock cluster (rdkafka_mock.h): real
  * brokers speaking the Kafka protocol on loopback, with faults injected. */
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,20 +14,19 @@
 
 #include "config.h"
 #include "log.h"
+#include "mockkafka.h"
 #include "pb.h"
 #include "producer.h"
 #include "testutil.h"
 
-#define N_BROKERS 3
-#define MAX_RECS  4000
+#define MAX_RECS 4000
 /* Kafka protocol ApiKey of ProduceRequest (API_PRODUCE is in a private
  * librdkafka header). */
 #define API_PRODUCE 0
 
 /* A mock cluster plus a producer on it, and a record of every fate. */
 struct fixture {
-        rd_kafka_t *mrk; /* owns the mock cluster */
-        rd_kafka_mock_cluster_t *mc;
+        tm_cluster_t *c;
         pb_config_t *cfg;
         pb_producer_t *p;
         pthread_mutex_t lock;
@@ -57,39 +54,14 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         pthread_mutex_unlock(&f->lock);
 }
 
-static void sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
 /* Starts a mock cluster and a producer on it with extra kafka.properties. */
 static struct fixture *fx_new(const char *props)
 {
         struct fixture *f = calloc(1, sizeof(*f));
         char err[512];
         pthread_mutex_init(&f->lock, NULL);
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        rd_kafka_conf_set(c, "log_level", "0", NULL, 0);
-        f->mrk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof(err));
-        assert_non_null(f->mrk);
-        f->mc = rd_kafka_mock_cluster_new(f->mrk, N_BROKERS);
-        assert_non_null(f->mc);
-        rd_kafka_mock_topic_create(f->mc, "t.a", 3, 1);
-        rd_kafka_mock_topic_create(f->mc, "t.b", 2, 1);
-        rd_kafka_mock_topic_create(f->mc, "t.dlq", 1, 1);
-
-        char text[2048];
-        snprintf(text, sizeof(text),
-                 "log = { level = \"error\"; };\n"
-                 "kafka = { brokers = \"%s\"; properties = ( \"linger.ms=2\"%s%s ); };\n"
-                 "topics = { dead_letter = \"t.dlq\"; };\n",
-                 rd_kafka_mock_cluster_bootstraps(f->mc), props ? ", " : "", props ? props : "");
-        const char *path = tu_write_temp(text);
-        f->cfg = pb_config_load(path, tu_env_lookup, err, sizeof(err));
-        remove(path);
-        if (!f->cfg)
-                fail_msg("config: %s", err);
+        f->c = tm_cluster_new();
+        f->cfg = tm_config(f->c, props, NULL);
         f->p = pb_producer_new(f->cfg, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
@@ -100,8 +72,7 @@ static void fx_free(struct fixture *f)
 {
         pb_producer_free(f->p);
         pb_config_free(f->cfg);
-        rd_kafka_mock_cluster_destroy(f->mc);
-        rd_kafka_destroy(f->mrk);
+        tm_cluster_free(f->c);
         pthread_mutex_destroy(&f->lock);
         free(f);
 }
@@ -132,73 +103,15 @@ static int send_rec(struct fixture *f, int idx, const char *topic, const char *v
         return rc;
 }
 
-/* Sum of the high watermarks of a topic: what the broker holds. */
 static int64_t topic_count(struct fixture *f, const char *topic, int partitions)
 {
-        char err[512];
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
-                          sizeof(err));
-        rd_kafka_conf_set(c, "group.id", "pb-test", err, sizeof(err));
-        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
-        assert_non_null(rk);
-        int64_t total = 0;
-        for (int p = 0; p < partitions; p++) {
-                int64_t lo, hi;
-                rd_kafka_resp_err_t e =
-                    rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
-                if (e)
-                        fail_msg("watermarks %s/%d: %s", topic, p, rd_kafka_err2str(e));
-                total += hi - lo;
-        }
-        rd_kafka_destroy(rk);
-        return total;
-}
-
-/* Reads the single record of a one-partition topic (value and a header). */
-static void read_dlq(struct fixture *f, const char *topic, char *value, size_t vsz,
-                     const char *hname, char *hval, size_t hsz)
-{
-        char err[512];
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
-                          sizeof(err));
-        rd_kafka_conf_set(c, "group.id", "pb-test-read", err, sizeof(err));
-        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
-        value[0] = hval[0] = '\0';
-        for (int i = 0; i < 100 && !value[0]; i++) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-                if (!m)
-                        continue;
-                if (!m->err) {
-                        snprintf(value, vsz, "%.*s", (int)m->len, (const char *)m->payload);
-                        rd_kafka_headers_t *hdrs;
-                        const void *hv;
-                        size_t hl;
-                        if (!rd_kafka_message_headers(m, &hdrs) &&
-                            !rd_kafka_header_get_last(hdrs, hname, &hv, &hl))
-                                snprintf(hval, hsz, "%.*s", (int)hl, (const char *)hv);
-                }
-                rd_kafka_message_destroy(m);
-        }
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
+        (void)partitions;
+        return tm_topic_count(f->c, topic);
 }
 
 static void set_all_brokers(struct fixture *f, int up)
 {
-        for (int b = 1; b <= N_BROKERS; b++) {
-                if (up)
-                        rd_kafka_mock_broker_set_up(f->mc, b);
-                else
-                        rd_kafka_mock_broker_set_down(f->mc, b);
-        }
+        tm_set_brokers(f->c, up);
 }
 
 static void assert_exactly_once(struct fixture *f, int from, int to, pb_fate_t want)
@@ -241,7 +154,7 @@ static void test_broker_outage_loses_nothing(void **state)
         set_all_brokers(f, 0);
         for (int i = 100; i < 600; i++)
                 assert_int_equal(send_rec(f, i, "t.a", "during", NULL, -1), 0);
-        sleep_ms(3000);
+        pb_sleep_ms(3000);
         assert_true(pb_producer_flush(f->p, 0) > 0); /* nothing can be acked while down */
         set_all_brokers(f, 1);
         assert_int_equal(pb_producer_flush(f->p, 60000), 0);
@@ -258,7 +171,7 @@ static void test_permanent_error_dead_letters_exactly_the_affected(void **state)
                 send_rec(f, i, "t.b", "ok", NULL, -1);
         assert_int_equal(pb_producer_flush(f->p, 30000), 0);
         /* The next Produce request is refused as too large. */
-        rd_kafka_mock_push_request_errors(f->mc, API_PRODUCE, 1,
+        rd_kafka_mock_push_request_errors(f->c->mc, API_PRODUCE, 1,
                                           RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
         send_rec(f, 10, "t.b", "{\"envelope\":true}", "{\"original\":\"bytes\"}", -1);
         assert_int_equal(pb_producer_flush(f->p, 30000), 0);
@@ -273,10 +186,10 @@ static void test_permanent_error_dead_letters_exactly_the_affected(void **state)
         assert_int_equal(f->err[10], RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
         assert_int_equal(topic_count(f, "t.dlq", 1), 1);
         assert_int_equal(topic_count(f, "t.b", 2), 20);
-        char value[256], code[64];
-        read_dlq(f, "t.dlq", value, sizeof(value), "pb_error_code", code, sizeof(code));
-        assert_string_equal(value, "{\"original\":\"bytes\"}"); /* the original bytes */
-        assert_string_equal(code, "MSG_SIZE_TOO_LARGE");
+        static tm_record_t recs[4];
+        assert_int_equal(tm_read(f->c, "t.dlq", "pb_error_code", recs, 4), 1);
+        assert_string_equal(recs[0].value, "{\"original\":\"bytes\"}"); /* the original bytes */
+        assert_string_equal(recs[0].header, "MSG_SIZE_TOO_LARGE");
         fx_free(f);
 }
 
@@ -359,9 +272,9 @@ static void test_fatal_error_rebuilds_and_resends(void **state)
         set_all_brokers(f, 0);
         for (int i = 20; i < 70; i++)
                 send_rec(f, i, "t.a", "pending-at-fatal", NULL, -1);
-        sleep_ms(500);
+        pb_sleep_ms(500);
         assert_int_equal(pb_producer_inject_fatal(f->p, "test: sequence desynchronized"), 0);
-        sleep_ms(1000);
+        pb_sleep_ms(1000);
         set_all_brokers(f, 1);
         assert_int_equal(pb_producer_flush(f->p, 60000), 0);
         pb_producer_stats_t st;
@@ -407,7 +320,7 @@ static void *rb_sender(void *arg)
                 if (pb_producer_send(a->f->p, &rec, on_done, &tags[idx], -1, err, sizeof(err)))
                         fail_msg("send %d: %s", idx, err);
                 if (i % 50 == 0)
-                        sleep_ms(5);
+                        pb_sleep_ms(5);
         }
         return NULL;
 }
@@ -416,53 +329,28 @@ static void *rb_sender(void *arg)
  * value shows up the values are increasing. Returns the records read. */
 static int check_key_order(struct fixture *f)
 {
-        char err[512];
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        rd_kafka_conf_set(c, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->mc), err,
-                          sizeof(err));
-        rd_kafka_conf_set(c, "group.id", "pb-test-order", err, sizeof(err));
-        rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err));
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(3);
-        for (int p = 0; p < 3; p++)
-                rd_kafka_topic_partition_list_add(l, "t.a", p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        rd_kafka_assign(rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
+        static tm_record_t recs[2 * RB_THREADS * RB_PER];
+        size_t n = tm_read(f->c, "t.a", NULL, recs, sizeof(recs) / sizeof(recs[0]));
         static int seen[RB_THREADS][RB_PER];
         int next_new[RB_THREADS];
         memset(seen, 0, sizeof(seen));
         memset(next_new, 0, sizeof(next_new));
-        int n = 0, idle = 0;
-        while (idle < 20) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-                if (!m) {
-                        idle++;
+        /* tm_read returns each partition's records in offset order, and a key
+         * lives in one partition. */
+        for (size_t i = 0; i < n; i++) {
+                int t = -1, v = atoi(recs[i].value);
+                sscanf(recs[i].key, "key-%d", &t);
+                assert_true(t >= 0 && t < RB_THREADS && v >= 0 && v < RB_PER);
+                if (seen[t][v])
                         continue;
-                }
-                idle = 0;
-                if (!m->err) {
-                        int t = -1, v = -1;
-                        sscanf((const char *)m->key, "key-%d", &t);
-                        char vb[32];
-                        snprintf(vb, sizeof(vb), "%.*s", (int)m->len, (const char *)m->payload);
-                        v = atoi(vb);
-                        assert_true(t >= 0 && t < RB_THREADS && v >= 0 && v < RB_PER);
-                        if (!seen[t][v]) {
-                                if (v != next_new[t])
-                                        fail_msg("key-%d: value %d arrived before %d", t, v,
-                                                 next_new[t]);
-                                seen[t][v] = 1;
-                                next_new[t]++;
-                        }
-                        n++;
-                }
-                rd_kafka_message_destroy(m);
+                if (v != next_new[t])
+                        fail_msg("key-%d: value %d arrived before %d", t, v, next_new[t]);
+                seen[t][v] = 1;
+                next_new[t]++;
         }
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
         for (int t = 0; t < RB_THREADS; t++)
                 assert_int_equal(next_new[t], RB_PER);
-        return n;
+        return (int)n;
 }
 
 static void test_rebuild_while_threads_send(void **state)
@@ -476,9 +364,9 @@ static void test_rebuild_while_threads_send(void **state)
                 args[t].t = t;
                 pthread_create(&th[t], NULL, rb_sender, &args[t]);
         }
-        sleep_ms(30);
+        pb_sleep_ms(30);
         assert_int_equal(pb_producer_inject_fatal(f->p, "test: first fatal"), 0);
-        sleep_ms(150);
+        pb_sleep_ms(150);
         assert_int_equal(pb_producer_inject_fatal(f->p, "test: second fatal"), 0);
         for (int t = 0; t < RB_THREADS; t++)
                 pthread_join(th[t], NULL);
@@ -552,7 +440,7 @@ static void test_close_settles_everything_once(void **state)
         for (int i = 0; i < 30; i++)
                 send_rec(f, i, "t.a", "x", NULL, -1);
         pb_producer_inject_fatal(f->p, "test: records now sit in the requeue list");
-        sleep_ms(100);
+        pb_sleep_ms(100);
         assert_int_equal(pb_producer_close(f->p), 30);
         assert_exactly_once(f, 0, 30, PB_FATE_FAILED);
         assert_int_equal(send_rec(f, 30, "t.a", "x", NULL, -1), PB_SEND_CLOSED);

@@ -1,0 +1,152 @@
+#include "mockkafka.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static const char *const topics[][2] = {
+    {"t.a", "3"},
+    {"t.b", "2"},
+    {"t.dlq", "1"},
+    {"telnyx.portouts.status-changed", "3"},
+    {"telnyx.portouts.foc-date-changed", "3"},
+    {"telnyx.portouts.new-comment", "3"},
+    {"telnyx.portouts.other", "1"},
+};
+
+tm_cluster_t *tm_cluster_new(void)
+{
+        tm_cluster_t *c = calloc(1, sizeof(*c));
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "log_level", "0", NULL, 0);
+        c->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        assert_non_null(c->rk);
+        c->mc = rd_kafka_mock_cluster_new(c->rk, TM_BROKERS);
+        assert_non_null(c->mc);
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+                rd_kafka_mock_topic_create(c->mc, topics[i][0], atoi(topics[i][1]), 1);
+        return c;
+}
+
+void tm_cluster_free(tm_cluster_t *c)
+{
+        if (!c)
+                return;
+        rd_kafka_mock_cluster_destroy(c->mc);
+        rd_kafka_destroy(c->rk);
+        free(c);
+}
+
+pb_config_t *tm_config(tm_cluster_t *c, const char *props, const char *extra)
+{
+        char text[4096], err[512];
+        snprintf(text, sizeof(text),
+                 "log = { level = \"error\"; };\n"
+                 "kafka = { brokers = \"%s\"; properties = ( \"linger.ms=2\"%s%s ); };\n"
+                 "topics = { dead_letter = \"t.dlq\"; };\n%s",
+                 rd_kafka_mock_cluster_bootstraps(c->mc), props ? ", " : "", props ? props : "",
+                 extra ? extra : "");
+        const char *path = tu_write_temp(text);
+        pb_config_t *cfg = pb_config_load(path, tu_env_lookup, err, sizeof(err));
+        remove(path);
+        if (!cfg)
+                fail_msg("config: %s", err);
+        return cfg;
+}
+
+void tm_set_brokers(tm_cluster_t *c, int up)
+{
+        for (int b = 1; b <= TM_BROKERS; b++) {
+                if (up)
+                        rd_kafka_mock_broker_set_up(c->mc, b);
+                else
+                        rd_kafka_mock_broker_set_down(c->mc, b);
+        }
+}
+
+static rd_kafka_t *consumer(tm_cluster_t *c, const char *group)
+{
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(c->mc), err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err));
+        rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        assert_non_null(rk);
+        return rk;
+}
+
+static int partitions_of(const char *topic)
+{
+        for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
+                if (strcmp(topics[i][0], topic) == 0)
+                        return atoi(topics[i][1]);
+        fail_msg("unknown test topic %s", topic);
+        return 0;
+}
+
+int64_t tm_topic_count(tm_cluster_t *c, const char *topic)
+{
+        rd_kafka_t *rk = consumer(c, "pb-test");
+        int64_t total = 0;
+        for (int p = 0; p < partitions_of(topic); p++) {
+                int64_t lo, hi;
+                rd_kafka_resp_err_t e =
+                    rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 10000);
+                if (e)
+                        fail_msg("watermarks %s/%d: %s", topic, p, rd_kafka_err2str(e));
+                total += hi - lo;
+        }
+        rd_kafka_destroy(rk);
+        return total;
+}
+
+size_t tm_read(tm_cluster_t *c, const char *topic, const char *header, tm_record_t *out, size_t max)
+{
+        rd_kafka_t *rk = consumer(c, "pb-test-read");
+        int np = partitions_of(topic);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(np);
+        for (int p = 0; p < np; p++)
+                rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        size_t n = 0;
+        int idle = 0;
+        int64_t want = tm_topic_count(c, topic);
+        while ((int64_t)n < want && idle < 50) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+                if (!m) {
+                        idle++;
+                        continue;
+                }
+                idle = 0;
+                if (!m->err && n < max) {
+                        tm_record_t *r = &out[n++];
+                        memset(r, 0, sizeof(*r));
+                        snprintf(r->key, sizeof(r->key), "%.*s", (int)m->key_len,
+                                 m->key ? (const char *)m->key : "");
+                        snprintf(r->value, sizeof(r->value), "%.*s", (int)m->len,
+                                 m->payload ? (const char *)m->payload : "");
+                        r->partition = m->partition;
+                        rd_kafka_headers_t *hdrs;
+                        const void *hv;
+                        size_t hl;
+                        if (header && !rd_kafka_message_headers(m, &hdrs) &&
+                            !rd_kafka_header_get_last(hdrs, header, &hv, &hl))
+                                snprintf(r->header, sizeof(r->header), "%.*s", (int)hl,
+                                         (const char *)hv);
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return n;
+}
