@@ -863,6 +863,13 @@ int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, in
                 rd_kafka_topic_destroy(rkt);
                 pthread_rwlock_unlock(&p->rk_lock);
         }
+        if (found) {
+                /* A broker answered: ready now, not at the first statistics
+                 * tick (librdkafka's timers run on the wall clock). */
+                pthread_mutex_lock(&p->lock);
+                p->st.brokers_up = 1;
+                pthread_mutex_unlock(&p->lock);
+        }
         return found;
 }
 

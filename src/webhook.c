@@ -133,8 +133,10 @@ static void hook_unref_locked(struct hook *k)
                 free(k);
 }
 
-/* Takes the request out of the hook for answering, once. Caller holds
- * w->lock; returns NULL if it was answered already. */
+/* Takes the request out of the hook for answering, once, and drops the
+ * answer's reference (the pipeline's report still holds the hook, so it is
+ * never freed here). Caller holds w->lock; returns NULL if it was answered
+ * already. */
 static pb_http_req_t *claim_locked(pb_webhook_t *w, struct hook *k)
 {
         pb_http_req_t *req = k->req;
@@ -142,6 +144,7 @@ static pb_http_req_t *claim_locked(pb_webhook_t *w, struct hook *k)
                 return NULL;
         k->req = NULL;
         deadline_del_locked(w, k);
+        k->refs--;
         return req;
 }
 

@@ -14,12 +14,33 @@ Faults, set on the command line (--faults JSON) or at run time
   {"nonjson": {"every": N}}                        every Nth list/show: an HTML page
   {"insert_while_paging": {"after": K, "count": C}}  after K list requests, C new events
                                                    appear inside the listed period
-Admin: GET /_admin/stats, GET /_admin/ids, POST /_admin/insert {"count": C}.
+Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
+POST /_admin/insert {"count": C,
+"bad": false} (bad: an event without a port-out id, which the bridge must
+dead-letter once).
+
+--visibility-delay-ms D: an event shows in lists only D ms after its
+created_at, as an eventually consistent API does.
+--clock-offset-s S: Telnyx's clock runs S seconds ahead of the host's (the
+Date header and the created_at of new events), to test a skewed host clock.
+
+Webhooks, sent the way Telnyx does (shared/telnyx-api.md §4, §7, §8): POST
+/_admin/webhooks/start {"url", "key" (PKCS#8 PEM path), "rate" (events/s),
+"count", "skip_every" (every Nth event is never sent by webhook: only a poll
+finds it)} creates events at that rate (created_at now) and delivers each as
+a signed webhook (telnyx-timestamp, telnyx-signature-ed25519 over
+"<ts>|<body>"), data.id = the event id, retrying anything but a 2xx with
+backoff (0.25 s doubling to 2 s, 2 s timeout, meta.attempt counting).
+GET /_admin/webhooks reports created, acked (ids answered 2xx), skipped,
+pending, attempts and statuses.
 Prints "listening on PORT" once ready.
 """
 import argparse
+import base64
 import bisect
 import datetime as dt
+import heapq
+import http.client
 import json
 import sys
 import threading
@@ -39,7 +60,7 @@ def parse_iso(s):
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def make_event(n, created):
+def make_event(n, created, bad=False):
     t = TYPES[n % 3]
     eid = f"{n:08x}-0000-4000-8000-{n:012x}"
     po = f"{n % 97:08x}-1111-4000-8000-{n % 97:012x}"
@@ -53,14 +74,36 @@ def make_event(n, created):
                    "phone_numbers": [f"+1555{n % 10000000:07d}"], "carrier_name": "Example Wireless",
                    "spid": "123A", "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
                    "subscriber_name": None}
-    return {"id": eid, "event_type": t, "portout_id": po,
-            "available_notification_methods": ["webhook", "email"], "payload_status": "completed",
-            "payload": payload, "record_type": "portout_event", "created_at": iso(created),
-            "updated_at": iso(created + dt.timedelta(seconds=1))}
+    ev = {"id": eid, "event_type": t, "portout_id": po,
+          "available_notification_methods": ["webhook", "email"], "payload_status": "completed",
+          "payload": payload, "record_type": "portout_event", "created_at": iso(created),
+          "updated_at": iso(created + dt.timedelta(seconds=1))}
+    if bad:  # authentic but unusable: no port-out id anywhere
+        ev["event_type"] = "portout.status_changed"
+        del ev["portout_id"]
+        ev["payload"] = None
+        ev["payload_status"] = "created"
+    return ev
+
+
+def webhook_body(ev, attempt, url):
+    """The webhook delivery of a REST event record (telnyx-api.md §4)."""
+    return {"data": {"event_type": ev["event_type"], "id": ev["id"],
+                     "occurred_at": ev["created_at"][:19] + "Z", "payload": ev["payload"],
+                     "record_type": "event"},
+            "meta": {"attempt": attempt, "delivered_to": url}}
+
+
+CLOCK_OFFSET = dt.timedelta(0)
+
+
+def now():
+    """Telnyx's clock."""
+    return dt.datetime.now(dt.timezone.utc) + CLOCK_OFFSET
 
 
 class State:
-    def __init__(self, n, api_key, order, faults):
+    def __init__(self, n, api_key, order, faults, visibility_delay_ms=0):
         self.lock = threading.RLock()  # admin handlers reply while holding it
         self.api_key = api_key
         self.order = order
@@ -73,11 +116,13 @@ class State:
         self.lists = 0
         self.stats = {"list": 0, "show": 0, "republish": 0, "inserted": 0, "status": {}}
         self.burst_left = 0
+        self.visibility_delay = dt.timedelta(milliseconds=visibility_delay_ms)
+        self.sender = None
         for _ in range(n):
             self.add(BASE_TIME + dt.timedelta(seconds=self.next_n, microseconds=self.next_n % 997))
 
-    def add(self, created):
-        ev = make_event(self.next_n, created)
+    def add(self, created, bad=False):
+        ev = make_event(self.next_n, created, bad)
         self.next_n += 1
         k = (ev["created_at"], ev["id"])
         i = bisect.bisect(self.keys, k)
@@ -103,6 +148,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
+    def date_time_string(self, timestamp=None):  # the Date header, on Telnyx's clock
+        import email.utils
+        return email.utils.format_datetime(now(), usegmt=True)
+
     def send_json(self, status, obj, headers=None, raw=None):
         body = raw if raw is not None else json.dumps(obj).encode()
         self.send_response(status)
@@ -127,6 +176,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_admin/ids":
             with st.lock:
                 return self.send_json(200, {"ids": [e["id"] for e in st.events]})
+        if path == "/_admin/events":
+            with st.lock:
+                return self.send_json(200, {"events": [{"id": e["id"], "created_at": e["created_at"],
+                                                        "bad": "portout_id" not in e}
+                                                       for e in st.events]})
         if path == "/_admin/faults" and method == "POST":
             with st.lock:
                 st.faults = json.loads(self.read_body() or b"{}")
@@ -136,9 +190,21 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(self.read_body() or b"{}")
             with st.lock:
                 for _ in range(int(req.get("count", 1))):
-                    st.add(dt.datetime.now(dt.timezone.utc))
+                    st.add(now(), bool(req.get("bad")))
                     st.stats["inserted"] += 1
             return self.send_json(200, {"events": len(st.events)})
+        if path == "/_admin/webhooks/start" and method == "POST":
+            req = json.loads(self.read_body() or b"{}")
+            with st.lock:
+                if st.sender:
+                    st.sender.stop()
+                st.sender = Sender(st, req["url"], req["key"], float(req.get("rate", 100)),
+                                   int(req.get("count", 100)), int(req.get("skip_every", 0)),
+                                   int(req.get("threads", 8)))
+            st.sender.start()
+            return self.send_json(200, {"started": True})
+        if path == "/_admin/webhooks":
+            return self.send_json(200, st.sender.report() if st.sender else {})
         return self.send_json(404, {"error": "no such admin path"})
 
     def every(self, name):
@@ -269,6 +335,9 @@ class Handler(BaseHTTPRequestHandler):
             # the period is a slice found by bisection.
             lo = bisect.bisect_left(st.keys, (iso(gte_t), "")) if gte_t else 0
             hi = bisect.bisect_right(st.keys, (iso(lte_t), "\uffff")) if lte_t else len(st.keys)
+            if st.visibility_delay:  # not listed until a while after created_at
+                seen_until = now() - st.visibility_delay
+                hi = min(hi, bisect.bisect_right(st.keys, (iso(seen_until), "\uffff")))
             sel = [e for e in st.events[lo:hi]
                    if (et is None or e["event_type"] == et) and (po is None or e["portout_id"] == po)]
         if st.order == "desc":
@@ -287,6 +356,111 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("POST")
 
 
+class Sender:
+    """Creates events at a rate and delivers them as signed webhooks, retrying
+    until a 2xx, as Telnyx does."""
+
+    def __init__(self, state, url, key_path, rate, count, skip_every, threads):
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+        with open(key_path, "rb") as f:
+            self.key = load_pem_private_key(f.read(), None)
+        self.st, self.url, self.rate, self.count = state, url, rate, count
+        self.skip_every, self.threads = skip_every, threads
+        u = urlsplit(url)
+        self.host, self.port, self.path = u.hostname, u.port or 80, u.path
+        self.lock = threading.Condition()
+        self.queue = []  # (due, seq, event, attempt)
+        self.seq = 0
+        self.created = 0
+        self.acked, self.skipped = [], []
+        self.attempts, self.status = 0, {}
+        self.stopping = False
+        self.done_creating = False
+
+    def start(self):
+        threading.Thread(target=self.create_loop, daemon=True).start()
+        for _ in range(self.threads):
+            threading.Thread(target=self.deliver_loop, daemon=True).start()
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+            self.lock.notify_all()
+
+    def create_loop(self):
+        t0 = time.monotonic()
+        for n in range(self.count):
+            if self.stopping:
+                break
+            delay = t0 + n / self.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self.st.lock:
+                ev = self.st.add(now())
+                self.st.stats["inserted"] += 1
+            with self.lock:
+                self.created += 1
+                if self.skip_every and self.created % self.skip_every == 0:
+                    self.skipped.append(ev["id"])
+                    continue
+                self.push(time.monotonic(), ev, 1)
+        with self.lock:
+            self.done_creating = True
+            self.lock.notify_all()
+
+    def push(self, due, ev, attempt):
+        self.seq += 1
+        heapq.heappush(self.queue, (due, self.seq, ev, attempt))
+        self.lock.notify()
+
+    def deliver_loop(self):
+        conn = None
+        while True:
+            with self.lock:
+                while not self.stopping:
+                    if self.queue and self.queue[0][0] <= time.monotonic():
+                        break
+                    self.lock.wait(0.05 if self.queue else 0.2)
+                if self.stopping:
+                    return
+                _, _, ev, attempt = heapq.heappop(self.queue)
+            body = json.dumps(webhook_body(ev, attempt, self.url)).encode()
+            ts = str(int(time.time()))
+            sig = base64.b64encode(self.key.sign(ts.encode() + b"|" + body)).decode()
+            code = 0
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(self.host, self.port, timeout=2.0)
+                conn.request("POST", self.path, body, {"Content-Type": "application/json",
+                                                       "telnyx-timestamp": ts,
+                                                       "telnyx-signature-ed25519": sig})
+                resp = conn.getresponse()
+                resp.read()
+                code = resp.status
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                if conn is not None:
+                    conn.close()
+                conn = None
+            with self.lock:
+                self.attempts += 1
+                self.status[str(code)] = self.status.get(str(code), 0) + 1
+                if 200 <= code < 300:
+                    self.acked.append(ev["id"])
+                else:
+                    backoff = min(2.0, 0.25 * 2 ** (attempt - 1))
+                    self.push(time.monotonic() + backoff, ev, attempt + 1)
+
+    def report(self):
+        with self.lock:
+            return {"created": self.created, "acked": list(self.acked),
+                    "skipped": list(self.skipped), "pending": len(self.queue),
+                    "attempts": self.attempts, "status": dict(self.status),
+                    "done": self.done_creating and not self.queue}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
@@ -294,8 +468,13 @@ def main():
     ap.add_argument("--api-key", default="test-key")
     ap.add_argument("--order", choices=["asc", "desc"], default="asc")
     ap.add_argument("--faults", default="{}")
+    ap.add_argument("--visibility-delay-ms", type=int, default=0)
+    ap.add_argument("--clock-offset-s", type=int, default=0)
     a = ap.parse_args()
-    Handler.state = State(a.events, a.api_key, a.order, json.loads(a.faults))
+    global CLOCK_OFFSET
+    CLOCK_OFFSET = dt.timedelta(seconds=a.clock_offset_s)
+    Handler.state = State(a.events, a.api_key, a.order, json.loads(a.faults),
+                          a.visibility_delay_ms)
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     print(f"listening on {srv.server_address[1]}", flush=True)

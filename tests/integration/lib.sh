@@ -85,6 +85,49 @@ stop_bridge() {
   return $rc
 }
 
+# Fails if a sanitizer (ASan, UBSan, LSan) reported anything in the logs.
+check_sanitizers() {
+  local f
+  for f in "$@"; do
+    [ -f "$f" ] || continue
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|AddressSanitizer:DEADLYSIGNAL' "$f"; then
+      grep -m5 -A20 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >&2
+      fail "sanitizer report in $f"
+    fi
+  done
+}
+
+# Starts the fake Telnyx API (tests/fake_telnyx) with N events and extra
+# arguments; sets FAKE_PID, FAKE (its base URL) and the bridge's API env.
+FAKE_PID=""
+start_fake() {
+  [ -n "$FAKE_PID" ] && { kill $FAKE_PID 2>/dev/null; wait $FAKE_PID 2>/dev/null || true; }
+  python3 "$PB_SOURCE_DIR/tests/fake_telnyx/fake_telnyx.py" --events "$1" "${@:2}" > "$WORK/fake.out" 2>&1 &
+  FAKE_PID=$!
+  for _ in $(seq 1 100); do grep -q listening "$WORK/fake.out" && break; sleep 0.1; done
+  FAKE="http://127.0.0.1:$(sed -n 's/listening on //p' "$WORK/fake.out")"
+  export TELNYX_API_BASE="$FAKE/v2" TELNYX_API_KEY=test-key
+}
+stop_fake() { [ -n "$FAKE_PID" ] && { kill $FAKE_PID 2>/dev/null; wait $FAKE_PID 2>/dev/null || true; }; FAKE_PID=""; }
+
+# A broker of this test's own on port $1 (stopping it disturbs no other
+# test); sets BOOTSTRAP. own_broker_stop / own_broker_start control it.
+own_broker() {
+  OWN_PORT=$1
+  BOOTSTRAP=$(KAFKA_PORT=$OWN_PORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" start)
+}
+own_broker_start() { KAFKA_PORT=$OWN_PORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" start > /dev/null; }
+own_broker_stop() { KAFKA_PORT=$OWN_PORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" stop 2>/dev/null || true; }
+
+# Prints the ce_id of every record of this run's event topics, one per line.
+event_ids() {
+  local t
+  for t in status-changed foc-date-changed new-comment; do
+    { kcat -C -b "$BOOTSTRAP" -t "$(topic $t)" -o beginning -e -q -f '%h\n' 2>/dev/null || true; } \
+      | tr ',' '\n' | sed -n 's/^ce_id=//p'
+  done
+}
+
 # Signs and posts a body file: post_signed URL BODYFILE [TS_OFFSET] -> "STATUS BODY"
 post_signed() {
   local ts sig

@@ -5,17 +5,8 @@
 # with events inserted while paging), a wrong key, and a polling bridge
 # killed with SIGKILL mid-poll that loses nothing.
 source "$(dirname "$0")/lib.sh"
-FAKE_PID=""
-trap 'stop_bridge || true; [ -n "$FAKE_PID" ] && kill $FAKE_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'stop_bridge || true; stop_fake; rm -rf "$WORK"' EXIT
 
-start_fake() { # start_fake N [args...]
-  [ -n "$FAKE_PID" ] && { kill $FAKE_PID 2>/dev/null; wait $FAKE_PID 2>/dev/null || true; }
-  python3 "$PB_SOURCE_DIR/tests/fake_telnyx/fake_telnyx.py" --events "$1" "${@:2}" > "$WORK/fake.out" 2>&1 &
-  FAKE_PID=$!
-  for _ in $(seq 1 100); do grep -q listening "$WORK/fake.out" && break; sleep 0.1; done
-  FAKE="http://127.0.0.1:$(sed -n 's/listening on //p' "$WORK/fake.out")"
-  export TELNYX_API_BASE="$FAKE/v2" TELNYX_API_KEY=test-key
-}
 faults() { curl -sf -X POST "$FAKE/_admin/faults" -d "$1" > /dev/null; }
 new_run() { # fresh topics for a new scenario
   RUN_ID=$1-$(date +%s)-$RANDOM
