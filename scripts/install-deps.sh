@@ -13,7 +13,7 @@ BUILD=(build-essential cmake ninja-build pkg-config
        libsodium-dev libmicrohttpd-dev libcmocka-dev)
 DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3 bc
      openjdk-17-jre-headless maven nodejs npm
-     clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time)
+     clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time faketime)
 case "$PROFILE" in
   dev) PKGS=("${DEV[@]}") ;;
   build) PKGS=("${BUILD[@]}") ;;
@@ -46,4 +46,13 @@ if [ ${#filtered[@]} -gt 0 ]; then
   [ "$PROFILE" = dev ] || rm -rf /var/lib/apt/lists/*
 else
   echo "install-deps: all Debian packages present" >&2
+fi
+
+# The fake Telnyx API signs webhooks with Python's cryptography (OpenSSL), as
+# an independent Ed25519 implementation: from PyPI if the python3 on the PATH
+# lacks it.
+if [ "$PROFILE" = dev ] && ! python3 -c 'import cryptography' 2>/dev/null; then
+  echo "install-deps: installing Python cryptography from PyPI" >&2
+  python3 -m pip install --quiet --disable-pip-version-check 'cryptography>=41' \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'cryptography>=41'
 fi

@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft, combined broker+controller) on loopback.
-#   scripts/kafka-local.sh start|stop|status|bootstrap
-# The broker jars come from Maven Central (org.apache.kafka:kafka_2.13 and its
-# dependencies), resolved with Maven into $KAFKA_LOCAL_HOME/lib. A second
-# `start` reuses the running broker. Prints the bootstrap address on start.
+# Local Apache Kafka (KRaft) on loopback, from Maven Central's jars.
+#   scripts/kafka-local.sh start|stop|status|bootstrap|reset
+#   KAFKA_NODES=3 scripts/kafka-local.sh start|stop|status|bootstrap|reset
+#   KAFKA_NODES=3 scripts/kafka-local.sh kill-node N|start-node N|leader TOPIC PARTITION
+# One node (the default): a combined broker+controller on KAFKA_PORT (9092).
+# Three nodes: combined broker+controllers 1..3 on KAFKA_PORT, +2, +4 (their
+# controllers one above each), a three-voter quorum, replication factor 3 and
+# min.insync.replicas 2, so acks=all means two copies: killing one node,
+# the partition leader included, must lose nothing acknowledged.
+# The jars come from Maven Central (org.apache.kafka:kafka_2.13 and its
+# dependencies), resolved with Maven once into the cache. A second `start`
+# reuses what runs. `start` prints the bootstrap address.
 set -euo pipefail
 
-# Several brokers may run side by side (tests stop and start their own):
-# they share the jars and each has its own data, log and pid under its port.
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_PORT=${KAFKA_PORT:-9092}
-KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}
+KAFKA_NODES=${KAFKA_NODES:-1}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-$KAFKA_VERSION
-KAFKA_LOCAL_HOME=${KAFKA_LOCAL_HOME:-$CACHE/broker-$KAFKA_PORT}
-BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 LIB="$CACHE/lib"
-DATA="$KAFKA_LOCAL_HOME/data"
-PIDFILE="$KAFKA_LOCAL_HOME/kafka.pid"
-LOG="$KAFKA_LOCAL_HOME/kafka.log"
+if [ "$KAFKA_NODES" = 1 ]; then
+  HOME_DIR=${KAFKA_LOCAL_HOME:-$CACHE/broker-$KAFKA_PORT}
+else
+  HOME_DIR=${KAFKA_LOCAL_HOME:-$CACHE/cluster-$KAFKA_PORT}
+fi
 
 log() { echo "kafka-local: $*" >&2; }
+
+node_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+node_controller_port() {
+  if [ "$KAFKA_NODES" = 1 ]; then echo "${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"; else echo $(($(node_port "$1") + 1)); fi
+}
+node_dir() { if [ "$KAFKA_NODES" = 1 ]; then echo "$HOME_DIR"; else echo "$HOME_DIR/node-$1"; fi; }
+bootstrap() {
+  local b="" i
+  for i in $(seq 1 "$KAFKA_NODES"); do b="$b${b:+,}127.0.0.1:$(node_port "$i")"; done
+  echo "$b"
+}
 
 fetch_jars() {
   [ -f "$LIB/.complete" ] && return 0
@@ -44,28 +60,34 @@ POM
   touch "$LIB/.complete"
 }
 
-write_config() {
-  mkdir -p "$KAFKA_LOCAL_HOME"
-  cat > "$KAFKA_LOCAL_HOME/server.properties" <<PROPS
+write_config() { # write_config NODE
+  local n=$1 dir voters="" i rf isr
+  dir=$(node_dir "$n")
+  for i in $(seq 1 "$KAFKA_NODES"); do voters="$voters${voters:+,}$i@127.0.0.1:$(node_controller_port "$i")"; done
+  rf=$KAFKA_NODES; isr=$(( KAFKA_NODES > 1 ? 2 : 1 ))
+  mkdir -p "$dir"
+  cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(node_port "$n"),CONTROLLER://127.0.0.1:$(node_controller_port "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$DATA
+log.dirs=$dir/data
 num.partitions=3
 auto.create.topics.enable=true
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 PROPS
-  cat > "$KAFKA_LOCAL_HOME/log4j2.properties" <<L4J
+  cat > "$dir/log4j2.properties" <<L4J
 rootLogger.level=WARN
 rootLogger.appenderRef.stdout.ref=STDOUT
 appender.stdout.type=Console
@@ -77,72 +99,111 @@ logger.kafka.level=INFO
 L4J
 }
 
-java_run() {
-  java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
-       -Dlog4j2.configurationFile="$KAFKA_LOCAL_HOME/log4j2.properties" \
-       -cp "$LIB/*" "$@"
+java_run() { # java_run NODE class args...
+  local dir; dir=$(node_dir "$1"); shift
+  java -Xms128m -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -Djava.awt.headless=true \
+       -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" "$@"
 }
 
 # A pid file can outlive its process (a reboot, a new machine): the pid must
 # still be a Kafka broker, not whatever reuses that number now.
-running() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null &&
-    tr '\0' ' ' < "/proc/$(cat "$PIDFILE")/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+running() { # running NODE
+  local pf; pf="$(node_dir "$1")/kafka.pid"
+  [ -f "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null &&
+    tr '\0' ' ' < "/proc/$(cat "$pf")/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
 }
+all_running() { local i; for i in $(seq 1 "$KAFKA_NODES"); do running "$i" || return 1; done; }
 
-# A metadata request answered by the broker means it is up; a produce+ack
-# means it accepts writes (topic auto-creation included).
+# A produce acked with acks=all means the cluster accepts writes (topic
+# auto-creation and, with three nodes, two in-sync copies included).
 wait_ready() {
-  local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-120}))
+  local deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-180})) i
   while [ $SECONDS -lt $deadline ]; do
-    running || { log "broker exited; last log lines:"; tail -30 "$LOG" >&2; return 1; }
-    if echo ready | kcat -P -b "$BOOTSTRAP" -t __portout_bridge_ready -X message.timeout.ms=5000 -X enable.idempotence=true 2>/dev/null; then
+    for i in $(seq 1 "$KAFKA_NODES"); do
+      running "$i" || { log "node $i exited; last log lines:"; tail -30 "$(node_dir "$i")/kafka.log" >&2; return 1; }
+    done
+    if echo ready | kcat -P -b "$(bootstrap)" -t __portout_bridge_ready -X message.timeout.ms=5000 \
+         -X enable.idempotence=true -X acks=all 2>/dev/null; then
       return 0
     fi
     sleep 1
   done
-  log "broker did not accept produce requests in time"; tail -30 "$LOG" >&2; return 1
+  log "Kafka did not accept produce requests in time"; tail -30 "$(node_dir 1)/kafka.log" >&2; return 1
+}
+
+start_node() { # start_node NODE [cluster-id]
+  local n=$1 dir; dir=$(node_dir "$n")
+  running "$n" && return 0
+  local port; port=$(node_port "$n")
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "port $port is taken by a process this script did not start"; exit 69
+  fi
+  write_config "$n"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    mkdir -p "$dir/data"
+    local id=${2:-$(java_run "$n" kafka.tools.StorageTool random-uuid 2>/dev/null)}
+    if [ "$KAFKA_NODES" = 1 ]; then
+      java_run "$n" kafka.tools.StorageTool format --standalone -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+        || java_run "$n" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >>"$dir/format.log" 2>&1 \
+        || { log "storage format failed"; cat "$dir/format.log" >&2; exit 1; }
+    else
+      java_run "$n" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+        || { log "storage format of node $n failed"; cat "$dir/format.log" >&2; exit 1; }
+    fi
+  fi
+  log "starting node $n on 127.0.0.1:$port (log: $dir/kafka.log)"
+  nohup java -Xms128m -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -Djava.awt.headless=true \
+       -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
+      >"$dir/kafka.log" 2>&1 < /dev/null &
+  echo $! > "$dir/kafka.pid"
 }
 
 start() {
-  if running; then log "already running (pid $(cat "$PIDFILE"))"; echo "$BOOTSTRAP"; return 0; fi
-  if (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; then
-    log "port $KAFKA_PORT is taken by a process this script did not start"; exit 69
-  fi
+  if all_running; then log "already running"; bootstrap; return 0; fi
   fetch_jars
-  write_config
-  if [ ! -f "$DATA/meta.properties" ]; then
-    mkdir -p "$DATA"
-    java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-      -c "$KAFKA_LOCAL_HOME/server.properties" >"$KAFKA_LOCAL_HOME/format.log" 2>&1 \
-      || java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-           -c "$KAFKA_LOCAL_HOME/server.properties" >>"$KAFKA_LOCAL_HOME/format.log" 2>&1 \
-      || { log "storage format failed"; cat "$KAFKA_LOCAL_HOME/format.log" >&2; exit 1; }
-  fi
-  log "starting broker on $BOOTSTRAP (log: $LOG)"
-  nohup bash -c "$(declare -f java_run); KAFKA_LOCAL_HOME='$KAFKA_LOCAL_HOME' LIB='$LIB'; exec java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true -Dlog4j2.configurationFile='$KAFKA_LOCAL_HOME/log4j2.properties' -cp '$LIB/*' kafka.Kafka '$KAFKA_LOCAL_HOME/server.properties'" \
-      >"$LOG" 2>&1 < /dev/null &
-  echo $! > "$PIDFILE"
+  local id="" i
+  [ "$KAFKA_NODES" = 1 ] || [ -f "$(node_dir 1)/data/meta.properties" ] \
+    || id=$(java_run 1 kafka.tools.StorageTool random-uuid 2>/dev/null)
+  for i in $(seq 1 "$KAFKA_NODES"); do start_node "$i" "$id"; done
   wait_ready
-  log "ready"
-  echo "$BOOTSTRAP"
+  log "ready ($KAFKA_NODES node(s))"
+  bootstrap
 }
 
-stop() {
-  if ! running; then log "not running"; rm -f "$PIDFILE"; return 0; fi
-  local pid; pid=$(cat "$PIDFILE")
-  kill "$pid" 2>/dev/null || true
+stop_node() { # stop_node NODE [signal]
+  local pf; pf="$(node_dir "$1")/kafka.pid"
+  if ! running "$1"; then rm -f "$pf"; return 0; fi
+  local pid; pid=$(cat "$pf")
+  kill "-${2:-TERM}" "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -9 "$pid" 2>/dev/null || true
-  rm -f "$PIDFILE"
-  log "stopped"
+  rm -f "$pf"
+}
+
+stop() { # KAFKA_STOP_SIGNAL=KILL for throwaway data (tests)
+  local i any=0
+  for i in $(seq 1 "$KAFKA_NODES"); do running "$i" && any=1; stop_node "$i" "${KAFKA_STOP_SIGNAL:-TERM}"; done
+  if [ $any = 1 ]; then log "stopped"; else log "not running"; fi
+}
+
+# The node leading TOPIC's PARTITION, from the cluster's own metadata.
+leader() {
+  kcat -L -b "$(bootstrap)" -t "$1" -J 2>/dev/null | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+for t in m["topics"]:
+    for p in t["partitions"]:
+        if p["partition"] == int(sys.argv[1]): print(p["leader"])' "$2"
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  status) if running; then echo "running pid $(cat "$PIDFILE") bootstrap $BOOTSTRAP"; else echo "stopped"; exit 3; fi ;;
-  bootstrap) echo "$BOOTSTRAP" ;;
-  reset) stop; rm -rf "$DATA"; log "data removed" ;;
-  *) echo "usage: $0 start|stop|status|bootstrap|reset" >&2; exit 64 ;;
+  status) if all_running; then echo "running ($KAFKA_NODES node(s)) bootstrap $(bootstrap)"; else echo "stopped"; exit 3; fi ;;
+  bootstrap) bootstrap ;;
+  reset) stop; rm -rf "$HOME_DIR"; log "data removed" ;;
+  kill-node) stop_node "$2" KILL; log "node $2 killed" ;;
+  start-node) start_node "$2"; log "node $2 started" ;;
+  leader) leader "$2" "$3" ;;
+  *) echo "usage: $0 start|stop|status|bootstrap|reset|kill-node N|start-node N|leader TOPIC PARTITION" >&2; exit 64 ;;
 esac

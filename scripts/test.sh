@@ -40,4 +40,9 @@ export PB_KAFKA_BOOTSTRAP
 step "integration tests (real binary, real broker at $PB_KAFKA_BOOTSTRAP)"
 ctest --test-dir build -L integration --no-tests=error --output-on-failure
 
+step "integration tests again, against the ASan+UBSan binary"
+# A sanitizer report aborts the bridge (and check_sanitizers fails the test).
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L integration --no-tests=error --output-on-failure
+
 step "all tests passed"

@@ -83,6 +83,7 @@ struct pb_producer {
         int closed;     /* pb_producer_close() has run */
         int rebuilding; /* sends go to the requeue list */
         int rq_blocked; /* the last drain met a full librdkafka queue */
+        int abandoned;  /* a handle was left to finish: keep p alive */
         char *dlq_topic;
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
 };
@@ -616,6 +617,79 @@ static void wait_wake(pb_producer_t *p, int ms)
                 drain_pipe(p);
 }
 
+/* rd_kafka_destroy() joins librdkafka's threads, whose waits have wall-clock
+ * deadlines (C11 cnd_timedwait, TIME_UTC): a clock stepped back while they
+ * wait stretches them by the step. Destroy runs on a helper thread and is
+ * given DESTROY_MS of monotonic time; past it the handle is left to finish
+ * alone (or with the process), so a clock step cannot hang a rebuild or an
+ * exit. Every record had its fate before this is called. */
+#define DESTROY_MS 5000
+
+struct destroyer {
+        rd_kafka_t *rk;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int done, abandoned;
+};
+
+static void *destroy_main(void *arg)
+{
+        struct destroyer *d = arg;
+        rd_kafka_destroy(d->rk);
+        pthread_mutex_lock(&d->lock);
+        d->done = 1;
+        int abandoned = d->abandoned;
+        pthread_cond_signal(&d->cond);
+        pthread_mutex_unlock(&d->lock);
+        if (abandoned) { /* the waiter gave up and left d to us */
+                pthread_mutex_destroy(&d->lock);
+                pthread_cond_destroy(&d->cond);
+                free(d);
+        }
+        return NULL;
+}
+
+/* Returns 0 once the handle is destroyed, -1 if it was left to finish. */
+static int destroy_bounded(rd_kafka_t *rk)
+{
+        struct destroyer *d = calloc(1, sizeof(*d));
+        pthread_t th;
+        if (!d) {
+                rd_kafka_destroy(rk);
+                return 0;
+        }
+        d->rk = rk;
+        pthread_mutex_init(&d->lock, NULL);
+        pb_cond_init(&d->cond);
+        if (pthread_create(&th, NULL, destroy_main, d)) {
+                pthread_mutex_destroy(&d->lock);
+                pthread_cond_destroy(&d->cond);
+                free(d);
+                rd_kafka_destroy(rk);
+                return 0;
+        }
+        int64_t until = pb_mono_ms() + DESTROY_MS;
+        pthread_mutex_lock(&d->lock);
+        while (!d->done && pb_mono_ms() < until)
+                pb_cond_timedwait_ms(&d->cond, &d->lock, until - pb_mono_ms());
+        int done = d->done;
+        if (!done)
+                d->abandoned = 1;
+        pthread_mutex_unlock(&d->lock);
+        if (!done) {
+                pthread_detach(th);
+                pb_warn("kafka: librdkafka did not stop within %d ms (its timers run on the "
+                        "wall clock, which may have stepped); not waiting for it",
+                        DESTROY_MS);
+                return -1;
+        }
+        pthread_join(th, NULL);
+        pthread_mutex_destroy(&d->lock);
+        pthread_cond_destroy(&d->cond);
+        free(d);
+        return 0;
+}
+
 /* After a fatal error the handle is unusable (idempotent sequence lost):
  * fail everything over to a new handle and send it all again, oldest first.
  * Runs on the poll thread. */
@@ -636,7 +710,7 @@ static void rebuild(pb_producer_t *p, const char *why)
                 wait_wake(p, 20);
         }
         serve(p);
-        rd_kafka_destroy(p->rk);
+        destroy_bounded(p->rk);
         drain_pipe(p);
 
         char e[512];
@@ -919,7 +993,8 @@ size_t pb_producer_close(pb_producer_t *p)
                 wait_wake(p, 20);
         }
         serve(p);
-        rd_kafka_destroy(p->rk);
+        if (destroy_bounded(p->rk))
+                p->abandoned = 1; /* its threads may still call our callbacks */
         p->rk = NULL;
         /* Whatever is left (queued in the bridge, or never reported) gets its
          * fate here: every record's callback runs exactly once. */
@@ -948,6 +1023,8 @@ void pb_producer_free(pb_producer_t *p)
         if (!p)
                 return;
         pb_producer_close(p);
+        if (p->abandoned)
+                return; /* librdkafka may still reach it; the process is exiting */
         rd_kafka_conf_destroy(p->conf_tmpl);
         close(p->wake[0]);
         close(p->wake[1]);

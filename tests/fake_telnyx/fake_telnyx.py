@@ -32,7 +32,8 @@ a signed webhook (telnyx-timestamp, telnyx-signature-ed25519 over
 "<ts>|<body>"), data.id = the event id, retrying anything but a 2xx with
 backoff (0.25 s doubling to 2 s, 2 s timeout, meta.attempt counting).
 GET /_admin/webhooks reports created, acked (ids answered 2xx), skipped,
-pending, attempts and statuses.
+pending, attempts and statuses; POST /_admin/webhooks/finish stops creating
+events (the retries go on).
 Prints "listening on PORT" once ready.
 """
 import argparse
@@ -203,6 +204,10 @@ class Handler(BaseHTTPRequestHandler):
                                    int(req.get("threads", 8)))
             st.sender.start()
             return self.send_json(200, {"started": True})
+        if path == "/_admin/webhooks/finish" and method == "POST":
+            if st.sender:
+                st.sender.finish()
+            return self.send_json(200, {"finishing": True})
         if path == "/_admin/webhooks":
             return self.send_json(200, st.sender.report() if st.sender else {})
         return self.send_json(404, {"error": "no such admin path"})
@@ -375,6 +380,7 @@ class Sender:
         self.acked, self.skipped = [], []
         self.attempts, self.status = 0, {}
         self.stopping = False
+        self.finishing = False
         self.done_creating = False
 
     def start(self):
@@ -387,10 +393,14 @@ class Sender:
             self.stopping = True
             self.lock.notify_all()
 
+    def finish(self):
+        """No new events; the retries of those sent go on until acked."""
+        self.finishing = True
+
     def create_loop(self):
         t0 = time.monotonic()
         for n in range(self.count):
-            if self.stopping:
+            if self.stopping or self.finishing:
                 break
             delay = t0 + n / self.rate - time.monotonic()
             if delay > 0:

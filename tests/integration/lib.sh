@@ -14,7 +14,7 @@ JS=$PB_SOURCE_DIR/tests/js
 # Unique topics per run: the broker outlives test runs.
 RUN_ID=${RUN_ID:-$(date +%s)-$$-$RANDOM}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pb-it-XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${PB_KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }

@@ -89,5 +89,8 @@ fi
 set +e; wait "$BRIDGE_PID"; rc=$?; set -e; BRIDGE_PID=""
 check_sanitizers "$WORK/step.log"
 [ $rc -eq 0 ] || fail "exit $rc after the step"
-[ $took_ms -lt 5000 ] || fail "stopping took ${took_ms} ms after the step"
-pass "wall clock stepped 10 minutes forward while running: dedupe TTL unaffected, SIGTERM stops it in ${took_ms} ms (exit 0)"
+# Nothing in flight: no grace is used; librdkafka's own teardown, whose waits
+# have wall-clock deadlines, is given 5 s before the bridge exits anyway.
+[ $took_ms -lt 7000 ] || fail "stopping took ${took_ms} ms after the step"
+bounded=""; grep -q 'librdkafka did not stop within' "$WORK/step.log" && bounded=" (librdkafka's teardown cut at its 5 s bound)"
+pass "wall clock stepped 10 minutes forward while running: dedupe TTL unaffected, SIGTERM stops it in ${took_ms} ms, exit 0$bounded"

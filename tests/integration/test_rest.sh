@@ -119,3 +119,34 @@ stop_bridge || fail "poller stop"
 collect
 python3 "$(dirname "$0")/check_rest_records.py" "$WORK/ids.json" "$WORK/records.tsv" "it.$RUN_ID" --at-least-once || fail "poll after SIGKILL lost events"
 pass "after the restart every one of the 10,005 events is in Kafka (at least once), checkpoint written"
+
+# --- an unusable event is dead-lettered once: not again on every poll of
+# the overlap window, nor on every pass of a backfill
+start_fake 20
+new_run rejects
+cat >> "$WORK/bridge.conf" <<CONF
+webhook = { enabled = false; };
+CONF
+sed -i 's/telnyx = {/telnyx = { poll_enabled = true;/' "$WORK/bridge.conf"
+rm -f "$WORK/checkpoint.json"
+curl -sf -X POST "$FAKE/_admin/insert" -d '{"count": 1, "bad": true}' > /dev/null
+curl -sf -X POST "$FAKE/_admin/insert" -d '{"count": 2}' > /dev/null
+start_bridge "$WORK/bridge.conf" "$WORK/rejects.log"
+for _ in $(seq 1 100); do [ "$(grep -c 'msg="poll:' "$WORK/rejects.log")" -ge 6 ] && break; sleep 0.2; done
+stop_bridge || fail "stop"
+check_sanitizers "$WORK/rejects.log"
+polls=$(grep -c 'msg="poll:' "$WORK/rejects.log")
+[ "$polls" -ge 6 ] || fail "only $polls polls"
+n=$(topic_count "$(topic dlq)")
+[ "$n" -eq 1 ] || fail "the unusable event was dead-lettered $n times in $polls polls, want once"
+pass "an unusable event in the overlap window: dead-lettered once in $polls polls"
+new_run rejects-backfill
+sed -i 's/telnyx = {/telnyx = { page_size = 10;/' "$WORK/bridge.conf"
+faults '{"insert_while_paging": {"after": 2, "count": 3}}'
+set +e; "$PB_BIN" -c "$WORK/bridge.conf" backfill > "$WORK/summary" 2> "$WORK/err"; rc=$?; set -e
+faults '{}'
+grep -q "in 2 pass(es)" "$WORK/summary" || fail "no second pass: $(cat "$WORK/summary")"
+[ $rc -eq 65 ] || fail "backfill with an unusable event: exit $rc, want 65"
+n=$(topic_count "$(topic dlq)")
+[ "$n" -eq 1 ] || fail "a 2-pass backfill dead-lettered the unusable event $n times, want once"
+pass "a 2-pass backfill: the unusable event dead-lettered once (exit 65)"

@@ -43,6 +43,40 @@ done
 out=$(post_signed "$H" "$(event d-1 2)"); [[ $out == 503* ]] || fail "retry during the outage: $out"
 pass "broker down: every webhook answered 503 with Retry-After, none 200"
 
+# An HTTP thread never waits on Kafka: with the producer full (5 records) a
+# burst of 40 gets 503 "backpressure" at once, not after the ack timeout, and
+# probes answer meanwhile.
+sed 's/"message.timeout.ms=180000"/"message.timeout.ms=180000", "queue.buffering.max.messages=5"/; s/ack_timeout_ms = 1000;/ack_timeout_ms = 3000; threads = 2;/' \
+  "$WORK/bridge.conf" > "$WORK/full.conf"
+sed -i "s/admin = {[^}]*}/admin = { address = \"127.0.0.1\"; port = 0; }/" "$WORK/full.conf"
+A_BRIDGE=$BRIDGE_PID A_BASE=$BASE A_ADMIN=$ADMIN
+TELNYX_PUBLIC_KEY="$PUB" "$PB_BIN" -c "$WORK/full.conf" run > "$WORK/full.log" 2>&1 &
+F_PID=$!
+for _ in $(seq 1 300); do grep -q 'msg="running' "$WORK/full.log" && break; sleep 0.1; done
+F_BASE="http://127.0.0.1:$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/full.log")"
+F_ADMIN="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/full.log")"
+( for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$F_ADMIN/healthz"; sleep 0.1; done ) > "$WORK/probes" &
+python3 "$PB_SOURCE_DIR/tests/integration/burst.py" "$F_BASE/hook" "$WORK/keys/dev-private.pem" 40 full > "$WORK/burst.json"
+wait $!
+kill -TERM $F_PID; set +e; wait $F_PID; frc=$?; set -e
+check_sanitizers "$WORK/full.log"
+python3 - "$WORK/burst.json" "$WORK/probes" <<'PY' || fail "backpressure"
+import json, sys
+r = json.load(open(sys.argv[1]))
+bp = [x for x in r if x["error"] == "backpressure"]
+waited = [x for x in r if x["error"] == "ack_timeout"]
+assert len(bp) + len(waited) == 40, r
+assert len(waited) <= 5 and len(bp) >= 35, (len(waited), len(bp))
+assert max(x["ms"] for x in bp) < 300, f"a backpressure answer took {max(x['ms'] for x in bp)} ms"
+assert all(x["code"] == 503 for x in r)
+probes = [l.split() for l in open(sys.argv[2])]
+assert len(probes) == 20 and all(p[0] == "200" and float(p[1]) < 0.5 for p in probes), probes
+print(f"{len(bp)} x 503 backpressure, slowest {max(x['ms'] for x in bp)} ms; {len(waited)} waited for the ack timeout")
+PY
+[ $frc -eq 75 ] || fail "the full bridge stopped with $frc, want 75 (5 records undelivered)"
+pass "producer full: a 40-request burst answered 503 backpressure at once, probes 200 throughout, exit 75 at stop"
+BRIDGE_PID=$A_BRIDGE BASE=$A_BASE ADMIN=$A_ADMIN
+
 kl start >/dev/null
 # Telnyx-style retries until each is acknowledged.
 for i in 1 2 3 4 5; do
