@@ -49,8 +49,8 @@ static const struct pb_option pb_options[] = {
      "Any librdkafka property as \"name=value\" (SASL, TLS, tuning). They override the\n"
      "bridge's safe defaults: enable.idempotence=true, acks=all,\n"
      "queue.buffering.max.messages=10000, queue.buffering.max.kbytes=65536,\n"
-     "message.timeout.ms=300000. Values whose name holds \"password\", \"secret\" or\n"
-     "\"key\" are redacted by check-config."},
+     "message.timeout.ms=300000, reconnect.backoff.max.ms=2000. Values whose name\n"
+     "holds \"password\", \"secret\" or \"key\" are redacted by check-config."},
     {"kafka.flush_timeout_ms", OPT_INT, OFF(kafka_flush_timeout_ms), 0, "30000", 0, 3600000, NULL,
      NULL, NULL,
      "Grace period at shutdown for undelivered messages to reach Kafka; what is\n"

@@ -23,6 +23,9 @@ static const char *const default_props[][2] = {
     {"queue.buffering.max.kbytes", "65536"},
     {"message.timeout.ms", "300000"},
     {"partitioner", "murmur2_random"},
+    /* librdkafka's 10 s would keep webhooks answered 503 for up to 10 s
+     * after a broker comes back; the bridge answers within 1.5 s. */
+    {"reconnect.backoff.max.ms", "2000"},
     {"client.id", PB_NAME},
     /* Broker state for readiness comes from the statistics (non-blocking). */
     {"statistics.interval.ms", "1000"},

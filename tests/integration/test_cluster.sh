@@ -5,7 +5,7 @@
 # of the status topic mid-load. Every webhook answered 200 must be in Kafka
 # afterwards, read back from the surviving nodes.
 source "$(dirname "$0")/lib.sh"
-CPORT=${PB_CLUSTER_KAFKA_PORT:-19092}
+CPORT=$((19092 + ${PB_IT_PORT_OFFSET:-0}))
 kc() { KAFKA_NODES=3 KAFKA_PORT=$CPORT KAFKA_HEAP=512m bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
 trap 'stop_bridge || true; stop_fake; KAFKA_STOP_SIGNAL=KILL kc reset >/dev/null 2>&1 || true; [ -n "${PB_KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 kc reset >/dev/null 2>&1 || true

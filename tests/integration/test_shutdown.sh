@@ -11,7 +11,7 @@
 # Uses a broker of its own, because it stops it.
 source "$(dirname "$0")/lib.sh"
 trap 'stop_bridge || true; stop_fake; own_broker_stop; rm -rf "$WORK"' EXIT
-own_broker "${PB_SHUTDOWN_KAFKA_PORT:-9292}"
+own_broker $((9292 + ${PB_IT_PORT_OFFSET:-0}))
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 GRACE_MS=2000

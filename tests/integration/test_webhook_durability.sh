@@ -4,7 +4,7 @@
 # event exactly once. Uses a broker of its own (port 9192) so that stopping it
 # disturbs no other test.
 source "$(dirname "$0")/lib.sh"
-DPORT=${PB_DURABILITY_KAFKA_PORT:-9192}
+DPORT=$((9192 + ${PB_IT_PORT_OFFSET:-0}))
 kl() { KAFKA_PORT=$DPORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
 trap 'stop_bridge || true; kl stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 BOOTSTRAP=$(kl start)
@@ -46,7 +46,7 @@ pass "broker down: every webhook answered 503 with Retry-After, none 200"
 # An HTTP thread never waits on Kafka: with the producer full (5 records) a
 # burst of 40 gets 503 "backpressure" at once, not after the ack timeout, and
 # probes answer meanwhile.
-sed 's/"message.timeout.ms=180000"/"message.timeout.ms=180000", "queue.buffering.max.messages=5"/; s/ack_timeout_ms = 1000;/ack_timeout_ms = 3000; threads = 2;/' \
+sed 's/"message.timeout.ms=180000"/"message.timeout.ms=180000", "queue.buffering.max.messages=5"/; s/ack_timeout_ms = 1000;/ack_timeout_ms = 3000; threads = 2;/; s/kafka = {/kafka = { flush_timeout_ms = 1000;/' \
   "$WORK/bridge.conf" > "$WORK/full.conf"
 sed -i "s/admin = {[^}]*}/admin = { address = \"127.0.0.1\"; port = 0; }/" "$WORK/full.conf"
 A_BRIDGE=$BRIDGE_PID A_BASE=$BASE A_ADMIN=$ADMIN
