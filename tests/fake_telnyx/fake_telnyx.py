@@ -209,7 +209,8 @@ class Handler(BaseHTTPRequestHandler):
                 st.sender.finish()
             return self.send_json(200, {"finishing": True})
         if path == "/_admin/webhooks":
-            return self.send_json(200, st.sender.report() if st.sender else {})
+            summary = "summary=1" in (urlsplit(self.path).query or "")
+            return self.send_json(200, st.sender.report(summary) if st.sender else {})
         return self.send_json(404, {"error": "no such admin path"})
 
     def every(self, name):
@@ -463,8 +464,12 @@ class Sender:
                     backoff = min(2.0, 0.25 * 2 ** (attempt - 1))
                     self.push(time.monotonic() + backoff, ev, attempt + 1)
 
-    def report(self):
+    def report(self, summary=False):
         with self.lock:
+            if summary:
+                return {"created": self.created, "acked_count": len(self.acked),
+                        "pending": len(self.queue), "attempts": self.attempts,
+                        "status": dict(self.status), "done": self.done_creating and not self.queue}
             return {"created": self.created, "acked": list(self.acked),
                     "skipped": list(self.skipped), "pending": len(self.queue),
                     "attempts": self.attempts, "status": dict(self.status),
