@@ -2,17 +2,20 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "metrics.h"
 #include "pb.h"
 #include "producer.h"
 
 static const char usage[] =
-    "Usage: portout-bridge [-c FILE] check-config [--example]\n"
+    "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
     "\n"
     "Validates the configuration (the file, ${VAR} references, secrets files,\n"
     "kafka.properties against librdkafka) and prints the effective values with\n"
     "secrets redacted. Exit 0 if valid, 78 if not.\n"
     "\n"
-    "  --example   print the commented example configuration instead\n";
+    "  --example    print the commented example configuration instead\n"
+    "  --reference  print the option reference (Markdown, for docs/operations.md)\n"
+    "  --metrics    print the metrics reference (Markdown, for docs/operations.md)\n";
 
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
 {
@@ -22,6 +25,12 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--example") == 0) {
                         example = 1;
+                } else if (strcmp(argv[i], "--reference") == 0) {
+                        pb_config_print_reference(stdout);
+                        return PB_EXIT_OK;
+                } else if (strcmp(argv[i], "--metrics") == 0) {
+                        pb_metrics_print_reference(stdout);
+                        return PB_EXIT_OK;
                 } else {
                         fprintf(stderr, "check-config: unknown argument %s\n%s", argv[i], usage);
                         return PB_EXIT_USAGE;

@@ -1,8 +1,10 @@
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "ingest_file.h"
@@ -10,14 +12,16 @@
 #include "normalize.h"
 #include "pb.h"
 #include "pipeline.h"
+#include "progress.h"
 
 static const char usage[] =
-    "Usage: portout-bridge [-c FILE] replay [FILE...|-]\n"
+    "Usage: portout-bridge [-c FILE] replay [--quiet] [FILE...|-]\n"
     "\n"
     "Publishes every event of the files (one JSON document per line; list\n"
     "responses expand to one event per element) to Kafka, waits for every\n"
     "delivery report and prints a summary. Input that cannot be normalized is\n"
-    "sent to the dead-letter topic with the reason.\n"
+    "sent to the dead-letter topic with the reason. Progress goes to stderr (a\n"
+    "live line on a terminal, else a log line every 5 s); --quiet turns it off.\n"
     "\n"
     "Exit 0 if every event was delivered to its topic; 65 if all is durable\n"
     "but some input was dead-lettered; 75 if some event was not delivered\n"
@@ -25,8 +29,22 @@ static const char usage[] =
 
 struct replay_ctx {
         pb_pipeline_t *pl;
-        size_t not_sent; /* lines that could not be read */
+        size_t not_sent;       /* lines that could not be read */
+        _Atomic int64_t bytes; /* of the input handed over, for progress */
+        int64_t total_bytes;   /* of the files, 0 if unknown (stdin) */
 };
+
+static void replay_progress(void *ctx, pb_progress_state_t *out)
+{
+        struct replay_ctx *c = ctx;
+        pb_pipeline_stats_t st;
+        pb_pipeline_stats(c->pl, &st);
+        out->unit = "bytes";
+        out->done = atomic_load(&c->bytes);
+        out->total = c->total_bytes;
+        out->events = st.items;
+        out->delivered = st.delivered;
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -36,19 +54,11 @@ static void on_signal(int sig)
         interrupted = 1;
 }
 
-/* Failures are logged with their place in the input; counting is the
- * pipeline's. */
-static void on_item(void *opaque, const pb_item_result_t *r)
-{
-        const char *where = opaque;
-        if (r->outcome == PB_OUTCOME_FAILED)
-                pb_err("%s: not delivered: %s", where, r->reason ? r->reason : "failed");
-}
-
+/* Counting and logging the fates (with file:line) are the pipeline's. */
 static void on_done(void *opaque, const pb_doc_result_t *r)
 {
+        (void)opaque;
         (void)r;
-        free(opaque);
 }
 
 static int on_doc(void *arg, const char *where, const char *doc, size_t len, const char *error)
@@ -56,17 +66,12 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
         struct replay_ctx *c = arg;
         if (interrupted)
                 return 1;
+        atomic_fetch_add(&c->bytes, (int64_t)len + 1);
         if (!doc) {
                 /* Unreadable line (over the size bound) or file: not sent. */
                 pb_err("%s: %s", where, error);
                 c->not_sent++;
                 return 0;
-        }
-        char *w = strdup(where);
-        if (!w) {
-                pb_err("%s: out of memory", where);
-                c->not_sent++;
-                return 1;
         }
         pb_submission_t s;
         memset(&s, 0, sizeof(s));
@@ -74,11 +79,9 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
         s.len = len;
         s.path = PB_INGEST_FILE;
         s.received_us = pb_now_ms() * 1000;
-        s.origin = w;
+        s.origin = where;
         s.wait_ms = -1; /* a full queue makes the reader wait: backpressure */
-        s.on_item = on_item;
         s.on_done = on_done;
-        s.opaque = w;
         pb_pipeline_submit(c->pl, &s);
         return 0;
 }
@@ -87,6 +90,11 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, usage))
                 return PB_EXIT_OK;
+        int first = 1, quiet = 0;
+        if (first < argc && strcmp(argv[first], "--quiet") == 0) {
+                quiet = 1;
+                first++;
+        }
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
@@ -102,6 +110,17 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         struct replay_ctx c;
         memset(&c, 0, sizeof(c));
         c.pl = pl;
+        atomic_init(&c.bytes, 0);
+        for (int i = first; i < argc; i++) {
+                struct stat sb;
+                if (strcmp(argv[i], "-") == 0 || stat(argv[i], &sb) != 0 || !S_ISREG(sb.st_mode)) {
+                        c.total_bytes = 0;
+                        break;
+                }
+                c.total_bytes += (int64_t)sb.st_size;
+        }
+        if (first >= argc)
+                c.total_bytes = 0;
 
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
@@ -109,7 +128,8 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
 
-        pb_ingest_files(argv + 1, argc - 1, (size_t)cfg->input_max_event_bytes, on_doc, &c);
+        pb_progress_t *prog = pb_progress_start("replay", quiet, replay_progress, &c);
+        pb_ingest_files(argv + first, argc - first, (size_t)cfg->input_max_event_bytes, on_doc, &c);
 
         /* Wait for every delivery report; on a signal, give the grace period. */
         size_t left;
@@ -119,6 +139,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                 pb_warn("interrupted with %zu event(s) in flight; waiting up to %lld ms", left,
                         (long long)cfg->kafka_flush_timeout_ms);
         pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
+        pb_progress_stop(prog);
         pb_producer_stats_t st;
         pb_producer_stats(pb_pipeline_producer(pl), &st);
         pb_pipeline_stats_t ps;

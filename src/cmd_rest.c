@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "normalize.h"
 #include "pb.h"
 #include "pipeline.h"
+#include "progress.h"
 #include "rest_ingest.h"
 #include "telnyx_client.h"
 #include "timefmt.h"
@@ -24,13 +26,15 @@ static const char fetch_usage[] =
 
 static const char backfill_usage[] =
     "Usage: portout-bridge [-c FILE] backfill [--since TIME] [--until TIME]\n"
-    "                      [--event-type TYPE] [--portout-id ID] [--dry-run]\n"
+    "                      [--event-type TYPE] [--portout-id ID] [--dry-run] [--quiet]\n"
     "\n"
     "Pages through GET /v2/portouts/events (telnyx.page_size per page) with the\n"
     "filters, publishes every event, waits for every delivery report and prints\n"
     "a summary. TIME is RFC 3339; --until defaults to the start of the run, so\n"
     "the set is fixed. Events seen twice (pages shifting) are published once.\n"
-    "--dry-run prints the envelopes instead of publishing.\n"
+    "--dry-run prints the envelopes instead of publishing. Progress goes to\n"
+    "stderr (a live line on a terminal, else a log line every 5 s); --quiet\n"
+    "turns it off.\n"
     "Exit 0 all delivered; 65 some dead-lettered; 69 API unavailable; 75 some\n"
     "not delivered; 78 configuration or credentials wrong.\n";
 
@@ -226,6 +230,23 @@ out:
         return rc;
 }
 
+struct backfill_view {
+        pb_scan_progress_t *scan;
+        pb_pipeline_t *pl;
+};
+
+static void backfill_progress(void *ctx, pb_progress_state_t *out)
+{
+        struct backfill_view *v = ctx;
+        pb_pipeline_stats_t st;
+        pb_pipeline_stats(v->pl, &st);
+        out->unit = "pages";
+        out->done = atomic_load(&v->scan->pages);
+        out->total = atomic_load(&v->scan->total_pages);
+        out->events = st.items;
+        out->delivered = st.delivered;
+}
+
 /* Accepts an RFC 3339 time and gives it back in UTC. */
 static int parse_time_arg(const char *opt, const char *v, char *out, size_t outsz)
 {
@@ -246,7 +267,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         char since[40] = "", until[40] = "";
         pb_scan_opts_t o;
         memset(&o, 0, sizeof(o));
-        int dry_run = 0;
+        int dry_run = 0, quiet = 0;
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
                 if (!a)
@@ -267,6 +288,8 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                         i++;
                 } else if (strcmp(a, "--dry-run") == 0) {
                         dry_run = 1;
+                } else if (strcmp(a, "--quiet") == 0) {
+                        quiet = 1;
                 } else {
                         fprintf(stderr, "backfill: unexpected argument %s\n%s", a, backfill_usage);
                         return PB_EXIT_USAGE;
@@ -301,9 +324,16 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                 pb_config_free(cfg);
                 return PB_EXIT_CONFIG;
         }
+        pb_scan_progress_t sp;
+        atomic_init(&sp.pages, 0);
+        atomic_init(&sp.total_pages, 0);
+        o.progress = &sp;
+        struct backfill_view view = {&sp, pl};
+        pb_progress_t *prog = pb_progress_start("backfill", quiet, backfill_progress, &view);
         pb_scan_result_t r;
         pb_tx_rc_t trc = pb_rest_scan(tx, pl, cfg, &o, &r, err, sizeof(err));
         pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
+        pb_progress_stop(prog);
         size_t published = r.delivered + r.dead_lettered + r.failed;
         fprintf(dry_run ? stderr : stdout,
                 "backfill: %zu page(s) in %zu pass(es), %llu HTTP request(s); %zu event(s) read, "

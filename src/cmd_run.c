@@ -1,6 +1,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,8 +12,77 @@
 #include "pb.h"
 #include "pipeline.h"
 #include "poller.h"
+#include "sdnotify.h"
 #include "verify.h"
 #include "webhook.h"
+
+/* systemd's watchdog, honestly: it is pinged only while the producer's poll
+ * thread (every delivery report goes through it) keeps turning. A stuck
+ * bridge stops pinging and systemd restarts it. */
+struct watchdog {
+        pb_pipeline_t *pl;
+        int64_t interval_ms;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int stop;
+};
+
+static void *watchdog_main(void *arg)
+{
+        struct watchdog *w = arg;
+        uint64_t last = 0;
+        pthread_mutex_lock(&w->lock);
+        while (!w->stop) {
+                pb_cond_timedwait_ms(&w->cond, &w->lock, w->interval_ms);
+                if (w->stop)
+                        break;
+                pb_producer_stats_t st;
+                pb_producer_stats(pb_pipeline_producer(w->pl), &st);
+                if (st.loops != last)
+                        pb_sd_notify("WATCHDOG=1");
+                else
+                        pb_warn("watchdog: the producer thread has not moved for %lld ms; not "
+                                "telling systemd we are alive",
+                                (long long)w->interval_ms);
+                last = st.loops;
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+static struct watchdog *watchdog_start(pb_pipeline_t *pl)
+{
+        int64_t us = pb_sd_watchdog_usec();
+        if (!us)
+                return NULL;
+        struct watchdog *w = calloc(1, sizeof(*w));
+        if (!w)
+                return NULL;
+        w->pl = pl;
+        w->interval_ms = us / 1000 / 2 > 0 ? us / 1000 / 2 : 1; /* twice per interval */
+        pthread_mutex_init(&w->lock, NULL);
+        pb_cond_init(&w->cond);
+        if (pthread_create(&w->thread, NULL, watchdog_main, w)) {
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+static void watchdog_stop(struct watchdog *w)
+{
+        if (!w)
+                return;
+        pthread_mutex_lock(&w->lock);
+        w->stop = 1;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+}
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] run\n"
@@ -144,6 +214,8 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         cfg->telnyx_checkpoint_file);
 
         pb_info("running (pid %ld)", (long)getpid());
+        pb_sd_notify("READY=1\nSTATUS=serving");
+        struct watchdog *wd = watchdog_start(pl);
 
         int sig = 0;
         sigwait(&sigs, &sig);
@@ -151,6 +223,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
          * what is in flight settle (or fail it), then free. */
         pb_info("%s: stopping: no new requests; up to %lld ms for in-flight events",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)cfg->kafka_flush_timeout_ms);
+        pb_sd_notify("STOPPING=1\nSTATUS=stopping: settling in-flight events");
         pb_admin_set_stopping(admin);
         if (web)
                 pb_webhook_quiesce(web);
@@ -163,6 +236,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         failed);
                 rc = PB_EXIT_TEMPFAIL;
         }
+        watchdog_stop(wd);
         pb_info("stopped%s", failed ? " (exit 75: events undelivered)" : "");
 out:
         pb_webhook_free(web);

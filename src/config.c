@@ -32,6 +32,7 @@ struct pb_option {
 };
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"logfmt", "json", NULL};
 
 #define OFF(f) offsetof(pb_config_t, f)
 
@@ -40,6 +41,15 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const struct pb_option pb_options[] = {
     {"log.level", OPT_ENUM, OFF(log_level), 0, "info", 0, 0, log_levels, NULL, NULL,
      "Most verbose level logged to stderr: error, warn, info or debug."},
+    {"log.format", OPT_ENUM, OFF(log_format), 0, "logfmt", 0, 0, log_formats, NULL, NULL,
+     "Log line format on stderr: logfmt (ts=... level=... msg=\"...\" key=value) or\n"
+     "json (one object per line), for log shippers."},
+    {"log.delivery_level", OPT_ENUM, OFF(log_delivery_level), 0, "debug", 0, 0, log_levels, NULL,
+     NULL,
+     "Level of the line logged for every event's outcome (delivered, dead-lettered,\n"
+     "duplicate) with event_id, portout_id, topic, partition and offset; at the\n"
+     "default (debug) and log.level info they are not shown. Failures are always\n"
+     "logged at warn, with the error."},
 
     {"kafka.brokers", OPT_STR, OFF(kafka_brokers), 0, "127.0.0.1:9092", 0, 0, NULL, NULL,
      "\"${KAFKA_BROKERS:-127.0.0.1:9092}\"",
@@ -492,9 +502,21 @@ static int finish(struct load_ctx *lc)
                 if (o->type == OPT_SECRET) {
                         char **secret = FIELD(cfg, o->off2, char *);
                         const char *ev = lc->lookup(o->env);
+                        /* NAME_FILE names the file (the container convention;
+                         * systemd's LoadCredential= hands one over too). */
+                        char fenv[128];
+                        snprintf(fenv, sizeof(fenv), "%s_FILE", o->env);
+                        const char *fv = lc->lookup(fenv);
                         if (ev && *ev) {
                                 *secret = strdup(ev);
                                 cfg->src_line[i] = -1; /* the environment wins */
+                        } else if (fv && *fv) {
+                                char **path = FIELD(cfg, o->off, char *);
+                                free(*path);
+                                *path = strdup(fv);
+                                cfg->src_line[i] = -2;
+                                if (!*path || read_secret_file(lc, o, *path, secret))
+                                        return PB_ERR;
                         } else if (*FIELD(cfg, o->off, char *)) {
                                 if (read_secret_file(lc, o, *FIELD(cfg, o->off, char *), secret))
                                         return PB_ERR;
@@ -514,6 +536,7 @@ static int finish(struct load_ctx *lc)
                         return PB_ERR;
         }
         pb_log_set_level((enum pb_log_level)cfg->log_level);
+        pb_log_set_format(cfg->log_format);
         return 0;
 }
 
@@ -636,8 +659,10 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                         else
                                 fprintf(out, "(unset)");
                         fprintf(out, "  # secret %s", s ? "loaded, <redacted>" : "not set");
-                        if (s && cfg->src_line[i] < 0)
+                        if (s && cfg->src_line[i] == -1)
                                 fprintf(out, " (from %s)", o->env);
+                        else if (s && cfg->src_line[i] == -2)
+                                fprintf(out, " (file from %s_FILE)", o->env);
                         fprintf(out, "\n");
                         continue;
                 }
@@ -683,7 +708,8 @@ void pb_config_print_example(FILE *out)
                 if (o->env && o->type != OPT_SECRET)
                         fprintf(out, "  # Environment: %s.\n", o->env);
                 if (o->type == OPT_SECRET) {
-                        fprintf(out, "  # Environment: %s.\n", o->env);
+                        fprintf(out, "  # Environment: %s (the secret), or %s_FILE (a file).\n",
+                                o->env, o->env);
                         fprintf(out, "  # %s = %s;\n", key, o->example);
                 } else if (o->example && !o->def && o->type == OPT_STR) { /* optional */
                         fprintf(out, "  # %s = %s;\n", key, o->example);
@@ -697,4 +723,53 @@ void pb_config_print_example(FILE *out)
         }
         if (*group)
                 fputs("};\n", out);
+}
+
+static void reference_type(const struct pb_option *o, FILE *out)
+{
+        switch (o->type) {
+        case OPT_STR: fputs("string", out); break;
+        case OPT_INT:
+                fprintf(out, "integer, %lld..%lld", (long long)o->min, (long long)o->max);
+                break;
+        case OPT_ENUM:
+                for (int i = 0; o->choices[i]; i++)
+                        fprintf(out, "%s`%s`", i ? " \\| " : "", o->choices[i]);
+                break;
+        case OPT_BOOL: fputs("boolean", out); break;
+        case OPT_KVLIST: fputs("list of `\"name=value\"`", out); break;
+        case OPT_SECRET: fputs("file path (secret)", out); break;
+        }
+}
+
+void pb_config_print_reference(FILE *out)
+{
+        fputs("| Option | Type | Default | Environment | Description |\n"
+              "|---|---|---|---|---|\n",
+              out);
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                fprintf(out, "| `%s` | ", o->name);
+                reference_type(o, out);
+                fputs(" | ", out);
+                if (o->def)
+                        fprintf(out, "`%s`", o->def);
+                else
+                        fputs("(unset)", out);
+                fputs(" | ", out);
+                if (o->type == OPT_SECRET)
+                        fprintf(out, "`%s`, `%s_FILE`", o->env, o->env);
+                else if (o->env)
+                        fprintf(out, "`%s`", o->env);
+                fputs(" | ", out);
+                for (const char *p = o->doc; *p; p++) {
+                        if (*p == '\n')
+                                fputc(' ', out);
+                        else if (*p == '|')
+                                fputs("\\|", out);
+                        else
+                                fputc(*p, out);
+                }
+                fputs(" |\n", out);
+        }
 }

@@ -29,7 +29,9 @@ typedef struct pb_config {
          * -1 environment (secrets). Indexed like the option table. */
         int src_line[PB_CONFIG_MAX_OPTIONS];
 
-        int log_level; /* enum pb_log_level */
+        int log_level;          /* enum pb_log_level */
+        int log_format;         /* 0 logfmt, 1 json */
+        int log_delivery_level; /* enum pb_log_level of one line per delivery */
 
         char *kafka_brokers;
         pb_kv_t *kafka_props;
@@ -105,6 +107,9 @@ void pb_config_print(const pb_config_t *cfg, FILE *out);
 
 /* Prints the commented example configuration generated from the table. */
 void pb_config_print_example(FILE *out);
+
+/* Prints the option reference (Markdown) generated from the table. */
+void pb_config_print_reference(FILE *out);
 
 /* Returns 1 if a librdkafka property with this name holds a secret. */
 int pb_config_is_secret_property(const char *key);

@@ -10,12 +10,25 @@
 #include "timefmt.h"
 
 static enum pb_log_level log_level = PB_LOG_INFO;
+static int log_json;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+#define LINE_MAX_BYTES 6000
 
 void pb_log_set_level(enum pb_log_level lvl)
 {
         log_level = lvl;
+}
+
+void pb_log_set_format(int json)
+{
+        log_json = json;
+}
+
+int pb_log_enabled(enum pb_log_level lvl)
+{
+        return lvl <= log_level;
 }
 
 int pb_log_level_parse(const char *s)
@@ -26,38 +39,117 @@ int pb_log_level_parse(const char *s)
         return -1;
 }
 
-void pb_log(enum pb_log_level lvl, const char *fmt, ...)
+/* Appends s escaped for a quoted logfmt value or a JSON string. */
+static size_t put_escaped(char *line, size_t n, const char *s)
 {
-        char msg[2048], ts[40];
-        va_list ap;
-
-        if (lvl > log_level)
-                return;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-        pb_time_format_ms(pb_now_ms(), ts, sizeof(ts));
-
-        /* One fputs per line under a lock: lines from threads never interleave. */
-        char line[4400];
-        size_t n =
-            (size_t)snprintf(line, sizeof(line), "ts=%s level=%s msg=\"", ts, level_names[lvl]);
-        for (const char *p = msg; *p && n < sizeof(line) - 4; p++) {
-                if (*p == '"' || *p == '\\') {
+        for (const char *p = s; *p && n < LINE_MAX_BYTES - 16; p++) {
+                unsigned char c = (unsigned char)*p;
+                if (c == '"' || c == '\\') {
                         line[n++] = '\\';
-                        line[n++] = *p;
-                } else if (*p == '\n') {
+                        line[n++] = (char)c;
+                } else if (c == '\n') {
                         line[n++] = '\\';
                         line[n++] = 'n';
+                } else if (c < 0x20) {
+                        n += (size_t)snprintf(line + n, 8, "\\u%04x", c);
                 } else {
-                        line[n++] = *p;
+                        line[n++] = (char)c;
                 }
         }
-        line[n++] = '"';
+        return n;
+}
+
+/* Appends s, bounded; the caller terminates the line. */
+static size_t put(char *line, size_t n, const char *s)
+{
+        while (*s && n < LINE_MAX_BYTES - 16)
+                line[n++] = *s++;
+        return n;
+}
+
+/* logfmt values are bare unless they need quotes. */
+static int needs_quotes(const char *v)
+{
+        if (!*v)
+                return 1;
+        for (const char *p = v; *p; p++)
+                if (*p == ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p < 0x20)
+                        return 1;
+        return 0;
+}
+
+static void emit(enum pb_log_level lvl, const pb_log_field_t *fields, size_t nf, const char *fmt,
+                 va_list ap)
+{
+        char msg[2048], ts[40], line[LINE_MAX_BYTES];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        pb_time_format_ms(pb_now_ms(), ts, sizeof(ts));
+        size_t n = 0;
+        if (log_json) {
+                n = put(line, n, "{\"ts\":\"");
+                n = put(line, n, ts);
+                n = put(line, n, "\",\"level\":\"");
+                n = put(line, n, level_names[lvl]);
+                n = put(line, n, "\",\"msg\":\"");
+                n = put_escaped(line, n, msg);
+                n = put(line, n, "\"");
+                for (size_t i = 0; i < nf; i++) {
+                        n = put(line, n, ",\"");
+                        n = put(line, n, fields[i].key);
+                        n = put(line, n, fields[i].number ? "\":" : "\":\"");
+                        n = put_escaped(line, n, fields[i].value ? fields[i].value : "");
+                        if (!fields[i].number)
+                                n = put(line, n, "\"");
+                }
+                n = put(line, n, "}");
+        } else {
+                n = put(line, n, "ts=");
+                n = put(line, n, ts);
+                n = put(line, n, " level=");
+                n = put(line, n, level_names[lvl]);
+                n = put(line, n, " msg=\"");
+                n = put_escaped(line, n, msg);
+                n = put(line, n, "\"");
+                for (size_t i = 0; i < nf; i++) {
+                        const char *v = fields[i].value ? fields[i].value : "";
+                        n = put(line, n, " ");
+                        n = put(line, n, fields[i].key);
+                        n = put(line, n, "=");
+                        if (needs_quotes(v)) {
+                                n = put(line, n, "\"");
+                                n = put_escaped(line, n, v);
+                                n = put(line, n, "\"");
+                        } else {
+                                n = put(line, n, v);
+                        }
+                }
+        }
         line[n++] = '\n';
         line[n] = '\0';
+        /* One fputs per line under a lock: lines from threads never interleave. */
         pthread_mutex_lock(&log_lock);
         fputs(line, stderr);
         fflush(stderr);
         pthread_mutex_unlock(&log_lock);
+}
+
+void pb_log(enum pb_log_level lvl, const char *fmt, ...)
+{
+        if (lvl > log_level)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        emit(lvl, NULL, 0, fmt, ap);
+        va_end(ap);
+}
+
+void pb_log_fields(enum pb_log_level lvl, const pb_log_field_t *fields, size_t n, const char *fmt,
+                   ...)
+{
+        if (lvl > log_level)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        emit(lvl, fields, n, fmt, ap);
+        va_end(ap);
 }

@@ -21,7 +21,10 @@ static const char usage[] =
     "  republish EVENT_ID       ask Telnyx to re-send an event's webhook\n"
     "  normalize [FILE...|-]    print the CloudEvents envelopes as NDJSON (no Kafka)\n"
     "  replay [FILE...|-]       publish events from files, wait for delivery reports\n"
-    "  check-config [--example] validate and print the effective configuration\n"
+    "  check-config [--example|--reference|--metrics]\n"
+    "                           validate and print the effective configuration\n"
+    "                           (or the example file, the option or metrics reference)\n"
+    "  healthcheck [--ready]    ask the running bridge's admin listener (exit 0: healthy)\n"
     "\n"
     "Options:\n"
     "  -c FILE      configuration file (else $PORTOUT_BRIDGE_CONFIG, else\n"
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
                 return pb_cmd_run(&g, cargc, cargv);
         if (strcmp(cmd, "check-config") == 0)
                 return pb_cmd_check_config(&g, cargc, cargv);
+        if (strcmp(cmd, "healthcheck") == 0)
+                return pb_cmd_healthcheck(&g, cargc, cargv);
         fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);
         return PB_EXIT_USAGE;
 }

@@ -6,45 +6,46 @@
 #include <string.h>
 
 struct family {
-        const char *name, *type, *help;
+        const char *name, *type, *labels, *help;
 };
 
 /* Every metric the bridge exports. */
 static const struct family families[] = {
-    {"portout_bridge_http_requests_total", "counter",
+    {"portout_bridge_http_requests_total", "counter", "code, reason",
      "HTTP requests by status code and reason (e.g. delivered, duplicate, signature_mismatch)."},
-    {"portout_bridge_events_published_total", "counter",
+    {"portout_bridge_events_published_total", "counter", "topic",
      "Events acknowledged by Kafka, by topic (dead-letter topic included)."},
-    {"portout_bridge_events_dead_lettered_total", "counter",
+    {"portout_bridge_events_dead_lettered_total", "counter", "stage",
      "Events sent to the dead-letter topic, by stage (normalize, produce)."},
-    {"portout_bridge_delivery_failures_total", "counter",
+    {"portout_bridge_delivery_failures_total", "counter", "error",
      "Events Kafka did not acknowledge, by librdkafka error name."},
-    {"portout_bridge_duplicates_total", "counter",
+    {"portout_bridge_duplicates_total", "counter", "ingest",
      "Events not published again, by ingest path: already delivered (or following "
      "a copy on its way)."},
-    {"portout_bridge_events_in_flight", "gauge",
+    {"portout_bridge_events_in_flight", "gauge", "",
      "Events handed to Kafka and not yet acknowledged."},
-    {"portout_bridge_kafka_up", "gauge", "1 while the producer has a working broker connection."},
-    {"portout_bridge_producer_rebuilds_total", "counter",
+    {"portout_bridge_kafka_up", "gauge", "",
+     "1 while the producer has a working broker connection."},
+    {"portout_bridge_producer_rebuilds_total", "counter", "",
      "Producer rebuilds after a fatal librdkafka error."},
-    {"portout_bridge_producer_queue_depth", "gauge",
+    {"portout_bridge_producer_queue_depth", "gauge", "",
      "Records waiting for Kafka's acknowledgement (librdkafka and the bridge's own queue)."},
-    {"portout_bridge_producer_queue_limit", "gauge",
+    {"portout_bridge_producer_queue_limit", "gauge", "",
      "Most records the producer holds; beyond it webhooks get 503 backpressure."},
-    {"portout_bridge_dedupe_entries", "gauge", "Event ids held in the dedupe window."},
-    {"portout_bridge_build_info", "gauge", "Always 1; the version is a label."},
-    {"portout_bridge_poll_events_total", "counter",
+    {"portout_bridge_dedupe_entries", "gauge", "", "Event ids held in the dedupe window."},
+    {"portout_bridge_build_info", "gauge", "version", "Always 1; the version is a label."},
+    {"portout_bridge_poll_events_total", "counter", "outcome",
      "Events read by polling, by outcome (delivered, dead_lettered, duplicate, failed)."},
-    {"portout_bridge_poll_missed_by_webhook_total", "counter",
+    {"portout_bridge_poll_missed_by_webhook_total", "counter", "",
      "Events created since start that a poll delivered because no webhook had "
      "(with webhooks on: the measure of webhook delivery health)."},
-    {"portout_bridge_poll_last_success_timestamp_seconds", "gauge",
+    {"portout_bridge_poll_last_success_timestamp_seconds", "gauge", "",
      "When the last poll completed (Unix seconds, host clock)."},
-    {"portout_bridge_poll_errors_total", "counter",
+    {"portout_bridge_poll_errors_total", "counter", "reason",
      "Polls that could not complete, by reason (api, checkpoint)."},
-    {"portout_bridge_poll_checkpoint_timestamp_seconds", "gauge",
+    {"portout_bridge_poll_checkpoint_timestamp_seconds", "gauge", "",
      "Polling checkpoint: every event created before it is in Kafka (Unix seconds)."},
-    {"portout_bridge_ack_seconds", "histogram",
+    {"portout_bridge_ack_seconds", "histogram", "le",
      "Time from a webhook request's arrival to its answer being decided."},
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
@@ -170,6 +171,14 @@ void pb_metrics_label(char *out, size_t outsz, const char *name, const char *val
         if (n + 1 < outsz)
                 out[n++] = '"';
         out[n < outsz ? n : outsz - 1] = '\0';
+}
+
+void pb_metrics_print_reference(FILE *out)
+{
+        fputs("| Metric | Type | Labels | Meaning |\n|---|---|---|---|\n", out);
+        for (size_t i = 0; i < N_FAMILIES; i++)
+                fprintf(out, "| `%s` | %s | %s | %s |\n", families[i].name, families[i].type,
+                        *families[i].labels ? families[i].labels : "", families[i].help);
 }
 
 char *pb_metrics_render(pb_metrics_t *m, size_t *len)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define PB_METRICS_MAX_SERIES 512
 
@@ -35,6 +36,10 @@ void pb_metrics_label(char *out, size_t outsz, const char *name, const char *val
 
 /* Renders every family; *len gets the length. */
 char *pb_metrics_render(pb_metrics_t *m, size_t *len);
+
+/* Prints the reference of every family (Markdown table: name, type,
+ * labels, meaning), generated from the table that renders them. */
+void pb_metrics_print_reference(FILE *out);
 
 /* Returns a counter/gauge's value (0 if the series does not exist). */
 int64_t pb_metrics_get(pb_metrics_t *m, const char *family, const char *labels);

@@ -36,6 +36,7 @@ struct doc {
         pb_item_fn *on_item;
         pb_doc_done_fn *on_done;
         void *opaque;
+        char *origin; /* "file:line", for the log; may be NULL */
 };
 
 /* One item: the publisher of a record, or a follower of another's. */
@@ -46,6 +47,7 @@ struct item {
         int rejected;
         int64_t created_us;
         char *event_type; /* NULL for a rejection; points into this allocation */
+        char *portout_id; /* likewise */
         char *error;      /* the normalizer's reason, for a rejection; likewise */
         char id[];
 };
@@ -203,15 +205,50 @@ static void count_metrics(pb_pipeline_t *pl, struct doc *d, const pb_item_result
 static void finish(struct doc *d)
 {
         d->on_done(d->opaque, &d->res);
+        free(d->origin);
         free(d);
 }
 
-/* Reports and counts one item's fate. Called without pl->lock. */
+/* One line per outcome: at log.delivery_level; a failure at warn (its source
+ * retries: Telnyx, the next poll), or at error from a file (nothing does). */
+static void log_outcome(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r)
+{
+        enum pb_log_level lvl = (enum pb_log_level)pl->cfg->log_delivery_level;
+        if (r->outcome == PB_OUTCOME_FAILED)
+                lvl = d->path == PB_INGEST_FILE ? PB_LOG_ERROR : PB_LOG_WARN;
+        if (!pb_log_enabled(lvl) || pl->dry_run)
+                return;
+        char part[16], off[24];
+        pb_log_field_t f[10];
+        size_t n = 0;
+        f[n++] = (pb_log_field_t){"event_id", r->id, 0};
+        if (d->origin)
+                f[n++] = (pb_log_field_t){"origin", d->origin, 0};
+        if (r->portout_id)
+                f[n++] = (pb_log_field_t){"portout_id", r->portout_id, 0};
+        if (r->event_type)
+                f[n++] = (pb_log_field_t){"event_type", r->event_type, 0};
+        f[n++] = (pb_log_field_t){"ingest", pb_ingest_name(d->path), 0};
+        f[n++] = (pb_log_field_t){"outcome", pb_outcome_name(r->outcome), 0};
+        if (r->topic) {
+                snprintf(part, sizeof(part), "%d", (int)r->partition);
+                snprintf(off, sizeof(off), "%lld", (long long)r->offset);
+                f[n++] = (pb_log_field_t){"topic", r->topic, 0};
+                f[n++] = (pb_log_field_t){"partition", part, 1};
+                f[n++] = (pb_log_field_t){"offset", off, 1};
+        }
+        if (r->reason && r->outcome != PB_OUTCOME_DELIVERED)
+                f[n++] = (pb_log_field_t){"error", r->reason, 0};
+        pb_log_fields(lvl, f, n, "event %s", pb_outcome_name(r->outcome));
+}
+
+/* Reports, counts and logs one item's fate. Called without pl->lock. */
 static void report(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, int busy)
 {
         if (d->on_item)
                 d->on_item(d->opaque, r);
         count_metrics(pl, d, r, busy);
+        log_outcome(pl, d, r);
         pthread_mutex_lock(&pl->lock);
         count(pl, d, r);
         if (busy)
@@ -231,6 +268,23 @@ static void settle(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, 
                 finish(d);
 }
 
+/* An item's result, without a place in Kafka. */
+static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const char *reason)
+{
+        pb_item_result_t r;
+        memset(&r, 0, sizeof(r));
+        r.outcome = o;
+        r.id = it->id;
+        r.event_type = it->event_type;
+        r.portout_id = it->portout_id;
+        r.rejected = it->rejected;
+        r.created_us = it->created_us;
+        r.partition = -1;
+        r.offset = -1;
+        r.reason = reason;
+        return r;
+}
+
 /* Settles the items that followed a flight, once the publisher's fate is
  * known: its success makes them duplicates, its failure fails them too. */
 static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t publisher,
@@ -242,17 +296,9 @@ static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t pub
                          reason ? reason : "failed");
         while (f) {
                 struct item *next = f->next;
-                pb_item_result_t r = {publisher == PB_OUTCOME_FAILED ? PB_OUTCOME_FAILED
-                                                                     : PB_OUTCOME_DUPLICATE,
-                                      f->id,
-                                      f->event_type,
-                                      f->rejected,
-                                      f->created_us,
-                                      NULL,
-                                      -1,
-                                      -1,
-                                      0,
-                                      publisher == PB_OUTCOME_FAILED ? why : NULL};
+                pb_item_result_t r = item_result(
+                    f, publisher == PB_OUTCOME_FAILED ? PB_OUTCOME_FAILED : PB_OUTCOME_DUPLICATE,
+                    publisher == PB_OUTCOME_FAILED ? why : NULL);
                 settle(pl, f->doc, &r, 0);
                 free(f);
                 f = next;
@@ -282,16 +328,13 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
                 followers = it->fl->followers;
         }
         pthread_mutex_unlock(&pl->lock);
-        pb_item_result_t r = {o,
-                              it->id,
-                              it->event_type,
-                              it->rejected,
-                              it->created_us,
-                              o == PB_OUTCOME_FAILED ? NULL : dl->topic,
-                              dl->partition,
-                              dl->offset,
-                              dl->err,
-                              dl->reason};
+        pb_item_result_t r = item_result(it, o, dl->reason);
+        if (o != PB_OUTCOME_FAILED) {
+                r.topic = dl->topic;
+                r.partition = dl->partition;
+                r.offset = dl->offset;
+        }
+        r.err = dl->err;
         if (it->rejected && o == PB_OUTCOME_DEAD_LETTERED && !r.reason)
                 r.reason = it->error ? it->error : "rejected by the normalizer";
         settle(pl, d, &r, 0);
@@ -303,14 +346,17 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
 /* --- submission --- */
 
 /* A fate decided here, without Kafka: a duplicate or a refusal. */
-static pb_item_result_t local_result(pb_outcome_t o, const char *id, const char *event_type,
-                                     int64_t created_us, const char *reason)
+static pb_item_result_t local_result(pb_outcome_t o, const char *id, const pb_envelope_t *e,
+                                     const char *reason)
 {
         pb_item_result_t r;
         memset(&r, 0, sizeof(r));
+        const char *event_type = e ? e->event_type : NULL;
+        int64_t created_us = e ? e->created_us : 0;
         r.outcome = o;
         r.id = id;
         r.event_type = event_type;
+        r.portout_id = e ? e->portout_id : NULL;
         r.rejected = event_type == NULL;
         r.created_us = created_us;
         r.partition = -1;
@@ -319,28 +365,32 @@ static pb_item_result_t local_result(pb_outcome_t o, const char *id, const char 
         return r;
 }
 
-static struct item *item_new(struct doc *d, const char *id, const char *event_type,
-                             const char *error, int64_t created_us)
+static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t *e,
+                             const char *error)
 {
-        size_t n = strlen(id), t = event_type ? strlen(event_type) + 1 : 0;
+        const char *event_type = e ? e->event_type : NULL;
+        size_t n = strlen(id), t = e ? strlen(e->event_type) + 1 : 0;
+        size_t pl = e ? strlen(e->portout_id) + 1 : 0;
         size_t el = error ? strlen(error) + 1 : 0;
-        struct item *it = malloc(sizeof(*it) + n + 1 + t + el);
+        struct item *it = malloc(sizeof(*it) + n + 1 + t + pl + el);
         if (!it)
                 return NULL;
         it->doc = d;
         it->fl = NULL;
         it->next = NULL;
         it->rejected = event_type == NULL;
-        it->created_us = created_us;
+        it->created_us = e ? e->created_us : 0;
         memcpy(it->id, id, n + 1);
-        it->event_type = NULL;
-        if (event_type) {
+        it->event_type = it->portout_id = NULL;
+        if (e) {
                 it->event_type = it->id + n + 1;
                 memcpy(it->event_type, event_type, t);
+                it->portout_id = it->event_type + t;
+                memcpy(it->portout_id, e->portout_id, pl);
         }
         it->error = NULL;
         if (error) {
-                it->error = it->id + n + 1 + t;
+                it->error = it->id + n + 1 + t + pl;
                 memcpy(it->error, error, el);
         }
         return it;
@@ -390,16 +440,7 @@ static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int b
                 followers = it->fl->followers;
         }
         pthread_mutex_unlock(&pl->lock);
-        pb_item_result_t r = {PB_OUTCOME_FAILED,
-                              it->id,
-                              it->event_type,
-                              it->rejected,
-                              it->created_us,
-                              NULL,
-                              -1,
-                              -1,
-                              0,
-                              reason};
+        pb_item_result_t r = item_result(it, PB_OUTCOME_FAILED, reason);
         settle(pl, it->doc, &r, busy);
         settle_followers(pl, followers, PB_OUTCOME_FAILED, reason);
         free(it->fl);
@@ -415,15 +456,13 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 snprintf(key, sizeof(key), "%s", e->id);
         else
                 reject_key(ni, key, sizeof(key));
-        const char *etype = e ? e->event_type : NULL;
-        int64_t created = e ? e->created_us : 0;
         int64_t now = pb_mono_ms();
 
         pthread_mutex_lock(&pl->lock);
         if (pl->closing) {
                 pthread_mutex_unlock(&pl->lock);
-                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, key, etype, created,
-                                                  "the bridge is shutting down");
+                pb_item_result_t r =
+                    local_result(PB_OUTCOME_FAILED, key, e, "the bridge is shutting down");
                 report(pl, d, &r, 1);
                 return;
         }
@@ -431,15 +470,14 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
         if (pl->window) {
                 if (pb_dedupe_seen(pl->window, key, now)) {
                         pthread_mutex_unlock(&pl->lock);
-                        pb_item_result_t r =
-                            local_result(PB_OUTCOME_DUPLICATE, key, etype, created, NULL);
+                        pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
                         report(pl, d, &r, 0);
                         return;
                 }
                 struct flight **slot = flight_slot(pl, key);
                 if (*slot) {
                         /* Still on its way from an earlier copy: follow it. */
-                        struct item *f = item_new(d, key, etype, e ? NULL : ni->error, created);
+                        struct item *f = item_new(d, key, e, e ? NULL : ni->error);
                         if (f) {
                                 f->next = (*slot)->followers;
                                 (*slot)->followers = f;
@@ -449,21 +487,20 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         }
                         pthread_mutex_unlock(&pl->lock);
                         pb_item_result_t r =
-                            local_result(PB_OUTCOME_FAILED, key, etype, created, "out of memory");
+                            local_result(PB_OUTCOME_FAILED, key, e, "out of memory");
                         report(pl, d, &r, 1);
                         return;
                 }
                 fl = flight_add(pl, key);
         }
-        struct item *it = item_new(d, key, etype, e ? NULL : ni->error, created);
+        struct item *it = item_new(d, key, e, e ? NULL : ni->error);
         if (!it || (pl->window && !fl)) {
                 if (fl)
                         flight_del(pl, fl);
                 pthread_mutex_unlock(&pl->lock);
                 free(fl);
                 free(it);
-                pb_item_result_t r =
-                    local_result(PB_OUTCOME_FAILED, key, etype, created, "out of memory");
+                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, key, e, "out of memory");
                 report(pl, d, &r, 1);
                 return;
         }
@@ -508,6 +545,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         d->on_item = s->on_item;
         d->on_done = s->on_done;
         d->opaque = s->opaque;
+        d->origin = s->origin ? strdup(s->origin) : NULL;
         pthread_mutex_lock(&pl->lock);
         pl->st.documents++;
         pthread_mutex_unlock(&pl->lock);
@@ -520,7 +558,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         pb_time_format_us(s->received_us, received, sizeof(received));
         pb_provenance_t prov = {pb_ingest_name(s->path), received, s->origin};
         if (!b) {
-                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, "", NULL, 0,
+                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, "", NULL,
                                                   "out of memory normalizing the document");
                 report(pl, d, &r, 1);
         } else {

@@ -53,6 +53,7 @@ typedef struct pb_item_result {
         pb_outcome_t outcome;
         const char *id;         /* event id, or "sha256:<hex>" of a rejected item's bytes */
         const char *event_type; /* NULL for a rejected item */
+        const char *portout_id; /* NULL for a rejected item */
         int rejected;           /* the normalizer could not use it */
         int64_t created_us;     /* Telnyx created_at, 0 if unknown */
         const char *topic;      /* where it is durable; NULL if duplicate or failed */
@@ -92,6 +93,10 @@ typedef struct pb_pipeline_opts {
         int64_t dedupe_ttl_ms; /* for how long (monotonic time) */
         FILE *dry_run;         /* non-NULL: print envelopes here, publish nothing */
 } pb_pipeline_opts_t;
+
+/* Every item's outcome is logged (log.delivery_level; failures at warn) with
+ * event_id, portout_id, event_type, ingest, outcome, and topic, partition,
+ * offset or the error. */
 
 #define PB_PIPELINE_TOPICS 5
 

@@ -359,8 +359,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         else
                 snprintf(reason, sizeof(reason), "not delivered to %s: %s", m->topic,
                          rd_kafka_err2str(err));
-        pb_warn("delivery failed key=%.*s: %s (%s)", (int)m->key_len, m->key ? m->key : "", reason,
-                rd_kafka_err2name(err));
+        /* The pipeline logs the event's failure with its ids (at warn). */
+        pb_debug("delivery failed key=%.*s: %s (%s)", (int)m->key_len, m->key ? m->key : "", reason,
+                 rd_kafka_err2name(err));
         complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, reason);
 }
 
@@ -745,6 +746,7 @@ static void *poll_main(void *arg)
                 pthread_mutex_lock(&p->lock);
                 int stop = p->stop;
                 int ms = p->rq_blocked ? 5 : 100;
+                p->st.loops++;
                 pthread_mutex_unlock(&p->lock);
                 if (stop)
                         break;

@@ -65,6 +65,7 @@ typedef struct pb_producer_stats {
         uint64_t pending;     /* records without a fate */
         uint64_t queued;      /* of those, waiting in the bridge (rebuild, dead letter) */
         uint64_t max_pending; /* the bound */
+        uint64_t loops;       /* turns of the poll thread: it is alive while this moves */
         int brokers_up;       /* 1 while some broker connection is UP (statistics,
                                * delivery reports); 0 after "all brokers down" */
 } pb_producer_stats_t;

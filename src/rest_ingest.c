@@ -146,6 +146,11 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                         int64_t total_pages = meta_int(meta, "total_pages", -1);
                         int64_t page_number = meta_int(meta, "page_number", cur.page);
                         size_t n = json_object_array_length(data);
+                        if (o->progress) {
+                                atomic_store(&o->progress->pages, (int64_t)cur.page);
+                                atomic_store(&o->progress->total_pages,
+                                             total_pages > 0 ? total_pages : 0);
+                        }
                         if (first_total < 0)
                                 first_total = total;
                         else if (total != first_total)

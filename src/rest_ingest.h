@@ -10,16 +10,23 @@
 #define PB_REST_INGEST_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "pipeline.h"
 #include "telnyx_client.h"
 
+/* Pages read of the current pass, for a progress display (another thread). */
+typedef struct pb_scan_progress {
+        _Atomic int64_t pages, total_pages; /* total 0 until the first page */
+} pb_scan_progress_t;
+
 typedef struct pb_scan_opts {
         pb_event_filter_t filter;
-        volatile sig_atomic_t *stop; /* raised: stop reading pages */
-        int64_t fresh_since_us;      /* count delivered events created at or after it */
+        volatile sig_atomic_t *stop;  /* raised: stop reading pages */
+        int64_t fresh_since_us;       /* count delivered events created at or after it */
+        pb_scan_progress_t *progress; /* may be NULL */
 } pb_scan_opts_t;
 
 typedef struct pb_scan_result {

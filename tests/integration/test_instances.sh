@@ -20,6 +20,11 @@ CONF
 start_bridge "$WORK/bridge.conf" "$WORK/a.log"
 A_PID=$BRIDGE_PID
 
+# The container HEALTHCHECK's command: asks this configuration's admin port.
+"$PB_BIN" -c "$WORK/bridge.conf" healthcheck | grep -q '"status":"ok"' || fail "healthcheck"
+"$PB_BIN" -c "$WORK/bridge.conf" healthcheck --ready | grep -q '"status":"ready"' || fail "healthcheck --ready"
+pass "healthcheck and healthcheck --ready exit 0 against the running bridge"
+
 second() { # second CONF LOG -> exit code, within 20 s
   set +e; timeout 20 "$PB_BIN" -c "$1" run > "$2" 2>&1; local rc=$?; set -e; echo $rc
 }
@@ -48,6 +53,9 @@ out=$(post_signed "http://127.0.0.1:$HOOK/hook" "$FIX/webhook-status-changed.jso
 [[ $out == 200* ]] || fail "first instance after the attempts: $out"
 stop_bridge || fail "stop"
 check_sanitizers "$WORK/a.log" "$WORK/b.log" "$WORK/c.log" "$WORK/d.log"
+set +e; "$PB_BIN" -c "$WORK/bridge.conf" healthcheck > /dev/null 2> "$WORK/hc.err"; rc=$?; set -e
+[ $rc -eq 1 ] && grep -q "Couldn't connect\|Connection refused\|Failed to connect" "$WORK/hc.err" || fail "healthcheck with nothing running: $rc $(cat "$WORK/hc.err")"
+pass "healthcheck exits 1 when nothing answers"
 
 # Sharing, when asked for explicitly (both sides), without polling.
 sed "s/poll_enabled = true/poll_enabled = false/; s/paths = \"\/hook\";/paths = \"\/hook\"; reuse_port = true;/" "$WORK/c.conf" > "$WORK/share.conf"

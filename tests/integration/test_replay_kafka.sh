@@ -74,3 +74,25 @@ pass "the dead-letter topic re-drives through replay"
 "$PB_BIN" -c "$WORK/bridge.conf" replay "$FIX/webhook-new-comment.json" > "$WORK/s2.txt" || fail "clean replay exit $?"
 grep -q "1 published, 0 dead-lettered, 0 failed" "$WORK/s2.txt" || fail "clean summary"
 pass "clean replay exits 0"
+
+# --- JSON logs, one line per delivery with the event's place in Kafka
+RUN_ID=json-$RUN_ID
+write_config
+sed -i 's/^log = { level = "info"; };/log = { level = "info"; format = "json"; delivery_level = "info"; };/' "$WORK/bridge.conf"
+echo '{"data":{"event_type":"portout.status_changed","id":"x-2","payload":null,"record_type":"event"},"meta":{"attempt":1}}' > "$WORK/bad.json"
+"$PB_BIN" -c "$WORK/bridge.conf" replay --quiet "$FIX/webhook-status-changed.json" "$WORK/bad.json" \
+  > /dev/null 2> "$WORK/json.log" || true
+python3 - "$WORK/json.log" "$(topic status-changed)" "$(topic dlq)" <<'PY' || fail "JSON delivery logs"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]   # every line is JSON
+assert all({"ts", "level", "msg"} <= set(l) for l in lines)
+ok = [l for l in lines if l.get("outcome") == "delivered"]
+assert len(ok) == 1, lines
+d = ok[0]
+assert d["event_id"] == "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b" and d["portout_id"] == "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
+assert d["topic"] == sys.argv[2] and isinstance(d["partition"], int) and isinstance(d["offset"], int)
+assert d["ingest"] == "file" and d["level"] == "info" and d["origin"].endswith("webhook-status-changed.json:1")
+dl = [l for l in lines if l.get("outcome") == "dead_lettered"]
+assert len(dl) == 1 and dl[0]["topic"] == sys.argv[3] and "missing port-out id" in dl[0]["error"], dl
+PY
+pass "log.format json: every line parses; each delivery is logged with event_id, portout_id, topic, partition, offset (and the error of a dead letter)"

@@ -150,3 +150,22 @@ grep -q "in 2 pass(es)" "$WORK/summary" || fail "no second pass: $(cat "$WORK/su
 n=$(topic_count "$(topic dlq)")
 [ "$n" -eq 1 ] || fail "a 2-pass backfill dead-lettered the unusable event $n times, want once"
 pass "a 2-pass backfill: the unusable event dead-lettered once (exit 65)"
+
+# --- progress of a long backfill: log lines off a terminal, a live line on
+# one (script(1) gives it a terminal), nothing with --quiet
+start_fake 2000 --faults '{"slow": {"every": 1, "ms": 400}}'
+new_run progress
+sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
+"$PB_BIN" -c "$WORK/bridge.conf" backfill > /dev/null 2> "$WORK/progress.err" || fail "backfill for progress: $(tail -3 "$WORK/progress.err")"
+grep -q 'msg="backfill progress: [0-9]*/20 pages ([0-9]*%), [0-9.k]* events, [0-9.k]* delivered, [0-9.k]*/s, ETA' "$WORK/progress.err" \
+  || fail "no progress lines off a terminal: $(cat "$WORK/progress.err")"
+new_run progress-tty
+sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
+script -qec "'$PB_BIN' -c '$WORK/bridge.conf' backfill > /dev/null" /dev/null > "$WORK/tty.out" || fail "backfill on a terminal"
+grep -q $'\rbackfill: [0-9]*/20 pages' "$WORK/tty.out" || fail "no live line on a terminal: $(head -c 300 "$WORK/tty.out" | od -c | head -5)"
+grep -q '20/20 pages (100%), 2000 events, 2000 delivered' "$WORK/tty.out" || fail "the final live line"
+new_run progress-quiet
+sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
+"$PB_BIN" -c "$WORK/bridge.conf" backfill --quiet > /dev/null 2> "$WORK/quiet.err" || fail "backfill --quiet"
+! grep -q 'progress' "$WORK/quiet.err" || fail "--quiet still shows progress"
+pass "backfill progress: a log line every 5 s off a terminal, a live line on one (pages of total, events, delivered, rate, ETA), none with --quiet"
