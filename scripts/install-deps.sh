@@ -13,7 +13,8 @@ BUILD=(build-essential cmake ninja-build pkg-config
        libsodium-dev libmicrohttpd-dev libcmocka-dev)
 DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3 bc
      openjdk-17-jre-headless maven nodejs npm
-     clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time faketime)
+     clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time faketime
+     podman buildah mmdebstrap crun dpkg-dev systemd prometheus)
 case "$PROFILE" in
   dev) PKGS=("${DEV[@]}") ;;
   build) PKGS=("${BUILD[@]}") ;;
@@ -43,16 +44,34 @@ if [ ${#filtered[@]} -gt 0 ]; then
   echo "install-deps: installing ${filtered[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${filtered[@]}"
-  [ "$PROFILE" = dev ] || rm -rf /var/lib/apt/lists/*
+  # In images: no package lists, caches or downloaded .debs left behind.
+  [ "$PROFILE" = dev ] || { $SUDO apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; }
 else
   echo "install-deps: all Debian packages present" >&2
 fi
 
-# The fake Telnyx API signs webhooks with Python's cryptography (OpenSSL), as
-# an independent Ed25519 implementation: from PyPI if the python3 on the PATH
-# lacks it.
-if [ "$PROFILE" = dev ] && ! python3 -c 'import cryptography' 2>/dev/null; then
-  echo "install-deps: installing Python cryptography from PyPI" >&2
-  python3 -m pip install --quiet --disable-pip-version-check 'cryptography>=41' \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages 'cryptography>=41'
+[ "$PROFILE" = dev ] || exit 0
+
+# From PyPI, into the python3 on the PATH: Python cryptography (OpenSSL), with
+# which the fake Telnyx API signs webhooks, an Ed25519 implementation
+# independent of the bridge's; check-jsonschema (it carries the Compose
+# Specification schema) and kubernetes-validate (Kubernetes' schemas), which
+# validate the deployment manifests; PyYAML for the manifest checks.
+pip_need=()
+python3 -c 'import cryptography' 2>/dev/null || pip_need+=('cryptography>=41')
+command -v check-jsonschema >/dev/null || pip_need+=('check-jsonschema==0.39.0')
+command -v kubernetes-validate >/dev/null || pip_need+=('kubernetes-validate==1.37.0')
+python3 -c 'import yaml' 2>/dev/null || pip_need+=('PyYAML>=6')
+if [ ${#pip_need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${pip_need[*]} from PyPI" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "${pip_need[@]}" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${pip_need[@]}"
+fi
+
+# kustomize (renders the Kubernetes base), from the Go module proxy, once.
+BIN_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/bin
+if ! command -v kustomize >/dev/null && [ ! -x "$BIN_CACHE/kustomize" ]; then
+  echo "install-deps: building kustomize v5.7.1 from the Go module proxy" >&2
+  mkdir -p "$BIN_CACHE"
+  GOBIN="$BIN_CACHE" go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1
 fi

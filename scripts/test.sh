@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine or a warm one:
-#   dependencies, build, lint, unit tests (plain and ASan+UBSan), a local
-#   Kafka broker, integration tests against it. Idempotent.
+#   dependencies, build, lint, unit tests (plain and ASan+UBSan), fuzzing, a
+#   local Kafka broker, the integration tests against it (plain and
+#   ASan+UBSan), and the deployment forms (image, .deb, unit, manifests).
+#   Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,13 +20,13 @@ step "lint (clang-format, cppcheck, clang-tidy)"
 bash scripts/lint.sh
 
 step "unit tests"
-ctest --test-dir build -L unit --no-tests=error --output-on-failure
+ctest --test-dir build -L unit -j2 --no-tests=error --output-on-failure
 
 step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_SANITIZE=ON -DPB_IT_PORT_OFFSET=1000 >/dev/null
 cmake --build build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L unit --no-tests=error --output-on-failure
+  ctest --test-dir build-asan -L unit -j2 --no-tests=error --output-on-failure
 
 step "fuzzing: webhook body -> envelope, ${PB_FUZZ_SECONDS:-45} s under ASan+UBSan"
 bash scripts/fuzz.sh "${PB_FUZZ_SECONDS:-45}"
@@ -49,5 +51,8 @@ plain_rc=0; ctest --test-dir build -L integration --no-tests=error --output-on-f
 asan_rc=0; wait $asan_pid || asan_rc=$?
 echo "--- ASan+UBSan binary:"; cat build-asan/integration.log
 [ $plain_rc -eq 0 ] && [ $asan_rc -eq 0 ] || { echo "integration tests failed (plain $plain_rc, ASan $asan_rc)"; exit 1; }
+
+step "deployment: generated docs, manifests, systemd unit, .deb in a fresh chroot, container image built and run"
+ctest --test-dir build -L deploy --no-tests=error --output-on-failure
 
 step "all tests passed"

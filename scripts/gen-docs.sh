@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Regenerates the parts of the docs that come from the code's tables, so they
+# cannot drift: docs/operations.md's configuration reference (the option
+# table in src/config.c) and metrics reference (the family table in
+# src/metrics.c), and conf/portout-bridge.conf (the commented example).
+#   scripts/gen-docs.sh [BINARY]          rewrite them
+#   scripts/gen-docs.sh --check [BINARY]  exit 1 if any is out of date (the test suite)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+check=0
+[ "${1:-}" = --check ] && { check=1; shift; }
+BIN=${1:-build/portout-bridge}
+out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
+"$BIN" check-config --reference > "$out/config.md"
+"$BIN" check-config --metrics > "$out/metrics.md"
+"$BIN" check-config --example > "$out/example.conf"
+python3 - docs/operations.md "$out/config.md" "$out/metrics.md" > "$out/operations.md" <<'PY'
+import re, sys
+doc = open(sys.argv[1]).read()
+for name, path in (("config", sys.argv[2]), ("metrics", sys.argv[3])):
+    begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
+    if begin not in doc or end not in doc:
+        sys.exit(f"docs/operations.md lacks the {name} markers")
+    doc = re.sub(re.escape(begin) + ".*?" + re.escape(end),
+                 lambda m: begin + "\n" + open(path).read() + end, doc, flags=re.S)
+sys.stdout.write(doc)
+PY
+if [ $check = 1 ]; then
+  rc=0
+  diff -u docs/operations.md "$out/operations.md" || { echo "docs/operations.md is out of date: run scripts/gen-docs.sh" >&2; rc=1; }
+  diff -u conf/portout-bridge.conf "$out/example.conf" || { echo "conf/portout-bridge.conf is out of date: run scripts/gen-docs.sh" >&2; rc=1; }
+  exit $rc
+fi
+cp "$out/operations.md" docs/operations.md
+cp "$out/example.conf" conf/portout-bridge.conf
+echo "gen-docs: docs/operations.md and conf/portout-bridge.conf regenerated"
