@@ -79,6 +79,9 @@ static int needs_quotes(const char *v)
 }
 
 static void emit(enum pb_log_level lvl, const pb_log_field_t *fields, size_t nf, const char *fmt,
+                 va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void emit(enum pb_log_level lvl, const pb_log_field_t *fields, size_t nf, const char *fmt,
                  va_list ap)
 {
         char msg[2048], ts[40], line[LINE_MAX_BYTES];
