@@ -43,6 +43,9 @@ step "integration tests: the real binary, and the ASan+UBSan binary side by side
 # The two suites mostly wait (on brokers, clients, timeouts), so they run at
 # once; tests with a broker of their own use other ports in build-asan. A
 # sanitizer report aborts the bridge (and check_sanitizers fails the test).
+# The container image builds meanwhile (deploy.image below then reuses it).
+( bash scripts/image.sh build > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
+image_pid=$!
 ( ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L integration --no-tests=error --output-on-failure \
     > build-asan/integration.log 2>&1 ) &
@@ -51,6 +54,7 @@ plain_rc=0; ctest --test-dir build -L integration --no-tests=error --output-on-f
 asan_rc=0; wait $asan_pid || asan_rc=$?
 echo "--- ASan+UBSan binary:"; cat build-asan/integration.log
 [ $plain_rc -eq 0 ] && [ $asan_rc -eq 0 ] || { echo "integration tests failed (plain $plain_rc, ASan $asan_rc)"; exit 1; }
+wait $image_pid || true
 
 step "deployment: generated docs, manifests, systemd unit, .deb in a fresh chroot, container image built and run"
 ctest --test-dir build -L deploy --no-tests=error --output-on-failure
