@@ -28,6 +28,9 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv);
 /* republish EVENT_ID: ask Telnyx to re-send the webhook. */
 int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv);
 
+/* checkpoint: print the poll checkpoint from its store. */
+int pb_cmd_checkpoint(const pb_globals_t *g, int argc, char **argv);
+
 /* healthcheck [--ready]: ask the running bridge's admin listener. */
 int pb_cmd_healthcheck(const pb_globals_t *g, int argc, char **argv);
 

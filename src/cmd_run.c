@@ -208,7 +208,13 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         cfg->webhook_address, pb_webhook_port(web), cfg->webhook_paths,
                         verifier ? pb_verifier_key_count(verifier) : 0,
                         verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
-        if (poller)
+        if (poller && cfg->telnyx_checkpoint_store == 1)
+                pb_info("polling %s%s every %llds when elected by group %s on %s (checkpoint "
+                        "in Kafka)",
+                        cfg->telnyx_api_base, cfg->telnyx_events_path,
+                        (long long)cfg->telnyx_poll_interval_s, cfg->telnyx_poll_group,
+                        cfg->topic_control);
+        else if (poller)
                 pb_info("polling %s%s every %llds, checkpoint %s", cfg->telnyx_api_base,
                         cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
                         cfg->telnyx_checkpoint_file);

@@ -33,6 +33,7 @@ struct pb_option {
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"logfmt", "json", NULL};
+static const char *const checkpoint_stores[] = {"file", "kafka", NULL};
 
 #define OFF(f) offsetof(pb_config_t, f)
 
@@ -80,6 +81,10 @@ static const struct pb_option pb_options[] = {
      NULL, NULL,
      "Dead-letter topic: input that could not be normalized and events Kafka\n"
      "refused permanently, as the original bytes with the reason in headers."},
+    {"topics.control", OPT_STR, OFF(topic_control), 0, "telnyx.portouts.control", 0, 0, NULL, NULL,
+     NULL,
+     "Single-partition topic whose consumer group elects the poll leader\n"
+     "(telnyx.checkpoint_store = \"kafka\"); created if missing. It holds no records."},
 
     {"envelope.source", OPT_STR, OFF(envelope_source), 0, "https://api.telnyx.com/v2/portouts", 0,
      0, NULL, NULL, NULL,
@@ -132,12 +137,41 @@ static const struct pb_option pb_options[] = {
      NULL,
      "Each poll asks for events created since the checkpoint minus this, to\n"
      "catch events that show up late; those already published are skipped."},
+    {"telnyx.poll_settle_s", OPT_INT, OFF(telnyx_poll_settle_s), 0, "10", 0, 3600, NULL, NULL, NULL,
+     "With webhooks on, a poll leaves events younger than this (in Telnyx time) to\n"
+     "the next one: their webhook is likely in flight, and the poll is for the\n"
+     "ones that never came. It keeps a poll from racing a webhook into a\n"
+     "duplicate, at the cost of finding a missed event this much later."},
     {"telnyx.poll_lookback_s", OPT_INT, OFF(telnyx_poll_lookback_s), 0, "86400", 0, 31536000, NULL,
      NULL, NULL, "On the first start (no checkpoint), how far back to read."},
     {"telnyx.checkpoint_file", OPT_STR, OFF(telnyx_checkpoint_file), 0,
      "/var/lib/portout-bridge/checkpoint.json", 0, 0, NULL, NULL, NULL,
      "Where polling keeps its checkpoint (written to a temporary file, fsynced,\n"
      "renamed). It only moves past events Kafka has acknowledged."},
+    {"telnyx.checkpoint_store", OPT_ENUM, OFF(telnyx_checkpoint_store), 0, "file", 0, 0,
+     checkpoint_stores, NULL, NULL,
+     "Where the poll checkpoint lives. \"file\": telnyx.checkpoint_file, one\n"
+     "poller (locked). \"kafka\": every replica may poll; the consumer group\n"
+     "telnyx.poll_group elects one, the checkpoint is its committed offset metadata\n"
+     "(fenced: a deposed leader cannot move it), and before publishing, the poller\n"
+     "reads what the event topics already hold, so no replica publishes an event\n"
+     "twice. Switching from file to kafka migrates the file's checkpoint once."},
+    {"telnyx.poll_group", OPT_STR, OFF(telnyx_poll_group), 0, "portout-bridge-poller", 0, 0, NULL,
+     NULL, NULL, "Consumer group that elects the poll leader (checkpoint_store = \"kafka\")."},
+    {"telnyx.poll_session_timeout_ms", OPT_INT, OFF(telnyx_poll_session_timeout_ms), 0, "10000",
+     1000, 3600000, NULL, NULL, NULL,
+     "Group session timeout: a leader that stops answering (killed, paused, cut\n"
+     "off) is replaced after this long. The broker bounds it\n"
+     "(group.min.session.timeout.ms, 6 s by default)."},
+    {"telnyx.reconcile_margin_s", OPT_INT, OFF(telnyx_reconcile_margin_s), 0, "600", 0, 86400, NULL,
+     NULL, NULL,
+     "The poller reads the topics from the checkpoint minus the overlap minus this\n"
+     "(Kafka timestamps are the hosts' clocks, Telnyx's created_at is Telnyx's: this\n"
+     "covers them disagreeing)."},
+    {"telnyx.reconcile_max_ids", OPT_INT, OFF(telnyx_reconcile_max_ids), 0, "1000000", 1000,
+     100000000, NULL, NULL, NULL,
+     "Most event ids the reconcile keeps (about 100 bytes each); past it the\n"
+     "oldest are forgotten (a duplicate risk, counted), never an event lost."},
     {"webhook.enabled", OPT_BOOL, OFF(webhook_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Receive Telnyx webhooks in `portout-bridge run`."},
     {"webhook.address", OPT_STR, OFF(webhook_address), 0, "0.0.0.0", 0, 0, NULL, NULL, NULL,

@@ -43,6 +43,7 @@ typedef struct pb_config {
         char *topic_new_comment;
         char *topic_other;
         char *topic_dead_letter;
+        char *topic_control;
 
         char *envelope_source;
         int64_t input_max_event_bytes;
@@ -63,7 +64,13 @@ typedef struct pb_config {
         int64_t telnyx_poll_interval_s;
         int64_t telnyx_poll_overlap_s;
         int64_t telnyx_poll_lookback_s;
+        int64_t telnyx_poll_settle_s;
         char *telnyx_checkpoint_file;
+        int telnyx_checkpoint_store; /* 0 file, 1 kafka */
+        char *telnyx_poll_group;
+        int64_t telnyx_poll_session_timeout_ms;
+        int64_t telnyx_reconcile_margin_s;
+        int64_t telnyx_reconcile_max_ids;
         int webhook_enabled;
         char *webhook_address;
         int64_t webhook_port;

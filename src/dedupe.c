@@ -17,6 +17,7 @@ struct pb_dedupe {
         size_t nbuckets, size, capacity;
         struct entry *oldest, *newest;
         int64_t ttl_ms;
+        uint64_t evicted; /* forgotten for the capacity, not their age */
 };
 
 static uint64_t hash(const char *s)
@@ -100,6 +101,21 @@ static void remove_entry(pb_dedupe_t *d, struct entry *e)
         free(e);
 }
 
+/* Forgets the oldest entry (there is one). */
+static void pop_oldest(pb_dedupe_t *d)
+{
+        struct entry *e = d->oldest;
+        struct entry **pp = find(d, e->id);
+        *pp = e->chain;
+        d->oldest = e->newer;
+        if (d->oldest)
+                d->oldest->older = NULL;
+        else
+                d->newest = NULL;
+        d->size--;
+        free(e);
+}
+
 int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms)
 {
         if (!d || d->capacity == 0)
@@ -121,8 +137,11 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
                 unlink_age(d, e);
         } else {
                 while (d->size >= d->capacity ||
-                       (d->oldest && now_ms - d->oldest->added_ms >= d->ttl_ms))
-                        remove_entry(d, d->oldest);
+                       (d->oldest && now_ms - d->oldest->added_ms >= d->ttl_ms)) {
+                        if (d->size >= d->capacity)
+                                d->evicted++;
+                        pop_oldest(d);
+                }
                 size_t n = strlen(id);
                 e = malloc(sizeof(*e) + n + 1);
                 if (!e) {
@@ -156,6 +175,30 @@ void pb_dedupe_remove(pb_dedupe_t *d, const char *id)
         if (e)
                 remove_entry(d, e);
         pthread_mutex_unlock(&d->lock);
+}
+
+size_t pb_dedupe_expire(pb_dedupe_t *d, int64_t cutoff_ms)
+{
+        if (!d || d->capacity == 0)
+                return 0;
+        size_t n = 0;
+        pthread_mutex_lock(&d->lock);
+        while (d->oldest && d->oldest->added_ms < cutoff_ms) {
+                pop_oldest(d);
+                n++;
+        }
+        pthread_mutex_unlock(&d->lock);
+        return n;
+}
+
+uint64_t pb_dedupe_evicted(pb_dedupe_t *d)
+{
+        if (!d)
+                return 0;
+        pthread_mutex_lock(&d->lock);
+        uint64_t n = d->evicted;
+        pthread_mutex_unlock(&d->lock);
+        return n;
 }
 
 size_t pb_dedupe_size(pb_dedupe_t *d)

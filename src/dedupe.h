@@ -26,6 +26,13 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms);
 /* Forgets id (no-op if absent). */
 void pb_dedupe_remove(pb_dedupe_t *d, const char *id);
 
+/* Forgets the oldest ids while they were added before cutoff_ms (the window
+ * keeps them in the order they were added). Returns how many. */
+size_t pb_dedupe_expire(pb_dedupe_t *d, int64_t cutoff_ms);
+
+/* Ids forgotten because the window was full (not for their age). */
+uint64_t pb_dedupe_evicted(pb_dedupe_t *d);
+
 /* Number of ids held (expired ones included until evicted). */
 size_t pb_dedupe_size(pb_dedupe_t *d);
 

@@ -25,6 +25,7 @@ static const char usage[] =
     "                           validate and print the effective configuration\n"
     "                           (or the example file, the option or metrics reference)\n"
     "  healthcheck [--ready]    ask the running bridge's admin listener (exit 0: healthy)\n"
+    "  checkpoint               print the poll checkpoint from its store (file or Kafka)\n"
     "\n"
     "Options:\n"
     "  -c FILE      configuration file (else $PORTOUT_BRIDGE_CONFIG, else\n"
@@ -92,6 +93,8 @@ int main(int argc, char **argv)
                 return pb_cmd_check_config(&g, cargc, cargv);
         if (strcmp(cmd, "healthcheck") == 0)
                 return pb_cmd_healthcheck(&g, cargc, cargv);
+        if (strcmp(cmd, "checkpoint") == 0)
+                return pb_cmd_checkpoint(&g, cargc, cargv);
         fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);
         return PB_EXIT_USAGE;
 }

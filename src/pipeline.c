@@ -458,6 +458,11 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 reject_key(ni, key, sizeof(key));
         int64_t now = pb_mono_ms();
 
+        if (s->known && s->known(s->known_ctx, key)) {
+                pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
+                report(pl, d, &r, 0);
+                return;
+        }
         pthread_mutex_lock(&pl->lock);
         if (pl->closing) {
                 pthread_mutex_unlock(&pl->lock);

@@ -86,6 +86,10 @@ typedef struct pb_submission {
         pb_item_fn *on_item; /* may be NULL */
         pb_doc_done_fn *on_done;
         void *opaque;
+        /* Optional: 1 if this id is known to be in Kafka already (the
+         * poller's reconcile); such an item is a DUPLICATE. */
+        int (*known)(void *ctx, const char *id);
+        void *known_ctx;
 } pb_submission_t;
 
 typedef struct pb_pipeline_opts {

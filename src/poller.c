@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "election.h"
 #include "log.h"
 #include "pb.h"
+#include "reconcile.h"
 #include "rest_ingest.h"
 #include "telnyx_client.h"
 #include "timefmt.h"
@@ -18,7 +20,12 @@ struct pb_poller {
         pb_pipeline_t *pl;
         pb_metrics_t *metrics;
         pb_telnyx_t *tx;
-        int lock_fd;
+        int lock_fd;        /* file store: the flock on the checkpoint */
+        pb_election_t *el;  /* kafka store: the poll leadership */
+        pb_reconcile_t *rc; /* kafka store: what the topics already hold */
+        uint64_t term;      /* the leadership term the state below is from */
+        int have_cp;        /* kafka store: cp_us is the committed checkpoint */
+        int64_t cp_us;
         int64_t started_us; /* Telnyx time of the first poll: "fresh" events */
         pthread_t thread;
         pthread_mutex_t lock;
@@ -57,13 +64,74 @@ static int server_now(pb_poller_t *p, int64_t *now_us, char *err, size_t errsz)
         return -1;
 }
 
+/* Before each page: still the leader, and the view of what Kafka holds
+ * brought to the topics' ends as of now, so an event any replica delivered
+ * before this page is known (one delivered while the page is being published
+ * can still be duplicated: the window is this page's few milliseconds). */
+static int before_page(void *ctx, char *why, size_t whysz)
+{
+        pb_poller_t *p = ctx;
+        if (!pb_election_is_leader(p->el))
+                return pb_seterr(why, whysz, "no longer the poll leader");
+        char err[PB_ERRSZ];
+        if (pb_reconcile_catch_up(p->rc, 30000, err, sizeof(err))) {
+                count(p, "portout_bridge_poll_errors_total", "reason=\"reconcile\"", 1);
+                return pb_seterr(why, whysz, "%s; not publishing on a partial view", err);
+        }
+        return 0;
+}
+
+/* Kafka store, at each gain of leadership: the committed checkpoint (or the
+ * file's, once: a migration), and the topics reread from the window on. */
+static int take_office(pb_poller_t *p)
+{
+        const pb_config_t *cfg = p->cfg;
+        char err[PB_ERRSZ];
+        int64_t cp;
+        int have = pb_election_read_checkpoint(p->el, &cp, err, sizeof(err));
+        if (have < 0) {
+                pb_err("poll: %s", err);
+                count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
+                return -1;
+        }
+        if (!have && pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, err, sizeof(err)) == 1) {
+                if (pb_election_commit_checkpoint(p->el, cp, err, sizeof(err))) {
+                        pb_err("poll: migrating the checkpoint file: %s", err);
+                        return -1;
+                }
+                pb_info("poll: migrated the checkpoint of %s into group %s",
+                        cfg->telnyx_checkpoint_file, cfg->telnyx_poll_group);
+                have = 1;
+        }
+        p->have_cp = have;
+        p->cp_us = have ? cp : 0;
+        int64_t now_us;
+        if (!have && pb_telnyx_server_time_us(p->tx, &now_us))
+                now_us =
+                    pb_now_ms() * 1000; /* only to start reading: no record is skipped for it */
+        int64_t from_us = (have ? cp : now_us - cfg->telnyx_poll_lookback_s * 1000000) -
+                          (cfg->telnyx_poll_overlap_s + cfg->telnyx_reconcile_margin_s) * 1000000;
+        if (pb_reconcile_start(p->rc, from_us / 1000, err, sizeof(err))) {
+                pb_err("poll: %s", err);
+                count(p, "portout_bridge_poll_errors_total", "reason=\"reconcile\"", 1);
+                return -1;
+        }
+        char b[40];
+        pb_time_format_us(p->cp_us, b, sizeof(b));
+        pb_info("poll: leader (term %llu); checkpoint %s", (unsigned long long)p->term,
+                have ? b : "none yet (first start)");
+        return 0;
+}
+
 /* One poll. Returns 0 if it completed (the checkpoint may have moved). */
 static int poll_once(pb_poller_t *p)
 {
         const pb_config_t *cfg = p->cfg;
         char err[PB_ERRSZ], since[40], until[40];
-        int64_t cp_us, now_us;
-        int have = pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp_us, err, sizeof(err));
+        int64_t cp_us = p->cp_us, now_us;
+        int have = p->have_cp;
+        if (!p->el)
+                have = pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp_us, err, sizeof(err));
         if (have < 0) {
                 pb_err("poll: %s", err);
                 count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
@@ -81,6 +149,8 @@ static int poll_once(pb_poller_t *p)
         /* Whole seconds: the Date header has no more, and an event of this
          * very second is read again next time (the window overlaps). */
         now_us -= now_us % 1000000;
+        if (cfg->webhook_enabled)
+                now_us -= cfg->telnyx_poll_settle_s * 1000000; /* left to webhooks in flight */
         int64_t from = have ? cp_us : now_us - cfg->telnyx_poll_lookback_s * 1000000;
         pb_time_format_us(from - cfg->telnyx_poll_overlap_s * 1000000, since, sizeof(since));
         pb_time_format_us(now_us, until, sizeof(until));
@@ -91,6 +161,13 @@ static int poll_once(pb_poller_t *p)
         o.filter.created_lte = until;
         o.stop = &p->stop;
         o.fresh_since_us = cfg->webhook_enabled ? p->started_us : 0;
+        if (p->el) {
+                /* Publish only what Kafka does not hold yet. */
+                o.known = pb_reconcile_known_fn;
+                o.known_ctx = p->rc;
+                o.before_page = before_page;
+                o.before_page_ctx = p;
+        }
         pb_scan_result_t r;
         pb_tx_rc_t rc = pb_rest_scan(p->tx, p->pl, cfg, &o, &r, err, sizeof(err));
         count(p, "portout_bridge_poll_events_total", "outcome=\"delivered\"", (int64_t)r.delivered);
@@ -105,6 +182,8 @@ static int poll_once(pb_poller_t *p)
                         pb_err("poll: %s%s", err,
                                rc == PB_TX_AUTH ? " (check TELNYX_API_KEY)" : "");
                         count(p, "portout_bridge_poll_errors_total", "reason=\"api\"", 1);
+                } else if (!p->stop) {
+                        pb_warn("poll: stopped: %s; the checkpoint stays", err);
                 }
                 /* The checkpoint stays: the next poll reads it all again. */
                 return -1;
@@ -129,10 +208,19 @@ static int poll_once(pb_poller_t *p)
                         r.events, r.delivered, r.duplicates, r.failed, why);
                 return 0;
         }
-        if (pb_checkpoint_write(cfg->telnyx_checkpoint_file, next, err, sizeof(err))) {
-                pb_err("poll: %s", err);
+        if (p->el ? pb_election_commit_checkpoint(p->el, next, err, sizeof(err))
+                  : pb_checkpoint_write(cfg->telnyx_checkpoint_file, next, err, sizeof(err))) {
+                pb_err("poll: checkpoint not moved: %s", err);
                 count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
                 return -1;
+        }
+        if (p->el) {
+                p->cp_us = next;
+                p->have_cp = 1;
+                /* What the next window cannot reach need not be known. */
+                pb_reconcile_prune(p->rc, (next / 1000) - (cfg->telnyx_poll_overlap_s +
+                                                           cfg->telnyx_reconcile_margin_s) *
+                                                              1000);
         }
         char nb[40];
         pb_time_format_us(next, nb, sizeof(nb));
@@ -147,6 +235,20 @@ static void *poll_main(void *arg)
 {
         pb_poller_t *p = arg;
         while (!p->stop) {
+                if (p->el) {
+                        if (!pb_election_wait(p->el, 500))
+                                continue; /* another replica polls */
+                        uint64_t term = pb_election_term(p->el);
+                        if (term != p->term) {
+                                p->term = term;
+                                p->started_us = 0;
+                                if (take_office(p)) {
+                                        p->term = 0; /* try again */
+                                        pb_sleep_ms(1000);
+                                        continue;
+                                }
+                        }
+                }
                 poll_once(p);
                 pthread_mutex_lock(&p->lock);
                 int64_t until = pb_mono_ms() + p->cfg->telnyx_poll_interval_s * 1000;
@@ -161,11 +263,16 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
                            char *errstr, size_t errsz)
 {
         int64_t cp;
-        if (pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, errstr, errsz) < 0)
-                return NULL;
-        int lock_fd = pb_checkpoint_lock(cfg->telnyx_checkpoint_file, errstr, errsz);
-        if (lock_fd < 0)
-                return NULL;
+        int kafka = cfg->telnyx_checkpoint_store == 1;
+        int lock_fd = -1;
+        if (!kafka) {
+                /* One poller per checkpoint file. */
+                if (pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, errstr, errsz) < 0)
+                        return NULL;
+                lock_fd = pb_checkpoint_lock(cfg->telnyx_checkpoint_file, errstr, errsz);
+                if (lock_fd < 0)
+                        return NULL;
+        }
         pb_poller_t *p = calloc(1, sizeof(*p));
         if (!p) {
                 pb_checkpoint_unlock(lock_fd);
@@ -181,6 +288,12 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
         p->tx = pb_telnyx_new(cfg, errstr, errsz);
         if (!p->tx)
                 goto fail;
+        if (kafka) {
+                p->rc = pb_reconcile_new(cfg, metrics, errstr, errsz);
+                p->el = p->rc ? pb_election_new(cfg, metrics, errstr, errsz) : NULL;
+                if (!p->el)
+                        goto fail;
+        }
         pb_telnyx_set_abort_flag(p->tx, &p->stop);
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
                 pb_seterr(errstr, errsz, "cannot start the poller thread");
@@ -188,6 +301,8 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
         }
         return p;
 fail:
+        pb_election_free(p->el);
+        pb_reconcile_free(p->rc);
         pb_telnyx_free(p->tx);
         pb_checkpoint_unlock(lock_fd);
         pthread_mutex_destroy(&p->lock);
@@ -212,6 +327,8 @@ void pb_poller_free(pb_poller_t *p)
                 return;
         pb_poller_stop(p);
         pthread_join(p->thread, NULL);
+        pb_election_free(p->el); /* leaves the group: another replica takes over at once */
+        pb_reconcile_free(p->rc);
         pb_telnyx_free(p->tx);
         pb_checkpoint_unlock(p->lock_fd);
         pthread_mutex_destroy(&p->lock);

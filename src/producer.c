@@ -8,28 +8,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "deadletter.h"
+#include "kafka.h"
 #include "log.h"
 #include "pb.h"
 
-/* Safe defaults applied before kafka.properties (which may override them). */
-static const char *const default_props[][2] = {
-    {"enable.idempotence", "true"},
-    {"acks", "all"},
-    {"queue.buffering.max.messages", "10000"},
-    {"queue.buffering.max.kbytes", "65536"},
-    {"message.timeout.ms", "300000"},
-    {"partitioner", "murmur2_random"},
-    /* librdkafka's 10 s would keep webhooks answered 503 for up to 10 s
-     * after a broker comes back; the bridge answers within 1.5 s. */
-    {"reconnect.backoff.max.ms", "2000"},
-    {"client.id", PB_NAME},
-    /* Broker state for readiness comes from the statistics (non-blocking). */
-    {"statistics.interval.ms", "1000"},
-};
+/* librdkafka's teardown is given this long (pb_kafka_destroy_bounded()). */
+#define DESTROY_MS 5000
 
 /* Records drained from the requeue list per lock hold. */
 #define DRAIN_BATCH 256
@@ -403,52 +390,9 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
         return 0; /* librdkafka frees json */
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-        (void)rk;
-        /* librdkafka logs transient broker trouble (connection refused) at
-         * LOG_ERR; to an operator that is a warning, errors come via error_cb. */
-        enum pb_log_level l = level <= LOG_CRIT      ? PB_LOG_ERROR
-                              : level <= LOG_WARNING ? PB_LOG_WARN
-                              : level <= LOG_INFO    ? PB_LOG_INFO
-                                                     : PB_LOG_DEBUG;
-        pb_log(l, "librdkafka %s: %s", fac, buf);
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const pb_config_t *cfg,
-                    int line, char *errstr, size_t errsz)
-{
-        char e[256];
-        if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-                if (line > 0)
-                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
-                                         line, e);
-                return pb_seterr(errstr, errsz, "kafka property %s: %s", k, e);
-        }
-        return 0;
-}
-
-static rd_kafka_conf_t *build_conf(const pb_config_t *cfg, char *errstr, size_t errsz)
-{
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        for (size_t i = 0; i < sizeof(default_props) / sizeof(default_props[0]); i++)
-                if (conf_set(conf, default_props[i][0], default_props[i][1], cfg, 0, errstr, errsz))
-                        goto fail;
-        if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errstr, errsz))
-                goto fail;
-        for (size_t i = 0; i < cfg->kafka_props_cnt; i++)
-                if (conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, cfg,
-                             cfg->kafka_props[i].line, errstr, errsz))
-                        goto fail;
-        return conf;
-fail:
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-}
-
 int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
-        rd_kafka_conf_t *conf = build_conf(cfg, errstr, errsz);
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 1, errstr, errsz);
         if (!conf)
                 return PB_ERR;
         rd_kafka_conf_destroy(conf);
@@ -458,15 +402,15 @@ int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz)
 void pb_producer_conf_print(const pb_config_t *cfg, FILE *out)
 {
         char e[256];
-        rd_kafka_conf_t *conf = build_conf(cfg, e, sizeof(e));
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 1, e, sizeof(e));
         if (!conf)
                 return;
+        size_t nd;
+        const char *const(*default_props)[2] = pb_kafka_producer_defaults(&nd);
         /* Print only what the bridge or the user set, not all ~150 defaults. */
         fprintf(out,
                 "# librdkafka properties in effect (bridge defaults, then kafka.properties)\n");
-        for (size_t i = 0;
-             i < sizeof(default_props) / sizeof(default_props[0]) + 1 + cfg->kafka_props_cnt; i++) {
-                size_t nd = sizeof(default_props) / sizeof(default_props[0]);
+        for (size_t i = 0; i < nd + 1 + cfg->kafka_props_cnt; i++) {
                 const char *k = i < nd    ? default_props[i][0]
                                 : i == nd ? "bootstrap.servers"
                                           : cfg->kafka_props[i - nd - 1].key;
@@ -621,79 +565,6 @@ static void wait_wake(pb_producer_t *p, int ms)
                 drain_pipe(p);
 }
 
-/* rd_kafka_destroy() joins librdkafka's threads, whose waits have wall-clock
- * deadlines (C11 cnd_timedwait, TIME_UTC): a clock stepped back while they
- * wait stretches them by the step. Destroy runs on a helper thread and is
- * given DESTROY_MS of monotonic time; past it the handle is left to finish
- * alone (or with the process), so a clock step cannot hang a rebuild or an
- * exit. Every record had its fate before this is called. */
-#define DESTROY_MS 5000
-
-struct destroyer {
-        rd_kafka_t *rk;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        int done, abandoned;
-};
-
-static void *destroy_main(void *arg)
-{
-        struct destroyer *d = arg;
-        rd_kafka_destroy(d->rk);
-        pthread_mutex_lock(&d->lock);
-        d->done = 1;
-        int abandoned = d->abandoned;
-        pthread_cond_signal(&d->cond);
-        pthread_mutex_unlock(&d->lock);
-        if (abandoned) { /* the waiter gave up and left d to us */
-                pthread_mutex_destroy(&d->lock);
-                pthread_cond_destroy(&d->cond);
-                free(d);
-        }
-        return NULL;
-}
-
-/* Returns 0 once the handle is destroyed, -1 if it was left to finish. */
-static int destroy_bounded(rd_kafka_t *rk)
-{
-        struct destroyer *d = calloc(1, sizeof(*d));
-        pthread_t th;
-        if (!d) {
-                rd_kafka_destroy(rk);
-                return 0;
-        }
-        d->rk = rk;
-        pthread_mutex_init(&d->lock, NULL);
-        pb_cond_init(&d->cond);
-        if (pthread_create(&th, NULL, destroy_main, d)) {
-                pthread_mutex_destroy(&d->lock);
-                pthread_cond_destroy(&d->cond);
-                free(d);
-                rd_kafka_destroy(rk);
-                return 0;
-        }
-        int64_t until = pb_mono_ms() + DESTROY_MS;
-        pthread_mutex_lock(&d->lock);
-        while (!d->done && pb_mono_ms() < until)
-                pb_cond_timedwait_ms(&d->cond, &d->lock, until - pb_mono_ms());
-        int done = d->done;
-        if (!done)
-                d->abandoned = 1;
-        pthread_mutex_unlock(&d->lock);
-        if (!done) {
-                pthread_detach(th);
-                pb_warn("kafka: librdkafka did not stop within %d ms (its timers run on the "
-                        "wall clock, which may have stepped); not waiting for it",
-                        DESTROY_MS);
-                return -1;
-        }
-        pthread_join(th, NULL);
-        pthread_mutex_destroy(&d->lock);
-        pthread_cond_destroy(&d->cond);
-        free(d);
-        return 0;
-}
-
 /* After a fatal error the handle is unusable (idempotent sequence lost):
  * fail everything over to a new handle and send it all again, oldest first.
  * Runs on the poll thread. */
@@ -714,7 +585,7 @@ static void rebuild(pb_producer_t *p, const char *why)
                 wait_wake(p, 20);
         }
         serve(p);
-        destroy_bounded(p->rk);
+        pb_kafka_destroy_bounded(p->rk, 0, DESTROY_MS);
         drain_pipe(p);
 
         char e[512];
@@ -782,7 +653,7 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         pthread_mutex_init(&p->lock, NULL);
         pb_cond_init(&p->cond);
         p->dlq_topic = strdup(cfg->topic_dead_letter);
-        p->conf_tmpl = build_conf(cfg, errstr, errsz);
+        p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
         if (!p->conf_tmpl || !p->dlq_topic)
                 goto fail;
         if (pipe(p->wake)) {
@@ -796,7 +667,6 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         read_max_pending(p->conf_tmpl, &p->st.max_pending);
         rd_kafka_conf_set_dr_msg_cb(p->conf_tmpl, dr_cb);
         rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
-        rd_kafka_conf_set_log_cb(p->conf_tmpl, log_cb);
         rd_kafka_conf_set_stats_cb(p->conf_tmpl, stats_cb);
         p->rk = make_rk(p, errstr, errsz);
         if (!p->rk)
@@ -998,7 +868,7 @@ size_t pb_producer_close(pb_producer_t *p)
                 wait_wake(p, 20);
         }
         serve(p);
-        if (destroy_bounded(p->rk))
+        if (pb_kafka_destroy_bounded(p->rk, 0, DESTROY_MS))
                 p->abandoned = 1; /* its threads may still call our callbacks */
         p->rk = NULL;
         /* Whatever is left (queued in the bridge, or never reported) gets its

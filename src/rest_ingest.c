@@ -86,7 +86,8 @@ static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
         return dflt;
 }
 
-static void submit_page(struct scan *s, pb_pipeline_t *pl, json_object *page)
+static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t *o,
+                        json_object *page)
 {
         pthread_mutex_lock(&s->lock);
         s->pending++;
@@ -100,6 +101,8 @@ static void submit_page(struct scan *s, pb_pipeline_t *pl, json_object *page)
         sub.on_item = on_item;
         sub.on_done = on_page_done;
         sub.opaque = s;
+        sub.known = o->known;
+        sub.known_ctx = o->known_ctx;
         pb_pipeline_submit(pl, &sub);
 }
 
@@ -159,22 +162,25 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                         /* Telnyx's SDK paging rule (telnyx-api.md §2.3). */
                         int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
                                    (total_pages < 0 && (long)n < cfg->telnyx_page_size);
-                        int stopping = o->stop && *o->stop;
+                        char why[PB_ERRSZ] = "interrupted";
+                        int stopping = (o->stop && *o->stop) ||
+                                       (n && o->before_page &&
+                                        o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
                         struct fetch next = {tx,       &o->filter, cur.page + 1, cur.size, NULL,
                                              PB_TX_OK, ""};
                         pthread_t th;
                         int prefetching = !last && !stopping &&
                                           pthread_create(&th, NULL, fetch_thread, &next) == 0;
-                        if (n)
-                                submit_page(&s, pl, cur.page_obj);
+                        if (n && !stopping)
+                                submit_page(&s, pl, o, cur.page_obj);
                         json_object_put(cur.page_obj);
-                        if (last)
-                                break;
                         if (stopping) {
                                 rc = PB_TX_ABORTED;
-                                pb_seterr(errstr, errsz, "interrupted");
+                                pb_seterr(errstr, errsz, "%s", why);
                                 break;
                         }
+                        if (last)
+                                break;
                         if (prefetching)
                                 pthread_join(th, NULL);
                         else

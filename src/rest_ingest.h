@@ -27,6 +27,14 @@ typedef struct pb_scan_opts {
         volatile sig_atomic_t *stop;  /* raised: stop reading pages */
         int64_t fresh_since_us;       /* count delivered events created at or after it */
         pb_scan_progress_t *progress; /* may be NULL */
+        /* Optional: ids Kafka already holds (pipeline.h: known). */
+        int (*known)(void *ctx, const char *id);
+        void *known_ctx;
+        /* Optional: called before each page is published; nonzero stops the
+         * scan (PB_TX_ABORTED, errstr = why): the poller lost its leadership,
+         * or could not bring its view of Kafka up to date. */
+        int (*before_page)(void *ctx, char *why, size_t whysz);
+        void *before_page_ctx;
 } pb_scan_opts_t;
 
 typedef struct pb_scan_result {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
@@ -114,7 +115,11 @@ pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz)
 
         CURL *c = tx->curl;
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->headers);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, PB_NAME "/" PB_VERSION);
+        /* Which instance asked: the API's logs can tell replicas apart. */
+        char host[64] = "?", ua[160];
+        gethostname(host, sizeof(host) - 1);
+        snprintf(ua, sizeof(ua), PB_NAME "/" PB_VERSION " (%s:%ld)", host, (long)getpid());
+        curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->telnyx_connect_timeout_ms);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)cfg->telnyx_timeout_ms);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);

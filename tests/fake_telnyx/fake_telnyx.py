@@ -15,6 +15,7 @@ Faults, set on the command line (--faults JSON) or at run time
   {"insert_while_paging": {"after": K, "count": C}}  after K list requests, C new events
                                                    appear inside the listed period
 Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
+GET /_admin/lists (each list request's time and User-Agent),
 POST /_admin/insert {"count": C,
 "bad": false} (bad: an event without a port-out id, which the bridge must
 dead-letter once).
@@ -25,7 +26,7 @@ created_at, as an eventually consistent API does.
 Date header and the created_at of new events), to test a skewed host clock.
 
 Webhooks, sent the way Telnyx does (shared/telnyx-api.md §4, §7, §8): POST
-/_admin/webhooks/start {"url", "key" (PKCS#8 PEM path), "rate" (events/s),
+/_admin/webhooks/start {"url" (or "urls": round robin), "key" (PKCS#8 PEM path), "rate" (events/s),
 "count", "skip_every" (every Nth event is never sent by webhook: only a poll
 finds it)} creates events at that rate (created_at now) and delivers each as
 a signed webhook (telnyx-timestamp, telnyx-signature-ed25519 over
@@ -118,6 +119,7 @@ class State:
         self.stats = {"list": 0, "show": 0, "republish": 0, "inserted": 0, "status": {}}
         self.burst_left = 0
         self.visibility_delay = dt.timedelta(milliseconds=visibility_delay_ms)
+        self.list_log = []  # who listed, when (replicas: one poller at a time)
         self.sender = None
         for _ in range(n):
             self.add(BASE_TIME + dt.timedelta(seconds=self.next_n, microseconds=self.next_n % 997))
@@ -177,6 +179,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_admin/ids":
             with st.lock:
                 return self.send_json(200, {"ids": [e["id"] for e in st.events]})
+        if path == "/_admin/lists":
+            with st.lock:
+                return self.send_json(200, {"lists": list(st.list_log)})
         if path == "/_admin/events":
             with st.lock:
                 return self.send_json(200, {"events": [{"id": e["id"], "created_at": e["created_at"],
@@ -199,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 if st.sender:
                     st.sender.stop()
-                st.sender = Sender(st, req["url"], req["key"], float(req.get("rate", 100)),
+                st.sender = Sender(st, req.get("urls") or [req["url"]], req["key"], float(req.get("rate", 100)),
                                    int(req.get("count", 100)), int(req.get("skip_every", 0)),
                                    int(req.get("threads", 8)))
             st.sender.start()
@@ -330,6 +335,7 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             st.lists += 1
             st.stats["list"] += 1
+            st.list_log.append({"t": time.time(), "ua": self.headers.get("User-Agent", "")})
             ins = st.faults.get("insert_while_paging")
             if ins and st.lists == int(ins.get("after", 1)):
                 # new events inside the listed period, at its start
@@ -366,14 +372,12 @@ class Sender:
     """Creates events at a rate and delivers them as signed webhooks, retrying
     until a 2xx, as Telnyx does."""
 
-    def __init__(self, state, url, key_path, rate, count, skip_every, threads):
+    def __init__(self, state, urls, key_path, rate, count, skip_every, threads):
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
         with open(key_path, "rb") as f:
             self.key = load_pem_private_key(f.read(), None)
-        self.st, self.url, self.rate, self.count = state, url, rate, count
+        self.st, self.urls, self.rate, self.count = state, urls, rate, count
         self.skip_every, self.threads = skip_every, threads
-        u = urlsplit(url)
-        self.host, self.port, self.path = u.hostname, u.port or 80, u.path
         self.lock = threading.Condition()
         self.queue = []  # (due, seq, event, attempt)
         self.seq = 0
@@ -425,7 +429,7 @@ class Sender:
         self.lock.notify()
 
     def deliver_loop(self):
-        conn = None
+        conns = {}
         while True:
             with self.lock:
                 while not self.stopping:
@@ -434,15 +438,19 @@ class Sender:
                     self.lock.wait(0.05 if self.queue else 0.2)
                 if self.stopping:
                     return
-                _, _, ev, attempt = heapq.heappop(self.queue)
-            body = json.dumps(webhook_body(ev, attempt, self.url)).encode()
+                _, seq, ev, attempt = heapq.heappop(self.queue)
+            # round robin over the receivers, as a load balancer would
+            url = self.urls[(seq + attempt) % len(self.urls)]
+            u = urlsplit(url)
+            conn = conns.get(url)
+            body = json.dumps(webhook_body(ev, attempt, url)).encode()
             ts = str(int(time.time()))
             sig = base64.b64encode(self.key.sign(ts.encode() + b"|" + body)).decode()
             code = 0
             try:
                 if conn is None:
-                    conn = http.client.HTTPConnection(self.host, self.port, timeout=2.0)
-                conn.request("POST", self.path, body, {"Content-Type": "application/json",
+                    conn = conns[url] = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=2.0)
+                conn.request("POST", u.path, body, {"Content-Type": "application/json",
                                                        "telnyx-timestamp": ts,
                                                        "telnyx-signature-ed25519": sig})
                 resp = conn.getresponse()
@@ -450,11 +458,11 @@ class Sender:
                 code = resp.status
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
-                    conn = None
+                    conns.pop(url, None)
             except (OSError, http.client.HTTPException):
                 if conn is not None:
                     conn.close()
-                conn = None
+                conns.pop(url, None)
             with self.lock:
                 self.attempts += 1
                 self.status[str(code)] = self.status.get(str(code), 0) + 1

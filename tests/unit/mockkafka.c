@@ -50,8 +50,10 @@ pb_config_t *tm_config(tm_cluster_t *c, const char *props, const char *extra)
         snprintf(text, sizeof(text),
                  "log = { level = \"error\"; };\n"
                  "kafka = { brokers = \"%s\"; properties = ( \"linger.ms=2\"%s%s ); };\n"
-                 "topics = { dead_letter = \"t.dlq\"; };\n%s",
+                 "%s%s",
                  rd_kafka_mock_cluster_bootstraps(c->mc), props ? ", " : "", props ? props : "",
+                 extra && strstr(extra, "topics = {") ? ""
+                                                      : "topics = { dead_letter = \"t.dlq\"; };\n",
                  extra ? extra : "");
         const char *path = tu_write_temp(text);
         pb_config_t *cfg = pb_config_load(path, tu_env_lookup, err, sizeof(err));

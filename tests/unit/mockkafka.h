@@ -25,7 +25,8 @@ void tm_cluster_free(tm_cluster_t *c);
 
 /* A bridge config on the cluster: linger 2 ms, dead letters to t.dlq, plus
  * extra kafka.properties (e.g. "\"message.timeout.ms=1500\"") and extra
- * config text; the caller frees it. */
+ * config text (its own "topics = {" replaces the default one, so it must name
+ * t.dlq itself); the caller frees it. */
 pb_config_t *tm_config(tm_cluster_t *c, const char *props, const char *extra);
 
 /* Takes every broker down or up. */

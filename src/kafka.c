@@ -1,0 +1,154 @@
+#include "kafka.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+#include "pb.h"
+
+/* The producer's safe defaults, applied before kafka.properties (which may
+ * override them). */
+static const char *const producer_defaults[][2] = {
+    {"enable.idempotence", "true"},
+    {"acks", "all"},
+    {"queue.buffering.max.messages", "10000"},
+    {"queue.buffering.max.kbytes", "65536"},
+    {"message.timeout.ms", "300000"},
+    {"partitioner", "murmur2_random"},
+    /* librdkafka's 10 s would keep webhooks answered 503 for up to 10 s
+     * after a broker comes back; the bridge answers within 1.5 s. */
+    {"reconnect.backoff.max.ms", "2000"},
+    {"client.id", PB_NAME},
+    /* Broker state for readiness comes from the statistics (non-blocking). */
+    {"statistics.interval.ms", "1000"},
+};
+
+const char *const (*pb_kafka_producer_defaults(size_t *n))[2]
+{
+        *n = sizeof(producer_defaults) / sizeof(producer_defaults[0]);
+        return producer_defaults;
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        (void)rk;
+        /* librdkafka logs transient broker trouble (connection refused) at
+         * LOG_ERR; to an operator that is a warning, errors come via error_cb. */
+        enum pb_log_level l = level <= LOG_CRIT      ? PB_LOG_ERROR
+                              : level <= LOG_WARNING ? PB_LOG_WARN
+                              : level <= LOG_INFO    ? PB_LOG_INFO
+                                                     : PB_LOG_DEBUG;
+        /* A consumer is told about the producer properties it ignores. */
+        if (strcmp(fac, "CONFWARN") == 0)
+                l = PB_LOG_DEBUG;
+        pb_log(l, "librdkafka %s: %s", fac, buf);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const pb_config_t *cfg,
+                    int line, char *errstr, size_t errsz)
+{
+        char e[256];
+        if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+                if (line > 0)
+                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
+                                         line, e);
+                return pb_seterr(errstr, errsz, "kafka property %s: %s", k, e);
+        }
+        return 0;
+}
+
+rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        size_t n = producer ? sizeof(producer_defaults) / sizeof(producer_defaults[0]) : 0;
+        for (size_t i = 0; i < n; i++)
+                if (conf_set(conf, producer_defaults[i][0], producer_defaults[i][1], cfg, 0, errstr,
+                             errsz))
+                        goto fail;
+        if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errstr, errsz))
+                goto fail;
+        for (size_t i = 0; i < cfg->kafka_props_cnt; i++)
+                if (conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, cfg,
+                             cfg->kafka_props[i].line, errstr, errsz))
+                        goto fail;
+        rd_kafka_conf_set_log_cb(conf, log_cb);
+        return conf;
+fail:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+struct destroyer {
+        rd_kafka_t *rk;
+        int consumer;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int done, abandoned;
+};
+
+static void *destroy_main(void *arg)
+{
+        struct destroyer *d = arg;
+        if (d->consumer)
+                rd_kafka_consumer_close(d->rk);
+        rd_kafka_destroy(d->rk);
+        pthread_mutex_lock(&d->lock);
+        d->done = 1;
+        int abandoned = d->abandoned;
+        pthread_cond_signal(&d->cond);
+        pthread_mutex_unlock(&d->lock);
+        if (abandoned) { /* the waiter gave up and left d to us */
+                pthread_mutex_destroy(&d->lock);
+                pthread_cond_destroy(&d->cond);
+                free(d);
+        }
+        return NULL;
+}
+
+int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms)
+{
+        struct destroyer *d = calloc(1, sizeof(*d));
+        pthread_t th;
+        int started = 0;
+        if (d) {
+                d->rk = rk;
+                d->consumer = consumer;
+                pthread_mutex_init(&d->lock, NULL);
+                pb_cond_init(&d->cond);
+                started = pthread_create(&th, NULL, destroy_main, d) == 0;
+                if (!started) {
+                        pthread_mutex_destroy(&d->lock);
+                        pthread_cond_destroy(&d->cond);
+                        free(d);
+                }
+        }
+        if (!started) { /* no thread to spare: do it here, unbounded */
+                if (consumer)
+                        rd_kafka_consumer_close(rk);
+                rd_kafka_destroy(rk);
+                return 0;
+        }
+        int64_t until = pb_mono_ms() + ms;
+        pthread_mutex_lock(&d->lock);
+        while (!d->done && pb_mono_ms() < until)
+                pb_cond_timedwait_ms(&d->cond, &d->lock, until - pb_mono_ms());
+        int done = d->done;
+        if (!done)
+                d->abandoned = 1;
+        pthread_mutex_unlock(&d->lock);
+        if (!done) {
+                pthread_detach(th);
+                pb_warn("kafka: librdkafka did not stop within %d ms (its timers run on the "
+                        "wall clock, which may have stepped); not waiting for it",
+                        ms);
+                return -1;
+        }
+        pthread_join(th, NULL);
+        pthread_mutex_destroy(&d->lock);
+        pthread_cond_destroy(&d->cond);
+        free(d);
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* What every librdkafka client of the bridge shares (the producer, the poll
+ * election's consumer, the reconcile reader): its configuration from the
+ * option table, its logging, and a teardown that a clock step cannot hang.
+ * Ownership: pb_kafka_conf() returns a conf the caller owns (rd_kafka_new()
+ * takes it on success). */
+#ifndef PB_KAFKA_H
+#define PB_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* bootstrap.servers and kafka.properties (SASL, TLS...), after the bridge's
+ * producer defaults when producer is set; our log callback. NULL with errstr
+ * naming the offending property. A consumer ignores producer-only properties
+ * (librdkafka logs that at debug). */
+rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz);
+
+/* The producer defaults, for check-config's listing: n pairs. */
+const char *const (*pb_kafka_producer_defaults(size_t *n))[2];
+
+/* Closes (consumers) and destroys rk on a helper thread, waiting at most ms
+ * of monotonic time: librdkafka's teardown waits on wall-clock deadlines, so a
+ * clock step can stretch it. Returns 0 done, -1 left to finish alone (the
+ * opaque of rk must then stay alive). */
+int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms);
+
+#endif

@@ -1,0 +1,435 @@
+#include "reconcile.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dedupe.h"
+#include "kafka.h"
+#include "log.h"
+#include "pb.h"
+
+#define N_TOPICS       5
+#define MAX_PARTITIONS 1024
+#define REQ_TIMEOUT_MS 10000
+#define DESTROY_MS     5000
+
+struct part {
+        const char *topic; /* borrowed from the config */
+        int32_t partition;
+        int64_t target; /* the end to reach in this catch-up */
+        int64_t next;   /* the next offset to read (-1: not known yet) */
+};
+
+struct pb_reconcile {
+        const pb_config_t *cfg;
+        pb_metrics_t *metrics;
+        rd_kafka_t *rk;
+        int wake[2];
+        pb_dedupe_t *ids; /* id -> the record's Kafka timestamp (ms) */
+        struct part parts[MAX_PARTITIONS];
+        size_t nparts;
+        uint64_t evicted;                               /* already counted in the metric */
+        int64_t lo[MAX_PARTITIONS], hi[MAX_PARTITIONS]; /* scratch for query_offsets() */
+};
+
+static const char *const *topics_of(const pb_config_t *cfg, const char *out[N_TOPICS])
+{
+        out[0] = cfg->topic_status_changed;
+        out[1] = cfg->topic_foc_date_changed;
+        out[2] = cfg->topic_new_comment;
+        out[3] = cfg->topic_other;
+        out[4] = cfg->topic_dead_letter;
+        return out;
+}
+
+pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
+                                 size_t errsz)
+{
+        if (sodium_init() < 0) {
+                pb_seterr(errstr, errsz, "libsodium failed to initialize");
+                return NULL;
+        }
+        pb_reconcile_t *r = calloc(1, sizeof(*r));
+        if (!r) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        r->cfg = cfg;
+        r->metrics = metrics;
+        r->wake[0] = r->wake[1] = -1;
+        r->ids = pb_dedupe_new((size_t)cfg->telnyx_reconcile_max_ids, INT64_MAX / 4);
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
+        char e[512];
+        if (!r->ids || !conf || pipe(r->wake))
+                goto fail;
+        for (int i = 0; i < 2; i++)
+                fcntl(r->wake[i], F_SETFL, fcntl(r->wake[i], F_GETFL) | O_NONBLOCK);
+        /* A group.id is required by the consumer API; nothing joins or
+         * commits under it (assign only, no auto commit). */
+        if (rd_kafka_conf_set(conf, "group.id", PB_NAME "-reconcile", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
+            /* Records deleted by retention under us: read what is left. */
+            rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
+            /* A Fetch waiting at the broker holds back every later request
+             * on the connection (metadata, list offsets); keep it short. */
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", "100", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "client.id", PB_NAME "-reconcile", e, sizeof(e))) {
+                pb_seterr(errstr, errsz, "reconcile: %s", e);
+                goto fail;
+        }
+        r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        if (!r->rk) {
+                pb_seterr(errstr, errsz, "reconcile: cannot create the consumer: %s", e);
+                goto fail;
+        }
+        conf = NULL;
+        rd_kafka_poll_set_consumer(r->rk);
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(r->rk);
+        rd_kafka_queue_io_event_enable(q, r->wake[1], "r", 1);
+        rd_kafka_queue_destroy(q);
+        return r;
+fail:
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        pb_reconcile_free(r);
+        return NULL;
+}
+
+static struct part *find_part(pb_reconcile_t *r, const char *topic, int32_t partition)
+{
+        for (size_t i = 0; i < r->nparts; i++)
+                if (r->parts[i].partition == partition && strcmp(r->parts[i].topic, topic) == 0)
+                        return &r->parts[i];
+        return NULL;
+}
+
+/* Adds the partitions of the event and dead-letter topics not listed yet (a
+ * topic that does not exist yet holds nothing to know; one created later, by
+ * a replica's first event of its type, is found at the next catch-up). New
+ * ones start with next = -1 (set to their first offset by the caller). Returns the index of
+ * the first added (== r->nparts if none), or -1 with errstr. */
+static long add_partitions(pb_reconcile_t *r, int64_t until, char *errstr, size_t errsz)
+{
+        const char *topics[N_TOPICS];
+        topics_of(r->cfg, topics);
+        size_t first = r->nparts;
+        for (int t = 0; t < N_TOPICS; t++) {
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topics[t], NULL);
+                const struct rd_kafka_metadata *md = NULL;
+                int64_t left = until - pb_mono_ms();
+                rd_kafka_resp_err_t err = left < 1
+                                              ? RD_KAFKA_RESP_ERR__TIMED_OUT
+                                              : rd_kafka_metadata(r->rk, 0, rkt, &md, (int)left);
+                rd_kafka_topic_destroy(rkt);
+                if (err) {
+                        pb_seterr(errstr, errsz, "reconcile: metadata of %s: %s", topics[t],
+                                  rd_kafka_err2str(err));
+                        return -1;
+                }
+                if (md->topic_cnt == 1 && !md->topics[0].err)
+                        for (int p = 0; p < md->topics[0].partition_cnt; p++) {
+                                int32_t id = md->topics[0].partitions[p].id;
+                                if (find_part(r, topics[t], id))
+                                        continue;
+                                if (r->nparts == MAX_PARTITIONS) {
+                                        rd_kafka_metadata_destroy(md);
+                                        pb_seterr(errstr, errsz,
+                                                  "reconcile: more than %d partitions to read",
+                                                  MAX_PARTITIONS);
+                                        return -1;
+                                }
+                                struct part *pt = &r->parts[r->nparts++];
+                                pt->topic = topics[t];
+                                pt->partition = id;
+                                pt->target = 0;
+                                pt->next = -1;
+                        }
+                rd_kafka_metadata_destroy(md);
+        }
+        return (long)first;
+}
+
+/* The whole partition list, offsets set to `offset`. */
+static rd_kafka_topic_partition_list_t *part_list(pb_reconcile_t *r, size_t from, int64_t offset)
+{
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new((int)(r->nparts - from) + 1);
+        for (size_t i = from; i < r->nparts; i++)
+                rd_kafka_topic_partition_list_add(l, r->parts[i].topic, r->parts[i].partition)
+                    ->offset = offset;
+        return l;
+}
+
+/* Every partition's first (lo) or next-to-be-written (hi) offset, in one
+ * ListOffsets request per leader (timestamp -2 or -1). Writes into
+ * out[i] for parts[i]. */
+static int query_offsets(pb_reconcile_t *r, int64_t which, int64_t *out, int timeout_ms,
+                         char *errstr, size_t errsz)
+{
+        if (!r->nparts)
+                return 0;
+        rd_kafka_topic_partition_list_t *l = part_list(r, 0, which);
+        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(r->rk, l, timeout_ms);
+        for (int i = 0; i < l->cnt && !err; i++) {
+                if (l->elems[i].err)
+                        err = l->elems[i].err;
+                out[i] = l->elems[i].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (err)
+                return pb_seterr(errstr, errsz, "reconcile: %s offsets: %s",
+                                 which == RD_KAFKA_OFFSET_END ? "end" : "first",
+                                 rd_kafka_err2str(err));
+        return 0;
+}
+
+/* Between catch-ups the partitions are paused: no Fetch waits at the
+ * broker, so the next catch-up's requests are answered at once, and an idle
+ * poller costs the brokers nothing. */
+static void set_paused(pb_reconcile_t *r, int paused)
+{
+        if (!r->nparts)
+                return;
+        rd_kafka_topic_partition_list_t *l = part_list(r, 0, RD_KAFKA_OFFSET_INVALID);
+        if (paused)
+                rd_kafka_pause_partitions(r->rk, l);
+        else
+                rd_kafka_resume_partitions(r->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t errsz)
+{
+        pb_dedupe_free(r->ids);
+        r->ids = pb_dedupe_new((size_t)r->cfg->telnyx_reconcile_max_ids, INT64_MAX / 4);
+        r->evicted = 0;
+        if (!r->ids)
+                return pb_seterr(errstr, errsz, "out of memory");
+        rd_kafka_assign(r->rk, NULL);
+        r->nparts = 0;
+        if (add_partitions(r, pb_mono_ms() + REQ_TIMEOUT_MS, errstr, errsz) < 0)
+                return -1;
+        /* Absolute positions from the start: a partition's position is then
+         * always known, and moves only with the records read. */
+        int64_t *hi = r->hi;
+        if (query_offsets(r, RD_KAFKA_OFFSET_END, hi, REQ_TIMEOUT_MS, errstr, errsz) < 0)
+                return -1;
+        rd_kafka_topic_partition_list_t *l = part_list(r, 0, from_ms);
+        rd_kafka_resp_err_t err = r->nparts ? rd_kafka_offsets_for_times(r->rk, l, REQ_TIMEOUT_MS)
+                                            : RD_KAFKA_RESP_ERR_NO_ERROR;
+        int rc = 0;
+        if (err) {
+                rc = pb_seterr(errstr, errsz, "reconcile: offsets for time: %s",
+                               rd_kafka_err2str(err));
+        } else {
+                for (int i = 0; i < l->cnt; i++) {
+                        if (l->elems[i].err || l->elems[i].offset < 0)
+                                l->elems[i].offset = hi[i]; /* no record that recent */
+                        r->parts[i].next = l->elems[i].offset;
+                }
+                err = rd_kafka_assign(r->rk, l);
+                if (err)
+                        rc = pb_seterr(errstr, errsz, "reconcile: assign: %s",
+                                       rd_kafka_err2str(err));
+                else
+                        set_paused(r, 1);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!rc)
+                pb_info("reconcile: reading %zu partition(s) from their records since %lld ms",
+                        r->nparts, (long long)from_ms);
+        return rc;
+}
+
+/* One record's id: ce_id, or "sha256:" of a normalize dead letter's bytes. */
+static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
+{
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t vl;
+        char id[600];
+        id[0] = '\0';
+        if (!rd_kafka_message_headers(m, &h)) {
+                if (!rd_kafka_header_get_last(h, "ce_id", &v, &vl) && vl < 512)
+                        snprintf(id, sizeof(id), "%.*s", (int)vl, (const char *)v);
+                else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) && vl == 9 &&
+                         memcmp(v, "normalize", 9) == 0) {
+                        unsigned char d[crypto_hash_sha256_BYTES];
+                        crypto_hash_sha256(d, m->payload ? m->payload : (const void *)"", m->len);
+                        char hex[2 * crypto_hash_sha256_BYTES + 1];
+                        sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
+                        snprintf(id, sizeof(id), "sha256:%s", hex);
+                }
+        }
+        if (id[0]) {
+                rd_kafka_timestamp_type_t tt;
+                int64_t ts = rd_kafka_message_timestamp(m, &tt);
+                pb_dedupe_add(r->ids, id, ts > 0 ? ts : pb_now_ms());
+        }
+}
+
+static int caught_up(pb_reconcile_t *r)
+{
+        for (size_t i = 0; i < r->nparts; i++)
+                if (r->parts[i].next < r->parts[i].target)
+                        return 0;
+        return 1;
+}
+
+int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_t errsz)
+{
+        int64_t t0 = pb_mono_ms(), until = t0 + timeout_ms;
+        /* Topics or partitions that appeared since: all their records are
+         * newer than the start, so they are read from their beginning. */
+        long first = add_partitions(r, until, errstr, errsz);
+        if (first < 0)
+                return -1;
+        if ((size_t)first < r->nparts) {
+                rd_kafka_topic_partition_list_t *l =
+                    part_list(r, (size_t)first, RD_KAFKA_OFFSET_BEGINNING);
+                rd_kafka_error_t *e = rd_kafka_incremental_assign(r->rk, l);
+                rd_kafka_topic_partition_list_destroy(l);
+                if (e) {
+                        pb_seterr(errstr, errsz, "reconcile: assign: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                        r->nparts = (size_t)first; /* listed again next time */
+                        return -1;
+                }
+                pb_info("reconcile: reading %zu new partition(s) from their beginning",
+                        r->nparts - (size_t)first);
+        }
+        int64_t t_md = pb_mono_ms() - t0;
+        /* The ends as of now: what was acknowledged before this poll. */
+        int64_t *lo = r->lo, *hi = r->hi;
+        int64_t left = until - pb_mono_ms();
+        if (left < 1 ||
+            query_offsets(r, RD_KAFKA_OFFSET_BEGINNING, lo, (int)left, errstr, errsz) < 0 ||
+            (left = until - pb_mono_ms()) < 1 ||
+            query_offsets(r, RD_KAFKA_OFFSET_END, hi, (int)left, errstr, errsz) < 0) {
+                if (left < 1)
+                        pb_seterr(errstr, errsz, "reconcile: no end offsets within %d ms",
+                                  timeout_ms);
+                return -1;
+        }
+        for (size_t i = 0; i < r->nparts; i++) {
+                r->parts[i].target = hi[i];
+                if (r->parts[i].next < lo[i])
+                        r->parts[i].next = lo[i]; /* new, or deleted by retention meanwhile */
+        }
+        int64_t t_wm = pb_mono_ms() - t0;
+        set_paused(r, 0);
+        /* librdkafka 2.0.2 does not wake the fetcher on resume (it notices
+         * within a second); a seek to the absolute position does. It is
+         * queued behind the resume, so it also sees the partition resumed. */
+        rd_kafka_topic_partition_list_t *behind = rd_kafka_topic_partition_list_new(8);
+        for (size_t i = 0; i < (size_t)first; i++)
+                if (r->parts[i].next < r->parts[i].target)
+                        rd_kafka_topic_partition_list_add(behind, r->parts[i].topic,
+                                                          r->parts[i].partition)
+                            ->offset = r->parts[i].next;
+        if (behind->cnt) {
+                rd_kafka_error_t *e = rd_kafka_seek_partitions(
+                    r->rk, behind, (int)(until - pb_mono_ms() > 1 ? until - pb_mono_ms() : 1));
+                if (e) { /* the fetcher still starts, only later */
+                        pb_debug("reconcile: seek: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(behind);
+        uint64_t nread = 0;
+        while (!caught_up(r)) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
+                if (!m) {
+                        left = until - pb_mono_ms();
+                        if (left <= 0) {
+                                set_paused(r, 1);
+                                return pb_seterr(errstr, errsz,
+                                                 "reconcile: not at the topics' ends within %d ms",
+                                                 timeout_ms);
+                        }
+                        struct pollfd pfd = {r->wake[0], POLLIN, 0};
+                        if (poll(&pfd, 1, left < 100 ? (int)left : 100) > 0) {
+                                char buf[64];
+                                while (read(r->wake[0], buf, sizeof(buf)) > 0)
+                                        ;
+                        }
+                        continue;
+                }
+                struct part *pt =
+                    m->rkt ? find_part(r, rd_kafka_topic_name(m->rkt), m->partition) : NULL;
+                if (m->err) {
+                        pb_warn("reconcile: %s", rd_kafka_message_errstr(m));
+                } else {
+                        learn(r, m);
+                        nread++;
+                        if (pt)
+                                pt->next = m->offset + 1;
+                }
+                rd_kafka_message_destroy(m);
+        }
+        set_paused(r, 1);
+        int64_t took = pb_mono_ms() - t0;
+        if (r->metrics) {
+                pb_metrics_add(r->metrics, "portout_bridge_reconcile_records_total", NULL,
+                               (int64_t)nread);
+                pb_metrics_add(r->metrics, "portout_bridge_reconcile_reads_total", NULL, 1);
+                pb_metrics_add(r->metrics, "portout_bridge_reconcile_read_milliseconds_total", NULL,
+                               took);
+                pb_metrics_set(r->metrics, "portout_bridge_reconcile_last_read_milliseconds", NULL,
+                               took);
+                pb_metrics_set(r->metrics, "portout_bridge_reconcile_ids", NULL,
+                               (int64_t)pb_dedupe_size(r->ids));
+                uint64_t ev = pb_dedupe_evicted(r->ids);
+                if (ev > r->evicted)
+                        pb_metrics_add(r->metrics, "portout_bridge_reconcile_evicted_total", NULL,
+                                       (int64_t)(ev - r->evicted));
+                r->evicted = ev;
+        }
+        pb_debug(
+            "reconcile: %llu record(s) read in %lld ms (metadata %lld, ends %lld); %zu id(s) known",
+            (unsigned long long)nread, (long long)took, (long long)t_md, (long long)t_wm,
+            pb_dedupe_size(r->ids));
+        return 0;
+}
+
+int pb_reconcile_known(pb_reconcile_t *r, const char *id)
+{
+        return pb_dedupe_seen(r->ids, id, 0);
+}
+
+int pb_reconcile_known_fn(void *ctx, const char *id)
+{
+        return pb_reconcile_known(ctx, id);
+}
+
+void pb_reconcile_prune(pb_reconcile_t *r, int64_t cutoff_ms)
+{
+        pb_dedupe_expire(r->ids, cutoff_ms);
+}
+
+size_t pb_reconcile_size(pb_reconcile_t *r)
+{
+        return pb_dedupe_size(r->ids);
+}
+
+void pb_reconcile_free(pb_reconcile_t *r)
+{
+        if (!r)
+                return;
+        int left = 1;
+        if (r->rk)
+                left = pb_kafka_destroy_bounded(r->rk, 1, DESTROY_MS) == 0;
+        if (!left)
+                return; /* librdkafka may still write to the pipe; we are exiting */
+        if (r->wake[0] >= 0) {
+                close(r->wake[0]);
+                close(r->wake[1]);
+        }
+        pb_dedupe_free(r->ids);
+        free(r);
+}
