@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Scale-out on Kafka: three replicas behind a "load balancer" (the fake
+# Telnyx sends webhooks round robin to them), polling with
+# telnyx.checkpoint_store = "kafka": one poller elected by a consumer group,
+# the checkpoint in the group's committed metadata, and before publishing a
+# polled event the poller reads what the topics hold. One event in three is
+# never sent by webhook: only a poll finds it.
+#  1. three replicas: every API event once in Kafka; one poller lists;
+#  2. the leader killed (-9): another polls within the session timeout;
+#     nothing missing (take-over time and duplicates reported);
+#  3. the leader paused (SIGSTOP) past its session, then resumed: it must not
+#     move the checkpoint, backwards or forwards;
+#  4. all three restarted with no local state: they resume from the Kafka
+#     checkpoint, nothing missed, nothing published again.
+source "$(dirname "$0")/lib.sh"
+P=()
+trap 'for p in "${P[@]:-}"; do [ -n "$p" ] && kill -CONT "$p" 2>/dev/null; [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; [ -n "${PB_KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
+export TELNYX_PUBLIC_KEY=$PUB
+SESSION_MS=6000 # the broker's group.min.session.timeout.ms
+start_fake 0
+write_config
+sed -i "s/level = \"info\"/level = \"${PB_IT_LOG_LEVEL:-info}\"/" "$WORK/bridge.conf"
+cat >> "$WORK/bridge.conf" <<CONF
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 1500; };
+telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
+           poll_session_timeout_ms = $SESSION_MS; poll_interval_s = 1; poll_overlap_s = 5; poll_settle_s = 2;
+           poll_lookback_s = 3600; reconcile_margin_s = 30;
+           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
+CONF
+sed -i "s/^topics = {/topics = {\n  control = \"it.$RUN_ID.control\";/" "$WORK/bridge.conf"
+
+start_replica() { # start_replica N
+  "$PB_BIN" -c "$WORK/bridge.conf" run > "$WORK/r$1.log" 2>&1 &
+  P[$1]=$!
+  for _ in $(seq 1 200); do grep -q 'msg="running' "$WORK/r$1.log" && break; sleep 0.1; done
+  grep -q 'msg="running' "$WORK/r$1.log" || { cat "$WORK/r$1.log"; fail "replica $1 did not start"; }
+  ADM[$1]="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/r$1.log" | tail -1)"
+  URL[$1]="http://127.0.0.1:$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/r$1.log" | tail -1)/hook"
+}
+leader_of() { # prints the replica numbers whose poll_leader gauge is 1
+  local i
+  for i in 1 2 3; do
+    [ -n "${P[$i]:-}" ] && kill -0 "${P[$i]}" 2>/dev/null || continue
+    curl -s --max-time 1 "${ADM[$i]}/metrics" | grep -q '^portout_bridge_poll_leader 1$' && echo "$i"
+  done
+  return 0
+}
+wait_leader() { # waits for exactly one leader among the live replicas; sets LEADER
+  for _ in $(seq 1 300); do
+    local l; l=$(leader_of)
+    [ "$(echo "$l" | grep -c .)" = 1 ] && { LEADER=$l; return 0; }
+    sleep 0.1
+  done
+  fail "no single poll leader: $(leader_of | tr '\n' ' ')"
+}
+send() { # send RATE COUNT: new events, webhooks round robin, one in three never sent
+  local urls; urls=$(printf '"%s",' "${URL[@]}"); urls="[${urls%,}]"
+  curl -sf -X POST "$FAKE/_admin/webhooks/start" \
+    -d "{\"urls\": $urls, \"key\": \"$WORK/keys/dev-private.pem\", \"rate\": $1, \"count\": $2, \"skip_every\": 3, \"threads\": 12}" > /dev/null
+}
+drained() { # waits until the sender is done and a poll ran after the last event
+  for _ in $(seq 1 600); do
+    curl -sf "$FAKE/_admin/webhooks?summary=1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && break
+    sleep 0.2
+  done
+  local last; last=$(curl -sf "$FAKE/_admin/events" | python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(sys.stdin)["events"]))')
+  for _ in $(seq 1 300); do
+    cp=$("$PB_BIN" -c "$WORK/bridge.conf" checkpoint 2>/dev/null | cut -d' ' -f1)
+    [[ "$cp" > "$last" || "$cp" = "$last" ]] && return 0
+    sleep 0.2
+  done
+  fail "the checkpoint ($cp) never reached the last event ($last)"
+}
+records() { # every record of this run's event topics: "kafka_ts ce_id ingestpath"
+  local t
+  for t in status-changed foc-date-changed new-comment; do
+    { kcat -C -b "$BOOTSTRAP" -t "$(topic $t)" -o beginning -e -q -f '%T %h\n' 2>/dev/null || true; } |
+      sed -n 's/^\([0-9]*\) .*ce_id=\([^,]*\),.*ce_ingestpath=\([a-z]*\).*/\1 \2 \3/p'
+  done
+}
+verify() { # verify NAME: every API event at least once in Kafka, and never twice by a poll
+  curl -sf "$FAKE/_admin/events" > "$WORK/events.json"
+  records > "$WORK/records"
+  python3 - "$WORK/events.json" "$WORK/records" "$1" <<'PY'
+import collections, json, sys
+api = [e["id"] for e in json.load(open(sys.argv[1]))["events"]]
+recs = collections.defaultdict(list)
+for line in open(sys.argv[2]):
+    ts, i, path = line.split()
+    recs[i].append((int(ts), path))
+missing = [i for i in api if i not in recs]
+dups = {i: sorted(r) for i, r in recs.items() if len(r) > 1}
+# The poller's duplicates: a polled copy of what Kafka already held when the
+# poll read it (its record newer than an earlier copy by more than a page's
+# publishing takes here). A webhook delivered twice (its 200 lost, Telnyx
+# retrying at another replica), or one landing while the poll publishes the
+# same event, is the webhook path's at-least-once, counted apart.
+def poll_dup(r):
+    return any(p == "rest" and ts - r[0][0] > 1000 for ts, p in r[1:])
+by_poll = [i for i, r in dups.items() if poll_dup(r)]
+print(f"{sys.argv[3]}: {len(api)} API events, {len(recs)} distinct in Kafka, "
+      f"{sum(len(r) for r in recs.values())} records, {len(by_poll)} duplicated by the poll, "
+      f"{len(dups) - len(by_poll)} by a webhook (retried, or racing the poll)", flush=True)
+assert not missing, f"missing: {missing[:10]}"
+assert not by_poll, f"published again by the poll: {by_poll[:5]}"
+PY
+}
+
+# --- 1. three replicas
+for i in 1 2 3; do start_replica $i; done
+wait_leader
+send 100 600
+drained
+verify "three replicas" > "$WORK/v1" || fail "three replicas: $(cat "$WORK/v1")"
+grep -q ', 0 by a webhook' "$WORK/v1" || fail "three replicas: duplicates in Kafka: $(cat "$WORK/v1")"
+missed=0
+for i in 1 2 3; do
+  n=$(curl -s "${ADM[$i]}/metrics" | sed -n 's/^portout_bridge_poll_missed_by_webhook_total \([0-9]*\)$/\1/p')
+  missed=$((missed + ${n:-0}))
+done
+polled=$(grep -c ' rest$' "$WORK/records")
+[ "$missed" = "$polled" ] || fail "poll_missed_by_webhook_total is $missed, the poll published $polled"
+curl -sf "$FAKE/_admin/lists" | python3 -c '
+import json, sys
+uas = [l["ua"] for l in json.load(sys.stdin)["lists"]]
+print(f"{len(uas)} list requests, from {len(set(uas))} replica(s)")
+assert len(set(uas)) == 1, set(uas)' > "$WORK/lists1" || fail "more than one replica listed: $(cat "$WORK/lists1")"
+pass "three replicas: $(sed 's/^three replicas: //' "$WORK/v1"); $(cat "$WORK/lists1") (the elected one); $missed found by the poll alone"
+
+# --- 2. the leader killed
+send 100 800
+sleep 3
+victim=$LEADER
+t_kill=$(date +%s.%N)
+kill -9 "${P[$victim]}"; wait "${P[$victim]}" 2>/dev/null || true; P[$victim]=""
+wait_leader
+t_new=$(date +%s.%N)
+[ "$LEADER" != "$victim" ] || fail "the dead replica is still the leader"
+# the new leader's first list request after the kill
+first_list=$(curl -sf "$FAKE/_admin/lists" | python3 -c '
+import json, sys
+t = float(sys.argv[1]); l = [x["t"] for x in json.load(sys.stdin)["lists"] if x["t"] > t]
+print(min(l) if l else 0)' "$t_kill")
+takeover=$(python3 -c "print(round(max(float('$t_new'), float('$first_list')) - float('$t_kill'), 1))")
+python3 -c "import sys; sys.exit(0 if $takeover <= $SESSION_MS / 1000 + 3 else 1)" || fail "take-over took ${takeover} s"
+start_replica "$victim" # back to three (it rejoins as a follower)
+drained
+verify "leader killed" > "$WORK/v2" || fail "leader killed: $(cat "$WORK/v2")"
+pass "leader (replica $victim) killed -9: replica $LEADER polled after ${takeover} s (session ${SESSION_MS} ms); $(sed 's/^leader killed: //' "$WORK/v2")"
+
+# --- 3. fencing: the leader paused past its session, then resumed
+wait_leader
+frozen=$LEADER
+send 50 600
+sleep 2
+kill -STOP "${P[$frozen]}"
+t_stop=$(date +%s)
+: > "$WORK/samples"
+while [ $(( $(date +%s) - t_stop )) -lt $(( SESSION_MS / 1000 + 6 )) ]; do
+  "$PB_BIN" -c "$WORK/bridge.conf" checkpoint >> "$WORK/samples" 2>/dev/null || true
+  sleep 0.5
+done
+new=$(leader_of | grep -v "^$frozen$" | head -1)
+[ -n "$new" ] || fail "nobody took over from the paused leader"
+kill -CONT "${P[$frozen]}"
+t_cont=$(date +%s)
+while [ $(( $(date +%s) - t_cont )) -lt 6 ]; do
+  "$PB_BIN" -c "$WORK/bridge.conf" checkpoint >> "$WORK/samples" 2>/dev/null || true
+  sleep 0.5
+done
+drained
+frozen_pid=${P[$frozen]}
+python3 - "$WORK/samples" "$frozen_pid" "$t_stop" <<'PY' || fail "fencing"
+import json, sys, datetime as dt
+rows = []
+for line in open(sys.argv[1]):
+    cp, rest = line.split(" ", 1)
+    meta = json.loads(rest[rest.index("{"):])
+    rows.append((cp, meta))
+cps = [r[0] for r in rows]
+assert cps == sorted(cps), "the checkpoint moved backwards"
+stopped = dt.datetime.fromtimestamp(int(sys.argv[3]), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+late = [m for cp, m in rows if m["by"].endswith(":" + sys.argv[2]) and m["written_at"][:19] > stopped]
+assert not late, f"the deposed leader committed after its pause: {late[:2]}"
+print(f"{len(rows)} samples, monotonic, none written by the deposed leader after its pause")
+PY
+grep -q 'poll election: leadership lost\|poll election: leadership revoked' "$WORK/r$frozen.log" || fail "the resumed replica did not notice it was deposed"
+verify "fencing" > "$WORK/v3" || fail "fencing: $(cat "$WORK/v3")"
+pass "leader (replica $frozen) paused $(( SESSION_MS / 1000 + 6 )) s: replica $new took over; after SIGCONT the checkpoint stayed monotonic and nothing was committed by the deposed one; $(sed 's/^fencing: //' "$WORK/v3")"
+
+# --- 4. all restarted, no local state
+for i in 1 2 3; do kill -TERM "${P[$i]}"; done
+for i in 1 2 3; do wait "${P[$i]}" || fail "replica $i exit $? at SIGTERM"; P[$i]=""; done
+for i in 1 2 3; do check_sanitizers "$WORK/r$i.log"; done
+before=$(event_ids | wc -l)
+mv "$WORK"/r*.log "$WORK/old/" 2>/dev/null || { mkdir -p "$WORK/old"; mv "$WORK"/r*.log "$WORK/old/"; }
+for i in 1 2 3; do start_replica $i; done
+wait_leader
+sleep 4 # a few polls over the old window: nothing may be published again
+after=$(event_ids | wc -l)
+[ "$after" = "$before" ] || fail "restart with no local state published $((after - before)) record(s) again"
+send 50 200
+drained
+verify "restart" > "$WORK/v4" || fail "restart: $(cat "$WORK/v4")"
+curl -s "${ADM[$LEADER]}/metrics" | python3 -c '
+import sys
+m = {}
+for l in sys.stdin:
+    if l.startswith("portout_bridge_reconcile_") or l.startswith("portout_bridge_poll_events_total"):
+        k, v = l.rsplit(" ", 1); m[k] = float(v)
+n = m.get("portout_bridge_reconcile_reads_total", 0)
+assert n > 0, "the leader never read the topics"
+rec = m.get("portout_bridge_reconcile_records_total", 0) / n
+ms = m.get("portout_bridge_reconcile_read_milliseconds_total", 0) / n
+ids = m.get("portout_bridge_reconcile_ids", 0)
+print(f"reconcile cost on the leader: {n:.0f} reads, {rec:.1f} records and {ms:.1f} ms per poll, {ids:.0f} ids held")' > "$WORK/cost" || fail "reconcile metrics: $(cat "$WORK/cost")"
+echo "$(cat "$WORK/cost")"
+for i in 1 2 3; do kill -TERM "${P[$i]}"; wait "${P[$i]}" || true; P[$i]=""; check_sanitizers "$WORK/r$i.log"; done
+pass "all three restarted with no local state: resumed from the Kafka checkpoint, nothing published again, nothing missed ($(sed 's/^restart: //' "$WORK/v4"))"
