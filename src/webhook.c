@@ -239,14 +239,17 @@ static void on_request(void *app, pb_http_req_t *req)
         k->start_ms = pb_http_req_start_ms(req);
         k->deadline_ms = k->start_ms + w->cfg->webhook_ack_timeout_ms;
         pthread_mutex_lock(&w->lock);
-        /* Deadlines are start + a constant: appending keeps the list sorted. */
+        /* Deadlines are start + a constant: appending keeps the list sorted,
+         * and the timer, asleep until the head's deadline, needs waking only
+         * when this one becomes the head (not once per request). */
         k->tprev = w->tail;
-        if (w->tail)
+        if (w->tail) {
                 w->tail->tnext = k;
-        else
+        } else {
                 w->head = k;
+                pthread_cond_signal(&w->cond);
+        }
         w->tail = k;
-        pthread_cond_signal(&w->cond);
         pthread_mutex_unlock(&w->lock);
 
         pb_submission_t s;
