@@ -56,7 +56,7 @@ static const struct pb_option pb_options[] = {
      "\"${KAFKA_BROKERS:-127.0.0.1:9092}\"",
      "Bootstrap brokers, comma-separated host:port (librdkafka bootstrap.servers)."},
     {"kafka.properties", OPT_KVLIST, OFF(kafka_props), OFF(kafka_props_cnt), NULL, 0, 0, NULL, NULL,
-     "( \"linger.ms=5\", \"client.id=portout-bridge\" )",
+     "( \"compression.type=lz4\", \"client.id=portout-bridge\" )",
      "Any librdkafka property as \"name=value\" (SASL, TLS, tuning). They override the\n"
      "bridge's safe defaults: enable.idempotence=true, acks=all,\n"
      "queue.buffering.max.messages=10000, queue.buffering.max.kbytes=65536,\n"

@@ -18,6 +18,12 @@ static const char *const producer_defaults[][2] = {
     {"queue.buffering.max.kbytes", "65536"},
     {"message.timeout.ms", "300000"},
     {"partitioner", "murmur2_random"},
+    /* A webhook is answered after its delivery report, so linger is ack
+     * latency. librdkafka's 5 ms put 5 ms on every answer at low load;
+     * 1 ms batches as well at 64 connections (docs/performance.md). Below
+     * 1 ms librdkafka 2.0.2 rounds its wait up to 1 ms anyway; 0 answers
+     * fastest at one connection but costs ~25% CPU per request at 64. */
+    {"linger.ms", "1"},
     /* librdkafka's 10 s would keep webhooks answered 503 for up to 10 s
      * after a broker comes back; the bridge answers within 1.5 s. */
     {"reconnect.backoff.max.ms", "2000"},
