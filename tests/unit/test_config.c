@@ -91,8 +91,8 @@ static void test_example_matches_table(void **state)
                 fail_msg("%s", err);
         assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
         assert_int_equal(cfg->kafka_props_cnt, 2);
-        assert_string_equal(cfg->kafka_props[0].key, "linger.ms");
-        assert_string_equal(cfg->kafka_props[0].value, "5");
+        assert_string_equal(cfg->kafka_props[0].key, "compression.type");
+        assert_string_equal(cfg->kafka_props[0].value, "lz4");
         pb_config_free(cfg);
         free(buf);
 }
