@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
-#include "ingest_file.h"
 #include "log.h"
 #include "normalize.h"
 #include "pb.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "readahead.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] replay [--quiet] [FILE...|-]\n"
@@ -61,29 +61,25 @@ static void on_done(void *opaque, const pb_doc_result_t *r)
         (void)r;
 }
 
-static int on_doc(void *arg, const char *where, const char *doc, size_t len, const char *error)
+/* Submits one read-ahead document (its batch passes to the pipeline). */
+static void submit_doc(struct replay_ctx *c, pb_ahead_doc_t *d)
 {
-        struct replay_ctx *c = arg;
-        if (interrupted)
-                return 1;
-        atomic_fetch_add(&c->bytes, (int64_t)len + 1);
-        if (!doc) {
+        atomic_fetch_add(&c->bytes, (int64_t)d->len + 1);
+        if (!d->batch) {
                 /* Unreadable line (over the size bound) or file: not sent. */
-                pb_err("%s: %s", where, error);
+                pb_err("%s: %s", d->where, d->error);
                 c->not_sent++;
-                return 0;
+                return;
         }
         pb_submission_t s;
         memset(&s, 0, sizeof(s));
-        s.buf = doc;
-        s.len = len;
+        s.normalized = d->batch;
         s.path = PB_INGEST_FILE;
-        s.received_us = pb_now_ms() * 1000;
-        s.origin = where;
+        s.received_us = d->received_us;
+        s.origin = d->where;
         s.wait_ms = -1; /* a full queue makes the reader wait: backpressure */
         s.on_done = on_done;
         pb_pipeline_submit(c->pl, &s);
-        return 0;
 }
 
 int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
@@ -129,7 +125,21 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
 
         pb_progress_t *prog = pb_progress_start("replay", quiet, replay_progress, &c);
-        pb_ingest_files(argv + first, argc - first, (size_t)cfg->input_max_event_bytes, on_doc, &c);
+        /* Documents are read and normalized a little ahead, on a thread of
+         * their own, while this one produces them in file order. */
+        pb_readahead_t *ra =
+            pb_readahead_start(argv + first, argc - first, (size_t)cfg->input_max_event_bytes,
+                               cfg->envelope_source, err, sizeof(err));
+        if (!ra) {
+                pb_err("replay: %s", err);
+                interrupted = 1;
+        }
+        pb_ahead_doc_t doc;
+        int got;
+        while (ra && !interrupted && (got = pb_readahead_next(ra, &doc, 200)) != 0)
+                if (got > 0)
+                        submit_doc(&c, &doc);
+        pb_readahead_free(ra);
 
         /* Wait for every delivery report; on a signal, give the grace period. */
         size_t left;

@@ -541,6 +541,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
                 res.items = res.failed = 1;
                 res.busy = 1;
                 snprintf(res.reason, sizeof(res.reason), "out of memory");
+                pb_batch_free(s->normalized);
                 s->on_done(s->opaque, &res);
                 return;
         }
@@ -557,8 +558,9 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
 
         pb_norm_opts_t nopts = {pl->cfg->envelope_source};
         pb_ingest_t ing = {s->path, s->received_us};
-        pb_batch_t *b = s->parsed ? pb_normalize_parsed(&nopts, s->parsed, NULL, 0, &ing)
-                                  : pb_normalize(&nopts, s->buf ? s->buf : "", s->len, &ing);
+        pb_batch_t *b = s->normalized ? s->normalized
+                        : s->parsed   ? pb_normalize_parsed(&nopts, s->parsed, NULL, 0, &ing)
+                                      : pb_normalize(&nopts, s->buf ? s->buf : "", s->len, &ing);
         char received[40];
         pb_time_format_us(s->received_us, received, sizeof(received));
         pb_provenance_t prov = {pb_ingest_name(s->path), received, s->origin};

@@ -78,6 +78,8 @@ typedef struct pb_submission {
         const char *buf; /* the document's bytes (need not be NUL-terminated) */
         size_t len;
         struct json_object *parsed; /* or an already parsed document (buf NULL) */
+        pb_batch_t *normalized;     /* or one already normalized (buf and parsed NULL;
+                                     * the pipeline frees it) */
         pb_ingest_path_t path;
         int64_t received_us; /* wall clock: the envelope's receivedat */
         const char *origin;  /* e.g. "events.ndjson:12", for dead letters; may be NULL */
