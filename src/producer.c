@@ -60,7 +60,11 @@ struct pb_producer {
         /* Lists, counters, and every rd_kafka_producev() call, so records
          * reach librdkafka in the order they were accepted. */
         pthread_mutex_t lock;
-        pthread_cond_t cond;        /* a fate was decided: room, flush progress */
+        pthread_cond_t cond; /* a fate was decided: room, flush progress */
+        /* A sender waits for room until pending falls to this (-1: nobody
+         * waits). Waking it at every fate made it and the poll thread take
+         * turns one record at a time (a context switch each). */
+        int64_t room_at;
         struct pb_msg *head, *tail; /* pending, oldest first */
         struct pb_msg *rq_head, *rq_tail;
         uint64_t next_seq;
@@ -256,7 +260,8 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
 
         pthread_mutex_lock(&p->lock);
         p->st.pending--;
-        pthread_cond_broadcast(&p->cond);
+        if (p->room_at < 0 || (int64_t)p->st.pending <= p->room_at)
+                pthread_cond_broadcast(&p->cond);
         pthread_mutex_unlock(&p->lock);
 }
 
@@ -652,6 +657,7 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         pthread_rwlock_init(&p->rk_lock, NULL);
         pthread_mutex_init(&p->lock, NULL);
         pb_cond_init(&p->cond);
+        p->room_at = -1;
         p->dlq_topic = strdup(cfg->topic_dead_letter);
         p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
         if (!p->conf_tmpl || !p->dlq_topic)
@@ -767,7 +773,10 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                                   (unsigned long long)p->st.pending);
                         return PB_SEND_BUSY;
                 }
+                /* A quarter of what is in flight must be done first. */
+                p->room_at = (int64_t)p->st.pending - (int64_t)p->st.pending / 4 - 1;
                 pb_cond_timedwait_ms(&p->cond, &p->lock, left < 50 ? left : 50);
+                p->room_at = -1;
         }
 }
 
