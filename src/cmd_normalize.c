@@ -1,3 +1,4 @@
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ static const char usage[] =
 struct norm_ctx {
         const pb_config_t *cfg;
         size_t ok, rejected;
+        struct json_tokener *tok; /* reused for every document */
 };
 
 static int on_doc(void *arg, const char *where, const char *doc, size_t len, const char *error)
@@ -28,7 +30,7 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
                 c->rejected++;
                 return 0;
         }
-        pb_norm_opts_t opts = {c->cfg->envelope_source};
+        pb_norm_opts_t opts = {c->cfg->envelope_source, c->tok};
         pb_ingest_t ing = {PB_INGEST_FILE, pb_now_ms() * 1000};
         pb_batch_t *b = pb_normalize(&opts, doc, len, &ing);
         if (!b) {
@@ -57,10 +59,12 @@ int pb_cmd_normalize(const pb_globals_t *g, int argc, char **argv)
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
-        struct norm_ctx c = {cfg, 0, 0};
+        struct norm_ctx c = {cfg, 0, 0, json_tokener_new()};
         int rc =
             pb_ingest_files(argv + 1, argc - 1, (size_t)cfg->input_max_event_bytes, on_doc, &c);
         fflush(stdout);
+        if (c.tok)
+                json_tokener_free(c.tok);
         pb_config_free(cfg);
         if (rc || c.rejected)
                 return PB_EXIT_DATAERR;

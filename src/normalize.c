@@ -198,28 +198,23 @@ static void envelope_free(pb_envelope_t *e)
  * JSON_C_TO_STRING_NOSLASHESCAPE (json_escape_str), so the envelope written
  * directly below is byte for byte what json-c would write for the same
  * tree. */
-/* The letter of a two-character escape (\b \n \r \t \f \" \\), or 0. */
-static char short_escape(unsigned char c)
-{
-        switch (c) {
-        case '\b': return 'b';
-        case '\n': return 'n';
-        case '\r': return 'r';
-        case '\t': return 't';
-        case '\f': return 'f';
-        case '"': return '"';
-        case '\\': return '\\';
-        }
-        return 0;
-}
+/* Per byte: the letter of its two-character escape (\b \n \r \t \f \" \\),
+ * 'u' for the other control characters (\u00XX), 0 for itself. */
+static const char escape_of[256] = {
+    ['\b'] = 'b',  ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\f'] = 'f', ['"'] = '"',
+    ['\\'] = '\\', [0] = 'u',    [1] = 'u',    [2] = 'u',    [3] = 'u',    [4] = 'u',
+    [5] = 'u',     [6] = 'u',    [7] = 'u',    [11] = 'u',   [14] = 'u',   [15] = 'u',
+    [16] = 'u',    [17] = 'u',   [18] = 'u',   [19] = 'u',   [20] = 'u',   [21] = 'u',
+    [22] = 'u',    [23] = 'u',   [24] = 'u',   [25] = 'u',   [26] = 'u',   [27] = 'u',
+    [28] = 'u',    [29] = 'u',   [30] = 'u',   [31] = 'u'};
 
 /* Bytes of s as a quoted, escaped JSON string. */
 static size_t esc_len(const char *s, size_t n)
 {
         size_t r = 2;
         for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)s[i];
-                r += short_escape(c) ? 2 : c < ' ' ? 6 : 1;
+                char e = escape_of[(unsigned char)s[i]];
+                r += e == 'u' ? 6 : e ? 2 : 1;
         }
         return r;
 }
@@ -231,19 +226,19 @@ static char *esc_put(char *o, const char *s, size_t n)
         *o++ = '"';
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
-                char e = short_escape(c);
-                if (e) {
+                char e = escape_of[c];
+                if (!e) {
+                        *o++ = (char)c;
+                } else if (e != 'u') {
                         *o++ = '\\';
                         *o++ = e;
-                } else if (c < ' ') {
+                } else {
                         *o++ = '\\';
                         *o++ = 'u';
                         *o++ = '0';
                         *o++ = '0';
                         *o++ = hex[c >> 4];
                         *o++ = hex[c & 0xf];
-                } else {
-                        *o++ = (char)c;
                 }
         }
         *o++ = '"';
@@ -554,16 +549,18 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         if (!b)
                 return NULL;
 
-        json_tokener *tok = json_tokener_new();
+        json_tokener *tok = opts->tok ? opts->tok : json_tokener_new();
         if (!tok) {
                 free(b);
                 return NULL;
         }
+        json_tokener_reset(tok);
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         json_object *root = len ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t consumed = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
+        if (!opts->tok)
+                json_tokener_free(tok);
 
         if (len == 0 || jerr == json_tokener_continue) {
                 /* json-c waits for more bytes; the document ended early. */

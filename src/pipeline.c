@@ -556,7 +556,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         pl->st.documents++;
         pthread_mutex_unlock(&pl->lock);
 
-        pb_norm_opts_t nopts = {pl->cfg->envelope_source};
+        pb_norm_opts_t nopts = {pl->cfg->envelope_source, NULL};
         pb_ingest_t ing = {s->path, s->received_us};
         pb_batch_t *b = s->normalized ? s->normalized
                         : s->parsed   ? pb_normalize_parsed(&nopts, s->parsed, NULL, 0, &ing)

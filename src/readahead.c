@@ -1,5 +1,6 @@
 #include "readahead.h"
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,11 @@
 
 #include "ingest_file.h"
 #include "pb.h"
+
+/* Documents queued before the consumer is woken, and the fill below which a
+ * reader waiting for room is woken. */
+#define WAKE_AT    32
+#define ROOM_BELOW (PB_READAHEAD_DOCS / 2)
 
 struct pb_readahead {
         char *const *files;
@@ -20,6 +26,7 @@ struct pb_readahead {
         pb_ahead_doc_t *q; /* ring of PB_READAHEAD_DOCS */
         size_t head, cnt, bytes;
         int done, stop;
+        int reader_waits; /* the reader sleeps for room */
 };
 
 /* Reader thread: one document, normalized, into the queue (in order). */
@@ -41,14 +48,23 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
         }
         pthread_mutex_lock(&ra->lock);
         while (!ra->stop && ra->cnt > 0 &&
-               (ra->cnt == PB_READAHEAD_DOCS || ra->bytes + len > PB_READAHEAD_BYTES))
+               (ra->cnt == PB_READAHEAD_DOCS || ra->bytes + len > PB_READAHEAD_BYTES)) {
+                pthread_cond_signal(&ra->ready); /* full: the consumer must run */
+                ra->reader_waits = 1;
                 pthread_cond_wait(&ra->room, &ra->lock);
+                ra->reader_waits = 0;
+        }
         int stop = ra->stop;
         if (!stop) {
                 ra->q[(ra->head + ra->cnt) % PB_READAHEAD_DOCS] = d;
                 ra->cnt++;
                 ra->bytes += len;
-                pthread_cond_signal(&ra->ready);
+                /* Hand over in batches: waking the consumer for every
+                 * document made the two threads take turns, a context
+                 * switch per event. A consumer that finds the queue empty
+                 * waits at most its timeout for a partial batch. */
+                if (ra->cnt == WAKE_AT)
+                        pthread_cond_signal(&ra->ready);
         }
         pthread_mutex_unlock(&ra->lock);
         if (stop)
@@ -90,6 +106,13 @@ pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_do
         ra->nfiles = nfiles;
         ra->max_doc = max_doc;
         ra->nopts.source = source;
+        ra->nopts.tok = json_tokener_new(); /* the reader's, reused */
+        if (!ra->nopts.tok) {
+                free(ra->q);
+                free(ra);
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
         pthread_mutex_init(&ra->lock, NULL);
         pb_cond_init(&ra->room);
         pb_cond_init(&ra->ready);
@@ -97,6 +120,7 @@ pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_do
                 pthread_mutex_destroy(&ra->lock);
                 pthread_cond_destroy(&ra->room);
                 pthread_cond_destroy(&ra->ready);
+                json_tokener_free(ra->nopts.tok);
                 free(ra->q);
                 free(ra);
                 pb_seterr(errstr, errsz, "cannot start the reader thread");
@@ -121,7 +145,9 @@ int pb_readahead_next(pb_readahead_t *ra, pb_ahead_doc_t *out, int timeout_ms)
                 ra->head = (ra->head + 1) % PB_READAHEAD_DOCS;
                 ra->cnt--;
                 ra->bytes -= out->len;
-                pthread_cond_signal(&ra->room);
+                if (ra->reader_waits && ra->cnt <= ROOM_BELOW &&
+                    ra->bytes <= PB_READAHEAD_BYTES / 2)
+                        pthread_cond_signal(&ra->room);
         }
         pthread_mutex_unlock(&ra->lock);
         return got;
@@ -157,6 +183,7 @@ void pb_readahead_free(pb_readahead_t *ra)
         pthread_mutex_destroy(&ra->lock);
         pthread_cond_destroy(&ra->room);
         pthread_cond_destroy(&ra->ready);
+        json_tokener_free(ra->nopts.tok);
         free(ra->q);
         free(ra);
 }
