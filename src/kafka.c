@@ -1,6 +1,7 @@
 #include "kafka.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,13 @@ static void *destroy_main(void *arg)
         return NULL;
 }
 
+static atomic_int abandoned_teardowns;
+
+int pb_kafka_teardown_abandoned(void)
+{
+        return atomic_load(&abandoned_teardowns) > 0;
+}
+
 int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms)
 {
         struct destroyer *d = calloc(1, sizeof(*d));
@@ -146,6 +154,7 @@ int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms)
                 d->abandoned = 1;
         pthread_mutex_unlock(&d->lock);
         if (!done) {
+                atomic_fetch_add(&abandoned_teardowns, 1);
                 pthread_detach(th);
                 pb_warn("kafka: librdkafka did not stop within %d ms (its timers run on the "
                         "wall clock, which may have stepped); not waiting for it",

@@ -26,4 +26,7 @@ const char *const (*pb_kafka_producer_defaults(size_t *n))[2];
  * opaque of rk must then stay alive). */
 int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms);
 
+/* 1 once a teardown was left running (main then leaves with _exit). */
+int pb_kafka_teardown_abandoned(void);
+
 #endif
