@@ -101,7 +101,7 @@ smoke() {
   out=$(node scripts/webhook-dev.js post "http://127.0.0.1:$port/webhooks/telnyx/portouts" "$work/keys/dev-private.pem" "$work/ev.json")
   echo "$out" | grep -q '"status":"delivered"' || { cat "$work/bridge.log"; log "webhook: $out"; exit 1; }
   kcat -C -b "$PB_KAFKA_BOOTSTRAP" -t telnyx.portouts.status-changed -o -200 -e -q -f '%h\n' 2>/dev/null \
-    | grep -q "ce_id=$rid" || { log "event $rid not in Kafka"; exit 1; }
+    | grep "ce_id=$rid" > /dev/null || { log "event $rid not in Kafka"; exit 1; }
   kill -TERM "$bpid"; local rc=0; wait "$bpid" || rc=$?; bpid=""
   [ $rc -eq 0 ] || { cat "$work/bridge.log"; log "the image's bridge exited $rc on SIGTERM"; exit 1; }
   log "ok: as uid $uid, HEALTHCHECK ready, a signed webhook delivered and read back from Kafka ($rid), clean stop"

@@ -110,7 +110,7 @@ java_run() { # java_run NODE class args...
 running() { # running NODE
   local pf; pf="$(node_dir "$1")/kafka.pid"
   [ -f "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null &&
-    tr '\0' ' ' < "/proc/$(cat "$pf")/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+    tr '\0' ' ' < "/proc/$(cat "$pf")/cmdline" 2>/dev/null | grep 'kafka\.Kafka' > /dev/null # not -q: pipefail would count tr's SIGPIPE
 }
 all_running() { local i; for i in $(seq 1 "$KAFKA_NODES"); do running "$i" || return 1; done; }
 

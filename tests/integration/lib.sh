@@ -1,6 +1,10 @@
 # Shared helpers for the integration tests (sourced). They drive the real
 # binary from outside and read Kafka with an independent client (kcat).
 set -euo pipefail
+# A command that fails outside a test's checks ends the test (set -e): say
+# which one, so that no failure is silent.
+set -E
+trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
 
 : "${PB_BIN:?PB_BIN must point at the portout-bridge binary}"
 : "${PB_SOURCE_DIR:?PB_SOURCE_DIR must point at the source tree}"

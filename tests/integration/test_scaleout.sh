@@ -42,7 +42,10 @@ leader_of() { # prints the replica numbers whose poll_leader gauge is 1
   local i
   for i in 1 2 3; do
     [ -n "${P[$i]:-}" ] && kill -0 "${P[$i]}" 2>/dev/null || continue
-    curl -s --max-time 1 "${ADM[$i]}/metrics" | grep -q '^portout_bridge_poll_leader 1$' && echo "$i"
+    # Read the whole answer first: grep -q stops at the gauge, curl would die
+    # of SIGPIPE writing the rest, and pipefail would make that "no leader".
+    local m; m=$(curl -s --max-time 2 "${ADM[$i]}/metrics" || true)
+    grep -q '^portout_bridge_poll_leader 1$' <<< "$m" && echo "$i"
   done
   return 0
 }
@@ -66,7 +69,7 @@ drained() { # waits until the sender is done and a poll ran after the last event
   done
   local last; last=$(curl -sf "$FAKE/_admin/events" | python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(sys.stdin)["events"]))')
   for _ in $(seq 1 300); do
-    cp=$("$PB_BIN" -c "$WORK/bridge.conf" checkpoint 2>/dev/null | cut -d' ' -f1)
+    cp=$("$PB_BIN" -c "$WORK/bridge.conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
     [[ "$cp" > "$last" || "$cp" = "$last" ]] && return 0
     sleep 0.2
   done
@@ -161,8 +164,13 @@ while [ $(( $(date +%s) - ${t_stop%.*} )) -lt $(( SESSION_MS / 1000 + 6 )) ]; do
   "$PB_BIN" -c "$WORK/bridge.conf" checkpoint >> "$WORK/samples" 2>/dev/null || true
   sleep 0.5
 done
-new=$(leader_of | grep -v "^$frozen$" | head -1)
-[ -n "$new" ] || fail "nobody took over from the paused leader"
+new=""
+for _ in $(seq 1 50); do # the take-over may still be settling on a loaded machine
+  new=$(leader_of | { grep -v "^$frozen$" || true; } | head -1)
+  [ -n "$new" ] && break
+  sleep 0.2
+done
+[ -n "$new" ] || fail "nobody took over from the paused leader in $(( SESSION_MS / 1000 + 16 )) s"
 kill -CONT "${P[$frozen]}"
 t_cont=$(date +%s)
 while [ $(( $(date +%s) - t_cont )) -lt 6 ]; do
