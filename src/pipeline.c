@@ -531,6 +531,38 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 refuse(pl, it, err, rc == PB_SEND_BUSY || rc == PB_SEND_CLOSED);
 }
 
+/* Each submitting thread (HTTP workers, pollers) keeps one json-c parser:
+ * allocating its stack per document was a large-bin calloc per request
+ * (docs/performance.md). Freed when the thread exits, or by
+ * pb_pipeline_free() for the thread that frees the pipeline. */
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+static int tok_key_ok;
+
+static void tok_free(void *t)
+{
+        json_tokener_free(t);
+}
+
+static void tok_key_new(void)
+{
+        tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
+}
+
+/* This thread's parser, or NULL (then pb_normalize allocates one). */
+static struct json_tokener *thread_tok(void)
+{
+        pthread_once(&tok_once, tok_key_new);
+        if (!tok_key_ok)
+                return NULL;
+        struct json_tokener *t = pthread_getspecific(tok_key);
+        if (!t && (t = json_tokener_new()) && pthread_setspecific(tok_key, t) != 0) {
+                json_tokener_free(t);
+                t = NULL;
+        }
+        return t;
+}
+
 void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
 {
         struct doc *d = calloc(1, sizeof(*d));
@@ -557,6 +589,8 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         pthread_mutex_unlock(&pl->lock);
 
         pb_norm_opts_t nopts = {pl->cfg->envelope_source, NULL};
+        if (!s->normalized && !s->parsed)
+                nopts.tok = thread_tok();
         pb_ingest_t ing = {s->path, s->received_us};
         pb_batch_t *b = s->normalized ? s->normalized
                         : s->parsed   ? pb_normalize_parsed(&nopts, s->parsed, NULL, 0, &ing)
@@ -633,6 +667,11 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
 fail:
         pb_dedupe_free(pl->window);
         free(pl->buckets);
+        struct json_tokener *t = tok_key_ok ? pthread_getspecific(tok_key) : NULL;
+        if (t) { /* this thread's (main's key destructor never runs) */
+                json_tokener_free(t);
+                pthread_setspecific(tok_key, NULL);
+        }
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
         pthread_cond_destroy(&pl->cond);
@@ -704,6 +743,11 @@ void pb_pipeline_free(pb_pipeline_t *pl)
                 pb_err("internal: %zu flight(s) left at pipeline free", pl->nflights);
         pb_dedupe_free(pl->window);
         free(pl->buckets);
+        struct json_tokener *t = tok_key_ok ? pthread_getspecific(tok_key) : NULL;
+        if (t) { /* this thread's (main's key destructor never runs) */
+                json_tokener_free(t);
+                pthread_setspecific(tok_key, NULL);
+        }
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
         pthread_cond_destroy(&pl->cond);

@@ -282,6 +282,31 @@ static void test_without_dedupe_repeats_are_published(void **state)
         fx_free(f);
 }
 
+/* A submitting thread reuses its parser: a document cut short must not
+ * leave state that the next one (same thread) would be parsed into. */
+static void test_thread_parser_starts_clean_each_document(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL, 1000, NULL);
+        const char *cut[] = {"{\"data\":{\"event_type\":\"portout.sta", "[1,", "{\"a\":\"\\u00"};
+        for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+                struct doc_log a, b;
+                log_init(&a);
+                log_init(&b);
+                submit(f->pl, cut[i], PB_INGEST_FILE, -1, &a);
+                wait_done(&a, 10000);
+                assert_int_equal(a.res.delivered, 0);
+                char id[16];
+                snprintf(id, sizeof(id), "ev-cut-%zu", i);
+                submit(f->pl, webhook_doc(id), PB_INGEST_FILE, -1, &b);
+                wait_done(&b, 10000);
+                assert_int_equal(b.outcome[0], PB_OUTCOME_DELIVERED);
+                assert_string_equal(b.id[0], id);
+        }
+        assert_int_equal(tm_topic_count(f->c, status_topic), 3);
+        fx_free(f);
+}
+
 /* A list response: one report per element, the document's after all. */
 static void test_list_gives_one_report_per_item(void **state)
 {
@@ -395,6 +420,7 @@ int main(void)
             cmocka_unit_test(test_rejection_is_dead_lettered_once),
             cmocka_unit_test(test_without_dedupe_repeats_are_published),
             cmocka_unit_test(test_list_gives_one_report_per_item),
+            cmocka_unit_test(test_thread_parser_starts_clean_each_document),
             cmocka_unit_test(test_close_settles_in_flight_and_refuses_new),
             cmocka_unit_test(test_full_producer_refuses_a_nowait_caller),
             cmocka_unit_test(test_dry_run_prints_and_publishes_nothing),
