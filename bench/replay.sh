@@ -4,6 +4,8 @@
 # librdkafka ceiling on this machine). Prints events/s of both, their ratio
 # and the bridge's peak RSS.
 #   bench/replay.sh [N]      (default 200000)
+# PB_BENCH_PROPS: the bridge's kafka.properties (default "linger.ms=5", as
+# kcat's below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
@@ -34,7 +36,7 @@ for i in range(n):
 PY
 cat > "$W/bench.conf" <<CONF
 log = { level = "warn"; };
-kafka = { brokers = "$B"; properties = ( "linger.ms=5" ); };
+kafka = { brokers = "$B"; properties = ( ${PB_BENCH_PROPS:-"linger.ms=5"} ); };
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 CONF
 # The same envelopes, for kcat (one topic, key-less: the ceiling).

@@ -14,7 +14,7 @@ W=$(mktemp -d); RUN=bench-wh-$(date +%s)
 PUB=$(node scripts/webhook-dev.js keygen "$W/keys")
 cat > "$W/bench.conf" <<CONF
 log = { level = "warn"; };
-kafka = { brokers = "$B"; properties = ( "linger.ms=1" ); };
+kafka = { brokers = "$B"; properties = ( ); }; # the bridge's producer defaults
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; };
 CONF

@@ -58,9 +58,12 @@ static const struct pb_option pb_options[] = {
     {"kafka.properties", OPT_KVLIST, OFF(kafka_props), OFF(kafka_props_cnt), NULL, 0, 0, NULL, NULL,
      "( \"compression.type=lz4\", \"client.id=portout-bridge\" )",
      "Any librdkafka property as \"name=value\" (SASL, TLS, tuning). They override the\n"
-     "bridge's safe defaults: enable.idempotence=true, acks=all,\n"
-     "queue.buffering.max.messages=10000, queue.buffering.max.kbytes=65536,\n"
-     "message.timeout.ms=300000, reconnect.backoff.max.ms=2000. Values whose name\n"
+     "bridge's defaults: enable.idempotence=true, acks=all, linger.ms=0,\n"
+     "max.in.flight.requests.per.connection=1 (batches grow with load, not with\n"
+     "time; docs/performance.md), queue.buffering.max.messages=10000,\n"
+     "queue.buffering.max.kbytes=65536, message.timeout.ms=300000,\n"
+     "partitioner=murmur2_random, reconnect.backoff.max.ms=2000,\n"
+     "client.id=portout-bridge, statistics.interval.ms=1000. Values whose name\n"
      "holds \"password\", \"secret\" or \"key\" are redacted by check-config."},
     {"kafka.flush_timeout_ms", OPT_INT, OFF(kafka_flush_timeout_ms), 0, "30000", 0, 3600000, NULL,
      NULL, NULL,

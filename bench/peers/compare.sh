@@ -12,7 +12,8 @@
 # peak RSS.
 # PB_BENCH_BIN: another bridge binary (e.g. a build of an older commit, for a
 # before/after pair of runs, each with the peer beside it).
-# PB_BENCH_PROPS: the bridge's kafka.properties (default "linger.ms=1").
+# PB_BENCH_PROPS: the bridge's kafka.properties (default: none, the bridge's
+# own defaults).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=${1:-8}
@@ -24,7 +25,7 @@ PEER=$(bash bench/peers/build.sh)
 B=$(bash scripts/kafka-local.sh start)
 W=$(mktemp -d); RUN=bench-cmp-$(date +%s)
 PUB=$(node scripts/webhook-dev.js keygen "$W/keys")
-PROPS=${PB_BENCH_PROPS:-'"linger.ms=1"'} # as bench/webhook.sh
+PROPS=${PB_BENCH_PROPS:-}
 cat > "$W/bridge.conf" <<CONF
 log = { level = "warn"; };
 kafka = { brokers = "$B"; properties = ( $PROPS ); };

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "kafka.h"
 #include "testutil.h"
 
 static pb_config_t *load_text(const char *text, char *err, size_t errsz)
@@ -94,6 +95,27 @@ static void test_example_matches_table(void **state)
         assert_string_equal(cfg->kafka_props[0].key, "compression.type");
         assert_string_equal(cfg->kafka_props[0].value, "lz4");
         pb_config_free(cfg);
+        free(buf);
+}
+
+/* The documented producer defaults are the ones applied (kafka.c's table). */
+static void test_reference_lists_every_producer_default(void **state)
+{
+        (void)state;
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        pb_config_print_reference(f);
+        fclose(f);
+        size_t nd;
+        const char *const(*d)[2] = pb_kafka_producer_defaults(&nd);
+        assert_true(nd > 0);
+        for (size_t i = 0; i < nd; i++) {
+                char kv[128];
+                snprintf(kv, sizeof(kv), "%s=%s", d[i][0], d[i][1]);
+                if (!strstr(buf, kv))
+                        fail_msg("kafka.properties' help does not list the default %s", kv);
+        }
         free(buf);
 }
 
@@ -200,6 +222,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_teardown(test_defaults, teardown),
             cmocka_unit_test_teardown(test_example_matches_table, teardown),
+            cmocka_unit_test(test_reference_lists_every_producer_default),
             cmocka_unit_test_teardown(test_values_and_env, teardown),
             cmocka_unit_test_teardown(test_errors_name_file_line_key, teardown),
             cmocka_unit_test_teardown(test_secrets, teardown),
