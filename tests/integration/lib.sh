@@ -4,7 +4,9 @@ set -euo pipefail
 # A command that fails outside a test's checks ends the test (set -e): say
 # which one, so that no failure is silent.
 set -E
-trap 'echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $?" >&2' ERR
+# (Not where a test turned errexit off to read an exit code, nor in the
+# EXIT traps, which begin with `trap - ERR`.)
+trap '_pb_rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" exited $_pb_rc" >&2' ERR
 
 : "${PB_BIN:?PB_BIN must point at the portout-bridge binary}"
 : "${PB_SOURCE_DIR:?PB_SOURCE_DIR must point at the source tree}"
@@ -18,7 +20,9 @@ JS=$PB_SOURCE_DIR/tests/js
 # Unique topics per run: the broker outlives test runs.
 RUN_ID=${RUN_ID:-$(date +%s)-$$-$RANDOM}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pb-it-XXXXXX")
-trap '[ -n "${PB_KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"' EXIT
+# Removes the work directory, or keeps it (and says where) with PB_KEEP_WORK=1.
+work_done() { if [ -n "${PB_KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
+trap 'trap - ERR; work_done' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }

@@ -14,7 +14,7 @@
 # CLOCK_MONOTONIC is left alone (FAKETIME_DONT_FAKE_MONOTONIC), as a real
 # clock step leaves it.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; stop_fake; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; stop_fake; work_done' EXIT
 FT=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
 [ -n "$FT" ] || fail "libfaketime is not installed (scripts/install-deps.sh installs faketime)"
 # ASan must come first in the library list; libfaketime is preloaded before it.

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 CPORT=$((19092 + ${PB_IT_PORT_OFFSET:-0}))
 kc() { KAFKA_NODES=3 KAFKA_PORT=$CPORT KAFKA_HEAP=512m bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
-trap 'stop_bridge || true; stop_fake; KAFKA_STOP_SIGNAL=KILL kc reset >/dev/null 2>&1 || true; [ -n "${PB_KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; stop_fake; KAFKA_STOP_SIGNAL=KILL kc reset >/dev/null 2>&1 || true; work_done' EXIT
 kc reset >/dev/null 2>&1 || true
 BOOTSTRAP=$(kc start)
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")

@@ -5,7 +5,7 @@
 # race. It fails with a clear message (exit 69); port sharing only by an
 # explicit webhook.reuse_port.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; [ -n "${B_PID:-}" ] && kill $B_PID 2>/dev/null; stop_fake; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; [ -n "${B_PID:-}" ] && kill $B_PID 2>/dev/null; stop_fake; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

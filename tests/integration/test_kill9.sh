@@ -7,7 +7,7 @@
 #  - the duplicates (at least once: a kill between Kafka's ack and the 200,
 #    or a restarted poller re-reading its overlap) are counted and listed.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; stop_fake; [ -n "${PB_KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; stop_fake; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 KILLS=${PB_KILLS:-20}

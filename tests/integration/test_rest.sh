@@ -5,7 +5,7 @@
 # with events inserted while paging), a wrong key, and a polling bridge
 # killed with SIGKILL mid-poll that loses nothing.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; stop_fake; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; stop_fake; work_done' EXIT
 
 faults() { curl -sf -X POST "$FAKE/_admin/faults" -d "$1" > /dev/null; }
 new_run() { # fresh topics for a new scenario

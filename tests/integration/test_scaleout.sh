@@ -14,7 +14,7 @@
 #     checkpoint, nothing missed, nothing published again.
 source "$(dirname "$0")/lib.sh"
 P=()
-trap 'for p in "${P[@]:-}"; do [ -n "$p" ] && kill -CONT "$p" 2>/dev/null; [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; [ -n "${PB_KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -CONT "$p" 2>/dev/null; [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 SESSION_MS=6000 # the broker's group.min.session.timeout.ms

@@ -10,7 +10,7 @@
 #     and every webhook answered 200 is in Kafka.
 # Uses a broker of its own, because it stops it.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; stop_fake; own_broker_stop; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; stop_fake; own_broker_stop; work_done' EXIT
 own_broker $((9292 + ${PB_IT_PORT_OFFSET:-0}))
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB

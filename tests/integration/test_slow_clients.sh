@@ -5,7 +5,7 @@
 # trickle; the admin listener's probes answer 200 throughout; and once the
 # flood is gone, a real webhook is served.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 DEADLINE_MS=3000

@@ -4,7 +4,7 @@
 # a slow client, graceful stop. Real HTTP clients (curl, Node's http), the
 # real broker, records read back with kcat.
 source "$(dirname "$0")/lib.sh"
-trap 'stop_bridge || true; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 write_config
 cat >> "$WORK/bridge.conf" <<CONF

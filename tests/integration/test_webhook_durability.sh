@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 DPORT=$((9192 + ${PB_IT_PORT_OFFSET:-0}))
 kl() { KAFKA_PORT=$DPORT bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
-trap 'stop_bridge || true; kl stop >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+trap 'trap - ERR; stop_bridge || true; kl stop >/dev/null 2>&1 || true; work_done' EXIT
 BOOTSTRAP=$(kl start)
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 write_config
