@@ -449,6 +449,14 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
             "{\"data\":[{\"id\":\"r1\",\"event_type\":\"portout.foc_date_changed\",\"payload\":"
             "null,"
             "\"portout_id\":\"p1\",\"meta_x\":1}],\"meta\":{\"page\":1}}",
+            /* every kind of value the payload writer handles itself */
+            "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"v1\",\"payload\":{"
+            "\"id\":\"p2\",\"ints\":[0,-0,7,-1,9223372036854775807,-9223372036854775808,"
+            "9223372036854775806,18446744073709551615,-12],\"dbl\":[-0.0,1.0,-1.5e-7,2E+3,0.1],"
+            "\"b\":[true,false,null],\"nest\":[[],[[{}]],{\"a\":{\"b\":[{\"c\":\"d\"}]}}],"
+            "\"k\\\"ey/\\u0001\":\"nul\\u0000in\",\"emoji\":\"\\ud83d\\ude00\",\"\":\"\","
+            "\"ctl\":\"\\u007f\\u001b\\b\\f\"},\"occurred_at\":\"2026-03-05T12:30:45Z\","
+            "\"n\":-3,\"t\":true},\"meta\":{\"attempt\":1,\"f\":0.5,\"x\":null}}",
         };
         for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
                 pb_batch_t *b = norm(docs[d]);
@@ -463,6 +471,24 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
                         assert_string_equal(again, e->json);
                         assert_int_equal(strlen(e->json), e->json_len);
                         json_object_put(o);
+                        /* and the payload is json-c's bytes for the input's own tree */
+                        json_object *in = json_tokener_parse(docs[d]), *data, *rec = NULL, *pl;
+                        assert_non_null(in);
+                        assert_true(json_object_object_get_ex(in, "data", &data));
+                        rec = json_object_is_type(data, json_type_array)
+                                  ? json_object_array_get_idx(data, i)
+                                  : data;
+                        char want[4096];
+                        snprintf(
+                            want, sizeof(want), "\"payload\":%s,\"telnyx\":",
+                            json_object_object_get_ex(rec, "payload", &pl) && pl
+                                ? json_object_to_json_string_ext(
+                                      pl, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+                                : "null");
+                        if (!strstr(e->json, want))
+                                fail_msg("doc %zu: payload is not json-c's bytes:\n%s\nwant %s", d,
+                                         e->json, want);
+                        json_object_put(in);
                 }
                 pb_batch_free(b);
         }
