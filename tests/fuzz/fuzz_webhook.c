@@ -3,7 +3,9 @@
  * the headers exercise the verifier's parsing (a random signature never
  * matches), then the body goes through the normalizer as it would with
  * signatures off, and every envelope produced must be valid JSON with its
- * required members. Built by scripts/fuzz.sh with clang. */
+ * required members, in exactly the bytes json-c writes for it (the
+ * envelope and its payload are written without json-c). Built by
+ * scripts/fuzz.sh with clang. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     !json_object_object_get_ex(o, "subject", &v) ||
                     !json_object_object_get_ex(o, "time", &v) || strlen(it->env->portout_id) == 0 ||
                     strlen(it->env->id) > PB_MAX_ID_LEN)
+                        abort();
+                size_t n = 0;
+                const char *again = json_object_to_json_string_length(
+                    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+                if (n != it->env->json_len || memcmp(again, it->env->json, n) != 0)
                         abort();
                 json_object_put(o);
         }
