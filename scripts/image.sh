@@ -47,7 +47,7 @@ build() {
   # --format docker keeps HEALTHCHECK (the OCI format drops it)
   pm build --quiet --format docker --pull=never --isolation=chroot --network=host \
      --build-arg VERSION="$(sed -n 's/^project(portout-bridge VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)" \
-     -f deploy/Containerfile -t "$IMAGE" . > /dev/null
+     -f deploy/Containerfile -t "$IMAGE" . >&2 # the build log (its tests' output) on stderr
   size
 }
 

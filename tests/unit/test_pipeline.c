@@ -228,9 +228,19 @@ static void test_follower_fails_with_the_first(void **state)
         assert_int_equal(b.outcome[0], PB_OUTCOME_FAILED);
         assert_false(b.res.busy);
         assert_non_null(strstr(b.res.reason, "an earlier copy of this event was not delivered"));
+        /* Telnyx's retry after the broker is back is delivered. It is
+         * retried as Telnyx would: on a loaded machine the client may not
+         * have reconnected within this fixture's 1 s message timeout. */
         tm_set_brokers(f->c, 1);
-        submit(f->pl, webhook_doc("ev-3"), PB_INGEST_WEBHOOK, 0, &c);
-        wait_done(&c, 20000);
+        for (int attempt = 0; attempt < 20; attempt++) {
+                log_init(&c);
+                submit(f->pl, webhook_doc("ev-3"), PB_INGEST_WEBHOOK, 0, &c);
+                wait_done(&c, 20000);
+                if (c.outcome[0] == PB_OUTCOME_DELIVERED)
+                        break;
+                print_message("retry %d: %s\n", attempt + 1, c.res.reason);
+                pb_sleep_ms(250);
+        }
         assert_int_equal(c.outcome[0], PB_OUTCOME_DELIVERED);
         assert_int_equal(tm_topic_count(f->c, status_topic), 1);
         fx_free(f);
