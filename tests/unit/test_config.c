@@ -68,15 +68,23 @@ static void test_defaults(void **state)
         pb_config_free(cfg);
 }
 
+/* What print writes, as a string the caller frees. */
+static char *printed(void (*print)(FILE *))
+{
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        assert_non_null(f);
+        print(f);
+        fclose(f);
+        return buf;
+}
+
 /* The example in conf/ is generated from the table: it cannot drift. */
 static void test_example_matches_table(void **state)
 {
         (void)state;
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&buf, &n);
-        pb_config_print_example(f);
-        fclose(f);
+        char *buf = printed(pb_config_print_example);
         size_t flen;
         char *file = tu_read_file(PB_SOURCE_DIR "/conf/portout-bridge.conf", &flen);
         if (strcmp(buf, file) != 0)
@@ -102,11 +110,7 @@ static void test_example_matches_table(void **state)
 static void test_reference_lists_every_producer_default(void **state)
 {
         (void)state;
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&buf, &n);
-        pb_config_print_reference(f);
-        fclose(f);
+        char *buf = printed(pb_config_print_reference);
         size_t nd;
         const char *const(*d)[2] = pb_kafka_producer_defaults(&nd);
         assert_true(nd > 0);
