@@ -67,11 +67,13 @@ static int one_leader(pb_election_t **es, int n, int ms)
 /* Commits as whichever member leads. Right after a change the group may
  * still be settling (the cooperative protocol rebalances twice): a commit
  * racing that is refused, and the poller's next poll commits again; so
- * here, for up to 15 s. Returns the leader that committed. */
+ * here, for up to 45 s (on a loaded machine, heartbeats late against the
+ * 3 s session keep the group rebalancing for a while: 15 s was once not
+ * enough). Returns the leader that committed. */
 static int commit_as_leader(pb_election_t **es, int64_t cp)
 {
         char err[PB_ERRSZ] = "";
-        int64_t until = pb_mono_ms() + 15000;
+        int64_t until = pb_mono_ms() + 45000;
         while (pb_mono_ms() < until) {
                 int l = one_leader(es, 3, 30000);
                 if (pb_election_commit_checkpoint(es[l], cp, err, sizeof(err)) == 0)
