@@ -369,19 +369,18 @@ static char *jv_put(char *o, json_object *v)
 }
 
 /* One member of the envelope: a key (plain ASCII, no escaping needed) and a
- * string, raw JSON, or a parsed JSON value (jv). */
+ * string or a parsed JSON value (jv). */
 struct member {
         const char *key;
         const char *val;
         size_t len;
-        int raw;   /* val is JSON already */
-        int is_jv; /* write jv instead (NULL: null) */
+        int is_jv; /* write jv instead of val (NULL: null) */
         json_object *jv;
 };
 
 static size_t member_len(const struct member *m)
 {
-        return m->is_jv ? jv_len(m->jv) : m->raw ? m->len : esc_len(m->val, m->len);
+        return m->is_jv ? jv_len(m->jv) : esc_len(m->val, m->len);
 }
 
 /* Writes {"k":v,...} for members into one exact-size allocation. data
@@ -401,27 +400,16 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
         for (int part = 0; part < 2; part++) {
                 const struct member *mm = part ? data : m;
                 size_t nn = part ? ndata : n;
-                if (part) {
-                        memcpy(o, ",\"data\":{", 9);
-                        o += 9;
-                }
+                if (part)
+                        o = put(o, ",\"data\":{", 9);
                 for (size_t i = 0; i < nn; i++) {
                         if (i)
                                 *o++ = ',';
                         *o++ = '"';
-                        size_t kl = strlen(mm[i].key);
-                        memcpy(o, mm[i].key, kl);
-                        o += kl;
+                        o = put(o, mm[i].key, strlen(mm[i].key));
                         *o++ = '"';
                         *o++ = ':';
-                        if (mm[i].is_jv) {
-                                o = jv_put(o, mm[i].jv);
-                        } else if (mm[i].raw) {
-                                memcpy(o, mm[i].val, mm[i].len);
-                                o += mm[i].len;
-                        } else {
-                                o = esc_put(o, mm[i].val, mm[i].len);
-                        }
+                        o = mm[i].is_jv ? jv_put(o, mm[i].jv) : esc_put(o, mm[i].val, mm[i].len);
                 }
         }
         *o++ = '}';
@@ -476,7 +464,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         const char *ingest_name = pb_ingest_name(ingest->path);
 #define M(k, v)                                                                                    \
         {                                                                                          \
-                k, v, strlen(v), 0, 0, NULL                                                        \
+                k, v, strlen(v), 0, NULL                                                           \
         }
         const struct member env[] = {
             M("specversion", "1.0"),
@@ -493,8 +481,8 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         const struct member data[] = {
             M("event_type", event_type),
             M("portout_id", portout_id),
-            {"payload", NULL, 0, 0, 1, payload},
-            {"telnyx", NULL, 0, 0, 1, telnyx},
+            {"payload", NULL, 0, 1, payload},
+            {"telnyx", NULL, 0, 1, telnyx},
         };
 #undef M
         size_t jlen = 0;

@@ -549,6 +549,16 @@ static void tok_key_new(void)
         tok_key_ok = pthread_key_create(&tok_key, tok_free) == 0;
 }
 
+/* Frees this thread's parser, if it has one. */
+static void thread_tok_free(void)
+{
+        struct json_tokener *t = tok_key_ok ? pthread_getspecific(tok_key) : NULL;
+        if (t) {
+                json_tokener_free(t);
+                pthread_setspecific(tok_key, NULL);
+        }
+}
+
 /* This thread's parser, or NULL (then pb_normalize allocates one). */
 static struct json_tokener *thread_tok(void)
 {
@@ -667,11 +677,6 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
 fail:
         pb_dedupe_free(pl->window);
         free(pl->buckets);
-        struct json_tokener *t = tok_key_ok ? pthread_getspecific(tok_key) : NULL;
-        if (t) { /* this thread's (main's key destructor never runs) */
-                json_tokener_free(t);
-                pthread_setspecific(tok_key, NULL);
-        }
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
         pthread_cond_destroy(&pl->cond);
@@ -743,11 +748,7 @@ void pb_pipeline_free(pb_pipeline_t *pl)
                 pb_err("internal: %zu flight(s) left at pipeline free", pl->nflights);
         pb_dedupe_free(pl->window);
         free(pl->buckets);
-        struct json_tokener *t = tok_key_ok ? pthread_getspecific(tok_key) : NULL;
-        if (t) { /* this thread's (main's key destructor never runs) */
-                json_tokener_free(t);
-                pthread_setspecific(tok_key, NULL);
-        }
+        thread_tok_free(); /* main's: its key destructor never runs */
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
         pthread_cond_destroy(&pl->cond);

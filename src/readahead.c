@@ -90,6 +90,17 @@ static void *reader_main(void *arg)
         return NULL;
 }
 
+/* Frees what start() set up, once the reader is gone (or never ran). */
+static void destroy(pb_readahead_t *ra)
+{
+        pthread_mutex_destroy(&ra->lock);
+        pthread_cond_destroy(&ra->room);
+        pthread_cond_destroy(&ra->ready);
+        json_tokener_free(ra->nopts.tok);
+        free(ra->q);
+        free(ra);
+}
+
 pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_doc,
                                    const char *source, char *errstr, size_t errsz)
 {
@@ -117,12 +128,7 @@ pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_do
         pb_cond_init(&ra->room);
         pb_cond_init(&ra->ready);
         if (pthread_create(&ra->thread, NULL, reader_main, ra)) {
-                pthread_mutex_destroy(&ra->lock);
-                pthread_cond_destroy(&ra->room);
-                pthread_cond_destroy(&ra->ready);
-                json_tokener_free(ra->nopts.tok);
-                free(ra->q);
-                free(ra);
+                destroy(ra);
                 pb_seterr(errstr, errsz, "cannot start the reader thread");
                 return NULL;
         }
@@ -180,10 +186,5 @@ void pb_readahead_free(pb_readahead_t *ra)
         pthread_join(ra->thread, NULL);
         for (size_t i = 0; i < ra->cnt; i++)
                 pb_batch_free(ra->q[(ra->head + i) % PB_READAHEAD_DOCS].batch);
-        pthread_mutex_destroy(&ra->lock);
-        pthread_cond_destroy(&ra->room);
-        pthread_cond_destroy(&ra->ready);
-        json_tokener_free(ra->nopts.tok);
-        free(ra->q);
-        free(ra);
+        destroy(ra);
 }
