@@ -10,7 +10,8 @@
 # `podman run` cannot run here (crun cannot set rlimits in this sandbox), so
 # smoke runs the image's entrypoint in a chroot of the image's filesystem,
 # as the user the image declares. A real user runs `docker build -f
-# deploy/Containerfile .` against the public debian:12-slim.
+# deploy/Containerfile .` against the public debian:12-slim, after
+# `scripts/librdkafka.sh stage deploy/.sources`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${PB_IMAGE:-localhost/portout-bridge:latest}
@@ -43,6 +44,7 @@ base() {
 
 build() {
   base
+  bash scripts/librdkafka.sh stage deploy/.sources
   log "building $IMAGE from deploy/Containerfile"
   # --format docker keeps HEALTHCHECK (the OCI format drops it)
   pm build --quiet --format docker --pull=never --isolation=chroot --network=host \

@@ -7,9 +7,15 @@ set -euo pipefail
 #            build (what the container's build stage needs)
 #            runtime (shared libraries only: the container's final stage)
 PROFILE=${1:-dev}
-RUNTIME=(librdkafka1 libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 ca-certificates)
+# librdkafka itself is not among them: scripts/librdkafka.sh builds a pinned
+# upstream release statically (Debian's 2.0.2 cannot log in with SCRAM to
+# Kafka 4); what it links (OpenSSL, Cyrus SASL, zlib, zstd, lz4, libcurl)
+# comes from Debian, shared, so their security updates apply.
+RUNTIME=(libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1
+         libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 ca-certificates)
 BUILD=(build-essential cmake ninja-build pkg-config
-       librdkafka-dev libjson-c-dev libconfig-dev libcurl4-openssl-dev
+       libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev
+       libjson-c-dev libconfig-dev libcurl4-openssl-dev
        libsodium-dev libmicrohttpd-dev libcmocka-dev)
 DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3 bc
      openjdk-17-jre-headless maven nodejs npm

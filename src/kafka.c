@@ -43,6 +43,17 @@ const char *const (*pb_kafka_producer_defaults(size_t *n))[2]
         return producer_defaults;
 }
 
+void pb_kafka_describe(char *buf, size_t n)
+{
+        char features[512] = "?";
+        size_t fsz = sizeof(features);
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_get(conf, "builtin.features", features, &fsz) != RD_KAFKA_CONF_OK)
+                snprintf(features, sizeof(features), "?");
+        rd_kafka_conf_destroy(conf);
+        snprintf(buf, n, "librdkafka %s (features: %s)", rd_kafka_version_str(), features);
+}
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         (void)rk;

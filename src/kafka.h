@@ -26,6 +26,10 @@ const char *const (*pb_kafka_producer_defaults(size_t *n))[2];
  * opaque of rk must then stay alive). */
 int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms);
 
+/* Writes "librdkafka VERSION (features: ...)": the library this binary runs,
+ * for --version. */
+void pb_kafka_describe(char *buf, size_t n);
+
 /* 1 once a teardown was left running (main then leaves with _exit). */
 int pb_kafka_teardown_abandoned(void);
 

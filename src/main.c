@@ -57,7 +57,9 @@ int main(int argc, char **argv)
                         return PB_EXIT_OK;
                 } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0 ||
                            strcmp(a, "version") == 0) {
-                        printf(PB_NAME " " PB_VERSION "\n");
+                        char lib[640];
+                        pb_kafka_describe(lib, sizeof(lib));
+                        printf(PB_NAME " " PB_VERSION "\n%s\n", lib);
                         return PB_EXIT_OK;
                 } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
                         if (i + 1 >= argc) {

@@ -13,6 +13,15 @@ expect_rc() { local want=$1; shift; set +e; "$@" >"$WORK/out" 2>"$WORK/err"; loc
 expect_rc 0 "$PB_BIN" --help;           grep -q "Exit codes" "$WORK/out" || fail "--help lacks exit codes"
 grep -q "^  78  configuration error" "$WORK/out" || fail "--help lacks 78"
 expect_rc 0 "$PB_BIN" --version;        grep -Eq '^portout-bridge [0-9]+\.[0-9]+\.[0-9]+$' "$WORK/out" || fail "--version"
+# The librdkafka it runs: SCRAM to Kafka 4 needs 2.6.1 or newer, and TLS,
+# SASL (SCRAM, OAUTHBEARER with OIDC) and zstd must be built in.
+rdk=$(sed -n 's/^librdkafka \([0-9.]*\) (features: \(.*\))$/\1/p' "$WORK/out")
+[ -n "$rdk" ] || { cat "$WORK/out"; fail "--version does not name librdkafka"; }
+[ "$(printf '%s\n' 2.6.1 "$rdk" | sort -V | head -1)" = 2.6.1 ] || fail "librdkafka $rdk is older than 2.6.1"
+for f in ssl sasl_scram sasl_plain sasl_oauthbearer oidc zstd lz4; do
+  grep -Eq "features: (.*,)?$f(,|\))" "$WORK/out" || { cat "$WORK/out"; fail "librdkafka lacks $f"; }
+done
+pass "--version: librdkafka $rdk with TLS, SCRAM, OIDC and every codec"
 for c in run fetch backfill republish normalize replay check-config; do
   expect_rc 0 "$PB_BIN" "$c" --help;    grep -q "Usage: portout-bridge .*$c" "$WORK/out" || fail "$c --help"
 done
