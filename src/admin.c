@@ -1,5 +1,6 @@
 #include "admin.h"
 
+#include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,12 @@ static void answer_text(pb_http_req_t *req, unsigned code, const char *type, con
         pb_http_answer(req, code, type, body, strlen(body), 0, NULL);
 }
 
+/* Kafka takes records: a broker is up and no ACL denies us. */
+static int ready_ok(const pb_producer_stats_t *st)
+{
+        return st->brokers_up && st->problem != PB_KAFKA_AUTHORIZATION;
+}
+
 /* Gauges that are read, not counted: refreshed at each scrape. */
 static void refresh_gauges(pb_admin_t *a)
 {
@@ -30,6 +37,12 @@ static void refresh_gauges(pb_admin_t *a)
         pb_producer_stats(pb_pipeline_producer(a->pl), &st);
         pb_metrics_set(a->metrics, "portout_bridge_events_in_flight", NULL, (int64_t)ps.in_flight);
         pb_metrics_set(a->metrics, "portout_bridge_kafka_up", NULL, st.brokers_up);
+        for (pb_kafka_problem_t pr = PB_KAFKA_UNREACHABLE; pr <= PB_KAFKA_AUTHORIZATION; pr++) {
+                char l[64];
+                pb_metrics_label(l, sizeof(l), "reason", pb_kafka_problem_name(pr));
+                pb_metrics_set(a->metrics, "portout_bridge_kafka_problem", l,
+                               st.problem == pr && !ready_ok(&st));
+        }
         pb_metrics_set(a->metrics, "portout_bridge_producer_rebuilds_total", NULL,
                        (int64_t)st.rebuilds);
         pb_metrics_set(a->metrics, "portout_bridge_producer_queue_depth", NULL,
@@ -61,12 +74,28 @@ static void on_request(void *app, pb_http_req_t *req)
                 pthread_mutex_lock(&a->lock);
                 int stopping = a->stopping;
                 pthread_mutex_unlock(&a->lock);
-                int ready = st.brokers_up && !stopping;
-                char body[128];
-                snprintf(body, sizeof(body), "{\"status\":\"%s\",\"kafka\":\"%s\"%s}",
-                         ready ? "ready" : "not_ready", st.brokers_up ? "up" : "down",
-                         stopping ? ",\"shutting_down\":true" : "");
-                answer_text(req, ready ? 200 : 503, "application/json", body);
+                int kafka_ok = ready_ok(&st);
+                int ready = kafka_ok && !stopping;
+                /* Not ready: say why, in librdkafka's words too. */
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "status",
+                                       json_object_new_string(ready ? "ready" : "not_ready"));
+                json_object_object_add(o, "kafka",
+                                       json_object_new_string(kafka_ok ? "up" : "down"));
+                if (!kafka_ok) {
+                        pb_kafka_problem_t pr = st.problem ? st.problem : PB_KAFKA_UNREACHABLE;
+                        json_object_object_add(o, "kafka_problem",
+                                               json_object_new_string(pb_kafka_problem_name(pr)));
+                        if (st.problem)
+                                json_object_object_add(o, "kafka_error",
+                                                       json_object_new_string(st.problem_text));
+                }
+                if (stopping)
+                        json_object_object_add(o, "shutting_down", json_object_new_boolean(1));
+                answer_text(req, ready ? 200 : 503, "application/json",
+                            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
                 return;
         }
         if (strcmp(path, "/metrics") == 0) {

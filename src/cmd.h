@@ -42,6 +42,15 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
  * NULL after printing the error (exit 78). */
 pb_config_t *pb_cmd_load_config(const pb_globals_t *g);
 
+/* How long a one-shot command (replay, backfill, fetch --publish) lets a
+ * refusal by Kafka (credentials, TLS, ACLs) last before it gives up. */
+#define PB_CMD_KAFKA_FAIL_FAST_MS 5000
+
+/* After a one-shot command's pipeline closed: if Kafka refused the bridge,
+ * prints why on stderr (prefixed by cmd) and returns PB_EXIT_NOPERM; else 0. */
+struct pb_pipeline;
+int pb_cmd_kafka_refusal(struct pb_pipeline *pl, const char *cmd);
+
 /* Returns 1 if argv holds -h or --help (and prints usage). */
 int pb_cmd_wants_help(int argc, char **argv, const char *usage);
 

@@ -2,12 +2,14 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "kafka_acls.h"
 #include "metrics.h"
 #include "pb.h"
 #include "producer.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
+    "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode publish|replicas]\n"
     "\n"
     "Validates the configuration (the file, ${VAR} references, secrets files,\n"
     "kafka.properties against librdkafka) and prints the effective values with\n"
@@ -15,15 +17,29 @@ static const char usage[] =
     "\n"
     "  --example    print the commented example configuration instead\n"
     "  --reference  print the option reference (Markdown, for docs/operations.md)\n"
-    "  --metrics    print the metrics reference (Markdown, for docs/operations.md)\n";
+    "  --metrics    print the metrics reference (Markdown, for docs/operations.md)\n"
+    "  --acls P     print the kafka-acls.sh commands that grant principal P (e.g.\n"
+    "               User:bridge) what this configuration needs, or what --mode needs\n";
 
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, usage))
                 return PB_EXIT_OK;
-        int example = 0;
+        int example = 0, mode = -1;
+        const char *acls = NULL;
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--example") == 0) {
+                if (strcmp(argv[i], "--acls") == 0 && i + 1 < argc) {
+                        acls = argv[++i];
+                } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+                        const char *m = argv[++i];
+                        mode = strcmp(m, "publish") == 0    ? PB_ACL_PUBLISH
+                               : strcmp(m, "replicas") == 0 ? PB_ACL_REPLICAS
+                                                            : -2;
+                        if (mode == -2) {
+                                fprintf(stderr, "check-config: unknown mode %s\n%s", m, usage);
+                                return PB_EXIT_USAGE;
+                        }
+                } else if (strcmp(argv[i], "--example") == 0) {
                         example = 1;
                 } else if (strcmp(argv[i], "--reference") == 0) {
                         pb_config_print_reference(stdout);
@@ -43,6 +59,12 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
+        if (acls) {
+                pb_kafka_acls_print(cfg, mode >= 0 ? (pb_acl_mode_t)mode : pb_kafka_acl_mode(cfg),
+                                    acls, stdout);
+                pb_config_free(cfg);
+                return PB_EXIT_OK;
+        }
         char err[PB_ERRSZ];
         if (pb_producer_conf_check(cfg, err, sizeof(err))) {
                 fprintf(stderr, PB_NAME ": configuration error: %s\n", err);

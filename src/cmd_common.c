@@ -6,6 +6,8 @@
 #include "cmd.h"
 #include "log.h"
 #include "pb.h"
+#include "pipeline.h"
+#include "producer.h"
 
 static const char *env_lookup(const char *name)
 {
@@ -39,4 +41,21 @@ int pb_cmd_wants_help(int argc, char **argv, const char *usage)
                 }
         }
         return 0;
+}
+
+int pb_cmd_kafka_refusal(struct pb_pipeline *pl, const char *cmd)
+{
+        pb_producer_t *prod = pl ? pb_pipeline_producer(pl) : NULL;
+        if (!prod)
+                return 0;
+        pb_producer_stats_t st;
+        pb_producer_stats(prod, &st);
+        if (!st.refused_records && !st.refused)
+                return 0;
+        fprintf(stderr,
+                "%s: Kafka refused the bridge (%s): %s\n"
+                "%s: check the credentials, certificates and ACLs in kafka.properties "
+                "(docs/operations.md, \"Connecting to a secured Kafka\")\n",
+                cmd, pb_kafka_problem_name(st.last_refusal), st.refusal_text, cmd);
+        return PB_EXIT_NOPERM;
 }

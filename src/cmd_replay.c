@@ -96,7 +96,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         /* A replay publishes what it is given, repeats included: no dedupe. */
-        pb_pipeline_opts_t popts = {0, 0, NULL};
+        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);
@@ -136,9 +136,14 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         }
         pb_ahead_doc_t doc;
         int got;
-        while (ra && !interrupted && (got = pb_readahead_next(ra, &doc, 200)) != 0)
+        while (ra && !interrupted && (got = pb_readahead_next(ra, &doc, 200)) != 0) {
                 if (got > 0)
                         submit_doc(&c, &doc);
+                pb_producer_stats_t now;
+                pb_producer_stats(pb_pipeline_producer(pl), &now);
+                if (now.refused)
+                        break; /* Kafka refused the bridge: the rest would fail too */
+        }
         pb_readahead_free(ra);
 
         /* Wait for every delivery report; on a signal, give the grace period. */
@@ -164,9 +169,12 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                         printf("  %-48s %llu\n", ps.topics[i].topic,
                                (unsigned long long)ps.topics[i].n);
         fflush(stdout);
+        int refusal = pb_cmd_kafka_refusal(pl, "replay");
         pb_pipeline_free(pl);
         pb_config_free(cfg);
 
+        if (refusal)
+                return refusal;
         if (ps.failed || interrupted) {
                 if (!interrupted && !st.brokers_up && st.delivered == 0)
                         return PB_EXIT_UNAVAILABLE;

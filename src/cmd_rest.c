@@ -183,7 +183,7 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_DATAERR;
         }
         if (publish) {
-                pb_pipeline_opts_t popts = {0, 0, NULL};
+                pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS};
                 pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
                 if (!pl) {
                         fprintf(stderr, PB_NAME ": %s\n", err);
@@ -213,7 +213,10 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 pthread_cond_destroy(&o.cond);
                 if (o.outcome == PB_OUTCOME_FAILED) {
                         fprintf(stderr, "fetch: not delivered: %s\n", o.where);
-                        rc = PB_EXIT_TEMPFAIL;
+                        pb_pipeline_close(pl, 0);
+                        rc = pb_cmd_kafka_refusal(pl, "fetch");
+                        if (!rc)
+                                rc = PB_EXIT_TEMPFAIL;
                 } else {
                         fprintf(stderr, "fetch: %s %s\n",
                                 o.outcome == PB_OUTCOME_DEAD_LETTERED ? "dead-lettered to"
@@ -316,7 +319,8 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         pb_telnyx_set_abort_flag(tx, &stop_flag);
         /* Each event once per backfill, whatever the passes: a window as
          * large as the backfill (bounded), never expiring during it. */
-        pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL};
+        pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL,
+                                    PB_CMD_KAFKA_FAIL_FAST_MS};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);
@@ -346,7 +350,9 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                 fprintf(stderr, "backfill: %s: %s\n", tx_what(trc), err);
                 rc = tx_exit(trc);
         } else if (r.failed) {
-                rc = PB_EXIT_TEMPFAIL;
+                rc = pb_cmd_kafka_refusal(pl, "backfill");
+                if (!rc)
+                        rc = PB_EXIT_TEMPFAIL;
         } else if (r.dead_lettered || r.rejected) {
                 rc = PB_EXIT_DATAERR;
         } else {

@@ -161,7 +161,8 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         "listener can publish events; never run this way in production");
         }
         metrics = pb_metrics_new();
-        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL};
+        /* The daemon never gives up on Kafka: it is not ready, and says why. */
+        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL, 0};
         pl = metrics ? pb_pipeline_new(cfg, metrics, &popts, err, sizeof(err)) : NULL;
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", metrics ? err : "out of memory");

@@ -166,6 +166,11 @@ static const struct pb_option pb_options[] = {
      "Group session timeout: a leader that stops answering (killed, paused, cut\n"
      "off) is replaced after this long. The broker bounds it\n"
      "(group.min.session.timeout.ms, 6 s by default)."},
+    {"telnyx.reconcile_group", OPT_STR, OFF(telnyx_reconcile_group), 0, "portout-bridge-reconcile",
+     0, 0, NULL, NULL, NULL,
+     "Consumer group id of the reconcile's reader (checkpoint_store = \"kafka\"). It\n"
+     "joins nothing and commits nothing; librdkafka only looks up its coordinator,\n"
+     "so the bridge's principal needs DESCRIBE on it (docs/operations.md)."},
     {"telnyx.reconcile_margin_s", OPT_INT, OFF(telnyx_reconcile_margin_s), 0, "600", 0, 86400, NULL,
      NULL, NULL,
      "The poller reads the topics from the checkpoint minus the overlap minus this\n"
@@ -638,10 +643,20 @@ void pb_config_free(pb_config_t *cfg)
         free(cfg);
 }
 
+/* 1 if key ends with suffix. */
+static int ends_with(const char *key, const char *suffix)
+{
+        size_t k = strlen(key), s = strlen(suffix);
+        return k >= s && strcmp(key + k - s, suffix) == 0;
+}
+
 int pb_config_is_secret_property(const char *key)
 {
         static const char *const marks[] = {
             "password", "secret", "key", "token", "sasl.oauthbearer.config", NULL};
+        /* Paths are not secrets: ssl.key.location, sasl.password.file. */
+        if (ends_with(key, ".location") || ends_with(key, ".file"))
+                return 0;
         for (int i = 0; marks[i]; i++)
                 if (strstr(key, marks[i]))
                         return 1;

@@ -68,6 +68,7 @@ typedef struct pb_config {
         char *telnyx_checkpoint_file;
         int telnyx_checkpoint_store; /* 0 file, 1 kafka */
         char *telnyx_poll_group;
+        char *telnyx_reconcile_group;
         int64_t telnyx_poll_session_timeout_ms;
         int64_t telnyx_reconcile_margin_s;
         int64_t telnyx_reconcile_max_ids;

@@ -159,10 +159,45 @@ static void *election_main(void *arg)
         return NULL;
 }
 
-/* Creates the control topic: one partition, the cluster's replication. */
+/* 1 if the topic exists (with partitions), 0 if the cluster says it does
+ * not, -1 if it could not tell (errstr). Needs DESCRIBE only. */
+static int topic_exists(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!rkt)
+                return pb_seterr(errstr, errsz, "control topic %s: %s", topic,
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
+        int rc;
+        if (err)
+                rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic, rd_kafka_err2str(err));
+        else if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+                rc = 1;
+        else if (md->topic_cnt == 1 &&
+                 md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+                rc = pb_seterr(errstr, errsz,
+                               "control topic %s: not authorized to describe it (the bridge's "
+                               "principal needs DESCRIBE and READ on it; docs/operations.md)",
+                               topic);
+        else
+                rc = 0;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return rc;
+}
+
+/* Finds the control topic, or creates it (one partition, the cluster's
+ * replication): CREATE is needed only when it does not exist yet. */
 static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
 {
         char e[256];
+        int exists = topic_exists(rk, topic, errstr, errsz);
+        if (exists < 0)
+                return PB_ERR;
+        if (exists)
+                return 0;
         rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, e, sizeof(e));
         if (!nt)
                 return pb_seterr(errstr, errsz, "control topic %s: %s", topic, e);
@@ -185,6 +220,13 @@ static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr,
                 rd_kafka_resp_err_t terr = n ? rd_kafka_topic_result_error(res[0]) : 0;
                 if (terr == RD_KAFKA_RESP_ERR_NO_ERROR)
                         pb_info("poll election: created the control topic %s", topic);
+                else if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                         terr == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+                        rc = pb_seterr(errstr, errsz,
+                                       "control topic %s does not exist and the bridge may not "
+                                       "create it (%s): create it with one partition, or grant "
+                                       "CREATE on it (docs/operations.md)",
+                                       topic, rd_kafka_topic_result_error_string(res[0]));
                 else if (terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
                         rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic,
                                        rd_kafka_topic_result_error_string(res[0]));

@@ -1,11 +1,13 @@
 #include "kafka.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "pb.h"
@@ -69,10 +71,105 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         pb_log(l, "librdkafka %s: %s", fac, buf);
 }
 
+/* Properties that name a file librdkafka reads at start: OpenSSL's error
+ * for a missing one ("x509 certificate routines::system lib") does not
+ * say which, so the bridge checks them first. */
+static const char *const file_props[] = {
+    "ssl.ca.location",       "ssl.certificate.location", "ssl.key.location",
+    "ssl.keystore.location", "ssl.crl.location",         "sasl.kerberos.keytab",
+};
+
+static int check_file_prop(const char *k, const char *v, char *e, size_t esz)
+{
+        for (size_t i = 0; i < sizeof(file_props) / sizeof(file_props[0]); i++) {
+                if (strcmp(k, file_props[i]) != 0)
+                        continue;
+                if (strcmp(k, "ssl.ca.location") == 0 && strcmp(v, "probe") == 0)
+                        return 0; /* librdkafka searches the usual places */
+                if (access(v, R_OK) != 0) {
+                        snprintf(e, esz, "%s: cannot read %s: %s", k, v, strerror(errno));
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* Secrets that may come from a file (Kubernetes and Docker secrets mount as
+ * files): "NAME.file=PATH" sets NAME to the file's contents. */
+static const char *const secret_file_props[] = {
+    "sasl.password",           "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.config", "ssl.key.password",
+    "ssl.keystore.password",   "ssl.key.pem",
+    "ssl.certificate.pem",     "ssl.ca.pem",
+};
+
+/* The property NAME of "NAME.file", or NULL if k is not one. */
+static const char *secret_file_base(const char *k, char *buf, size_t bufsz)
+{
+        size_t n = strlen(k);
+        if (n < 6 || strcmp(k + n - 5, ".file") != 0 || n - 5 >= bufsz)
+                return NULL;
+        memcpy(buf, k, n - 5);
+        buf[n - 5] = '\0';
+        for (size_t i = 0; i < sizeof(secret_file_props) / sizeof(secret_file_props[0]); i++)
+                if (strcmp(buf, secret_file_props[i]) == 0)
+                        return buf;
+        return NULL;
+}
+
+int pb_kafka_is_secret_file_property(const char *k)
+{
+        char b[128];
+        return secret_file_base(k, b, sizeof(b)) != NULL;
+}
+
+/* Reads a secret file: a readable regular file, not empty, at most 64 KiB;
+ * one trailing newline dropped (echo and editors add it). */
+static char *read_secret_file(const char *k, const char *path, char *e, size_t esz)
+{
+        char *s = NULL;
+        size_t len = 0;
+        if (pb_read_small_file(path, 65536, &s, &len, e, esz)) {
+                char why[256];
+                snprintf(why, sizeof(why), "%s", e);
+                snprintf(e, esz, "%s: %s", k, why);
+                return NULL;
+        }
+        if (len && s[len - 1] == '\n')
+                s[--len] = '\0';
+        if (len && s[len - 1] == '\r')
+                s[--len] = '\0';
+        if (!len) {
+                snprintf(e, esz, "%s: %s is empty", k, path);
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const pb_config_t *cfg,
                     int line, char *errstr, size_t errsz)
 {
-        char e[256];
+        char e[256], base[128];
+        if (secret_file_base(k, base, sizeof(base))) {
+                char *secret = read_secret_file(k, v, e, sizeof(e));
+                int rc = secret ? conf_set(conf, base, secret, cfg, line, errstr, errsz) : 0;
+                if (secret) {
+                        memset(secret, 0, strlen(secret));
+                        free(secret);
+                        return rc;
+                }
+                if (line > 0)
+                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
+                                         line, e);
+                return pb_seterr(errstr, errsz, "kafka property %s", e);
+        }
+        if (check_file_prop(k, v, e, sizeof(e))) {
+                if (line > 0)
+                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
+                                         line, e);
+                return pb_seterr(errstr, errsz, "kafka property %s", e);
+        }
         if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
                 if (line > 0)
                         return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,

@@ -17,6 +17,10 @@
  * (librdkafka logs that at debug). */
 rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz);
 
+/* 1 if k is "NAME.file" for a secret NAME that may be read from a file
+ * (sasl.password.file, ssl.key.password.file, ...). */
+int pb_kafka_is_secret_file_property(const char *k);
+
 /* The producer defaults, for check-config's listing: n pairs. */
 const char *const (*pb_kafka_producer_defaults(size_t *n))[2];
 

@@ -42,6 +42,7 @@ static const char usage[] =
     "  69  a service (Kafka, Telnyx) unavailable\n"
     "  70  internal error\n"
     "  75  temporary failure: not everything was delivered\n"
+    "  77  Kafka refused the bridge: authentication, TLS or authorization (ACLs)\n"
     "  78  configuration error\n";
 
 static int dispatch(const pb_globals_t *gp, int cargc, char **cargv);

@@ -26,6 +26,9 @@ static const struct family families[] = {
      "Events handed to Kafka and not yet acknowledged."},
     {"portout_bridge_kafka_up", "gauge", "",
      "1 while the producer has a working broker connection."},
+    {"portout_bridge_kafka_problem", "gauge", "reason",
+     "1 for the reason Kafka is not taking records (unreachable, authentication, tls, "
+     "authorization), 0 for the others; all 0 when it is."},
     {"portout_bridge_producer_rebuilds_total", "counter", "",
      "Producer rebuilds after a fatal librdkafka error."},
     {"portout_bridge_producer_queue_depth", "gauge", "",

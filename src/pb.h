@@ -28,6 +28,8 @@ enum pb_exit {
         PB_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: Kafka/Telnyx unavailable */
         PB_EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error (a bug) */
         PB_EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: not everything delivered */
+        PB_EXIT_NOPERM = 77,      /* EX_NOPERM: Kafka refused the bridge's credentials,
+                                   * certificate or ACLs */
         PB_EXIT_CONFIG = 78       /* EX_CONFIG: configuration error */
 };
 
@@ -53,5 +55,12 @@ void pb_cond_timedwait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
 
 /* Sleeps ms milliseconds (relative, resumed after signals). */
 void pb_sleep_ms(int64_t ms);
+
+/* Reads a whole small file: a regular file (not a directory, FIFO or
+ * device, which would hang or mislead) of at most max bytes. *out is
+ * NUL-terminated and the caller's to free. PB_ERR with errstr naming the
+ * path and the cause. */
+int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, char *errstr,
+                       size_t errsz);
 
 #endif

@@ -672,6 +672,8 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
                 pl->prod = pb_producer_new(cfg, errstr, errsz);
                 if (!pl->prod)
                         goto fail;
+                if (opts && opts->kafka_fail_fast_ms > 0)
+                        pb_producer_set_fail_fast(pl->prod, opts->kafka_fail_fast_ms);
         }
         return pl;
 fail:

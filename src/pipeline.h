@@ -95,9 +95,10 @@ typedef struct pb_submission {
 } pb_submission_t;
 
 typedef struct pb_pipeline_opts {
-        size_t dedupe_entries; /* delivered ids remembered; 0: no dedupe at all */
-        int64_t dedupe_ttl_ms; /* for how long (monotonic time) */
-        FILE *dry_run;         /* non-NULL: print envelopes here, publish nothing */
+        size_t dedupe_entries;  /* delivered ids remembered; 0: no dedupe at all */
+        int64_t dedupe_ttl_ms;  /* for how long (monotonic time) */
+        FILE *dry_run;          /* non-NULL: print envelopes here, publish nothing */
+        int kafka_fail_fast_ms; /* one-shot commands: pb_producer_set_fail_fast() */
 } pb_pipeline_opts_t;
 
 /* Every item's outcome is logged (log.delivery_level; failures at warn) with

@@ -80,7 +80,74 @@ struct pb_producer {
         int abandoned;  /* a handle was left to finish: keep p alive */
         char *dlq_topic;
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
+        int fail_fast_ms;           /* 0: never give up on a refusal */
+        int refused;                /* it gave up (st.refused mirrors it) */
 };
+
+const char *pb_kafka_problem_name(pb_kafka_problem_t problem)
+{
+        switch (problem) {
+        case PB_KAFKA_OK: return "ok";
+        case PB_KAFKA_UNREACHABLE: return "unreachable";
+        case PB_KAFKA_AUTHENTICATION: return "authentication";
+        case PB_KAFKA_TLS: return "tls";
+        case PB_KAFKA_AUTHORIZATION: return "authorization";
+        }
+        return "unknown";
+}
+
+int pb_kafka_problem_is_refusal(pb_kafka_problem_t problem)
+{
+        return problem == PB_KAFKA_AUTHENTICATION || problem == PB_KAFKA_TLS ||
+               problem == PB_KAFKA_AUTHORIZATION;
+}
+
+/* What an error says about the connection, PB_KAFKA_OK if nothing. */
+static pb_kafka_problem_t classify(rd_kafka_resp_err_t err)
+{
+        switch (err) {
+        case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+        case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+        case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE: return PB_KAFKA_AUTHENTICATION;
+        case RD_KAFKA_RESP_ERR__SSL: return PB_KAFKA_TLS;
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTHORIZATION_FAILED: return PB_KAFKA_AUTHORIZATION;
+        case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        case RD_KAFKA_RESP_ERR__TRANSPORT:
+        case RD_KAFKA_RESP_ERR__RESOLVE: return PB_KAFKA_UNREACHABLE;
+        default: return PB_KAFKA_OK;
+        }
+}
+
+/* Records a problem; "unreachable" (every broker down, which follows any
+ * refused login) does not hide the refusal that caused it. Caller holds
+ * p->lock. */
+static void note_problem_locked(pb_producer_t *p, pb_kafka_problem_t pr, const char *text)
+{
+        if (pr == PB_KAFKA_OK)
+                return;
+        if (pr == PB_KAFKA_UNREACHABLE && pb_kafka_problem_is_refusal(p->st.problem))
+                return;
+        if (p->st.problem != pr)
+                p->st.problem_since_ms = pb_mono_ms();
+        p->st.problem = pr;
+        snprintf(p->st.problem_text, sizeof(p->st.problem_text), "%s", text);
+        if (pb_kafka_problem_is_refusal(pr)) {
+                p->st.last_refusal = pr;
+                snprintf(p->st.refusal_text, sizeof(p->st.refusal_text), "%s", text);
+        }
+}
+
+void pb_producer_set_fail_fast(pb_producer_t *p, int ms)
+{
+        pthread_mutex_lock(&p->lock);
+        p->fail_fast_ms = ms;
+        pthread_mutex_unlock(&p->lock);
+}
 
 const char *pb_producer_err_name(int err)
 {
@@ -245,6 +312,11 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
 {
         pthread_mutex_lock(&p->lock);
         pending_unlink(p, m);
+        if (fate == PB_FATE_FAILED &&
+            (pb_kafka_problem_is_refusal(classify((rd_kafka_resp_err_t)err)) ||
+             (p->refused &&
+              (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))))
+                p->st.refused_records++;
         if (fate == PB_FATE_DELIVERED)
                 p->st.delivered++;
         else if (fate == PB_FATE_DEAD_LETTERED)
@@ -281,7 +353,6 @@ static int is_permanent_record_error(rd_kafka_resp_err_t err)
         case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
         case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
         case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
         case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT: return 1;
         default: return 0;
@@ -314,6 +385,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         if (!err) {
                 pthread_mutex_lock(&p->lock);
                 p->st.brokers_up = 1;
+                p->st.problem = PB_KAFKA_OK;
                 pthread_mutex_unlock(&p->lock);
                 if (m->state == MSG_DLQ)
                         complete(p, m, PB_FATE_DEAD_LETTERED, rd_kafka_topic_name(rkm->rkt),
@@ -324,6 +396,17 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                 return;
         }
         pthread_mutex_lock(&p->lock);
+        char why[512];
+        snprintf(why, sizeof(why), "%s: %s", m->topic, rd_kafka_err2str(err));
+        note_problem_locked(p, classify(err), why);
+        if (p->refused &&
+            (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
+                snprintf(why, sizeof(why), "Kafka refused the bridge (%s): %s",
+                         pb_kafka_problem_name(p->st.problem), p->st.problem_text);
+                pthread_mutex_unlock(&p->lock);
+                complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err, why);
+                return;
+        }
         if (p->closing) {
                 pthread_mutex_unlock(&p->lock);
                 complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, err,
@@ -359,13 +442,22 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-        (void)rk;
         pb_producer_t *p = opaque;
-        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-                pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(&p->lock);
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
                 p->st.brokers_up = 0;
-                pthread_mutex_unlock(&p->lock);
-        }
+        rd_kafka_resp_err_t cause = (rd_kafka_resp_err_t)err;
+        if (cause == RD_KAFKA_RESP_ERR__FATAL)
+                cause = rd_kafka_fatal_error(rk, NULL, 0);
+        pb_kafka_problem_t pr = classify(cause);
+        /* With TLS 1.3 the broker refuses a client certificate after the
+         * handshake: librdkafka sees a transport error carrying the TLS
+         * alert ("SSL alert number 46: certificate unknown"). */
+        if (pr == PB_KAFKA_UNREACHABLE && cause == RD_KAFKA_RESP_ERR__TRANSPORT &&
+            (strstr(reason, "SSL") || strstr(reason, "certificate")))
+                pr = PB_KAFKA_TLS;
+        note_problem_locked(p, pr, reason);
+        pthread_mutex_unlock(&p->lock);
         pb_log(err == RD_KAFKA_RESP_ERR__FATAL ? PB_LOG_ERROR : PB_LOG_WARN, "kafka: %s: %s",
                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
@@ -391,6 +483,9 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
         json_object_put(root);
         pthread_mutex_lock(&p->lock);
         p->st.brokers_up = up;
+        /* Logged in and connected; an ACL denial stays until a delivery. */
+        if (up && p->st.problem != PB_KAFKA_AUTHORIZATION)
+                p->st.problem = PB_KAFKA_OK;
         pthread_mutex_unlock(&p->lock);
         return 0; /* librdkafka frees json */
 }
@@ -421,6 +516,11 @@ void pb_producer_conf_print(const pb_config_t *cfg, FILE *out)
                                           : cfg->kafka_props[i - nd - 1].key;
                 char v[512];
                 size_t vsz = sizeof(v);
+                if (pb_kafka_is_secret_file_property(k)) {
+                        fprintf(out, "#   %.*s=<redacted> (from %s)\n", (int)(strlen(k) - 5), k,
+                                cfg->kafka_props[i - nd - 1].value);
+                        continue;
+                }
                 if (rd_kafka_conf_get(conf, k, v, &vsz) != RD_KAFKA_CONF_OK)
                         continue;
                 fprintf(out, "#   %s=%s\n", k, pb_config_is_secret_property(k) ? "<redacted>" : v);
@@ -614,6 +714,52 @@ static void rebuild(pb_producer_t *p, const char *why)
         pthread_rwlock_unlock(&p->rk_lock);
 }
 
+/* Fail-fast: a refusal has lasted fail_fast_ms (checked on the poll thread). */
+static int should_give_up(pb_producer_t *p)
+{
+        pthread_mutex_lock(&p->lock);
+        int yes = !p->refused && p->fail_fast_ms > 0 &&
+                  pb_kafka_problem_is_refusal(p->st.problem) &&
+                  pb_mono_ms() - p->st.problem_since_ms >= p->fail_fast_ms;
+        if (yes)
+                p->refused = p->st.refused = 1;
+        pthread_mutex_unlock(&p->lock);
+        return yes;
+}
+
+/* Fails everything pending with the refusal's reason; from here sends are
+ * refused. The handle stays (close() tears it down). */
+static void give_up(pb_producer_t *p)
+{
+        pthread_mutex_lock(&p->lock);
+        pb_err("kafka: giving up: Kafka refused the bridge (%s) for %d ms: %s",
+               pb_kafka_problem_name(p->st.problem), p->fail_fast_ms, p->st.problem_text);
+        char why[512];
+        snprintf(why, sizeof(why), "Kafka refused the bridge (%s): %s",
+                 pb_kafka_problem_name(p->st.problem), p->st.problem_text);
+        /* What waits in the bridge's own requeue list never reached librdkafka. */
+        struct pb_msg *m;
+        struct pb_msg *mine = NULL;
+        while ((m = rq_pop(p)) != NULL) {
+                m->qnext = mine;
+                mine = m;
+        }
+        pthread_mutex_unlock(&p->lock);
+        while (mine) {
+                m = mine;
+                mine = m->qnext;
+                complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, RD_KAFKA_RESP_ERR__PURGE_QUEUE,
+                         why);
+        }
+        pthread_rwlock_rdlock(&p->rk_lock);
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        pthread_rwlock_unlock(&p->rk_lock);
+        serve(p);
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+}
+
 static void *poll_main(void *arg)
 {
         pb_producer_t *p = arg;
@@ -628,8 +774,10 @@ static void *poll_main(void *arg)
                         break;
                 wait_wake(p, ms);
                 serve(p);
-                if (rd_kafka_fatal_error(p->rk, fe, sizeof(fe)))
+                if (rd_kafka_fatal_error(p->rk, fe, sizeof(fe)) && !p->refused)
                         rebuild(p, fe);
+                if (should_give_up(p))
+                        give_up(p);
                 drain_requeue(p);
         }
         return NULL;
@@ -716,6 +864,13 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                         msg_free(m);
                         pb_seterr(errstr, errsz, "the producer is shutting down");
                         return PB_SEND_CLOSED;
+                }
+                if (p->refused) {
+                        pb_seterr(errstr, errsz, "Kafka refused the bridge (%s): %s",
+                                  pb_kafka_problem_name(p->st.problem), p->st.problem_text);
+                        pthread_mutex_unlock(&p->lock);
+                        msg_free(m);
+                        return PB_SEND_ERROR;
                 }
                 int full = p->st.pending >= p->st.max_pending;
                 if (!full) {

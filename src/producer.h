@@ -60,14 +60,37 @@ enum pb_send_rc {
         PB_SEND_CLOSED = -3, /* the producer is shutting down */
 };
 
+/* Why Kafka is not taking records, as far as the client can tell. */
+typedef enum pb_kafka_problem {
+        PB_KAFKA_OK = 0,
+        PB_KAFKA_UNREACHABLE,    /* no broker connection (down, refused, DNS) */
+        PB_KAFKA_AUTHENTICATION, /* SASL credentials refused */
+        PB_KAFKA_TLS,            /* TLS handshake or certificate refused */
+        PB_KAFKA_AUTHORIZATION,  /* logged in, but an ACL denies a topic */
+} pb_kafka_problem_t;
+
+/* "ok", "unreachable", "authentication", "tls", "authorization". */
+const char *pb_kafka_problem_name(pb_kafka_problem_t problem);
+
+/* 1 for the problems that retrying will not cure (credentials, TLS, ACLs). */
+int pb_kafka_problem_is_refusal(pb_kafka_problem_t problem);
+
 typedef struct pb_producer_stats {
         uint64_t sent, delivered, dead_lettered, failed, rebuilds;
-        uint64_t pending;     /* records without a fate */
-        uint64_t queued;      /* of those, waiting in the bridge (rebuild, dead letter) */
-        uint64_t max_pending; /* the bound */
-        uint64_t loops;       /* turns of the poll thread: it is alive while this moves */
-        int brokers_up;       /* 1 while some broker connection is UP (statistics,
-                               * delivery reports); 0 after "all brokers down" */
+        uint64_t pending;           /* records without a fate */
+        uint64_t queued;            /* of those, waiting in the bridge (rebuild, dead letter) */
+        uint64_t max_pending;       /* the bound */
+        uint64_t loops;             /* turns of the poll thread: it is alive while this moves */
+        int brokers_up;             /* 1 while some broker connection is UP (statistics,
+                                     * delivery reports); 0 after "all brokers down" */
+        pb_kafka_problem_t problem; /* the latest, cleared by a delivery (or, but
+                                     * for authorization, a broker UP) */
+        int64_t problem_since_ms;   /* monotonic; when it began */
+        char problem_text[256];     /* librdkafka's words for it */
+        int refused;                /* fail-fast gave up: sends are refused */
+        uint64_t refused_records;   /* failed because Kafka refused the bridge */
+        pb_kafka_problem_t last_refusal; /* and the latest such refusal */
+        char refusal_text[256];
 } pb_producer_stats_t;
 
 /* Creates a producer from the config (safe defaults, then kafka.properties).
@@ -79,6 +102,12 @@ int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz);
 
 /* Prints the effective librdkafka properties (secrets redacted). */
 void pb_producer_conf_print(const pb_config_t *cfg, FILE *out);
+
+/* One-shot commands: once a refusal (pb_kafka_problem_is_refusal) has
+ * lasted ms with nothing delivered, every pending record fails with its
+ * reason and further sends are refused, instead of waiting out
+ * message.timeout.ms. 0 (the default) never gives up: the daemon waits. */
+void pb_producer_set_fail_fast(pb_producer_t *p, int ms);
 
 /* Enqueues a record; cb(opaque, ...) runs once with its fate. While the
  * producer is full it waits up to timeout_ms (<0: until room; 0: not at all).

@@ -69,9 +69,10 @@ pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, 
                 goto fail;
         for (int i = 0; i < 2; i++)
                 fcntl(r->wake[i], F_SETFL, fcntl(r->wake[i], F_GETFL) | O_NONBLOCK);
-        /* A group.id is required by the consumer API; nothing joins or
-         * commits under it (assign only, no auto commit). */
-        if (rd_kafka_conf_set(conf, "group.id", PB_NAME "-reconcile", e, sizeof(e)) ||
+        /* librdkafka's consumer API needs a group.id; nothing joins or
+         * commits under it (assign only, no auto commit), but librdkafka
+         * still looks up its coordinator: DESCRIBE on the group. */
+        if (rd_kafka_conf_set(conf, "group.id", cfg->telnyx_reconcile_group, e, sizeof(e)) ||
             rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
             /* Records deleted by retention under us: read what is left. */
             rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||

@@ -1,7 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pb.h"
 
@@ -60,4 +65,39 @@ void pb_sleep_ms(int64_t ms)
         struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
                 ;
+}
+
+int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, char *errstr,
+                       size_t errsz)
+{
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return pb_seterr(errstr, errsz, "cannot read %s: %s", path, strerror(errno));
+        struct stat sb;
+        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+                close(fd);
+                return pb_seterr(errstr, errsz, "%s is not a regular file", path);
+        }
+        if ((size_t)sb.st_size > max) {
+                close(fd);
+                return pb_seterr(errstr, errsz, "%s is larger than %zu bytes", path, max);
+        }
+        char *buf = malloc((size_t)sb.st_size + 1);
+        size_t n = 0;
+        while (buf && n < (size_t)sb.st_size) {
+                ssize_t r = read(fd, buf + n, (size_t)sb.st_size - n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        break;
+                n += (size_t)r;
+        }
+        close(fd);
+        if (!buf)
+                return pb_seterr(errstr, errsz, "out of memory");
+        buf[n] = '\0';
+        *out = buf;
+        *len = n;
+        return 0;
 }

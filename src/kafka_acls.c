@@ -1,0 +1,58 @@
+#include "kafka_acls.h"
+
+pb_acl_mode_t pb_kafka_acl_mode(const pb_config_t *cfg)
+{
+        return cfg->telnyx_poll_enabled && cfg->telnyx_checkpoint_store == 1 ? PB_ACL_REPLICAS
+                                                                             : PB_ACL_PUBLISH;
+}
+
+static void cmd_head(FILE *out, const char *principal)
+{
+        fprintf(out,
+                "kafka-acls.sh --bootstrap-server \"$BROKERS\" --command-config admin.properties "
+                "--add --allow-principal '%s'",
+                principal);
+}
+
+void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
+                         FILE *out)
+{
+        const char *published[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
+                                   cfg->topic_new_comment, cfg->topic_other,
+                                   cfg->topic_dead_letter};
+        size_t n = sizeof(published) / sizeof(published[0]);
+        fprintf(out, "# ACLs for %s: %s\n", principal,
+                mode == PB_ACL_REPLICAS
+                    ? "replicas polling with checkpoint_store = \"kafka\""
+                    : "publishing (webhooks, replay, backfill, fetch --publish; one poller with "
+                      "checkpoint_store = \"file\")");
+        fprintf(out, "# Publish events and dead letters. WRITE implies DESCRIBE; the idempotent\n"
+                     "# producer needs no cluster right (Kafka 3.0 and later).\n");
+        cmd_head(out, principal);
+        fprintf(out, " --operation Write");
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, " --topic '%s'", published[i]);
+        fputc('\n', out);
+        if (mode != PB_ACL_REPLICAS)
+                return;
+        fprintf(out, "# The reconcile reads what the topics already hold, so that no replica\n"
+                     "# publishes an event twice (READ implies DESCRIBE).\n");
+        cmd_head(out, principal);
+        fprintf(out, " --operation Read");
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, " --topic '%s'", published[i]);
+        fputc('\n', out);
+        fprintf(out, "# The poll election: one consumer group on the single-partition control\n"
+                     "# topic; the checkpoint is its committed offset's metadata.\n");
+        cmd_head(out, principal);
+        fprintf(out, " --operation Read --topic '%s' --group '%s'\n", cfg->topic_control,
+                cfg->telnyx_poll_group);
+        fprintf(out, "# The reconcile's reader joins no group, but librdkafka looks up the\n"
+                     "# coordinator of its group id.\n");
+        cmd_head(out, principal);
+        fprintf(out, " --operation Describe --group '%s'\n", cfg->telnyx_reconcile_group);
+        fprintf(out, "# Only if the control topic does not exist yet (else create it with one\n"
+                     "# partition and leave this out):\n# ");
+        cmd_head(out, principal);
+        fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_control);
+}
