@@ -3,6 +3,7 @@
 #   scripts/kafka-local.sh start|stop|status|bootstrap|reset
 #   KAFKA_NODES=3 scripts/kafka-local.sh start|stop|status|bootstrap|reset
 #   KAFKA_NODES=3 scripts/kafka-local.sh kill-node N|start-node N|leader TOPIC PARTITION
+#   scripts/kafka-local.sh lib      the jar directory (fetched if needed), for Kafka's own tools
 # One node (the default): a combined broker+controller on KAFKA_PORT (9092).
 # Three nodes: combined broker+controllers 1..3 on KAFKA_PORT, +2, +4 (their
 # controllers one above each), a three-voter quorum, replication factor 3 and
@@ -38,26 +39,36 @@ bootstrap() {
 }
 
 fetch_jars() {
-  [ -f "$LIB/.complete" ] && return 0
+  local pom
+  pom=$(pom_xml)
+  [ -f "$LIB/.complete" ] && [ "$(cat "$LIB/.complete")" = "$(echo "$pom" | sha256sum)" ] && return 0
   command -v mvn >/dev/null || { log "mvn not found (run scripts/install-deps.sh)"; exit 69; }
+  # (no rm: a running broker has these jars open)
   mkdir -p "$CACHE/pom" "$LIB"
-  cat > "$CACHE/pom/pom.xml" <<POM
+  echo "$pom" > "$CACHE/pom/pom.xml"
+  log "resolving kafka_2.13:$KAFKA_VERSION from Maven Central (first run only)"
+  mvn -q -B -f "$CACHE/pom/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$LIB" -DincludeScope=runtime >"$CACHE/mvn.log" 2>&1 \
+    || { log "maven failed; see $CACHE/mvn.log"; tail -20 "$CACHE/mvn.log" >&2; exit 69; }
+  echo "$pom" | sha256sum > "$LIB/.complete"
+}
+
+# The broker, and kafka-tools: the admin commands (kafka-acls, kafka-topics,
+# kafka-configs) that the secured-Kafka tests run as an operator would.
+pom_xml() {
+  cat <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.portout-bridge</groupId><artifactId>kafka-local</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>2.24.3</version></dependency>
   </dependencies>
 </project>
 POM
-  log "resolving kafka_2.13:$KAFKA_VERSION from Maven Central (first run only)"
-  mvn -q -B -f "$CACHE/pom/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$LIB" -DincludeScope=runtime >"$CACHE/mvn.log" 2>&1 \
-    || { log "maven failed; see $CACHE/mvn.log"; tail -20 "$CACHE/mvn.log" >&2; exit 69; }
-  touch "$LIB/.complete"
 }
 
 write_config() { # write_config NODE
@@ -205,5 +216,6 @@ case "${1:-}" in
   kill-node) stop_node "$2" KILL; log "node $2 killed" ;;
   start-node) start_node "$2"; log "node $2 started" ;;
   leader) leader "$2" "$3" ;;
-  *) echo "usage: $0 start|stop|status|bootstrap|reset|kill-node N|start-node N|leader TOPIC PARTITION" >&2; exit 64 ;;
+  lib) fetch_jars; echo "$LIB" ;;
+  *) echo "usage: $0 start|stop|status|bootstrap|reset|kill-node N|start-node N|leader TOPIC PARTITION|lib" >&2; exit 64 ;;
 esac

@@ -70,7 +70,7 @@ drained() { # waits until the sender is done and a poll ran after the last event
   local last; last=$(curl -sf "$FAKE/_admin/events" | python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(sys.stdin)["events"]))')
   for _ in $(seq 1 300); do
     cp=$("$PB_BIN" -c "$WORK/bridge.conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
-    [[ "$cp" > "$last" || "$cp" = "$last" ]] && return 0
+    [[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] && return 0 # "none" sorts after digits
     sleep 0.2
   done
   fail "the checkpoint ($cp) never reached the last event ($last)"

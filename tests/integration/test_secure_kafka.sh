@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Kafka as companies run it (tests/integration/secure_kafka.sh): TLS
+# everywhere, SASL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN, OAUTHBEARER with
+# OIDC) or client certificates, StandardAuthorizer denying whatever no ACL
+# allows, topics made by an admin, and for the bridge's principal only the
+# ACLs `check-config --acls` prints (the list docs/operations.md shows). In
+# each mode:
+#  1. three replicas (webhooks round robin, polling with checkpoint_store =
+#     "kafka") elect one poller; every event, by webhook or poll alone, is in
+#     Kafka once; /readyz is ready;
+#  2. replay and backfill publish.
+# Then what an operator gets wrong: a wrong password, an expired client
+# certificate, one from another CA, a missing ACL, a missing CA file. Each
+# is named in the first error line; replay exits early with 77 (78 for a
+# file that does not exist); `run` is not ready and says why in /readyz and
+# /metrics, without a retry storm (CPU idle).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/secure_kafka.sh"
+P=()
+trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; sec_broker_stop; work_done' EXIT
+MODES=${PB_SECURE_MODES:-scram-512 scram-256 plain mtls oauthbearer}
+PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
+export TELNYX_PUBLIC_KEY=$PUB
+t0=$SECONDS
+sec_broker_start
+pass "secured broker (Kafka $SEC_KAFKA_VERSION) up in $((SECONDS - t0)) s: SASL_SSL on $SEC_SASL, mTLS on $SEC_MTLS, OIDC issuer $OIDC"
+
+# The operator's kafka-acls.sh, as check-config --acls prints it: run as the
+# admin, with the broker and admin config the printed line leaves to them.
+BROKERS="127.0.0.1:$SEC_SASL" # what the printed commands name
+kafka-acls.sh() { shift 4; sec_tool kafka-acls.sh "$@" > /dev/null; }
+grant() { # grant CONF PRINCIPAL: every ACL check-config --acls prints
+  "$PB_BIN" -c "$1" check-config --acls "$2" > "$WORK/acls.txt"
+  local pids=() line
+  while IFS= read -r line; do
+    eval "$line" & pids+=($!)
+  done < <(grep '^kafka-acls.sh ' "$WORK/acls.txt")
+  local p; for p in "${pids[@]}"; do wait "$p" || fail "kafka-acls.sh failed"; done
+}
+make_topics() { # make_topics PREFIX
+  local t pids=()
+  for t in status-changed foc-date-changed new-comment other dlq; do
+    sec_tool kafka-topics.sh --create --topic "$1.$t" --partitions 3 --replication-factor 1 > /dev/null & pids+=($!)
+  done
+  sec_tool kafka-topics.sh --create --topic "$1.control" --partitions 1 --replication-factor 1 > /dev/null & pids+=($!)
+  for t in "${pids[@]}"; do wait "$t" || fail "kafka-topics.sh failed"; done
+}
+write_conf() { # write_conf FILE MODE PREFIX [password]
+  cat > "$1" <<CONF
+log = { level = "info"; };
+kafka = { brokers = "$(sec_bootstrap "$2")"; properties = ( $(sec_client_props "$2" "${4:-}"), "message.timeout.ms=60000" ); };
+admin = { address = "127.0.0.1"; port = 0; };
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 5000; };
+topics = {
+  status_changed = "$3.status-changed"; foc_date_changed = "$3.foc-date-changed";
+  new_comment = "$3.new-comment"; other = "$3.other"; dead_letter = "$3.dlq"; control = "$3.control";
+};
+telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "$3.poller";
+           reconcile_group = "$3.reconcile";
+           poll_session_timeout_ms = 6000; poll_interval_s = 1; poll_overlap_s = 5; poll_settle_s = 2;
+           poll_lookback_s = 3600; reconcile_margin_s = 30;
+           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
+CONF
+}
+start_replica() { # start_replica N CONF
+  "$PB_BIN" -c "$2" run > "$WORK/r$1.log" 2>&1 &
+  P[$1]=$!
+  for _ in $(seq 1 300); do grep -q 'msg="running' "$WORK/r$1.log" && break; sleep 0.1; done
+  grep -q 'msg="running' "$WORK/r$1.log" || { cat "$WORK/r$1.log"; fail "replica $1 did not start"; }
+  ADM[$1]="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/r$1.log" | tail -1)"
+  URL[$1]="http://127.0.0.1:$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/r$1.log" | tail -1)/hook"
+}
+stop_replicas() {
+  local i rc=0
+  for i in 1 2 3; do
+    [ -n "${P[$i]:-}" ] || continue
+    kill -TERM "${P[$i]}"; wait "${P[$i]}" || rc=$?; P[$i]=""
+    check_sanitizers "$WORK/r$i.log"
+  done
+  return $rc
+}
+leaders() {
+  local i m n=0
+  for i in 1 2 3; do
+    m=$(curl -s --max-time 2 "${ADM[$i]}/metrics" || true)
+    grep -q '^portout_bridge_poll_leader 1$' <<< "$m" && n=$((n + 1))
+  done
+  echo $n
+}
+records() { # records PREFIX: "ce_id ingestpath" of every record on the event topics
+  local t
+  for t in status-changed foc-date-changed new-comment; do
+    { sec_kcat -C -t "$1.$t" -o beginning -e -q -f '%h\n' 2>/dev/null || true; } |
+      sed -n 's/.*ce_id=\([^,]*\),.*ce_ingestpath=\([a-z]*\).*/\1 \2/p'
+  done
+}
+
+for mode in $MODES; do
+  t0=$SECONDS
+  R=it.$RUN_ID.$mode
+  conf=$WORK/$mode.conf
+  write_conf "$conf" "$mode" "$R"
+  make_topics "$R"
+  grant "$conf" "$(sec_principal "$mode")"
+  start_fake 0
+  for i in 1 2 3; do start_replica $i "$conf"; done
+  for i in 1 2 3; do
+    for _ in $(seq 1 100); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
+    curl -sf "${ADM[$i]}/readyz" > /dev/null || { cat "$WORK/r$i.log"; fail "$mode: replica $i not ready: $(curl -s "${ADM[$i]}/readyz")"; }
+  done
+  for _ in $(seq 1 300); do [ "$(leaders)" = 1 ] && break; sleep 0.1; done
+  [ "$(leaders)" = 1 ] || { cat "$WORK/r1.log"; fail "$mode: $(leaders) poll leaders, want 1"; }
+  urls=$(printf '"%s",' "${URL[@]:1:3}"); urls="[${urls%,}]"
+  curl -sf -X POST "$FAKE/_admin/webhooks/start" \
+    -d "{\"urls\": $urls, \"key\": \"$WORK/keys/dev-private.pem\", \"rate\": 40, \"count\": 90, \"skip_every\": 3, \"threads\": 6}" > /dev/null
+  for _ in $(seq 1 300); do
+    curl -sf "$FAKE/_admin/webhooks?summary=1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && break
+    sleep 0.2
+  done
+  curl -sf "$FAKE/_admin/webhooks" > "$WORK/acked.json"
+  curl -sf "$FAKE/_admin/events" > "$WORK/events.json"
+  last=$(python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(open(sys.argv[1]))["events"]))' "$WORK/events.json")
+  for _ in $(seq 1 300); do
+    cp=$("$PB_BIN" -c "$conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
+    # (it prints "none" before the first commit, which sorts after digits)
+    [[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] && break
+    sleep 0.2
+  done
+  [[ "$cp" > "$last" || "$cp" = "$last" ]] || fail "$mode: the checkpoint ($cp) never reached the last event ($last)"
+  records "$R" > "$WORK/records"
+  python3 - "$WORK/events.json" "$WORK/acked.json" "$WORK/records" "$mode" > "$WORK/verdict" <<'PY' || { cat "$WORK/verdict"; fail "$mode: events lost or repeated"; }
+import collections, json, sys
+api = [e["id"] for e in json.load(open(sys.argv[1]))["events"]]
+acked = json.load(open(sys.argv[2]))
+recs = collections.Counter()
+paths = collections.Counter()
+for line in open(sys.argv[3]):
+    i, p = line.split()
+    recs[i] += 1
+    paths[p] += 1
+missing = [i for i in api if i not in recs]
+dups = [i for i, n in recs.items() if n > 1]
+print(f"{len(api)} events, {len(acked['acked'])} webhooks answered 200 (statuses {acked['status']}), "
+      f"{sum(recs.values())} records ({dict(paths)}), {len(missing)} missing, {len(dups)} repeated")
+assert len(api) == 90 and acked["done"], "the load did not happen"
+assert not missing and not dups
+assert paths["rest"] == 30, "one event in three is found by the poll alone"
+PY
+  stop_replicas || fail "$mode: a replica exited $?"
+  # replay and backfill, one-shot, with the same principal and ACLs
+  printf '{"data":{"event_type":"portout.status_changed","id":"replay-%s-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-r","status":"ported"},"record_type":"event"}}\n{"data":{"event_type":"portout.new_comment","id":"replay-%s-2","occurred_at":"2026-03-05T12:30:46Z","payload":{"id":"c-r","portout_id":"po-r","comment":"x"},"record_type":"event"}}\n' "$mode" "$mode" > "$WORK/replay.ndjson"
+  "$PB_BIN" -c "$conf" replay --quiet "$WORK/replay.ndjson" > "$WORK/replay.out" 2>&1 || { cat "$WORK/replay.out"; fail "$mode: replay exited $?"; }
+  grep -q '2 published' "$WORK/replay.out" || { cat "$WORK/replay.out"; fail "$mode: replay"; }
+  "$PB_BIN" -c "$conf" backfill --quiet --since 2000-01-01T00:00:00Z > "$WORK/backfill.out" 2>&1 || { cat "$WORK/backfill.out"; fail "$mode: backfill exited $?"; }
+  grep -q '90 event(s) read, 90 published' "$WORK/backfill.out" || { cat "$WORK/backfill.out"; fail "$mode: backfill"; }
+  stop_fake
+  pass "$mode as $(sec_principal "$mode"): $(cat "$WORK/verdict"); one poll leader; replay and backfill published ($((SECONDS - t0)) s)"
+done
+
+# --- what an operator gets wrong
+R=it.$RUN_ID.faults
+make_topics "$R"
+# The ACLs of a publisher, all but WRITE on the new-comment topic.
+write_conf "$WORK/ok.conf" scram-512 "$R"
+sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/ok.conf"
+"$PB_BIN" -c "$WORK/ok.conf" check-config --acls User:bridge \
+  | sed "s| --topic '$R.new-comment'||" > "$WORK/acls.txt"
+while IFS= read -r line; do eval "$line"; done < <(grep '^kafka-acls.sh ' "$WORK/acls.txt")
+mkdir -p "$WORK/events"
+printf '{"data":{"event_type":"portout.new_comment","id":"denied-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"c-d","portout_id":"po-d","comment":"x"},"record_type":"event"}}\n' > "$WORK/denied.ndjson"
+printf '{"data":{"event_type":"portout.status_changed","id":"fine-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-f","status":"ported"},"record_type":"event"}}\n' > "$WORK/fine.ndjson"
+
+# expect_refusal NAME CONF WANT_RC WANT_TEXT FILE: a one-shot replay gives up early, naming the cause
+expect_refusal() {
+  local t=$SECONDS rc=0
+  "$PB_BIN" -c "$2" replay --quiet "$5" > "$WORK/$1.out" 2>&1 || rc=$?
+  local took=$((SECONDS - t))
+  [ "$rc" = "$3" ] || { cat "$WORK/$1.out"; fail "$1: replay exited $rc, want $3"; }
+  [ "$took" -le 15 ] || fail "$1: replay took $took s to give up"
+  local first; first=$(grep -m1 -E 'level=error|^portout-bridge: |Kafka refused' "$WORK/$1.out" || true)
+  grep -qi -- "$4" <<< "$first" || { cat "$WORK/$1.out"; fail "$1: the first error line does not say \"$4\": $first"; }
+  grep -q '"event failed"\|event failed' "$WORK/$1.out" || [ "$3" = 78 ] || fail "$1: no event failure logged"
+  echo "$1: exit $rc after $took s: ${first:0:160}"
+}
+# expect_not_ready NAME CONF PROBLEM: run stays up, not ready, says why, and idles
+expect_not_ready() {
+  "$PB_BIN" -c "$2" run > "$WORK/$1.log" 2>&1 &
+  local pid=$! body="" adm
+  for _ in $(seq 1 100); do grep -q 'msg="running' "$WORK/$1.log" && break; sleep 0.1; done
+  adm="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/$1.log" | tail -1)"
+  for _ in $(seq 1 100); do
+    body=$(curl -s "$adm/readyz" || true)
+    grep -q "\"kafka_problem\":\"$3\"" <<< "$body" && break
+    sleep 0.1
+  done
+  grep -q "\"kafka_problem\":\"$3\"" <<< "$body" || { kill -9 $pid; cat "$WORK/$1.log"; fail "$1: /readyz says $body"; }
+  python3 -c 'import json,sys; json.loads(sys.argv[1])' "$body" || fail "$1: /readyz is not JSON: $body"
+  local m; m=$(curl -s "$adm/metrics") # whole, then grep (grep -q would SIGPIPE curl)
+  grep -q "^portout_bridge_kafka_problem{reason=\"$3\"} 1$" <<< "$m" || { kill -9 $pid; fail "$1: metric: $(grep kafka_problem <<< "$m")"; }
+  # No retry storm: CPU time over 5 s of refusals.
+  local c0 c1; c0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 5; c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  kill -TERM $pid; wait $pid || true
+  check_sanitizers "$WORK/$1.log"
+  local ticks=$((c1 - c0)) hz; hz=$(getconf CLK_TCK)
+  [ $((ticks * 100 / hz)) -le 50 ] || fail "$1: $ticks ticks of CPU in 5 s while refused (a retry storm?)"
+  echo "$1: /readyz $body; $((ticks * 1000 / hz)) ms CPU in 5 s"
+}
+
+write_conf "$WORK/badpw.conf" scram-512 "$R" wrong-password
+sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/badpw.conf"
+expect_refusal "wrong password" "$WORK/badpw.conf" 77 "authentication" "$WORK/fine.ndjson" >> "$WORK/faults"
+expect_not_ready "wrong password (run)" "$WORK/badpw.conf" authentication >> "$WORK/faults"
+for c in mtls-expired mtls-rogue; do
+  write_conf "$WORK/$c.conf" "$c" "$R"
+  sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/$c.conf"
+  expect_refusal "$c certificate" "$WORK/$c.conf" 77 "tls\|ssl" "$WORK/fine.ndjson" >> "$WORK/faults"
+  expect_not_ready "$c certificate (run)" "$WORK/$c.conf" tls >> "$WORK/faults"
+done
+expect_refusal "missing ACL" "$WORK/ok.conf" 77 "authorization" "$WORK/denied.ndjson" >> "$WORK/faults"
+"$PB_BIN" -c "$WORK/ok.conf" replay --quiet "$WORK/fine.ndjson" > "$WORK/fine.out" 2>&1 || fail "the topic that has its ACL: replay exited $?"
+sec_kcat -C -t "$R.dlq" -o beginning -e -q 2>/dev/null | grep -q denied-1 && fail "an ACL denial was dead-lettered"
+sed "s|$SEC/ca.pem|$SEC/no-such-ca.pem|" "$WORK/ok.conf" > "$WORK/noca.conf"
+expect_refusal "missing CA file" "$WORK/noca.conf" 78 "no-such-ca.pem" "$WORK/fine.ndjson" >> "$WORK/faults"
+sed 's/^/  /' "$WORK/faults"
+pass "refusals: named in the first error line, replay exits early (77; 78 for a missing file), run not ready with the reason, CPU idle"
