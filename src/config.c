@@ -34,6 +34,7 @@ struct pb_option {
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"logfmt", "json", NULL};
 static const char *const checkpoint_stores[] = {"file", "kafka", NULL};
+static const char *const kafka_modes[] = {"structured", "structured_noheaders", "binary", NULL};
 
 #define OFF(f) offsetof(pb_config_t, f)
 
@@ -93,6 +94,14 @@ static const struct pb_option pb_options[] = {
      0, NULL, NULL, NULL,
      "CloudEvents 'source' of every envelope, the same for every ingest path;\n"
      "consumers dedupe on (source, id)."},
+    {"envelope.kafka_mode", OPT_ENUM, OFF(envelope_kafka_mode), 0, "structured", 0, 0, kafka_modes,
+     NULL, NULL,
+     "CloudEvents Kafka binding content mode (docs/envelope.md). \"structured\": the\n"
+     "value is the whole envelope (application/cloudevents+json), and ce_* headers\n"
+     "repeat its attributes for routing. \"structured_noheaders\": the same without\n"
+     "the ce_* headers, for SDKs that take any ce_ header to mean binary mode (the\n"
+     "Python cloudevents SDK's from_kafka_event). \"binary\": the value is the\n"
+     "event's data (application/json), the attributes are ce_* headers only."},
 
     {"input.max_event_bytes", OPT_INT, OFF(input_max_event_bytes), 0, "1048576", 1024,
      INT64_C(64) * 1024 * 1024, NULL, NULL, NULL,

@@ -23,6 +23,13 @@ typedef struct pb_kv {
 
 #define PB_CONFIG_MAX_OPTIONS 64
 
+/* envelope.kafka_mode: the CloudEvents Kafka binding's content mode. */
+enum pb_kafka_mode {
+        PB_KAFKA_MODE_STRUCTURED = 0,   /* envelope value, plus ce_* headers */
+        PB_KAFKA_MODE_STRUCTURED_NOHDR, /* envelope value, content-type only */
+        PB_KAFKA_MODE_BINARY,           /* data value, attributes in ce_* headers */
+};
+
 typedef struct pb_config {
         char *path; /* file it was loaded from, NULL if none */
         /* Where each option's value came from: 0 default, >0 file line,
@@ -46,6 +53,7 @@ typedef struct pb_config {
         char *topic_control;
 
         char *envelope_source;
+        int envelope_kafka_mode; /* PB_KAFKA_MODE_* */
         int64_t input_max_event_bytes;
 
         char *telnyx_api_base;

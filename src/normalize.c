@@ -386,7 +386,7 @@ static size_t member_len(const struct member *m)
 /* Writes {"k":v,...} for members into one exact-size allocation. data
  * (members of the nested "data" object) goes last, under "data". */
 static char *write_envelope(const struct member *m, size_t n, const struct member *data,
-                            size_t ndata, size_t *outlen)
+                            size_t ndata, size_t *outlen, size_t *data_off, size_t *data_len)
 {
         size_t total = 2 + 2 + 7 + 2; /* {} , "data": {} */
         for (size_t i = 0; i < n; i++)
@@ -400,8 +400,10 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
         for (int part = 0; part < 2; part++) {
                 const struct member *mm = part ? data : m;
                 size_t nn = part ? ndata : n;
-                if (part)
+                if (part) {
                         o = put(o, ",\"data\":{", 9);
+                        *data_off = (size_t)(o - 1 - buf);
+                }
                 for (size_t i = 0; i < nn; i++) {
                         if (i)
                                 *o++ = ',';
@@ -413,6 +415,7 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
                 }
         }
         *o++ = '}';
+        *data_len = (size_t)(o - buf) - *data_off;
         *o++ = '}';
         *o = '\0';
         *outlen = (size_t)(o - buf);
@@ -485,9 +488,9 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
             {"telnyx", NULL, 0, 1, telnyx},
         };
 #undef M
-        size_t jlen = 0;
+        size_t jlen = 0, doff = 0, dlen = 0;
         char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), data,
-                                  sizeof(data) / sizeof(data[0]), &jlen);
+                                  sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen);
         json_object_put(telnyx);
 
         int64_t created_us = 0;
@@ -510,6 +513,8 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
                 e->created_us = created_us;
                 e->json = js;
                 e->json_len = jlen;
+                e->data_off = doff;
+                e->data_len = dlen;
                 js = NULL;
         }
         free(js);

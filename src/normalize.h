@@ -54,6 +54,8 @@ typedef struct pb_envelope {
         const char *ingest; /* "file", "webhook" or "rest" (static) */
         char *json;         /* the serialized envelope (structured mode) */
         size_t json_len;
+        size_t data_off;    /* json + data_off: the "data" object's bytes */
+        size_t data_len;    /* (the value in binary mode) */
         int64_t created_us; /* Telnyx's created_at (REST records), 0 if absent:
                              * the poll checkpoint is Telnyx time, never ours */
 } pb_envelope_t;

@@ -5,7 +5,8 @@
 #include "deadletter.h"
 #include "route.h"
 
-#define CE_CONTENT_TYPE "application/cloudevents+json; charset=UTF-8"
+#define CE_CONTENT_TYPE   "application/cloudevents+json; charset=UTF-8"
+#define DATA_CONTENT_TYPE "application/json"
 
 const char *pb_publish_topic(const pb_config_t *cfg, const pb_norm_item_t *it)
 {
@@ -23,9 +24,13 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
         rec.prov = *prov;
         if (e) {
                 /* Structured mode plus the ce_ headers, so consumers can route
-                 * and filter without parsing the value. */
+                 * and filter without parsing the value; or structured alone;
+                 * or binary mode: the data as the value, the attributes (and
+                 * datacontenttype as content-type) in the headers. */
+                int mode = cfg->envelope_kafka_mode;
                 pb_header_t h[] = {
-                    {"content-type", CE_CONTENT_TYPE},
+                    {"content-type",
+                     mode == PB_KAFKA_MODE_BINARY ? DATA_CONTENT_TYPE : CE_CONTENT_TYPE},
                     {"ce_specversion", "1.0"},
                     {"ce_id", e->id},
                     {"ce_source", e->source},
@@ -38,10 +43,11 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
                 };
                 rec.key = e->portout_id;
                 rec.key_len = strlen(e->portout_id);
-                rec.value = e->json;
-                rec.value_len = e->json_len;
+                rec.value = mode == PB_KAFKA_MODE_BINARY ? e->json + e->data_off : e->json;
+                rec.value_len = mode == PB_KAFKA_MODE_BINARY ? e->data_len : e->json_len;
                 rec.headers = h;
-                rec.headers_cnt = sizeof(h) / sizeof(h[0]);
+                rec.headers_cnt =
+                    mode == PB_KAFKA_MODE_STRUCTURED_NOHDR ? 1 : sizeof(h) / sizeof(h[0]);
                 rec.raw = it->raw;
                 rec.raw_len = it->raw_len;
                 return pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);

@@ -1,6 +1,7 @@
 #include "reconcile.h"
 
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -99,6 +100,22 @@ fail:
                 rd_kafka_conf_destroy(conf);
         pb_reconcile_free(r);
         return NULL;
+}
+
+/* The "id" of a structured-mode envelope (no ce_id header to read). */
+static void id_from_envelope(const rd_kafka_message_t *m, char *id, size_t idsz)
+{
+        if (!m->payload || m->len > INT32_MAX)
+                return;
+        json_tokener *tok = json_tokener_new();
+        json_object *o = tok ? json_tokener_parse_ex(tok, m->payload, (int)m->len) : NULL;
+        json_tokener_free(tok);
+        json_object *v;
+        if (o && json_object_object_get_ex(o, "id", &v) &&
+            json_object_is_type(v, json_type_string) &&
+            (size_t)json_object_get_string_len(v) < idsz)
+                snprintf(id, idsz, "%s", json_object_get_string(v));
+        json_object_put(o);
 }
 
 static struct part *find_part(pb_reconcile_t *r, const char *topic, int32_t partition)
@@ -258,6 +275,9 @@ static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
         if (!rd_kafka_message_headers(m, &h)) {
                 if (!rd_kafka_header_get_last(h, "ce_id", &v, &vl) && vl < 512)
                         snprintf(id, sizeof(id), "%.*s", (int)vl, (const char *)v);
+                else if (!rd_kafka_header_get_last(h, "content-type", &v, &vl) && vl >= 28 &&
+                         memcmp(v, "application/cloudevents+json", 28) == 0)
+                        id_from_envelope(m, id, sizeof(id)); /* structured_noheaders */
                 else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) && vl == 9 &&
                          memcmp(v, "normalize", 9) == 0) {
                         unsigned char d[crypto_hash_sha256_BYTES];

@@ -24,8 +24,23 @@ static pb_batch_t *norm_ingest(const char *doc, pb_ingest_path_t path, int64_t r
         pb_batch_t *b = pb_normalize(&opts, doc, strlen(doc), &ing);
         assert_non_null(b);
         for (size_t i = 0; i < b->cnt; i++)
-                if (b->items[i].env)
-                        tu_dump_envelope(b->items[i].env->json, b->items[i].env->json_len);
+                if (b->items[i].env) {
+                        const pb_envelope_t *e = b->items[i].env;
+                        tu_dump_envelope(e->json, e->json_len);
+                        /* The data slice (binary mode's value) is the
+                         * envelope's "data", byte for byte a JSON object. */
+                        json_object *env = json_tokener_parse(e->json), *data, *slice;
+                        assert_non_null(env);
+                        assert_true(json_object_object_get_ex(env, "data", &data));
+                        char *s = strndup(e->json + e->data_off, e->data_len);
+                        assert_true(s[0] == '{' && s[e->data_len - 1] == '}');
+                        slice = json_tokener_parse(s);
+                        assert_non_null(slice);
+                        assert_true(json_object_equal(slice, data));
+                        json_object_put(slice);
+                        json_object_put(env);
+                        free(s);
+                }
         return b;
 }
 
