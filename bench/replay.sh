@@ -5,13 +5,15 @@
 # and the bridge's peak RSS.
 #   bench/replay.sh [N]      (default 200000)
 # PB_BENCH_PROPS: the bridge's kafka.properties (default "linger.ms=5", as
-# kcat's below).
+# kcat's below). PB_BENCH_BIN: the binary (default build/portout-bridge),
+# e.g. to compare two builds side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}
 bash scripts/install-deps.sh >/dev/null
 command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
 bash scripts/build.sh build >/dev/null
+BIN=${PB_BENCH_BIN:-./build/portout-bridge}
 B=$(bash scripts/kafka-local.sh start)
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 RUN=bench-$(date +%s)
@@ -40,11 +42,11 @@ kafka = { brokers = "$B"; properties = ( ${PB_BENCH_PROPS:-"linger.ms=5"} ); };
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 CONF
 # The same envelopes, for kcat (one topic, key-less: the ceiling).
-./build/portout-bridge -c "$W/bench.conf" normalize "$W/events.ndjson" > "$W/envelopes.ndjson"
+"$BIN" -c "$W/bench.conf" normalize "$W/events.ndjson" > "$W/envelopes.ndjson"
 
 now() { date +%s.%N; }
 t0=$(now)
-/usr/bin/time -f '%M' -o "$W/rss" ./build/portout-bridge -c "$W/bench.conf" replay "$W/events.ndjson" > "$W/summary"
+/usr/bin/time -f '%M' -o "$W/rss" "$BIN" -c "$W/bench.conf" replay "$W/events.ndjson" > "$W/summary"
 t1=$(now)
 kcat -P -b "$B" -t "$RUN.kcat" -X enable.idempotence=true -X acks=all -X linger.ms=5 -l "$W/envelopes.ndjson"
 t2=$(now)

@@ -4,6 +4,7 @@
 # connections (wrk, pre-signed distinct requests within the replay window).
 # Prints requests/s, latency p50/p99/max, non-200 answers, the bridge's peak RSS.
 #   bench/webhook.sh [SECONDS_PER_LEVEL]   (default 8)
+# PB_BENCH_BIN: the binary (default build/portout-bridge).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-8}
@@ -17,11 +18,12 @@ log = { level = "warn"; };
 kafka = { brokers = "$B"; properties = ( ); }; # the bridge's producer defaults
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; };
+admin = { address = "127.0.0.1"; port = 18081; };
 CONF
-TELNYX_PUBLIC_KEY=$PUB ./build/portout-bridge -c "$W/bench.conf" run 2> "$W/bridge.log" &
+TELNYX_PUBLIC_KEY=$PUB "${PB_BENCH_BIN:-./build/portout-bridge}" -c "$W/bench.conf" run 2> "$W/bridge.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18081/readyz >/dev/null && break; sleep 0.1; done
 printf '%-12s %10s %9s %9s %9s %8s\n' connections req/s p50_ms p99_ms max_ms non-200
 for c in 1 16 64; do
   node bench/sign-requests.js "$W/keys/dev-private.pem" 200000 "$RUN-c$c" > "$W/reqs.tsv"

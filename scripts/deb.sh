@@ -31,7 +31,9 @@ test_deb() {
   chroot "$root" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -qq --no-install-recommends \
     "/tmp/$(basename "$deb")" > "$root/tmp/apt.log" 2>&1 || { cat "$root/tmp/apt.log"; exit 1; }
-  chroot "$root" portout-bridge --version
+  chroot "$root" portout-bridge --version | tee "$root/tmp/version" >&2
+  grep -q "^librdkafka $(bash scripts/librdkafka.sh version) " "$root/tmp/version" \
+    || { log "the installed binary does not run the pinned librdkafka"; exit 1; }
   chroot "$root" portout-bridge -c /etc/portout-bridge/portout-bridge.conf check-config > "$root/tmp/check.txt" \
     || { cat "$root/tmp/check.txt"; log "check-config failed in the chroot"; exit 1; }
   grep -q "# configuration OK" "$root/tmp/check.txt"

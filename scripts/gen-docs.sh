@@ -14,10 +14,16 @@ out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 "$BIN" check-config --reference > "$out/config.md"
 "$BIN" check-config --metrics > "$out/metrics.md"
 "$BIN" check-config --example > "$out/example.conf"
-python3 - docs/operations.md "$out/config.md" "$out/metrics.md" > "$out/operations.md" <<'PY'
+# The ACLs of the default configuration, as check-config --acls prints them.
+{ echo '```sh'
+  "$BIN" -c "$out/example.conf" check-config --acls User:bridge --mode publish
+  echo
+  "$BIN" -c "$out/example.conf" check-config --acls User:bridge --mode replicas
+  echo '```'; } > "$out/acls.md"
+python3 - docs/operations.md "$out/config.md" "$out/metrics.md" "$out/acls.md" > "$out/operations.md" <<'PY'
 import re, sys
 doc = open(sys.argv[1]).read()
-for name, path in (("config", sys.argv[2]), ("metrics", sys.argv[3])):
+for name, path in (("config", sys.argv[2]), ("metrics", sys.argv[3]), ("acls", sys.argv[4])):
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     if begin not in doc or end not in doc:
         sys.exit(f"docs/operations.md lacks the {name} markers")

@@ -80,6 +80,9 @@ smoke() {
   pub=$(node scripts/webhook-dev.js keygen "$work/keys")
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  local want; want=$(bash scripts/librdkafka.sh version)
+  chroot --userspec="$user" "$mnt" /usr/local/bin/portout-bridge --version | grep -q "^librdkafka $want " \
+    || { log "the image's binary does not run librdkafka $want"; exit 1; }
   log "running the image's entrypoint as $user in its own filesystem ($mnt)"
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin KAFKA_BROKERS="$PB_KAFKA_BOOTSTRAP" \
       TELNYX_PUBLIC_KEY="$pub" PORTOUT_BRIDGE_PORT="$port" PORTOUT_BRIDGE_ADMIN_PORT="$admin" \

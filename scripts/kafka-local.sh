@@ -152,7 +152,7 @@ start_node() { # start_node NODE [cluster-id]
   write_config "$n"
   if [ ! -f "$dir/data/meta.properties" ]; then
     mkdir -p "$dir/data"
-    local id=${2:-$(java_run "$n" kafka.tools.StorageTool random-uuid 2>/dev/null)}
+    local id=${2:-$(java_run "$n" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)}
     if [ "$KAFKA_NODES" = 1 ]; then
       java_run "$n" kafka.tools.StorageTool format --standalone -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
         || java_run "$n" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >>"$dir/format.log" 2>&1 \
@@ -174,7 +174,7 @@ start() {
   fetch_jars
   local id="" i
   [ "$KAFKA_NODES" = 1 ] || [ -f "$(node_dir 1)/data/meta.properties" ] \
-    || id=$(java_run 1 kafka.tools.StorageTool random-uuid 2>/dev/null)
+    || id=$(java_run 1 kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
   for i in $(seq 1 "$KAFKA_NODES"); do start_node "$i" "$id"; done
   wait_ready
   log "ready ($KAFKA_NODES node(s))"

@@ -3,6 +3,7 @@
 
 #include "cmd.h"
 #include "kafka_acls.h"
+#include "kafka_check.h"
 #include "metrics.h"
 #include "pb.h"
 #include "producer.h"
@@ -10,6 +11,7 @@
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
     "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode publish|replicas]\n"
+    "       portout-bridge [-c FILE] check-config --kafka\n"
     "\n"
     "Validates the configuration (the file, ${VAR} references, secrets files,\n"
     "kafka.properties against librdkafka) and prints the effective values with\n"
@@ -19,16 +21,21 @@ static const char usage[] =
     "  --reference  print the option reference (Markdown, for docs/operations.md)\n"
     "  --metrics    print the metrics reference (Markdown, for docs/operations.md)\n"
     "  --acls P     print the kafka-acls.sh commands that grant principal P (e.g.\n"
-    "               User:bridge) what this configuration needs, or what --mode needs\n";
+    "               User:bridge) what this configuration needs, or what --mode needs\n"
+    "  --kafka      also connect to Kafka as configured and check each topic and\n"
+    "               group it needs (exists, partitions, this principal's rights);\n"
+    "               exit 77 on a missing right or topic, 69 if Kafka does not answer\n";
 
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, usage))
                 return PB_EXIT_OK;
-        int example = 0, mode = -1;
+        int example = 0, mode = -1, kafka = 0;
         const char *acls = NULL;
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--acls") == 0 && i + 1 < argc) {
+                if (strcmp(argv[i], "--kafka") == 0) {
+                        kafka = 1;
+                } else if (strcmp(argv[i], "--acls") == 0 && i + 1 < argc) {
                         acls = argv[++i];
                 } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
                         const char *m = argv[++i];
@@ -74,6 +81,15 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
         pb_config_print(cfg, stdout);
         pb_producer_conf_print(cfg, stdout);
         fprintf(stdout, "# configuration OK\n");
+        int rc = PB_EXIT_OK;
+        if (kafka) {
+                fflush(stdout);
+                rc = pb_kafka_check(cfg, stdout, err, sizeof(err));
+                if (rc)
+                        fprintf(stderr,
+                                "check-config: Kafka is not ready for this configuration: %s\n",
+                                err);
+        }
         pb_config_free(cfg);
-        return PB_EXIT_OK;
+        return rc;
 }

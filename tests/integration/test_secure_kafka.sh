@@ -101,7 +101,15 @@ for mode in $MODES; do
   conf=$WORK/$mode.conf
   write_conf "$conf" "$mode" "$R"
   make_topics "$R"
+  # Before the ACLs: the operator's pre-flight says what is missing.
+  rc=0; "$PB_BIN" -c "$conf" check-config --kafka > "$WORK/pre.out" 2>&1 || rc=$?
+  [ $rc = 77 ] && grep -q '^✗ topic .*Topic authorization failed' "$WORK/pre.out" \
+    || { cat "$WORK/pre.out"; fail "$mode: check-config --kafka before the ACLs exited $rc"; }
   grant "$conf" "$(sec_principal "$mode")"
+  "$PB_BIN" -c "$conf" check-config --kafka > "$WORK/post.out" 2>&1 || { cat "$WORK/post.out"; fail "$mode: check-config --kafka with the ACLs"; }
+  [ "$(grep -c '^✓ topic' "$WORK/post.out")" = 6 ] && [ "$(grep -c '^[✓?] group ' "$WORK/post.out")" = 2 ] \
+    || { cat "$WORK/post.out"; fail "$mode: check-config --kafka table"; }
+  ! grep -q '^✗' "$WORK/post.out" || { cat "$WORK/post.out"; fail "$mode: check-config --kafka"; }
   start_fake 0
   for i in 1 2 3; do start_replica $i "$conf"; done
   for i in 1 2 3; do
@@ -146,6 +154,8 @@ assert len(api) == 90 and acked["done"], "the load did not happen"
 assert not missing and not dups
 assert paths["rest"] == 30, "one event in three is found by the poll alone"
 PY
+  "$PB_BIN" -c "$conf" check-config --kafka > "$WORK/post.out" 2>&1 || { cat "$WORK/post.out"; fail "$mode: check-config --kafka with the replicas' groups"; }
+  grep -q "^✓ group $R.poller .*(needs READ)" "$WORK/post.out" || { cat "$WORK/post.out"; fail "$mode: the poll group's READ"; }
   stop_replicas || fail "$mode: a replica exited $?"
   # replay and backfill, one-shot, with the same principal and ACLs
   printf '{"data":{"event_type":"portout.status_changed","id":"replay-%s-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-r","status":"ported"},"record_type":"event"}}\n{"data":{"event_type":"portout.new_comment","id":"replay-%s-2","occurred_at":"2026-03-05T12:30:46Z","payload":{"id":"c-r","portout_id":"po-r","comment":"x"},"record_type":"event"}}\n' "$mode" "$mode" > "$WORK/replay.ndjson"
@@ -210,6 +220,10 @@ write_conf "$WORK/badpw.conf" scram-512 "$R" wrong-password
 sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/badpw.conf"
 expect_refusal "wrong password" "$WORK/badpw.conf" 77 "authentication" "$WORK/fine.ndjson" >> "$WORK/faults"
 expect_not_ready "wrong password (run)" "$WORK/badpw.conf" authentication >> "$WORK/faults"
+# The bridge does not trust the broker's certificate (another CA).
+write_conf "$WORK/untrusted.conf" scram-512 "$R"
+sed -i "s|$SEC/ca.pem|$SEC/rogue-ca.pem|; s/poll_enabled = true/poll_enabled = false/" "$WORK/untrusted.conf"
+expect_refusal "untrusted broker certificate" "$WORK/untrusted.conf" 77 "tls" "$WORK/fine.ndjson" >> "$WORK/faults"
 for c in mtls-expired mtls-rogue; do
   write_conf "$WORK/$c.conf" "$c" "$R"
   sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/$c.conf"
@@ -217,6 +231,14 @@ for c in mtls-expired mtls-rogue; do
   expect_not_ready "$c certificate (run)" "$WORK/$c.conf" tls >> "$WORK/faults"
 done
 expect_refusal "missing ACL" "$WORK/ok.conf" 77 "authorization" "$WORK/denied.ndjson" >> "$WORK/faults"
+rc=0; "$PB_BIN" -c "$WORK/ok.conf" check-config --kafka > "$WORK/ck.out" 2>&1 || rc=$?
+[ $rc = 77 ] && [ "$(grep -c '^✗' "$WORK/ck.out")" = 1 ] && grep -q "^✗ topic $R.new-comment .*authorization failed" "$WORK/ck.out" \
+  || { cat "$WORK/ck.out"; fail "check-config --kafka with one ACL missing exited $rc"; }
+echo "check-config --kafka with one ACL missing: exit 77, $(grep '^✗' "$WORK/ck.out" | tr -s ' ' | cut -c1-100)" >> "$WORK/faults"
+rc=0; "$PB_BIN" -c "$WORK/badpw.conf" check-config --kafka > "$WORK/ck.out" 2>&1 || rc=$?
+[ $rc = 77 ] && grep -q '^✗ connect: .*Authentication failed' "$WORK/ck.out" \
+  || { cat "$WORK/ck.out"; fail "check-config --kafka with a wrong password exited $rc"; }
+echo "check-config --kafka with a wrong password: exit 77, $(grep '^✗' "$WORK/ck.out" | cut -c1-120)" >> "$WORK/faults"
 "$PB_BIN" -c "$WORK/ok.conf" replay --quiet "$WORK/fine.ndjson" > "$WORK/fine.out" 2>&1 || fail "the topic that has its ACL: replay exited $?"
 sec_kcat -C -t "$R.dlq" -o beginning -e -q 2>/dev/null | grep -q denied-1 && fail "an ACL denial was dead-lettered"
 sed "s|$SEC/ca.pem|$SEC/no-such-ca.pem|" "$WORK/ok.conf" > "$WORK/noca.conf"

@@ -1,0 +1,253 @@
+#include "kafka_check.h"
+
+#include <string.h>
+
+#include "kafka.h"
+#include "kafka_acls.h"
+#include "log.h"
+#include "pb.h"
+
+#define CHECK_TIMEOUT_MS 10000
+
+/* The last error librdkafka reported while connecting (error_cb). */
+struct conn {
+        char last[512];
+        int err;
+};
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        (void)rk;
+        struct conn *c = opaque;
+        /* "all brokers down" follows the cause; keep the cause. */
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->err)
+                return;
+        c->err = err;
+        snprintf(c->last, sizeof(c->last), "%s", reason);
+}
+
+static int has_op(const rd_kafka_AclOperation_t *ops, size_t n, rd_kafka_AclOperation_t want)
+{
+        for (size_t i = 0; i < n; i++)
+                if (ops[i] == want || ops[i] == RD_KAFKA_ACL_OPERATION_ALL)
+                        return 1;
+        return 0;
+}
+
+/* Waits for one admin result on q, serving rk's errors meanwhile (error_cb
+ * runs from rd_kafka_poll()); NULL with errstr on timeout. */
+static rd_kafka_event_t *await(rd_kafka_t *rk, rd_kafka_queue_t *q, const char *what, char *errstr,
+                               size_t errsz)
+{
+        rd_kafka_event_t *ev = NULL;
+        int64_t until = pb_mono_ms() + CHECK_TIMEOUT_MS + 2000;
+        while (!ev && pb_mono_ms() < until) {
+                ev = rd_kafka_queue_poll(q, 100);
+                rd_kafka_poll(rk, 0);
+        }
+        if (!ev)
+                pb_seterr(errstr, errsz, "%s: no answer from Kafka", what);
+        else if (rd_kafka_event_error(ev)) {
+                pb_seterr(errstr, errsz, "%s: %s", what, rd_kafka_event_error_string(ev));
+                rd_kafka_event_destroy(ev);
+                ev = NULL;
+        }
+        return ev;
+}
+
+static rd_kafka_AdminOptions_t *opts_for(rd_kafka_t *rk, rd_kafka_admin_op_t op)
+{
+        rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+        rd_kafka_AdminOptions_set_request_timeout(o, CHECK_TIMEOUT_MS, NULL, 0);
+        rd_kafka_error_t *e = rd_kafka_AdminOptions_set_include_authorized_operations(o, 1);
+        if (e)
+                rd_kafka_error_destroy(e);
+        return o;
+}
+
+/* One topic's row; returns the number of problems (0 or 1). */
+static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int need_read,
+                     int want_partitions, FILE *out)
+{
+        const char *name = rd_kafka_TopicDescription_name(d);
+        const rd_kafka_error_t *e = rd_kafka_TopicDescription_error(d);
+        if (e && rd_kafka_error_code(e)) {
+                fprintf(out, "✗ topic %-40s %s%s\n", name, rd_kafka_error_string(e),
+                        rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+                            ? " (no DESCRIBE: missing, or no ACL for this principal)"
+                            : " (create it; a broker that auto-creates topics would make it with "
+                              "its defaults)");
+                return 1;
+        }
+        size_t np = 0, nops = 0;
+        rd_kafka_TopicDescription_partitions(d, &np);
+        const rd_kafka_AclOperation_t *ops =
+            rd_kafka_TopicDescription_authorized_operations(d, &nops);
+        /* A broker without an authorizer reports no operations: anything goes. */
+        int w = ops ? has_op(ops, nops, RD_KAFKA_ACL_OPERATION_WRITE) : 1;
+        int r = ops ? has_op(ops, nops, RD_KAFKA_ACL_OPERATION_READ) : 1;
+        int bad = (need_write && !w) || (need_read && !r) ||
+                  (want_partitions > 0 && (int)np != want_partitions);
+        const char *yes = ops ? "yes" : "yes (no authorizer)";
+        fprintf(out, "%s topic %-40s %3zu partition(s)  write %s  read %s", bad ? "✗" : "✓", name,
+                np, w ? yes : "no", r ? yes : "no");
+        if (need_write && !w)
+                fprintf(out, "  (needs WRITE)");
+        if (need_read && !r)
+                fprintf(out, "  (needs READ)");
+        if (want_partitions > 0 && (int)np != want_partitions)
+                fprintf(out, "  (must have exactly %d: one poll leader)", want_partitions);
+        fputc('\n', out);
+        return bad;
+}
+
+static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int replicas, FILE *out,
+                        char *errstr, size_t errsz)
+{
+        const char *names[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
+                               cfg->topic_new_comment,    cfg->topic_other,
+                               cfg->topic_dead_letter,    cfg->topic_control};
+        size_t n = replicas ? 6 : 5;
+        rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, n);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
+        rd_kafka_DescribeTopics(rk, tc, o, q);
+        rd_kafka_event_t *ev = await(rk, q, "describing the topics", errstr, errsz);
+        int bad = -1;
+        if (ev) {
+                size_t cnt = 0;
+                const rd_kafka_TopicDescription_t **ds = rd_kafka_DescribeTopics_result_topics(
+                    rd_kafka_event_DescribeTopics_result(ev), &cnt);
+                bad = 0;
+                for (size_t i = 0; i < cnt; i++) {
+                        int control = strcmp(rd_kafka_TopicDescription_name(ds[i]),
+                                             cfg->topic_control) == 0 &&
+                                      replicas;
+                        bad += topic_row(ds[i], !control, replicas, control ? 1 : 0, out);
+                }
+                rd_kafka_event_destroy(ev);
+        }
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_TopicCollection_destroy(tc);
+        return bad;
+}
+
+static int check_groups(rd_kafka_t *rk, const pb_config_t *cfg, FILE *out, char *errstr,
+                        size_t errsz)
+{
+        const char *groups[] = {cfg->telnyx_poll_group, cfg->telnyx_reconcile_group};
+        const rd_kafka_AclOperation_t need[] = {RD_KAFKA_ACL_OPERATION_READ,
+                                                RD_KAFKA_ACL_OPERATION_DESCRIBE};
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+        rd_kafka_DescribeConsumerGroups(rk, groups, 2, o, q);
+        rd_kafka_event_t *ev = await(rk, q, "describing the groups", errstr, errsz);
+        int bad = -1;
+        if (ev) {
+                size_t cnt = 0;
+                const rd_kafka_ConsumerGroupDescription_t **gs =
+                    rd_kafka_DescribeConsumerGroups_result_groups(
+                        rd_kafka_event_DescribeConsumerGroups_result(ev), &cnt);
+                bad = 0;
+                for (size_t i = 0; i < cnt; i++) {
+                        const char *id = rd_kafka_ConsumerGroupDescription_group_id(gs[i]);
+                        rd_kafka_AclOperation_t want =
+                            strcmp(id, groups[0]) == 0 ? need[0] : need[1];
+                        const rd_kafka_error_t *e = rd_kafka_ConsumerGroupDescription_error(gs[i]);
+                        size_t nops = 0;
+                        const rd_kafka_AclOperation_t *ops =
+                            rd_kafka_ConsumerGroupDescription_authorized_operations(gs[i], &nops);
+                        rd_kafka_resp_err_t ec = e ? rd_kafka_error_code(e) : 0;
+                        if (ec && ec != RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+                                /* Not found (or its coordinator not there
+                                 * yet): its rights show once a replica has
+                                 * joined it; only a denial is a verdict. */
+                                fprintf(out,
+                                        "? group %-40s not created yet (%s; %s is checked once a "
+                                        "replica has joined it)\n",
+                                        id, rd_kafka_err2name(ec),
+                                        rd_kafka_AclOperation_name(want));
+                                continue;
+                        }
+                        int ok = !ec && (!ops || has_op(ops, nops, want));
+                        fprintf(out, "%s group %-40s %s  (needs %s)%s%s (%s)\n", ok ? "✓" : "✗", id,
+                                rd_kafka_consumer_group_state_name(
+                                    rd_kafka_ConsumerGroupDescription_state(gs[i])),
+                                rd_kafka_AclOperation_name(want), ec ? ": " : "",
+                                ec ? rd_kafka_err2str(ec) : "", ec ? rd_kafka_err2name(ec) : "ok");
+                        bad += !ok;
+                }
+                rd_kafka_event_destroy(ev);
+        }
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_queue_destroy(q);
+        return bad;
+}
+
+int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz)
+{
+        struct conn c;
+        memset(&c, 0, sizeof(c));
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
+        if (!conf)
+                return PB_EXIT_CONFIG;
+        rd_kafka_conf_set_opaque(conf, &c);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        char e[512];
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "cannot create a Kafka client: %s", e);
+                return PB_EXIT_CONFIG;
+        }
+        int replicas = pb_kafka_acl_mode(cfg) == PB_ACL_REPLICAS;
+        fprintf(out, "# Kafka %s, as this configuration's principal (%s)\n", cfg->kafka_brokers,
+                replicas ? "replicas polling with checkpoint_store = \"kafka\"" : "publishing");
+        int rc = PB_EXIT_OK;
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER);
+        rd_kafka_DescribeCluster(rk, o, q);
+        rd_kafka_event_t *ev = await(rk, q, "connecting", errstr, errsz);
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_queue_destroy(q);
+        if (!ev) {
+                /* Say why, as the bridge's /readyz would. */
+                if (c.last[0]) {
+                        char first[PB_ERRSZ];
+                        snprintf(first, sizeof(first), "%s", errstr);
+                        pb_seterr(errstr, errsz, "%s (%s: %s)", first,
+                                  rd_kafka_err2name((rd_kafka_resp_err_t)c.err), c.last);
+                }
+                fprintf(out, "✗ connect: %s\n", errstr);
+                rc = (c.err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+                      c.err == RD_KAFKA_RESP_ERR__SSL ||
+                      (c.err == RD_KAFKA_RESP_ERR__TRANSPORT && strstr(c.last, "SSL")))
+                         ? PB_EXIT_NOPERM
+                         : PB_EXIT_UNAVAILABLE;
+        } else {
+                const rd_kafka_DescribeCluster_result_t *res =
+                    rd_kafka_event_DescribeCluster_result(ev);
+                size_t nodes = 0;
+                rd_kafka_DescribeCluster_result_nodes(res, &nodes);
+                const char *id = rd_kafka_DescribeCluster_result_cluster_id(res);
+                fprintf(out, "✓ connected: cluster %s, %zu broker(s)\n", id ? id : "?", nodes);
+                rd_kafka_event_destroy(ev);
+                int bad = check_topics(rk, cfg, replicas, out, errstr, errsz);
+                if (bad >= 0 && replicas) {
+                        int g = check_groups(rk, cfg, out, errstr, errsz);
+                        bad = g < 0 ? -1 : bad + g;
+                }
+                if (bad < 0) {
+                        fprintf(out, "✗ %s\n", errstr);
+                        rc = PB_EXIT_UNAVAILABLE;
+                } else if (bad > 0) {
+                        pb_seterr(errstr, errsz,
+                                  "%d problem(s): see `check-config --acls` for what to grant",
+                                  bad);
+                        rc = PB_EXIT_NOPERM;
+                }
+        }
+        pb_kafka_destroy_bounded(rk, 0, 5000);
+        return rc;
+}
