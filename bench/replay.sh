@@ -4,8 +4,8 @@
 # librdkafka ceiling on this machine). Prints events/s of both, their ratio
 # and the bridge's peak RSS.
 #   bench/replay.sh [N]      (default 200000)
-# PB_BENCH_PROPS: the bridge's kafka.properties (default "linger.ms=5", as
-# kcat's below). PB_BENCH_BIN: the binary (default build/portout-bridge),
+# PB_BENCH_PROPS: the bridge's kafka.properties, quoted as in the config (default:
+# none, the bridge's own producer defaults). PB_BENCH_BIN: the binary (default build/portout-bridge),
 # e.g. to compare two builds side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +38,7 @@ for i in range(n):
 PY
 cat > "$W/bench.conf" <<CONF
 log = { level = "warn"; };
-kafka = { brokers = "$B"; properties = ( ${PB_BENCH_PROPS:-"linger.ms=5"} ); };
+kafka = { brokers = "$B"; properties = ( ${PB_BENCH_PROPS:-} ); }; # default: the bridge's producer defaults
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 CONF
 # The same envelopes, for kcat (one topic, key-less: the ceiling).
