@@ -42,6 +42,11 @@ fetch_jars() {
   local pom
   pom=$(pom_xml)
   [ -f "$LIB/.complete" ] && [ "$(cat "$LIB/.complete")" = "$(echo "$pom" | sha256sum)" ] && return 0
+  # One fetch at a time: the plain and ASan suites may ask at once.
+  mkdir -p "$CACHE"
+  exec 8> "$CACHE/.fetch.lock"
+  flock 8
+  [ -f "$LIB/.complete" ] && [ "$(cat "$LIB/.complete")" = "$(echo "$pom" | sha256sum)" ] && return 0
   command -v mvn >/dev/null || { log "mvn not found (run scripts/install-deps.sh)"; exit 69; }
   # (no rm: a running broker has these jars open)
   mkdir -p "$CACHE/pom" "$LIB"

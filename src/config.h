@@ -36,9 +36,10 @@ typedef struct pb_config {
          * -1 environment (secrets). Indexed like the option table. */
         int src_line[PB_CONFIG_MAX_OPTIONS];
 
-        int log_level;          /* enum pb_log_level */
-        int log_format;         /* 0 logfmt, 1 json */
-        int log_delivery_level; /* enum pb_log_level of one line per delivery */
+        int log_level;           /* enum pb_log_level */
+        int log_format;          /* 0 logfmt, 1 json */
+        int log_delivery_level;  /* enum pb_log_level of one line per delivery */
+        int envelope_kafka_mode; /* PB_KAFKA_MODE_* */
 
         char *kafka_brokers;
         pb_kv_t *kafka_props;
@@ -53,7 +54,6 @@ typedef struct pb_config {
         char *topic_control;
 
         char *envelope_source;
-        int envelope_kafka_mode; /* PB_KAFKA_MODE_* */
         int64_t input_max_event_bytes;
 
         char *telnyx_api_base;
