@@ -228,7 +228,8 @@ for c in mtls-expired mtls-rogue; do
   write_conf "$WORK/$c.conf" "$c" "$R"
   sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/$c.conf"
   expect_refusal "$c certificate" "$WORK/$c.conf" 77 "tls\|ssl" "$WORK/fine.ndjson" >> "$WORK/faults"
-  expect_not_ready "$c certificate (run)" "$WORK/$c.conf" tls >> "$WORK/faults"
+  # (run's readiness for one of them: both are the same TLS refusal to it)
+  [ $c = mtls-expired ] || expect_not_ready "$c certificate (run)" "$WORK/$c.conf" tls >> "$WORK/faults"
 done
 expect_refusal "missing ACL" "$WORK/ok.conf" 77 "authorization" "$WORK/denied.ndjson" >> "$WORK/faults"
 rc=0; "$PB_BIN" -c "$WORK/ok.conf" check-config --kafka > "$WORK/ck.out" 2>&1 || rc=$?
