@@ -49,9 +49,15 @@ int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size
         pb_time_format_ms(pb_now_ms(), now, sizeof(now));
         int n = snprintf(body, sizeof(body),
                          "{\"version\":1,\"created_at\":\"%s\",\"written_at\":\"%s\"}\n", ts, now);
-        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp) - 7)
                 return pb_seterr(errstr, errsz, "checkpoint path too long");
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* The fixed name earlier versions used, maybe left torn by a crash, or
+         * planted: unlink() removes a symlink itself, never its target. */
+        unlink(tmp);
+        strcat(tmp, ".XXXXXX");
+        /* A new file of our own (O_EXCL, 0600) in the same directory: a
+         * planted "checkpoint.json.tmp" symlink must not redirect the write. */
+        int fd = mkstemp(tmp);
         if (fd < 0)
                 return pb_seterr(errstr, errsz, "checkpoint %s: %s", tmp, strerror(errno));
         ssize_t w = write(fd, body, (size_t)n);
@@ -63,9 +69,11 @@ int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size
                                  w != n ? "short write" : strerror(e));
         }
         close(fd);
-        if (rename(tmp, path) != 0)
-                return pb_seterr(errstr, errsz, "checkpoint rename to %s: %s", path,
-                                 strerror(errno));
+        if (rename(tmp, path) != 0) {
+                int e = errno;
+                unlink(tmp);
+                return pb_seterr(errstr, errsz, "checkpoint rename to %s: %s", path, strerror(e));
+        }
         /* The rename is durable only once the directory is. */
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s", path);

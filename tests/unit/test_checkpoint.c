@@ -73,6 +73,29 @@ static void test_torn_temporary_file(void **state)
         assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* A planted symlink at the temporary name must not make the writer
+ * overwrite its target; the checkpoint is a regular file only we can read. */
+static void test_symlink_not_followed(void **state)
+{
+        (void)state;
+        char err[256], victim[160];
+        snprintf(victim, sizeof(victim), "%s/victim", dir);
+        write_file(victim, "precious\n");
+        assert_int_equal(symlink(victim, tmp), 0);
+        assert_int_equal(pb_checkpoint_write(path, INT64_C(1772713845000000), err, sizeof(err)), 0);
+        FILE *f = fopen(victim, "r");
+        char buf[64] = "";
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        assert_string_equal(buf, "precious\n");
+        struct stat sb;
+        assert_int_equal(lstat(path, &sb), 0);
+        assert_true(S_ISREG(sb.st_mode));
+        assert_int_equal(sb.st_mode & 0777, 0600);
+        assert_int_equal(lstat(tmp, &sb), -1); /* the planted link is gone */
+        unlink(victim);
+}
+
 static void test_unusable(void **state)
 {
         (void)state;
@@ -95,6 +118,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
             cmocka_unit_test_setup_teardown(test_torn_temporary_file, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unusable, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
