@@ -143,6 +143,13 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 fputs(fetch_usage, stderr);
                 return PB_EXIT_USAGE;
         }
+        if (!pb_telnyx_id_valid(id)) {
+                fprintf(stderr,
+                        "fetch: \"%.*s%s\" is not an event id: 1 to %d of A-Z a-z 0-9 - _ "
+                        "(Telnyx ids are UUIDs)\n",
+                        40, id, strlen(id) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
+                return PB_EXIT_USAGE;
+        }
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
@@ -174,6 +181,13 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 goto out;
         }
         const pb_norm_item_t *it = &b->items[0];
+        if (it->env && strcmp(it->env->id, id) != 0) {
+                /* A proxy or a wrong api_base answered for another event. */
+                fprintf(stderr, "fetch: asked for event %s, the API answered with event %.80s\n",
+                        id, it->env->id);
+                rc = PB_EXIT_DATAERR;
+                goto out;
+        }
         if (it->env) {
                 fwrite(it->env->json, 1, it->env->json_len, stdout);
                 fputc('\n', stdout);
@@ -287,6 +301,13 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                         o.filter.event_type = v;
                         i++;
                 } else if (strcmp(a, "--portout-id") == 0 && v) {
+                        if (!pb_telnyx_id_valid(v)) {
+                                fprintf(stderr,
+                                        "backfill: --portout-id \"%.*s%s\" is not a port-out id: 1 "
+                                        "to %d of A-Z a-z 0-9 - _\n",
+                                        40, v, strlen(v) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
+                                return PB_EXIT_USAGE;
+                        }
                         o.filter.portout_id = v;
                         i++;
                 } else if (strcmp(a, "--dry-run") == 0) {
@@ -370,6 +391,13 @@ int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_OK;
         if (argc != 2 || argv[1][0] == '-') {
                 fputs(republish_usage, stderr);
+                return PB_EXIT_USAGE;
+        }
+        if (!pb_telnyx_id_valid(argv[1])) {
+                fprintf(stderr,
+                        "republish: \"%.*s%s\" is not an event id: 1 to %d of A-Z a-z 0-9 - _ "
+                        "(Telnyx ids are UUIDs)\n",
+                        40, argv[1], strlen(argv[1]) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
                 return PB_EXIT_USAGE;
         }
         pb_config_t *cfg = pb_cmd_load_config(g);

@@ -296,6 +296,12 @@ int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz)
                                 text = json_object_get_string(v);
                 if (text) {
                         snprintf(out, outsz, "%s%s%s", code, *code ? ": " : "", text);
+                        /* It reaches a terminal and the logs: no control
+                         * characters (an escape sequence, a newline that
+                         * forges a log line). */
+                        for (char *c = out; *c; c++)
+                                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                                        *c = '?';
                         rc = 0;
                 }
         }
@@ -399,16 +405,21 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                                 snprintf(detail, sizeof(detail), "%s",
                                          rlen ? "(no Telnyx error body)" : "(empty body)");
                         snprintf(last, sizeof(last), "HTTP %ld: %s", status, detail);
-                        retryable = status == 408 || status == 429 || status >= 500;
+                        /* The official SDKs' retry set: 408, 409 (a
+                         * conflict, e.g. a lock held by a concurrent
+                         * request), 429 and 5xx; x-should-retry overrides. */
+                        retryable =
+                            status == 408 || status == 409 || status == 429 || status >= 500;
                         if (!strcasecmp(r.should_retry, "true"))
                                 retryable = 1;
                         else if (!strcasecmp(r.should_retry, "false"))
                                 retryable = 0;
-                        final_rc = status == 401 || status == 403 ? PB_TX_AUTH
-                                   : status == 404                ? PB_TX_NOT_FOUND
-                                   : status >= 500 || status == 408 || status == 429
-                                       ? PB_TX_UNAVAILABLE
-                                       : PB_TX_REJECTED;
+                        final_rc =
+                            status == 401 || status == 403 ? PB_TX_AUTH
+                            : status == 404                ? PB_TX_NOT_FOUND
+                            : status >= 500 || status == 408 || status == 409 || status == 429
+                                ? PB_TX_UNAVAILABLE
+                                : PB_TX_REJECTED;
                 }
                 pb_buf_free(&r.body);
                 if (!retryable) {
@@ -433,6 +444,19 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
         }
 }
 
+int pb_telnyx_id_valid(const char *id)
+{
+        size_t n = 0;
+        for (; id && id[n]; n++) {
+                char c = id[n];
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_') ||
+                    n >= PB_TELNYX_ID_MAX)
+                        return 0;
+        }
+        return n > 0;
+}
+
 static char *event_url(pb_telnyx_t *tx, const char *id, const char *suffix)
 {
         char *eid = pb_url_encode(id);
@@ -447,6 +471,8 @@ static char *event_url(pb_telnyx_t *tx, const char *id, const char *suffix)
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
                                char *errstr, size_t errsz)
 {
+        if (!pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "not a valid event id"), PB_TX_REJECTED;
         char *url = event_url(tx, id, "");
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
@@ -469,6 +495,8 @@ pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, lo
 
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz)
 {
+        if (!pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "not a valid event id"), PB_TX_REJECTED;
         char *url = event_url(tx, id, "/republish");
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;

@@ -47,7 +47,17 @@ void pb_telnyx_free(pb_telnyx_t *tx);
 /* While *flag is non-zero, waits between retries end early (PB_TX_ABORTED). */
 void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag);
 
-/* GET one event; *body is the JSON response ({"data": {...}}). */
+/* Longest id the bridge puts in a URL or a filter. */
+#define PB_TELNYX_ID_MAX 64
+
+/* 1 if id may name a Telnyx resource: 1 to PB_TELNYX_ID_MAX characters of
+ * A-Z a-z 0-9 '-' '_' (Telnyx ids are UUIDs). Anything else (".", "..", a
+ * slash, a percent sign, a space) could steer a request, carrying the API
+ * key, to another path, and is refused before a URL is built. */
+int pb_telnyx_id_valid(const char *id);
+
+/* GET one event; *body is the JSON response ({"data": {...}}). An id that
+ * is not pb_telnyx_id_valid() is PB_TX_REJECTED before any request. */
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
                                char *errstr, size_t errsz);
 
@@ -58,7 +68,7 @@ struct json_object;
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
                                  struct json_object **page_out, char *errstr, size_t errsz);
 
-/* POST .../republish; Telnyx answers 204. */
+/* POST .../republish; Telnyx answers 204. The id is checked as for get. */
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz);
 
 /* HTTP requests made so far (retries included). */

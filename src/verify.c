@@ -131,7 +131,11 @@ pb_verify_rc_t pb_verify(const pb_verifier_t *v, const char *timestamp, const ch
 
         unsigned char sig[crypto_sign_BYTES + 8];
         size_t siglen = 0;
-        if (b64_decode(signature, strlen(signature), sig, sizeof(sig), &siglen) ||
+        /* Padded standard base64 only, as Telnyx sends it and as every
+         * official SDK's verifier requires: an unpadded signature is refused
+         * (keys, which operators paste, may come either way). */
+        if (sodium_base642bin(sig, sizeof(sig), signature, strlen(signature), NULL, &siglen, NULL,
+                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
             siglen != crypto_sign_BYTES)
                 return PB_VERIFY_BAD_SIGNATURE_ENCODING;
 

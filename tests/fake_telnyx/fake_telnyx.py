@@ -9,6 +9,7 @@ Faults, set on the command line (--faults JSON) or at run time
 (POST /_admin/faults):
   {"rate_limit": {"every": N, "reset": S}}        every Nth request: 429 + x-ratelimit-* headers
   {"error_burst": {"every": N, "count": C, "status": 503}}  after every N requests, C errors
+  {"fail_next": {"count": C, "status": S}}          the next C API requests: status S
   {"slow": {"every": N, "ms": MS}}                 every Nth request sleeps MS first
   {"truncate": {"every": N}}                       every Nth list/show: half a JSON body
   {"nonjson": {"every": N}}                        every Nth list/show: an HTML page
@@ -55,11 +56,14 @@ BASE_TIME = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 
 
 def iso(t):
+    if t.tzinfo is not None:  # any offset (the Python SDK sends them) in UTC
+        t = t.astimezone(dt.timezone.utc)
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_iso(s):
-    return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
 
 
 def make_event(n, created, bad=False):
@@ -238,6 +242,10 @@ class Handler(BaseHTTPRequestHandler):
             burst = eb and st.burst_left > 0
             if burst:
                 st.burst_left -= 1
+            fn = st.faults.get("fail_next")
+            fail_next = fn and fn.get("count", 0) > 0 and int(fn.get("status", 503))
+            if fail_next:
+                fn["count"] -= 1
             truncate = self.every("truncate")
             nonjson = self.every("nonjson")
         if slow:
@@ -254,6 +262,8 @@ class Handler(BaseHTTPRequestHandler):
         if burst:
             status = int(eb.get("status", 503))
             return self.send_json(status, error("10007", "Unexpected error", "Try again later."))
+        if fail_next:
+            return self.send_json(fail_next, error("10007", "Conflict", "Try again later."))
 
         parts = path.rstrip("/").split("/")
         # /v2/portouts/events[/{id}[/republish]]

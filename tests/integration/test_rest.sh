@@ -42,6 +42,30 @@ set +e; "$PB_BIN" -c "$WORK/bridge.conf" republish no-such-event 2> "$WORK/err";
 [ $rc -eq 65 ] || fail "republish missing: $rc $(cat "$WORK/err")"
 pass "fetch (envelope, 404 -> 65, --publish), republish (204; 404 -> 65)"
 
+# --- the fake API compares filter[created_at] as instants, whatever the offset
+# (the Python SDK sends offsets): the same period in UTC and in +02:00
+utc=$(curl -sf -H "Authorization: Bearer $TELNYX_API_KEY" "$FAKE/v2/portouts/events?filter%5Bcreated_at%5D%5Bgte%5D=2026-03-01T02:00:00Z&page%5Bsize%5D=250" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["total_results"])')
+off=$(curl -sf -H "Authorization: Bearer $TELNYX_API_KEY" "$FAKE/v2/portouts/events?filter%5Bcreated_at%5D%5Bgte%5D=2026-03-01T04:00:00%2B02:00&page%5Bsize%5D=250" | python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"]["total_results"])')
+[ "$utc" = "$off" ] || fail "the fake API reads filter[created_at] with an offset as UTC: $utc vs $off"
+
+# --- a 409 is retried, as the official SDKs do (408, 409, 429, 5xx)
+faults '{"fail_next": {"count": 2, "status": 409}}'
+"$PB_BIN" -c "$WORK/bridge.conf" fetch "$id" > /dev/null 2> "$WORK/err" || fail "fetch through two 409s: $(cat "$WORK/err")"
+grep -q 'HTTP 409' "$WORK/err" || fail "the 409s were not seen: $(cat "$WORK/err")"
+faults '{}'
+pass "HTTP 409 retried (then 200)"
+
+# --- ids never steer the API key: refused before any request (64)
+before=$(curl -sf "$FAKE/_admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+long=$(printf 'a%.0s' $(seq 1 9000))
+for args in "fetch .." "fetch ." "fetch ''" "fetch ../../portouts" "fetch a%2F.." "republish .." "fetch $long" "backfill --portout-id $long" "backfill --portout-id .."; do
+  set +e; eval "\"\$PB_BIN\" -c \"\$WORK/bridge.conf\" $args" > /dev/null 2> "$WORK/err"; rc=$?; set -e
+  [ $rc -eq 64 ] || fail "${args:0:40}: exit $rc, want 64: $(head -c 300 "$WORK/err")"
+done
+after=$(curl -sf "$FAKE/_admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+[ "$before" = "$after" ] || fail "a refused id still reached the API ($before -> $after requests)"
+pass "fetch/republish/backfill refuse ids outside [A-Za-z0-9_-]{1,64} (., .., slashes, 9,000 characters) with 64, before any request"
+
 # --- a wrong key: a clear error, nothing published
 set +e; TELNYX_API_KEY=wrong "$PB_BIN" -c "$WORK/bridge.conf" backfill > "$WORK/out" 2> "$WORK/err"; rc=$?; set -e
 [ $rc -eq 78 ] || fail "wrong key: exit $rc"

@@ -7,7 +7,9 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "telnyx_client.h"
+#include "testutil.h"
 
 static void test_url_encode(void **state)
 {
@@ -97,9 +99,57 @@ static void test_error_text(void **state)
         const char *e3 = "{\"errors\":[{\"title\":\"Too many requests\"}]}";
         assert_int_equal(pb_telnyx_error_text(e3, strlen(e3), out, sizeof(out)), 0);
         assert_string_equal(out, "Too many requests");
+        /* Control characters from the API never reach a terminal or a log. */
+        const char *e4 =
+            "{\"errors\":[{\"code\":\"1\",\"detail\":\"\\u001b[31mred\\nforged\\u007f\"}]}";
+        assert_int_equal(pb_telnyx_error_text(e4, strlen(e4), out, sizeof(out)), 0);
+        assert_string_equal(out, "1: ?[31mred?forged?");
         assert_int_equal(pb_telnyx_error_text("<html>", 6, out, sizeof(out)), -1);
         assert_int_equal(pb_telnyx_error_text("{\"errors\":[]}", 13, out, sizeof(out)), -1);
         assert_int_equal(pb_telnyx_error_text(NULL, 0, out, sizeof(out)), -1);
+}
+
+/* Ids steer URLs that carry the API key: only the grammar passes, and a
+ * refused id makes no request at all. */
+static void test_ids_cannot_steer_the_key(void **state)
+{
+        (void)state;
+        const char *good[] = {"e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b", "no-such-event", "A_1", "x"};
+        const char *bad[] = {"",    ".",     "..",  "../portouts", "a/b",      "a%2fb",
+                             "a b", "a?b=1", "a#b", "a\nb",        "\xc3\xa9", "a.b"};
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+                assert_true(pb_telnyx_id_valid(good[i]));
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (pb_telnyx_id_valid(bad[i]))
+                        fail_msg("accepted \"%s\"", bad[i]);
+        char longid[PB_TELNYX_ID_MAX + 2];
+        memset(longid, 'a', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = '\0';
+        assert_false(pb_telnyx_id_valid(longid)); /* 65 */
+        longid[PB_TELNYX_ID_MAX] = '\0';
+        assert_true(pb_telnyx_id_valid(longid)); /* 64 */
+        assert_false(pb_telnyx_id_valid(NULL));
+
+        char err[512];
+        tu_setenv("TELNYX_API_KEY", "secret-key");
+        pb_config_t *cfg = pb_config_load(
+            tu_write_temp("telnyx = { api_base = \"http://127.0.0.1:1/v2\"; max_retries = 0; };\n"),
+            tu_env_lookup, err, sizeof(err));
+        assert_non_null(cfg);
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        assert_non_null(tx);
+        char *body = NULL;
+        size_t len = 0;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(pb_telnyx_get_event(tx, bad[i], &body, &len, err, sizeof(err)),
+                                 PB_TX_REJECTED);
+                assert_int_equal(pb_telnyx_republish(tx, bad[i], err, sizeof(err)), PB_TX_REJECTED);
+        }
+        assert_null(body);
+        assert_int_equal(pb_telnyx_request_count(tx), 0);
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        tu_clearenv();
 }
 
 int main(void)
@@ -109,6 +159,7 @@ int main(void)
             cmocka_unit_test(test_list_url),
             cmocka_unit_test(test_retry_delay),
             cmocka_unit_test(test_error_text),
+            cmocka_unit_test(test_ids_cannot_steer_the_key),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

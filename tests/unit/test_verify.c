@@ -119,6 +119,13 @@ static void test_accepts_and_rejects(void **state)
                          PB_VERIFY_BAD_SIGNATURE_ENCODING);
         assert_int_equal(pb_verify(v, "1772713845", "c2hvcnQ=", body, strlen(body), NOW),
                          PB_VERIFY_BAD_SIGNATURE_ENCODING); /* 5 bytes */
+        /* The same signature without its "==" padding: the SDKs refuse it. */
+        char unpadded[128];
+        snprintf(unpadded, sizeof(unpadded), "%s", sig);
+        assert_int_equal(unpadded[strlen(unpadded) - 1], '=');
+        unpadded[strcspn(unpadded, "=")] = '\0';
+        assert_int_equal(pb_verify(v, "1772713845", unpadded, body, strlen(body), NOW),
+                         PB_VERIFY_BAD_SIGNATURE_ENCODING);
 
         /* Every single-byte change of the body is caught. */
         char *copy = strdup(body);
