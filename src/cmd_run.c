@@ -95,7 +95,7 @@ static const char usage[] =
     "that only moves past delivered events. GET /healthz, /readyz and /metrics\n"
     "are served on the admin listener (admin.address, admin.port).\n"
     "\n"
-    "SIGTERM or SIGINT: stop accepting (new requests get 503), give in-flight\n"
+    "SIGTERM, SIGINT or SIGHUP: stop accepting (new requests get 503), give in-flight\n"
     "events up to kafka.flush_timeout_ms to reach Kafka, then stop.\n"
     "\n"
     "Exit 0 after a clean stop; 75 if some event was still undelivered when it\n"
@@ -118,6 +118,9 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         sigemptyset(&sigs);
         sigaddset(&sigs, SIGTERM);
         sigaddset(&sigs, SIGINT);
+        /* SIGHUP (a closed terminal, a careless `kill -HUP`) drains like
+         * SIGTERM instead of killing the process with events in flight. */
+        sigaddset(&sigs, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
         signal(SIGPIPE, SIG_IGN);
 
@@ -229,7 +232,10 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         /* Shutdown order, decided here and nowhere else: stop ingest, let
          * what is in flight settle (or fail it), then free. */
         pb_info("%s: stopping: no new requests; up to %lld ms for in-flight events",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)cfg->kafka_flush_timeout_ms);
+                sig == SIGTERM  ? "SIGTERM"
+                : sig == SIGHUP ? "SIGHUP"
+                                : "SIGINT",
+                (long long)cfg->kafka_flush_timeout_ms);
         pb_sd_notify("STOPPING=1\nSTATUS=stopping: settling in-flight events");
         pb_admin_set_stopping(admin);
         if (web)

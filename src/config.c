@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <libconfig.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,20 +524,12 @@ static int walk(struct load_ctx *lc, config_setting_t *grp, const char *prefix)
 static int read_secret_file(struct load_ctx *lc, const struct pb_option *o, const char *path,
                             char **out)
 {
-        FILE *f = fopen(path, "rb");
-        if (!f)
+        /* A regular file only: a directory or a FIFO is an error, not a wait. */
+        char *buf = NULL, e[PB_ERRSZ];
+        size_t n = 0;
+        if (pb_read_small_file(path, SECRET_MAX, &buf, &n, e, sizeof(e)))
                 return loc_err(lc, lc->cfg->src_line[o - pb_options], o->name,
-                               "cannot read secret file %s: %s", path, strerror(errno));
-        char *buf = malloc(SECRET_MAX + 1);
-        size_t n = buf ? fread(buf, 1, SECRET_MAX + 1, f) : 0;
-        fclose(f);
-        if (!buf)
-                return loc_err(lc, 0, o->name, "out of memory");
-        if (n > SECRET_MAX) {
-                free(buf);
-                return loc_err(lc, lc->cfg->src_line[o - pb_options], o->name,
-                               "secret file %s is larger than %d bytes", path, SECRET_MAX);
-        }
+                               "cannot read secret file %s: %s", path, e);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
                          buf[n - 1] == '\t'))
                 n--;
@@ -604,7 +597,22 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
                 config_t lcfg;
                 config_init(&lcfg);
                 cfg->path = strdup(path);
-                if (!config_read_file(&lcfg, path)) {
+                /* Read it ourselves first: a directory, a FIFO (which would
+                 * hang) or a huge file (libconfig is quadratic in a value's
+                 * length: 10 MB took 85 s) is refused with the reason. */
+                char *text = NULL, e[PB_ERRSZ];
+                size_t tlen = 0;
+                char dir[4096];
+                snprintf(dir, sizeof(dir), "%s", path);
+                config_set_include_dir(&lcfg, dirname(dir));
+                if (pb_read_small_file(path, PB_CONFIG_MAX_BYTES, &text, &tlen, e, sizeof(e))) {
+                        pb_seterr(errstr, errsz, "%s: cannot read: %s", path, e);
+                        ok = 0;
+                } else if (strlen(text) != tlen) {
+                        pb_seterr(errstr, errsz, "%s: holds a NUL byte: not a configuration file",
+                                  path);
+                        ok = 0;
+                } else if (!config_read_string(&lcfg, text)) {
                         if (config_error_type(&lcfg) == CONFIG_ERR_FILE_IO)
                                 pb_seterr(errstr, errsz, "%s: cannot read: %s", path,
                                           strerror(errno ? errno : ENOENT));
@@ -617,6 +625,7 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
                 } else if (walk(&lc, config_root_setting(&lcfg), "")) {
                         ok = 0;
                 }
+                free(text);
                 config_destroy(&lcfg);
         }
         if (ok && finish(&lc))

@@ -22,6 +22,8 @@ typedef struct pb_kv {
 } pb_kv_t;
 
 #define PB_CONFIG_MAX_OPTIONS 64
+/* Largest configuration file read (a real one is a few KiB). */
+#define PB_CONFIG_MAX_BYTES (1024 * 1024)
 
 /* envelope.kafka_mode: the CloudEvents Kafka binding's content mode. */
 enum pb_kafka_mode {

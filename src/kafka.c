@@ -132,7 +132,7 @@ static char *read_secret_file(const char *k, const char *path, char *e, size_t e
         if (pb_read_small_file(path, 65536, &s, &len, e, esz)) {
                 char why[256];
                 snprintf(why, sizeof(why), "%s", e);
-                snprintf(e, esz, "%s: %s", k, why);
+                snprintf(e, esz, "%s: cannot read %s: %s", k, path, why);
                 return NULL;
         }
         if (len && s[len - 1] == '\n')

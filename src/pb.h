@@ -58,8 +58,8 @@ void pb_sleep_ms(int64_t ms);
 
 /* Reads a whole small file: a regular file (not a directory, FIFO or
  * device, which would hang or mislead) of at most max bytes. *out is
- * NUL-terminated and the caller's to free. PB_ERR with errstr naming the
- * path and the cause. */
+ * NUL-terminated and the caller's to free. PB_ERR with errstr saying why
+ * (the caller names the file). */
 int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, char *errstr,
                        size_t errsz);
 

@@ -73,15 +73,16 @@ int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, ch
         /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
         int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
-                return pb_seterr(errstr, errsz, "cannot read %s: %s", path, strerror(errno));
+                return pb_seterr(errstr, errsz, "%s", strerror(errno));
         struct stat sb;
         if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
                 close(fd);
-                return pb_seterr(errstr, errsz, "%s is not a regular file", path);
+                return pb_seterr(errstr, errsz, "not a regular file%s",
+                                 S_ISDIR(sb.st_mode) ? " (a directory)" : "");
         }
         if ((size_t)sb.st_size > max) {
                 close(fd);
-                return pb_seterr(errstr, errsz, "%s is larger than %zu bytes", path, max);
+                return pb_seterr(errstr, errsz, "larger than %zu bytes", max);
         }
         char *buf = malloc((size_t)sb.st_size + 1);
         size_t n = 0;

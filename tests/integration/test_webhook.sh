@@ -149,6 +149,16 @@ c=$(code -X POST "$BASE/hooks/a" -H 'content-type: application/json' --data-bina
 stop_bridge || fail "stop"
 pass "verify_signatures = false: a warning at start, unsigned requests accepted"
 
+# --- SIGHUP drains like SIGTERM (it used to kill the process at once, exit 129)
+start_bridge "$WORK/nosig.conf" "$WORK/hup.log"
+c=$(code -X POST "$BASE/hooks/a" -H 'content-type: application/json' --data-binary @"$FIX/webhook-status-changed.json")
+[ "$c" = 200 ] || fail "before SIGHUP: $c"
+kill -HUP "$BRIDGE_PID"
+set +e; wait "$BRIDGE_PID"; rc=$?; set -e; BRIDGE_PID=""
+[ $rc -eq 0 ] && grep -q 'msg="SIGHUP: stopping' "$WORK/hup.log" && grep -q 'msg="stopped' "$WORK/hup.log" \
+  || { cat "$WORK/hup.log"; fail "SIGHUP: exit $rc"; }
+pass "SIGHUP stops the bridge as SIGTERM does: drained, exit 0"
+
 # --- configuration errors of run
 set +e; "$PB_BIN" -c "$WORK/bridge.conf" run > "$WORK/o" 2>&1; rc=$?; set -e
 [ $rc -eq 78 ] && grep -q "no public key" "$WORK/o" || fail "run without key: $rc $(cat "$WORK/o")"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -221,6 +222,46 @@ static void test_secrets(void **state)
         expect_error(text, "telnyx.api_key_file", "cannot read secret file");
 }
 
+/* Odd files are errors that say why, never a hang or a minute of parsing:
+ * a directory, a FIFO (opened without waiting for a writer), a file over
+ * PB_CONFIG_MAX_BYTES; a secret file that is a directory. */
+static void test_odd_files(void **state)
+{
+        (void)state;
+        char err[512], dir[] = "/tmp/pb-cfg-XXXXXX", fifo[64], big[64];
+        assert_non_null(mkdtemp(dir));
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        snprintf(big, sizeof(big), "%s/big.conf", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        FILE *f = fopen(big, "w");
+        fputs("envelope = { source = \"", f);
+        for (int i = 0; i < PB_CONFIG_MAX_BYTES / 64 + 1; i++)
+                fputs("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", f);
+        fputs("\"; };\n", f);
+        fclose(f);
+        struct {
+                const char *path, *want;
+        } cases[] = {
+            {dir, "not a regular file (a directory)"},
+            {fifo, "not a regular file"},
+            {big, "larger than"},
+        };
+        for (size_t i = 0; i < 3; i++) {
+                err[0] = '\0';
+                assert_null(pb_config_load(cases[i].path, tu_env_lookup, err, sizeof(err)));
+                if (!strstr(err, cases[i].want) || !strstr(err, cases[i].path))
+                        fail_msg("%s: \"%s\"", cases[i].path, err);
+        }
+        char text[256];
+        snprintf(text, sizeof(text), "telnyx = { api_key_file = \"%s\"; };\n", dir);
+        assert_null(pb_config_load(tu_write_temp(text), tu_env_lookup, err, sizeof(err)));
+        assert_non_null(strstr(err, "telnyx.api_key_file"));
+        assert_non_null(strstr(err, "a directory"));
+        unlink(fifo);
+        unlink(big);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -230,6 +271,7 @@ int main(void)
             cmocka_unit_test_teardown(test_values_and_env, teardown),
             cmocka_unit_test_teardown(test_errors_name_file_line_key, teardown),
             cmocka_unit_test_teardown(test_secrets, teardown),
+            cmocka_unit_test_teardown(test_odd_files, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
