@@ -54,7 +54,8 @@ int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size
         /* The fixed name earlier versions used, maybe left torn by a crash, or
          * planted: unlink() removes a symlink itself, never its target. */
         unlink(tmp);
-        strcat(tmp, ".XXXXXX");
+        size_t tl = strlen(tmp);
+        snprintf(tmp + tl, sizeof(tmp) - tl, ".XXXXXX");
         /* A new file of our own (O_EXCL, 0600) in the same directory: a
          * planted "checkpoint.json.tmp" symlink must not redirect the write. */
         int fd = mkstemp(tmp);

@@ -23,7 +23,7 @@ typedef struct pb_kv {
 
 #define PB_CONFIG_MAX_OPTIONS 64
 /* Largest configuration file read (a real one is a few KiB). */
-#define PB_CONFIG_MAX_BYTES (1024 * 1024)
+#define PB_CONFIG_MAX_BYTES ((size_t)1024 * 1024)
 
 /* envelope.kafka_mode: the CloudEvents Kafka binding's content mode. */
 enum pb_kafka_mode {

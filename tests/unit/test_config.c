@@ -235,7 +235,7 @@ static void test_odd_files(void **state)
         assert_int_equal(mkfifo(fifo, 0600), 0);
         FILE *f = fopen(big, "w");
         fputs("envelope = { source = \"", f);
-        for (int i = 0; i < PB_CONFIG_MAX_BYTES / 64 + 1; i++)
+        for (size_t i = 0; i < PB_CONFIG_MAX_BYTES / 64 + 1; i++)
                 fputs("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", f);
         fputs("\"; };\n", f);
         fclose(f);
