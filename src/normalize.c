@@ -1,6 +1,7 @@
 #include "normalize.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -660,6 +661,8 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         return b;
 }
 
+static int find_nonfinite(json_object *v, const char *path, char *where, size_t wsz);
+
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
                          const pb_ingest_t *ingest)
 {
@@ -674,6 +677,8 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 return NULL;
         }
         json_tokener_reset(tok);
+        /* Strict JSON in valid UTF-8 (RFC 8259): what is published is
+         * declared "application/cloudevents+json; charset=UTF-8". */
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         json_object *root = len ? json_tokener_parse_ex(tok, buf, (int)len) : NULL;
         enum json_tokener_error jerr = json_tokener_get_error(tok);
@@ -711,6 +716,18 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 return b;
         }
 
+        char where[160];
+        if (find_nonfinite(root, "", where, sizeof(where))) {
+                /* json-c's strict mode still reads NaN and Infinity, and
+                 * would write them back: not JSON. */
+                it = batch_add(b, &cap);
+                if (!it || set_raw(it, buf, len))
+                        goto oom_root;
+                item_reject(it, "not valid JSON: %s", where);
+                json_object_put(root);
+                b->rejected = 1;
+                return b;
+        }
         if (normalize_root(opts, root, buf, len, ingest, b, &cap))
                 goto oom_root;
         json_object_put(root);
@@ -722,6 +739,95 @@ oom_root:
 oom:
         pb_batch_free(b);
         return NULL;
+}
+
+/* 1 if s[0..n) is UTF-8 as RFC 3629 defines it: no overlong forms (C0, C1,
+ * E0 80..9F, F0 80..8F), no surrogates (ED A0..BF, which a "\ud800" escape
+ * decodes to), nothing above U+10FFFF. json-c's own check lets these by. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+        size_t i = 0;
+        while (i < n) {
+                /* ASCII, eight bytes at a time: nearly every string is. */
+                uint64_t w;
+                while (i + 8 <= n &&
+                       (memcpy(&w, s + i, 8), (w & UINT64_C(0x8080808080808080)) == 0))
+                        i += 8;
+                if (i >= n)
+                        break;
+                unsigned char c = s[i];
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                size_t len = c >= 0xC2 && c <= 0xDF   ? 2
+                             : c >= 0xE0 && c <= 0xEF ? 3
+                             : c >= 0xF0 && c <= 0xF4 ? 4
+                                                      : 0;
+                if (!len || i + len > n)
+                        return 0;
+                unsigned char lo = 0x80, hi = 0xBF;
+                if (c == 0xE0)
+                        lo = 0xA0;
+                else if (c == 0xED)
+                        hi = 0x9F;
+                else if (c == 0xF0)
+                        lo = 0x90;
+                else if (c == 0xF4)
+                        hi = 0x8F;
+                if (s[i + 1] < lo || s[i + 1] > hi)
+                        return 0;
+                for (size_t k = 2; k < len; k++)
+                        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                                return 0;
+                i += len;
+        }
+        return 1;
+}
+
+/* 1 (with its path and what is wrong) if v holds what cannot be published
+ * as JSON: a NaN or an infinity, a string or a member name that is not
+ * valid UTF-8. */
+static int find_nonfinite(json_object *v, const char *path, char *where, size_t wsz)
+{
+        char sub_path[160];
+        switch (json_object_get_type(v)) {
+        case json_type_double:
+                if (isfinite(json_object_get_double(v)))
+                        return 0;
+                snprintf(where, wsz, "field \"%s\" is not a finite number",
+                         *path ? path : "(the document)");
+                return 1;
+        case json_type_string:
+                if (utf8_valid((const unsigned char *)json_object_get_string(v),
+                               (size_t)json_object_get_string_len(v)))
+                        return 0;
+                snprintf(where, wsz, "field \"%s\" is not valid UTF-8",
+                         *path ? path : "(the document)");
+                return 1;
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        snprintf(sub_path, sizeof(sub_path), "%s[%zu]", path, i);
+                        if (find_nonfinite(json_object_array_get_idx(v, i), sub_path, where, wsz))
+                                return 1;
+                }
+                return 0;
+        case json_type_object: {
+                json_object_object_foreach(v, k, m)
+                {
+                        if (!utf8_valid((const unsigned char *)k, strlen(k))) {
+                                snprintf(where, wsz, "a member name in \"%s\" is not valid UTF-8",
+                                         *path ? path : "(the document)");
+                                return 1;
+                        }
+                        field_path(sub_path, sizeof(sub_path), path, k);
+                        if (find_nonfinite(m, sub_path, where, wsz))
+                                return 1;
+                }
+                return 0;
+        }
+        default: return 0;
+        }
 }
 
 void pb_batch_free(pb_batch_t *b)

@@ -392,6 +392,57 @@ static void test_time_fallbacks(void **state)
         pb_batch_free(b);
 }
 
+/* What is published is strict JSON in valid UTF-8: an event whose text is
+ * not (bytes that are not UTF-8, an overlong form, NaN or Infinity, which
+ * json-c's strict mode reads and would write back) is rejected, so it is
+ * dead-lettered with its bytes, never published. */
+static void test_invalid_text_rejected(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *doc, *want;
+        } cases[] = {
+            {"{\"data\":{\"id\":\"a\xc0\xaf\",\"event_type\":\"portout.status_changed\",\"portout_"
+             "id\":\"p\"}}",
+             "field \"data.id\" is not valid UTF-8"},
+            {"{\"data\":{\"id\":\"a\xed\xa0\x80\",\"event_type\":\"portout.status_changed\","
+             "\"portout_id\":\"p\"}}",
+             "is not valid UTF-8"}, /* an encoded surrogate */
+            {"{\"data\":{\"id\":\"a\xf4\x90\x80\x80\",\"event_type\":\"portout.status_changed\","
+             "\"portout_id\":\"p\"}}",
+             "is not valid UTF-8"}, /* above U+10FFFF */
+            {"{\"data\":{\"id\":\"a\xff\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\"}}",
+             "not valid JSON"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"n\":NaN}}}",
+             "field \"data.payload.n\" is not a finite number"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"m\":[1,-Infinity]}}}",
+             "field \"data.payload.m[1]\" is not a finite number"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"k\\u00e9\xc1\x81\":1}}}",
+             "not valid"}, /* a member name */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                pb_batch_t *b = norm(cases[i].doc);
+                assert_int_equal(b->cnt, 1);
+                if (b->items[0].env || !b->items[0].error ||
+                    !strstr(b->items[0].error, cases[i].want))
+                        fail_msg("case %zu: %s", i,
+                                 b->items[0].error ? b->items[0].error : "published");
+                assert_int_equal(b->items[0].raw_len, strlen(cases[i].doc)); /* its bytes kept */
+                pb_batch_free(b);
+        }
+        /* Valid UTF-8, raw or escaped, astral planes included, still passes. */
+        pb_batch_t *b =
+            norm("{\"data\":{\"id\":\"\xc3\xa9\xf0\x9f\x98\x80\\ud83d\\ude00\",\"event_type\":"
+                 "\"portout.status_changed\",\"portout_id\":\"p\",\"payload\":{\"x\":1.5e3}}}");
+        assert_non_null(b->items[0].env);
+        assert_non_null(strstr(b->items[0].env->json, "\"x\":1.5e3"));
+        pb_batch_free(b);
+}
+
 static void test_rejections(void **state)
 {
         (void)state;
@@ -539,6 +590,7 @@ int main(void)
             cmocka_unit_test(test_unicode),
             cmocka_unit_test(test_time_fallbacks),
             cmocka_unit_test(test_rejections),
+            cmocka_unit_test(test_invalid_text_rejected),
             cmocka_unit_test(test_envelope_bytes_are_json_c_bytes),
         };
         remove(PB_ENVELOPE_DUMP);
