@@ -220,6 +220,20 @@ write_conf "$WORK/badpw.conf" scram-512 "$R" wrong-password
 sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/badpw.conf"
 expect_refusal "wrong password" "$WORK/badpw.conf" 77 "authentication" "$WORK/fine.ndjson" >> "$WORK/faults"
 expect_not_ready "wrong password (run)" "$WORK/badpw.conf" authentication >> "$WORK/faults"
+# backfill and fetch --publish give up as replay does.
+start_fake 5
+t=$SECONDS; rc=0
+"$PB_BIN" -c "$WORK/badpw.conf" backfill --quiet --since 2000-01-01T00:00:00Z > "$WORK/bf.out" 2>&1 || rc=$?
+[ $rc = 77 ] && [ $((SECONDS - t)) -le 20 ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/bf.out" \
+  || { cat "$WORK/bf.out"; fail "backfill with a wrong password: exit $rc after $((SECONDS - t)) s"; }
+echo "wrong password (backfill): exit 77 after $((SECONDS - t)) s" >> "$WORK/faults"
+t=$SECONDS; rc=0
+fid=$(curl -sf "$FAKE/_admin/ids" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ids"][0])')
+"$PB_BIN" -c "$WORK/badpw.conf" fetch "$fid" --publish > /dev/null 2> "$WORK/fp.out" || rc=$?
+[ $rc = 77 ] && [ $((SECONDS - t)) -le 20 ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/fp.out" \
+  || { cat "$WORK/fp.out"; fail "fetch --publish with a wrong password: exit $rc after $((SECONDS - t)) s"; }
+echo "wrong password (fetch --publish): exit 77 after $((SECONDS - t)) s" >> "$WORK/faults"
+stop_fake
 # The bridge does not trust the broker's certificate (another CA).
 write_conf "$WORK/untrusted.conf" scram-512 "$R"
 sed -i "s|$SEC/ca.pem|$SEC/rogue-ca.pem|; s/poll_enabled = true/poll_enabled = false/" "$WORK/untrusted.conf"
