@@ -123,6 +123,18 @@ static void one_done(void *opaque, const pb_doc_result_t *r)
         pthread_mutex_unlock(&o->lock);
 }
 
+/* 1 if id may go into a Telnyx URL, else a usage error on stderr (the id
+ * cut at 40 characters). */
+static int id_ok(const char *prefix, const char *what, const char *id)
+{
+        if (pb_telnyx_id_valid(id))
+                return 1;
+        fprintf(stderr,
+                "%s\"%.*s%s\" is not %s: 1 to %d of A-Z a-z 0-9 - _ (Telnyx ids are UUIDs)\n",
+                prefix, 40, id, strlen(id) > 40 ? "..." : "", what, PB_TELNYX_ID_MAX);
+        return 0;
+}
+
 int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, fetch_usage))
@@ -143,13 +155,8 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 fputs(fetch_usage, stderr);
                 return PB_EXIT_USAGE;
         }
-        if (!pb_telnyx_id_valid(id)) {
-                fprintf(stderr,
-                        "fetch: \"%.*s%s\" is not an event id: 1 to %d of A-Z a-z 0-9 - _ "
-                        "(Telnyx ids are UUIDs)\n",
-                        40, id, strlen(id) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
+        if (!id_ok("fetch: ", "an event id", id))
                 return PB_EXIT_USAGE;
-        }
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
@@ -301,13 +308,8 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                         o.filter.event_type = v;
                         i++;
                 } else if (strcmp(a, "--portout-id") == 0 && v) {
-                        if (!pb_telnyx_id_valid(v)) {
-                                fprintf(stderr,
-                                        "backfill: --portout-id \"%.*s%s\" is not a port-out id: 1 "
-                                        "to %d of A-Z a-z 0-9 - _\n",
-                                        40, v, strlen(v) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
+                        if (!id_ok("backfill: --portout-id ", "a port-out id", v))
                                 return PB_EXIT_USAGE;
-                        }
                         o.filter.portout_id = v;
                         i++;
                 } else if (strcmp(a, "--dry-run") == 0) {
@@ -393,13 +395,8 @@ int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv)
                 fputs(republish_usage, stderr);
                 return PB_EXIT_USAGE;
         }
-        if (!pb_telnyx_id_valid(argv[1])) {
-                fprintf(stderr,
-                        "republish: \"%.*s%s\" is not an event id: 1 to %d of A-Z a-z 0-9 - _ "
-                        "(Telnyx ids are UUIDs)\n",
-                        40, argv[1], strlen(argv[1]) > 40 ? "..." : "", PB_TELNYX_ID_MAX);
+        if (!id_ok("republish: ", "an event id", argv[1]))
                 return PB_EXIT_USAGE;
-        }
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;

@@ -14,6 +14,17 @@ static void cmd_head(FILE *out, const char *principal)
                 principal);
 }
 
+/* One command granting op on every topic of the list. */
+static void topics_cmd(FILE *out, const char *principal, const char *op, const char *const *topics,
+                       size_t n)
+{
+        cmd_head(out, principal);
+        fprintf(out, " --operation %s", op);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, " --topic '%s'", topics[i]);
+        fputc('\n', out);
+}
+
 void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
                          FILE *out)
 {
@@ -28,20 +39,12 @@ void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char 
                       "checkpoint_store = \"file\")");
         fprintf(out, "# Publish events and dead letters. WRITE implies DESCRIBE; the idempotent\n"
                      "# producer needs no cluster right (Kafka 3.0 and later).\n");
-        cmd_head(out, principal);
-        fprintf(out, " --operation Write");
-        for (size_t i = 0; i < n; i++)
-                fprintf(out, " --topic '%s'", published[i]);
-        fputc('\n', out);
+        topics_cmd(out, principal, "Write", published, n);
         if (mode != PB_ACL_REPLICAS)
                 return;
         fprintf(out, "# The reconcile reads what the topics already hold, so that no replica\n"
                      "# publishes an event twice (READ implies DESCRIBE).\n");
-        cmd_head(out, principal);
-        fprintf(out, " --operation Read");
-        for (size_t i = 0; i < n; i++)
-                fprintf(out, " --topic '%s'", published[i]);
-        fputc('\n', out);
+        topics_cmd(out, principal, "Read", published, n);
         fprintf(out, "# The poll election: one consumer group on the single-partition control\n"
                      "# topic; the checkpoint is its committed offset's metadata.\n");
         cmd_head(out, principal);

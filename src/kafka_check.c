@@ -6,6 +6,7 @@
 #include "kafka_acls.h"
 #include "log.h"
 #include "pb.h"
+#include "producer.h"
 
 #define CHECK_TIMEOUT_MS 10000
 
@@ -220,9 +221,7 @@ int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz
                                   rd_kafka_err2name((rd_kafka_resp_err_t)c.err), c.last);
                 }
                 fprintf(out, "✗ connect: %s\n", errstr);
-                rc = (c.err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
-                      c.err == RD_KAFKA_RESP_ERR__SSL ||
-                      (c.err == RD_KAFKA_RESP_ERR__TRANSPORT && strstr(c.last, "SSL")))
+                rc = pb_kafka_problem_is_refusal(pb_kafka_classify(c.err, c.last))
                          ? PB_EXIT_NOPERM
                          : PB_EXIT_UNAVAILABLE;
         } else {

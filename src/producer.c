@@ -102,9 +102,15 @@ int pb_kafka_problem_is_refusal(pb_kafka_problem_t problem)
                problem == PB_KAFKA_AUTHORIZATION;
 }
 
-/* What an error says about the connection, PB_KAFKA_OK if nothing. */
-static pb_kafka_problem_t classify(rd_kafka_resp_err_t err)
+pb_kafka_problem_t pb_kafka_classify(int code, const char *reason)
 {
+        rd_kafka_resp_err_t err = (rd_kafka_resp_err_t)code;
+        /* With TLS 1.3 the broker refuses a client certificate after the
+         * handshake: librdkafka sees a transport error carrying the TLS
+         * alert ("SSL alert number 46: certificate unknown"). */
+        if (err == RD_KAFKA_RESP_ERR__TRANSPORT && reason &&
+            (strstr(reason, "SSL") || strstr(reason, "certificate")))
+                return PB_KAFKA_TLS;
         switch (err) {
         case RD_KAFKA_RESP_ERR__AUTHENTICATION:
         case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
@@ -313,7 +319,7 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
         pthread_mutex_lock(&p->lock);
         pending_unlink(p, m);
         if (fate == PB_FATE_FAILED &&
-            (pb_kafka_problem_is_refusal(classify((rd_kafka_resp_err_t)err)) ||
+            (pb_kafka_problem_is_refusal(pb_kafka_classify((rd_kafka_resp_err_t)err, NULL)) ||
              (p->refused &&
               (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))))
                 p->st.refused_records++;
@@ -398,7 +404,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         pthread_mutex_lock(&p->lock);
         char why[512];
         snprintf(why, sizeof(why), "%s: %s", m->topic, rd_kafka_err2str(err));
-        note_problem_locked(p, classify(err), why);
+        note_problem_locked(p, pb_kafka_classify(err, NULL), why);
         if (p->refused &&
             (err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)) {
                 snprintf(why, sizeof(why), "Kafka refused the bridge (%s): %s",
@@ -449,14 +455,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         rd_kafka_resp_err_t cause = (rd_kafka_resp_err_t)err;
         if (cause == RD_KAFKA_RESP_ERR__FATAL)
                 cause = rd_kafka_fatal_error(rk, NULL, 0);
-        pb_kafka_problem_t pr = classify(cause);
-        /* With TLS 1.3 the broker refuses a client certificate after the
-         * handshake: librdkafka sees a transport error carrying the TLS
-         * alert ("SSL alert number 46: certificate unknown"). */
-        if (pr == PB_KAFKA_UNREACHABLE && cause == RD_KAFKA_RESP_ERR__TRANSPORT &&
-            (strstr(reason, "SSL") || strstr(reason, "certificate")))
-                pr = PB_KAFKA_TLS;
-        note_problem_locked(p, pr, reason);
+        note_problem_locked(p, pb_kafka_classify(cause, reason), reason);
         pthread_mutex_unlock(&p->lock);
         pb_log(err == RD_KAFKA_RESP_ERR__FATAL ? PB_LOG_ERROR : PB_LOG_WARN, "kafka: %s: %s",
                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);

@@ -72,6 +72,10 @@ typedef enum pb_kafka_problem {
 /* "ok", "unreachable", "authentication", "tls", "authorization". */
 const char *pb_kafka_problem_name(pb_kafka_problem_t problem);
 
+/* What a librdkafka error (code, and its text, which may be NULL) says
+ * about the connection; PB_KAFKA_OK if nothing. */
+pb_kafka_problem_t pb_kafka_classify(int code, const char *reason);
+
 /* 1 for the problems that retrying will not cure (credentials, TLS, ACLs). */
 int pb_kafka_problem_is_refusal(pb_kafka_problem_t problem);
 
