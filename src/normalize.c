@@ -1,12 +1,12 @@
 #include "normalize.h"
 
 #include <json-c/json.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsoncheck.h"
 #include "timefmt.h"
 
 #define TYPE_PREFIX "com.telnyx."
@@ -151,12 +151,14 @@ static void pick_time(json_object *rec, int64_t received_us, char *out, size_t o
 
 /* Copies every member of src except the skipped names into dst (shared
  * references, not copies). Members already in dst keep their value; a clashing
- * member is stored as "<prefix><name>". */
-static void merge_members(json_object *dst, json_object *src, const char *const *skip,
-                          const char *clash_prefix)
+ * member is stored as "<prefix><name>", the prefix repeated until the name is
+ * free, so no member overwrites another. Returns -1 (the clashing name in
+ * clash) if a name grows too long. */
+static int merge_members(json_object *dst, json_object *src, const char *const *skip,
+                         const char *clash_prefix, char *clash, size_t clashsz)
 {
         if (!src || !json_object_is_type(src, json_type_object))
-                return;
+                return 0;
         json_object_object_foreach(src, key, val)
         {
                 int skipped = 0;
@@ -167,12 +169,25 @@ static void merge_members(json_object *dst, json_object *src, const char *const 
                         continue;
                 if (json_object_object_get_ex(dst, key, NULL)) {
                         char k2[256];
-                        snprintf(k2, sizeof(k2), "%s%s", clash_prefix, key);
+                        size_t pl = strlen(clash_prefix), kl = strlen(key), reps = 1;
+                        do {
+                                if (reps * pl + kl >= sizeof(k2)) {
+                                        snprintf(clash, clashsz, "%.64s", key);
+                                        return -1;
+                                }
+                                size_t o = 0;
+                                for (size_t r = 0; r < reps; r++)
+                                        o += (size_t)snprintf(k2 + o, sizeof(k2) - o, "%s",
+                                                              clash_prefix);
+                                snprintf(k2 + o, sizeof(k2) - o, "%s", key);
+                                reps++;
+                        } while (json_object_object_get_ex(dst, k2, NULL));
                         json_object_object_add(dst, k2, json_object_get(val));
                 } else {
                         json_object_object_add(dst, key, json_object_get(val));
                 }
         }
+        return 0;
 }
 
 static char *dupstr(const char *s)
@@ -457,9 +472,14 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         }
         static const char *const skip_rec[] = {"id", "event_type", "portout_id", "payload", NULL};
         static const char *const skip_top[] = {"data", "meta", NULL};
-        merge_members(telnyx, rec, skip_rec, "");
-        merge_members(telnyx, meta, NULL, "meta_");
-        merge_members(telnyx, top, skip_top, "top_");
+        char clash[80];
+        if (merge_members(telnyx, rec, skip_rec, "", clash, sizeof(clash)) ||
+            merge_members(telnyx, meta, NULL, "meta_", clash, sizeof(clash)) ||
+            merge_members(telnyx, top, skip_top, "top_", clash, sizeof(clash))) {
+                json_object_put(telnyx);
+                item_reject(it, "member \"%s\" clashes with others of its name", clash);
+                return;
+        }
 
         /* The envelope is written directly, in the order and bytes json-c
          * would use for the same object (test_normalize checks that a
@@ -661,7 +681,49 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         return b;
 }
 
-static int find_nonfinite(json_object *v, const char *path, char *where, size_t wsz);
+/* Rejects the whole document with reason why (not valid JSON to publish). */
+static int reject_doc(pb_batch_t *b, size_t *cap, const char *buf, size_t len, const char *why)
+{
+        pb_norm_item_t *it = batch_add(b, cap);
+        if (!it || set_raw(it, buf, len))
+                return -1;
+        item_reject(it, "not valid JSON: %s", why);
+        return 0;
+}
+
+/* A list response of which some elements cannot be published as sent:
+ * those are rejected with their own bytes and reason, the others go on. */
+static int normalize_list_split(const pb_norm_opts_t *opts, json_object *root, const char *buf,
+                                size_t len, const pb_jcheck_t *jc, const pb_ingest_t *ingest,
+                                pb_batch_t *b, size_t *cap)
+{
+        json_object *data = NULL;
+        if (!json_object_object_get_ex(root, "data", &data) ||
+            !json_object_is_type(data, json_type_array) ||
+            json_object_array_length(data) != jc->nitems)
+                return reject_doc(b, cap, buf, len, jc->why);
+        for (size_t i = 0; i < jc->nitems; i++) {
+                const pb_jitem_t *span = &jc->items[i];
+                json_object *el = json_object_array_get_idx(data, i);
+                pb_norm_item_t *it = batch_add(b, cap);
+                if (!it || set_raw(it, buf + span->off, span->len))
+                        return -1;
+                char prefix[32];
+                snprintf(prefix, sizeof(prefix), "data[%zu]", i);
+                if (span->bad) {
+                        pb_jcheck_t one;
+                        memset(&one, 0, sizeof(one));
+                        pb_json_check(buf + span->off, span->len, &one);
+                        item_reject(it, "not valid JSON: %s: %s", prefix, one.why);
+                } else if (!json_object_is_type(el, json_type_object)) {
+                        item_reject(it, "field \"%s\" must be an object, got %s", prefix,
+                                    jtype(el));
+                } else {
+                        normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
+                }
+        }
+        return 0;
+}
 
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
                          const pb_ingest_t *ingest)
@@ -716,18 +778,23 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 return b;
         }
 
-        char where[160];
-        if (find_nonfinite(root, "", where, sizeof(where))) {
-                /* json-c's strict mode still reads NaN and Infinity, and
-                 * would write them back: not JSON. */
-                it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
+        /* What json-c parsed may still not be publishable as sent. */
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        jc.want_items = 1;
+        int chk = pb_json_check(buf, len, &jc);
+        if (chk != 0) {
+                int split = chk > 0 && jc.items_ok;
+                int r = split ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, &cap)
+                              : reject_doc(b, &cap, buf, len, jc.why);
+                pb_jcheck_free(&jc);
+                if (r)
                         goto oom_root;
-                item_reject(it, "not valid JSON: %s", where);
                 json_object_put(root);
-                b->rejected = 1;
+                count_rejected(b);
                 return b;
         }
+        pb_jcheck_free(&jc);
         if (normalize_root(opts, root, buf, len, ingest, b, &cap))
                 goto oom_root;
         json_object_put(root);
@@ -739,95 +806,6 @@ oom_root:
 oom:
         pb_batch_free(b);
         return NULL;
-}
-
-/* 1 if s[0..n) is UTF-8 as RFC 3629 defines it: no overlong forms (C0, C1,
- * E0 80..9F, F0 80..8F), no surrogates (ED A0..BF, which a "\ud800" escape
- * decodes to), nothing above U+10FFFF. json-c's own check lets these by. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-        size_t i = 0;
-        while (i < n) {
-                /* ASCII, eight bytes at a time: nearly every string is. */
-                uint64_t w;
-                while (i + 8 <= n &&
-                       (memcpy(&w, s + i, 8), (w & UINT64_C(0x8080808080808080)) == 0))
-                        i += 8;
-                if (i >= n)
-                        break;
-                unsigned char c = s[i];
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                size_t len = c >= 0xC2 && c <= 0xDF   ? 2
-                             : c >= 0xE0 && c <= 0xEF ? 3
-                             : c >= 0xF0 && c <= 0xF4 ? 4
-                                                      : 0;
-                if (!len || i + len > n)
-                        return 0;
-                unsigned char lo = 0x80, hi = 0xBF;
-                if (c == 0xE0)
-                        lo = 0xA0;
-                else if (c == 0xED)
-                        hi = 0x9F;
-                else if (c == 0xF0)
-                        lo = 0x90;
-                else if (c == 0xF4)
-                        hi = 0x8F;
-                if (s[i + 1] < lo || s[i + 1] > hi)
-                        return 0;
-                for (size_t k = 2; k < len; k++)
-                        if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-                                return 0;
-                i += len;
-        }
-        return 1;
-}
-
-/* 1 (with its path and what is wrong) if v holds what cannot be published
- * as JSON: a NaN or an infinity, a string or a member name that is not
- * valid UTF-8. */
-static int find_nonfinite(json_object *v, const char *path, char *where, size_t wsz)
-{
-        char sub_path[160];
-        switch (json_object_get_type(v)) {
-        case json_type_double:
-                if (isfinite(json_object_get_double(v)))
-                        return 0;
-                snprintf(where, wsz, "field \"%s\" is not a finite number",
-                         *path ? path : "(the document)");
-                return 1;
-        case json_type_string:
-                if (utf8_valid((const unsigned char *)json_object_get_string(v),
-                               (size_t)json_object_get_string_len(v)))
-                        return 0;
-                snprintf(where, wsz, "field \"%s\" is not valid UTF-8",
-                         *path ? path : "(the document)");
-                return 1;
-        case json_type_array:
-                for (size_t i = 0; i < json_object_array_length(v); i++) {
-                        snprintf(sub_path, sizeof(sub_path), "%s[%zu]", path, i);
-                        if (find_nonfinite(json_object_array_get_idx(v, i), sub_path, where, wsz))
-                                return 1;
-                }
-                return 0;
-        case json_type_object: {
-                json_object_object_foreach(v, k, m)
-                {
-                        if (!utf8_valid((const unsigned char *)k, strlen(k))) {
-                                snprintf(where, wsz, "a member name in \"%s\" is not valid UTF-8",
-                                         *path ? path : "(the document)");
-                                return 1;
-                        }
-                        field_path(sub_path, sizeof(sub_path), path, k);
-                        if (find_nonfinite(m, sub_path, where, wsz))
-                                return 1;
-                }
-                return 0;
-        }
-        default: return 0;
-        }
 }
 
 void pb_batch_free(pb_batch_t *b)

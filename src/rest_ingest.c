@@ -61,14 +61,16 @@ struct fetch {
         const pb_event_filter_t *filter;
         long page, size;
         json_object *page_obj;
+        char *raw; /* the page's bytes, when json-c's tree would not do */
+        size_t raw_len;
         pb_tx_rc_t rc;
         char err[PB_ERRSZ];
 };
 
 static void fetch_main(struct fetch *f)
 {
-        f->rc = pb_telnyx_list_events(f->tx, f->filter, f->page, f->size, &f->page_obj, f->err,
-                                      sizeof(f->err));
+        f->rc = pb_telnyx_list_events(f->tx, f->filter, f->page, f->size, &f->page_obj, &f->raw,
+                                      &f->raw_len, f->err, sizeof(f->err));
 }
 
 static void *fetch_thread(void *arg)
@@ -87,14 +89,19 @@ static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
 }
 
 static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t *o,
-                        json_object *page)
+                        const struct fetch *f)
 {
         pthread_mutex_lock(&s->lock);
         s->pending++;
         pthread_mutex_unlock(&s->lock);
         pb_submission_t sub;
         memset(&sub, 0, sizeof(sub));
-        sub.parsed = page;
+        if (f->raw) { /* normalized from its bytes, element by element */
+                sub.buf = f->raw;
+                sub.len = f->raw_len;
+        } else {
+                sub.parsed = f->page_obj;
+        }
         sub.path = PB_INGEST_REST;
         sub.received_us = pb_now_ms() * 1000;
         sub.wait_ms = -1; /* the scan's own thread: waiting for room is backpressure */
@@ -125,8 +132,8 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                 int stable = 1;
                 /* Page n+1 is fetched (on a helper thread) while page n is
                  * normalized and handed to Kafka. */
-                struct fetch cur = {tx,   &o->filter, 1, (long)cfg->telnyx_page_size,
-                                    NULL, PB_TX_OK,   ""};
+                struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
+                                    0,  PB_TX_OK,   ""};
                 fetch_main(&cur);
                 for (;;) {
                         rc = cur.rc;
@@ -139,6 +146,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                         if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
                             !json_object_is_type(data, json_type_array)) {
                                 json_object_put(cur.page_obj);
+                                free(cur.raw);
                                 rc = PB_TX_UNAVAILABLE;
                                 pb_seterr(errstr, errsz,
                                           "page %ld: the response has no \"data\" array", cur.page);
@@ -166,14 +174,15 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                         int stopping = (o->stop && *o->stop) ||
                                        (n && o->before_page &&
                                         o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
-                        struct fetch next = {tx,       &o->filter, cur.page + 1, cur.size, NULL,
-                                             PB_TX_OK, ""};
+                        struct fetch next = {tx,   &o->filter, cur.page + 1, cur.size, NULL,
+                                             NULL, 0,          PB_TX_OK,     ""};
                         pthread_t th;
                         int prefetching = !last && !stopping &&
                                           pthread_create(&th, NULL, fetch_thread, &next) == 0;
                         if (n && !stopping)
-                                submit_page(&s, pl, o, cur.page_obj);
+                                submit_page(&s, pl, o, &cur);
                         json_object_put(cur.page_obj);
+                        free(cur.raw);
                         if (stopping) {
                                 rc = PB_TX_ABORTED;
                                 pb_seterr(errstr, errsz, "%s", why);

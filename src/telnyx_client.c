@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "jsoncheck.h"
 #include "log.h"
 #include "pb.h"
 
@@ -482,14 +483,30 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
 }
 
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
-                                 json_object **page_out, char *errstr, size_t errsz)
+                                 json_object **page_out, char **raw, size_t *raw_len, char *errstr,
+                                 size_t errsz)
 {
         char *url = pb_telnyx_list_url(tx->base, tx->path, f, page, size);
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
         *page_out = NULL;
-        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, page_out, errstr, errsz);
+        char *body = NULL;
+        size_t len = 0;
+        pb_tx_rc_t rc =
+            request(tx, url, 0, 1, raw ? &body : NULL, raw ? &len : NULL, page_out, errstr, errsz);
         free(url);
+        if (raw) {
+                *raw = NULL;
+                *raw_len = 0;
+                pb_jcheck_t jc;
+                memset(&jc, 0, sizeof(jc));
+                if (rc == PB_TX_OK && body && pb_json_check(body, len, &jc) != 0) {
+                        *raw = body; /* json-c's tree would not publish it as sent */
+                        *raw_len = len;
+                        body = NULL;
+                }
+                free(body);
+        }
         return rc;
 }
 

@@ -423,6 +423,31 @@ static void test_invalid_text_rejected(void **state)
             {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
              "\"p\",\"payload\":{\"k\\u00e9\xc1\x81\":1}}}",
              "not valid"}, /* a member name */
+            /* Numbers json-c would change: published only as sent. */
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"n\":18446744073709551616}}}",
+             "field \"data.payload.n\" is an integer beyond 64 bits"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"n\":-9223372036854775809}}}",
+             "beyond 64 bits"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"n\":-0}}}",
+             "field \"data.payload.n\" is -0"},
+            /* A lone surrogate, which json-c turns into U+FFFD. */
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\",\"payload\":{\"s\":\"x\\ud800\"}}}",
+             "field \"data.payload.s\" has a lone surrogate escape"},
+            /* Duplicate names: json-c keeps the last, silently. */
+            {"{\"data\":{\"id\":\"a\",\"id\":\"b\",\"event_type\":\"portout.status_changed\","
+             "\"portout_id\":\"p\"}}",
+             "field \"data\" has the member \"id\" more than once"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\"},\"data\":{\"id\":\"b\",\"event_type\":\"portout.status_changed\","
+             "\"portout_id\":\"q\"}}",
+             "the document has the member \"data\" more than once"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"payload\":{"
+             "\"id\":\"p\",\"\\u0069d\":\"q\"}}}",
+             "field \"data.payload\" has the member \"id\" more than once"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 pb_batch_t *b = norm(cases[i].doc);
@@ -440,6 +465,49 @@ static void test_invalid_text_rejected(void **state)
                  "\"portout.status_changed\",\"portout_id\":\"p\",\"payload\":{\"x\":1.5e3}}}");
         assert_non_null(b->items[0].env);
         assert_non_null(strstr(b->items[0].env->json, "\"x\":1.5e3"));
+        pb_batch_free(b);
+}
+
+/* A list response with unpublishable elements: those are rejected with
+ * their own bytes, the others still published. */
+static void test_list_split(void **state)
+{
+        (void)state;
+        const char *e0 = "{\"id\":\"r0\",\"event_type\":\"portout.status_changed\","
+                         "\"portout_id\":\"p\",\"n\":-0}";
+        char doc[512];
+        snprintf(doc, sizeof(doc),
+                 "{\"data\":[%s,{\"id\":\"r1\",\"event_type\":\"portout.status_changed\","
+                 "\"portout_id\":\"p\",\"n\":1.0e400}],\"meta\":{\"page_number\":1}}",
+                 e0);
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->cnt, 2);
+        assert_int_equal(b->rejected, 1);
+        assert_null(b->items[0].env);
+        assert_non_null(strstr(b->items[0].error, "data[0]: field \"n\" is -0"));
+        assert_int_equal(b->items[0].raw_len, strlen(e0));
+        assert_memory_equal(b->items[0].raw, e0, strlen(e0)); /* its exact bytes */
+        assert_non_null(b->items[1].env);
+        assert_non_null(strstr(b->items[1].env->json, "\"n\":1.0e400")); /* as sent */
+        pb_batch_free(b);
+        /* A problem in the paging meta: the page as a whole. */
+        b = norm("{\"data\":[],\"meta\":{\"n\":NaN}}");
+        assert_int_equal(b->cnt, 1);
+        assert_non_null(strstr(b->items[0].error, "field \"meta.n\" is not a finite number"));
+        pb_batch_free(b);
+}
+
+/* The telnyx object merges the record, the delivery meta and the top level;
+ * a clash takes a prefix, repeated until the name is free: nothing is
+ * overwritten (meta.a used to replace the record's own meta_a). */
+static void test_merge_keeps_every_member(void **state)
+{
+        (void)state;
+        pb_batch_t *b = norm("{\"data\":{\"record_type\":\"event\",\"id\":\"a\",\"event_type\":"
+                             "\"portout.status_changed\",\"payload\":{\"id\":\"p\"},\"a\":1,"
+                             "\"meta_a\":2},\"meta\":{\"a\":3,\"attempt\":1}}");
+        assert_non_null(b->items[0].env);
+        assert_non_null(strstr(b->items[0].env->json, "\"a\":1,\"meta_a\":2,\"meta_meta_a\":3"));
         pb_batch_free(b);
 }
 
@@ -517,7 +585,7 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
             "\"portout_id\":\"p1\",\"meta_x\":1}],\"meta\":{\"page\":1}}",
             /* every kind of value the payload writer handles itself */
             "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"v1\",\"payload\":{"
-            "\"id\":\"p2\",\"ints\":[0,-0,7,-1,9223372036854775807,-9223372036854775808,"
+            "\"id\":\"p2\",\"ints\":[0,7,-1,9223372036854775807,-9223372036854775808,"
             "9223372036854775806,18446744073709551615,-12],\"dbl\":[-0.0,1.0,-1.5e-7,2E+3,0.1],"
             "\"b\":[true,false,null],\"nest\":[[],[[{}]],{\"a\":{\"b\":[{\"c\":\"d\"}]}}],"
             "\"k\\\"ey/\\u0001\":\"nul\\u0000in\",\"emoji\":\"\\ud83d\\ude00\",\"\":\"\","
@@ -591,6 +659,8 @@ int main(void)
             cmocka_unit_test(test_time_fallbacks),
             cmocka_unit_test(test_rejections),
             cmocka_unit_test(test_invalid_text_rejected),
+            cmocka_unit_test(test_list_split),
+            cmocka_unit_test(test_merge_keeps_every_member),
             cmocka_unit_test(test_envelope_bytes_are_json_c_bytes),
         };
         remove(PB_ENVELOPE_DUMP);

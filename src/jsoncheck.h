@@ -1,0 +1,47 @@
+/* jsoncheck: is a JSON text fit to publish as it was sent?
+ *
+ * json-c parses more than it can give back: NaN and Infinity, bytes that are
+ * not UTF-8, a lone "\ud800" (turned into U+FFFD), integers beyond 64 bits
+ * (saturated), "-0" (written "0"), and a member name used twice (the last one
+ * wins). Each would publish something other than what Telnyx signed, so the
+ * bridge checks the bytes first: strict RFC 8259 in UTF-8, with I-JSON's
+ * (RFC 7493) unique member names and no lone surrogates, and every number
+ * one the writer reproduces exactly. Pure: bytes in, a verdict out.
+ *
+ * Ownership: pb_jcheck_t is the caller's; pb_jcheck_free() frees the item
+ * spans pb_json_check() may have allocated in it. */
+#ifndef PB_JSONCHECK_H
+#define PB_JSONCHECK_H
+
+#include <stddef.h>
+
+/* Deeper than this is refused (json-c itself stops at 32). */
+#define PB_JSON_MAX_DEPTH 64
+
+typedef struct pb_jitem {
+        size_t off, len; /* the element's bytes in the checked text */
+        int bad;         /* the first problem found lies inside it */
+} pb_jitem_t;
+
+typedef struct pb_jcheck {
+        int want_items;    /* in: record the spans of the root's "data" array */
+        size_t err_off;    /* out: the byte of the first problem */
+        char why[200];     /* out: the first problem, with its field's path */
+        pb_jitem_t *items; /* out (want_items): one per element, or NULL */
+        size_t nitems;
+        int items_ok; /* out: the spans cover the whole "data" array */
+} pb_jcheck_t;
+
+/* Checks buf[0..len). Returns 0 if it is fit to publish, 1 if it is valid
+ * JSON syntax that cannot be published as sent (why says where and what),
+ * -1 if it is not JSON at all or is too deep, or when out of memory. */
+int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc);
+
+/* Frees what pb_json_check() allocated in jc (not jc itself). */
+void pb_jcheck_free(pb_jcheck_t *jc);
+
+/* 1 if s[0..n) is UTF-8 as RFC 3629 defines it (no overlong forms, no
+ * surrogates, nothing above U+10FFFF). */
+int pb_utf8_valid(const char *s, size_t n);
+
+#endif
