@@ -130,9 +130,13 @@ pb_admin_t *pb_admin_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t
             .address = cfg->admin_address,
             .port = (unsigned)cfg->admin_port,
             .threads = 1,
-            .max_connections = 64,
+            /* Slots are cheap (one epoll thread): an idle or trickling
+             * flood of a thousand connections must leave room for the
+             * probes, and the short deadline frees a slot in 2 s (a probe
+             * sends its whole request at once). */
+            .max_connections = PB_ADMIN_MAX_CONNECTIONS,
             .idle_timeout_s = 10,
-            .request_timeout_ms = 5000,
+            .request_timeout_ms = 2000,
             .max_body = 4096,
             .on_request = on_request,
             .app = a,

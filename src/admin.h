@@ -19,6 +19,9 @@
 #include "metrics.h"
 #include "pipeline.h"
 
+/* Connections the admin listener holds at once; more wait in the backlog. */
+#define PB_ADMIN_MAX_CONNECTIONS 4096
+
 typedef struct pb_admin pb_admin_t;
 
 /* Starts the admin listener. Returns NULL with errstr set. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -104,6 +105,33 @@ static const char usage[] =
     "public key while signatures are checked); 69 if a listener cannot bind or\n"
     "the checkpoint is in use by another instance.\n";
 
+/* Raises the soft limit on open files to the hard one (as Go's runtime and
+ * HAProxy do): every connection the listeners may hold is a descriptor, and
+ * a systemd default of 1024 would refuse them long before the listeners'
+ * own limits. Warns if even the hard limit is below what they may hold. */
+static void raise_nofile(const pb_config_t *cfg)
+{
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+                return;
+        if (rl.rlim_cur < rl.rlim_max) {
+                rlim_t want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
+                struct rlimit up = {want, rl.rlim_max};
+                if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+                        rl.rlim_cur = want;
+        }
+        /* The listeners, plus Kafka's sockets, the poller and the logs. */
+        uint64_t need = 256 + (cfg->admin_enabled ? PB_ADMIN_MAX_CONNECTIONS : 0) +
+                        (cfg->webhook_enabled ? (uint64_t)cfg->webhook_max_connections : 0);
+        if (rl.rlim_cur != RLIM_INFINITY && (uint64_t)rl.rlim_cur < need)
+                pb_warn("the open-file limit is %llu, below the %llu descriptors the listeners "
+                        "may hold (admin %d, webhook.max_connections %lld): connections past it "
+                        "are refused; raise it (LimitNOFILE=, ulimit -n)",
+                        (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+                        cfg->admin_enabled ? PB_ADMIN_MAX_CONNECTIONS : 0,
+                        (long long)cfg->webhook_max_connections);
+}
+
 int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, usage))
@@ -163,6 +191,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 pb_warn("webhook.verify_signatures is false: ANY client that reaches the "
                         "listener can publish events; never run this way in production");
         }
+        raise_nofile(cfg);
         metrics = pb_metrics_new();
         /* The daemon never gives up on Kafka: it is not ready, and says why. */
         pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL, 0};

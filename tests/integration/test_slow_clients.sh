@@ -38,7 +38,21 @@ n408=$(sed -n 's/^portout_bridge_http_requests_total{code="408",reason="request_
 [ "${n408:-0}" -ge 1000 ] || fail "408 count ${n408:-0}"
 out=$(post_signed "$BASE/webhooks/telnyx/portouts" "$FIX/webhook-status-changed.json")
 [[ $out == 200* ]] || fail "a real webhook after the flood: $out"
+
+# The admin port itself: 1,000 connections, half idle, half trickling, each
+# reopened as soon as it is closed. The probes must still answer within a
+# second (64 such connections used to starve them: curl gave 000 after 3 s).
+N2=${PB_ADMIN_FLOOD:-1000}
+python3 "$(dirname "$0")/slowloris.py" 127.0.0.1 "${ADMIN##*:}" "$ADMIN" "$N2" 2 8 reconnect > "$WORK/flood.json" \
+  || fail "admin flood: $(cat "$WORK/flood.json")"
+python3 - "$WORK/flood.json" <<'PY' || fail "probes starved by connections to the admin port: $(cat "$WORK/flood.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["probes_total"] > 20 and r["probes_failed"] == 0, f"probes failed: {r['probes']}"
+assert r["probe_max_s"] < 1.0, f"a probe took {r['probe_max_s']} s"
+PY
+flood=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d probes, slowest %s s; %d reconnects, %d refused" % (r["probes_total"], r["probe_max_s"], r.get("reconnects", 0), r["refused"]))' "$WORK/flood.json")
 stop_bridge || fail "stop: exit $?"
 check_sanitizers "$WORK/bridge.log"
 summary=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("median %s s, max %s s; %d probes, slowest %s s" % (r["closed_p50_s"], r["closed_max_s"], r["probes_total"], r["probe_max_s"]))' "$WORK/slow.json")
-pass "$N slow clients, 1024 slots: every one closed by the ${DEADLINE_MS} ms deadline ($summary), ${n408} answered 408; every admin probe 200; a real webhook served afterwards"
+pass "$N slow clients, 1024 slots: every one closed by the ${DEADLINE_MS} ms deadline ($summary), ${n408} answered 408; every admin probe 200; a real webhook served afterwards; $N2 reconnecting idle and slow connections to the admin port: $flood"
