@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -234,6 +235,86 @@ static struct conn *conn_of(struct MHD_Connection *mc)
         return ci ? ci->socket_context : NULL;
 }
 
+/* --- message framing (RFC 9112 §6) ---
+ * A proxy in front may frame a request differently from us: with both
+ * Content-Length and Transfer-Encoding, two lengths, a coding list or a
+ * header name with spaces, one of the two would see a second request hidden
+ * in the body (request smuggling). libmicrohttpd is lenient there, so every
+ * such request is refused before its body is read, and its connection
+ * closed, as HAProxy does. */
+struct framing {
+        int cl, te, bad_name, bad_cl, bad_te;
+};
+
+static int is_tchar(unsigned char c)
+{
+        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+               (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+        (void)kind;
+        struct framing *f = cls;
+        if (!*key)
+                f->bad_name = 1;
+        for (const char *k = key; *k; k++)
+                if (!is_tchar((unsigned char)*k))
+                        f->bad_name = 1;
+        if (!value)
+                value = "";
+        if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+                f->cl++;
+                if (!*value || strspn(value, "0123456789") != strlen(value))
+                        f->bad_cl = 1;
+        } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+                f->te++;
+                if (strcasecmp(value, "chunked") != 0)
+                        f->bad_te = 1; /* only chunked alone is ours to decode */
+        } else if (!strncasecmp(key, "content-length", 14) ||
+                   !strncasecmp(key, "transfer-encoding", 17)) {
+                /* libmicrohttpd joins a folded line (obs-fold) to the name:
+                 * "Content-Length: 7\r\n 45" arrives as "Content-Length45",
+                 * and the body would be read as the next request. */
+                f->bad_name = 1;
+        }
+        return MHD_YES;
+}
+
+/* NULL if the request's framing is unambiguous, else why not. */
+static const char *framing_problem(struct MHD_Connection *mc)
+{
+        struct framing f;
+        memset(&f, 0, sizeof(f));
+        MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_header, &f);
+        if (f.bad_name)
+                return "a header name is not a token (a space before the colon, or a folded "
+                       "line?)";
+        if (f.cl && f.te)
+                return "both Content-Length and Transfer-Encoding";
+        if (f.cl > 1)
+                return "more than one Content-Length";
+        if (f.bad_cl)
+                return "Content-Length is not a number";
+        if (f.te > 1 || f.bad_te)
+                return "Transfer-Encoding other than chunked alone";
+        return NULL;
+}
+
+static void answer_bad_framing_locked(pb_httpd_t *h, pb_http_req_t *r, const char *why)
+{
+        char body[256];
+        int n = snprintf(body, sizeof(body),
+                         "{\"error\":\"bad_request\",\"message\":\"ambiguous message framing: "
+                         "%s\"}",
+                         why);
+        struct MHD_Response *resp =
+            make_response("application/json", body, (size_t)n, 0, NULL, 1 /* close */);
+        answer_locked(r, MHD_HTTP_BAD_REQUEST, resp);
+        count(h, 400, "bad_framing");
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -255,8 +336,19 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
                 pb_buf_init(&r->body, h->o.max_body);
                 *con_cls = r;
+                const char *bad = framing_problem(mc);
                 pthread_mutex_lock(&h->lock);
                 h->live++;
+                if (bad) {
+                        pb_warn("%s: http: %s %s refused: ambiguous message framing: %s", h->o.name,
+                                r->method, r->path, bad);
+                        answer_bad_framing_locked(h, r, bad);
+                        r->app_released = 1;
+                        r->refs--;
+                        enum MHD_Result ret = queue_locked(r);
+                        pthread_mutex_unlock(&h->lock);
+                        return ret;
+                }
                 if (h->quiesced) {
                         answer_shutting_down_locked(h, r);
                         r->app_released = 1;
@@ -524,6 +616,8 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
         OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h);
         OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h);
         OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, h);
+        /* Strict HTTP/1.1: a Host header, no bare LF, no space in names. */
+        OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
         /* Exclusive unless asked: libmicrohttpd then sets SO_REUSEADDR only, so
          * a second listener on a live port fails with "address in use". (The
          * option set to 0 would also drop SO_REUSEADDR, and a restart would

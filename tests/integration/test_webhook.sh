@@ -127,6 +127,18 @@ exec 3>&-
 [ $waited -le 6 ] || fail "slow connection held for ${waited}s (timeout is 2s)"
 pass "a slow client is cut off after the connection timeout and blocks nobody"
 
+# --- ambiguous framing (request smuggling behind a proxy): 400, closed, and
+# nothing after it served; on the webhook port and on the admin port
+python3 "$(dirname "$0")/framing.py" 127.0.0.1 "${BASE##*:}" /hooks/a > "$WORK/framing.txt" \
+  || fail "framing on the webhook port: $(grep -v '"ok": true' "$WORK/framing.txt")"
+python3 "$(dirname "$0")/framing.py" 127.0.0.1 "${ADMIN##*:}" /healthz > "$WORK/framing-admin.txt" \
+  || fail "framing on the admin port: $(grep -v '"ok": true' "$WORK/framing-admin.txt")"
+nf=$(curl -s "$ADMIN/metrics" | sed -n 's/^portout_bridge_http_requests_total{code="400",reason="bad_framing"} \([0-9]*\)$/\1/p')
+[ "${nf:-0}" -ge 11 ] || fail "bad_framing counted ${nf:-0} times"
+out=$(post_signed "$A" "$FIX/webhook-status-changed.json")
+[[ $out == 200* ]] || fail "a webhook after the framing cases: $out"
+pass "$(grep -c . "$WORK/framing.txt") ambiguous framings (CL with TE, two CLs, TE lists, a space before the colon, a folded line, ...) answered 400 and closed on both listeners, nothing smuggled"
+
 # --- 100 concurrent clients, 10 distinct events each
 node "$JS/webhook-load.js" "$A" "$WORK/keys/dev-private.pem" 1000 100 "load-$RUN_ID" portout.new_comment > "$WORK/load.txt" \
   || { cat "$WORK/load.txt"; fail "load: not every request was 200"; }
