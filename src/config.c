@@ -104,9 +104,12 @@ static const struct pb_option pb_options[] = {
      "Python cloudevents SDK's from_kafka_event). \"binary\": the value is the\n"
      "event's data (application/json), the attributes are ce_* headers only."},
 
-    {"input.max_event_bytes", OPT_INT, OFF(input_max_event_bytes), 0, "1048576", 1024,
+    {"input.max_event_bytes", OPT_INT, OFF(input_max_event_bytes), 0, "524288", 1024,
      INT64_C(64) * 1024 * 1024, NULL, NULL, NULL,
-     "Largest accepted event document (a replay line, a webhook body), in bytes."},
+     "Largest accepted event document (a replay line, a webhook body), in bytes.\n"
+     "With its envelope (up to 16 KiB more) it must fit kafka message.max.bytes\n"
+     "(librdkafka's default 1000000), or the bridge refuses to start; the topics'\n"
+     "max.message.bytes (the broker's default 1048588) must allow it too."},
 
     {"telnyx.api_base", OPT_STR, OFF(telnyx_api_base), 0, "https://api.telnyx.com/v2", 0, 0, NULL,
      "TELNYX_API_BASE", NULL,

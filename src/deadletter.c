@@ -19,5 +19,8 @@ size_t pb_deadletter_headers(const pb_deadletter_t *dl, pb_header_t *out)
         n = put(out, n, "pb_ingestpath", dl->prov.ingest ? dl->prov.ingest : "unknown");
         n = put(out, n, "pb_receivedat", dl->prov.received ? dl->prov.received : "");
         n = put(out, n, "pb_origin", dl->prov.origin ? dl->prov.origin : "");
+        n = put(out, n, "pb_original_sha256", dl->original_sha256);
+        n = put(out, n, "pb_original_bytes", dl->original_bytes);
+        n = put(out, n, "pb_value_encoding", dl->value_encoding);
         return n;
 }

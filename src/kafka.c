@@ -193,6 +193,26 @@ rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errst
                 if (conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, cfg,
                              cfg->kafka_props[i].line, errstr, errsz))
                         goto fail;
+        if (producer) {
+                /* Whatever the bridge accepts must fit in a record, or an
+                 * authentic event could be stored nowhere, not even as a
+                 * dead letter. */
+                char v[32];
+                size_t vn = sizeof(v);
+                long long mmb = rd_kafka_conf_get(conf, "message.max.bytes", v, &vn) == RD_KAFKA_CONF_OK
+                                    ? atoll(v)
+                                    : 1000000;
+                if (cfg->input_max_event_bytes + PB_ENVELOPE_OVERHEAD_BYTES > mmb) {
+                        pb_seterr(errstr, errsz,
+                                  "input.max_event_bytes (%lld) and the envelope around it (up to "
+                                  "%d bytes more) do not fit kafka message.max.bytes (%lld): "
+                                  "lower input.max_event_bytes, or raise message.max.bytes and "
+                                  "the topics' max.message.bytes with it",
+                                  (long long)cfg->input_max_event_bytes,
+                                  PB_ENVELOPE_OVERHEAD_BYTES, mmb);
+                        goto fail;
+                }
+        }
         rd_kafka_conf_set_log_cb(conf, log_cb);
         return conf;
 fail:

@@ -15,6 +15,10 @@
  * producer defaults when producer is set; our log callback. NULL with errstr
  * naming the offending property. A consumer ignores producer-only properties
  * (librdkafka logs that at debug). */
+/* What an envelope and its record headers add to an event at most (the
+ * attributes, the ce_ headers, ids up to 256 bytes each). */
+#define PB_ENVELOPE_OVERHEAD_BYTES 16384
+
 rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz);
 
 /* 1 if k is "NAME.file" for a secret NAME that may be read from a file

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ struct pb_msg {
         char *ingest, *received, *origin; /* provenance, for a dead letter */
         int dlq_err;
         char *dlq_reason;
+        int cut; /* the dead letter is sent as a prefix (its whole was too large) */
         pb_done_fn *cb;
         void *opaque;
 };
@@ -347,6 +349,13 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
  * the record goes to the dead-letter topic. Everything else (timeouts,
  * transport, authorization of the whole client) is FAILED, for the source to
  * retry. */
+static int is_size_error(rd_kafka_resp_err_t err)
+{
+        return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+               err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+               err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
 static int is_permanent_record_error(rd_kafka_resp_err_t err)
 {
         switch (err) {
@@ -428,6 +437,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         }
         if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
                 to_dead_letter_locked(p, m, err);
+                pthread_mutex_unlock(&p->lock);
+                return;
+        }
+        if (m->state == MSG_DLQ && is_size_error(err) && !m->cut) {
+                /* Too large for the dead-letter topic too: its prefix and
+                 * hash, so the event is still accounted for. */
+                m->cut = 1;
+                rq_insert(p, m);
                 pthread_mutex_unlock(&p->lock);
                 return;
         }
@@ -560,19 +577,32 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         if (strcmp(m->hdr_names[i], "content-type") != 0)
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
-                pb_deadletter_t dl = {"produce",
-                                      m->dlq_reason,
-                                      rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err),
-                                      m->topic,
-                                      {m->ingest, m->received, *m->origin ? m->origin : NULL}};
-                pb_header_t h[PB_DL_MAX_HEADERS];
-                size_t n = pb_deadletter_headers(&dl, h);
-                for (size_t i = 0; i < n; i++)
-                        rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1);
                 if (m->raw) {
                         value = m->raw;
                         value_len = m->raw_len;
                 }
+                char sha[2 * crypto_hash_sha256_BYTES + 1], bytes[24];
+                int cut = (m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)) &&
+                          value_len > PB_DL_PREFIX_BYTES;
+                if (cut) {
+                        unsigned char d[crypto_hash_sha256_BYTES];
+                        crypto_hash_sha256(d, (const unsigned char *)value, value_len);
+                        sodium_bin2hex(sha, sizeof(sha), d, sizeof(d));
+                        snprintf(bytes, sizeof(bytes), "%zu", value_len);
+                        value_len = PB_DL_PREFIX_BYTES;
+                }
+                pb_deadletter_t dl = {"produce",
+                                      m->dlq_reason,
+                                      rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err),
+                                      m->topic,
+                                      {m->ingest, m->received, *m->origin ? m->origin : NULL},
+                                      cut ? sha : NULL,
+                                      cut ? bytes : NULL,
+                                      NULL};
+                pb_header_t h[PB_DL_MAX_HEADERS];
+                size_t n = pb_deadletter_headers(&dl, h);
+                for (size_t i = 0; i < n; i++)
+                        rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1);
         } else {
                 for (size_t i = 0; i < m->hdr_cnt; i++)
                         rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i], -1);

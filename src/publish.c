@@ -1,8 +1,12 @@
 #include "publish.h"
 
+#include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deadletter.h"
+#include "jsoncheck.h"
+#include "pb.h"
 #include "route.h"
 
 #define CE_CONTENT_TYPE   "application/cloudevents+json; charset=UTF-8"
@@ -52,11 +56,33 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
                 rec.raw_len = it->raw_len;
                 return pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);
         }
-        pb_deadletter_t dl = {"normalize", it->error, NULL, NULL, *prov};
+        /* Every record is strict JSON in UTF-8, dead letters too: input that
+         * is not (or that the bridge could not publish as sent) goes as
+         * {"raw_base64":"..."}, said so in a header, its bytes intact. */
+        char *b64 = NULL;
+        const char *raw = it->raw ? it->raw : "";
+        size_t raw_len = it->raw ? it->raw_len : 0;
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        if (pb_json_check(raw, raw_len, &jc) != 0) {
+                static const char pre[] = "{\"raw_base64\":\"", post[] = "\"}";
+                size_t bl = sodium_base64_encoded_len(raw_len, sodium_base64_VARIANT_ORIGINAL);
+                b64 = malloc(sizeof(pre) - 1 + bl + sizeof(post));
+                if (!b64)
+                        return pb_seterr(errstr, errsz, "out of memory"), PB_SEND_ERROR;
+                memcpy(b64, pre, sizeof(pre) - 1);
+                sodium_bin2base64(b64 + sizeof(pre) - 1, bl, (const unsigned char *)raw, raw_len,
+                                  sodium_base64_VARIANT_ORIGINAL);
+                memcpy(b64 + sizeof(pre) - 1 + bl - 1, post, sizeof(post));
+        }
+        pb_deadletter_t dl = {"normalize", it->error, NULL, NULL, *prov, NULL, NULL,
+                              b64 ? PB_DL_ENCODING_JSON_BASE64 : NULL};
         pb_header_t h[PB_DL_MAX_HEADERS];
         rec.headers_cnt = pb_deadletter_headers(&dl, h);
         rec.headers = h;
-        rec.value = it->raw ? it->raw : "";
-        rec.value_len = it->raw ? it->raw_len : 0;
-        return pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);
+        rec.value = b64 ? b64 : raw;
+        rec.value_len = b64 ? strlen(b64) : raw_len;
+        int rc = pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);
+        free(b64); /* the producer copies what it sends */
+        return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "deadletter.h"
 #include "dedupe.h"
 #include "kafka.h"
 #include "log.h"
@@ -278,10 +279,31 @@ static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
                 else if (!rd_kafka_header_get_last(h, "content-type", &v, &vl) && vl >= 28 &&
                          memcmp(v, "application/cloudevents+json", 28) == 0)
                         id_from_envelope(m, id, sizeof(id)); /* structured_noheaders */
+                else if (!rd_kafka_header_get_last(h, "pb_original_sha256", &v, &vl) &&
+                         vl == 2 * crypto_hash_sha256_BYTES)
+                        snprintf(id, sizeof(id), "sha256:%.*s", (int)vl, (const char *)v); /* cut */
                 else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) && vl == 9 &&
                          memcmp(v, "normalize", 9) == 0) {
                         unsigned char d[crypto_hash_sha256_BYTES];
-                        crypto_hash_sha256(d, m->payload ? m->payload : (const void *)"", m->len);
+                        const unsigned char *val = m->payload ? m->payload : (const void *)"";
+                        size_t len = m->len;
+                        unsigned char *bin = NULL;
+                        static const char pre[] = "{\"raw_base64\":\"";
+                        const size_t pl = sizeof(pre) - 1;
+                        if (!rd_kafka_header_get_last(h, "pb_value_encoding", &v, &vl) &&
+                            vl == strlen(PB_DL_ENCODING_JSON_BASE64) &&
+                            memcmp(v, PB_DL_ENCODING_JSON_BASE64, vl) == 0 && len > pl + 2 &&
+                            memcmp(val, pre, pl) == 0 && (bin = malloc(len))) {
+                                /* the input's own bytes, as the rejection key hashed them */
+                                if (sodium_base642bin(bin, len, (const char *)val + pl,
+                                                      len - pl - 2, NULL, &len, NULL,
+                                                      sodium_base64_VARIANT_ORIGINAL) == 0)
+                                        val = bin;
+                                else
+                                        len = m->len;
+                        }
+                        crypto_hash_sha256(d, val, len);
+                        free(bin);
                         char hex[2 * crypto_hash_sha256_BYTES + 1];
                         sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
                         snprintf(id, sizeof(id), "sha256:%s", hex);

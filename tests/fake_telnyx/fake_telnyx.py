@@ -19,7 +19,11 @@ Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
 GET /_admin/lists (each list request's time and User-Agent),
 POST /_admin/insert {"count": C,
 "bad": false} (bad: an event without a port-out id, which the bridge must
-dead-letter once).
+dead-letter once). POST /_admin/insert {"raw_b64": B} inserts one event whose
+text carries the base64-decoded bytes B spliced in as the value of its member
+"hostile" (a hostile upstream: "-0", "NaN", bytes that are not UTF-8, or
+'1, "id": "x"' for a duplicate member); lists and shows send those bytes as
+they are.
 
 --visibility-delay-ms D: an event shows in lists only D ms after its
 created_at, as an eventually consistent API does.
@@ -117,6 +121,7 @@ class State:
         self.events = []  # sorted by created_at
         self.keys = []
         self.by_id = {}
+        self.raw = {}  # marker (JSON text) -> bytes spliced in its place
         self.next_n = 0
         self.requests = 0
         self.lists = 0
@@ -199,6 +204,13 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_admin/insert" and method == "POST":
             req = json.loads(self.read_body() or b"{}")
             with st.lock:
+                if "raw_b64" in req:
+                    ev = st.add(now())
+                    marker = "@@raw-%s@@" % ev["id"]
+                    ev["hostile"] = marker
+                    st.raw[json.dumps(marker).encode()] = base64.b64decode(req["raw_b64"])
+                    st.stats["inserted"] += 1
+                    return self.send_json(200, {"id": ev["id"]})
                 for _ in range(int(req.get("count", 1))):
                     st.add(now(), bool(req.get("bad")))
                     st.stats["inserted"] += 1
@@ -301,6 +313,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def reply(self, status, obj, mangle):
         body = json.dumps(obj).encode()
+        for marker, raw in self.state.raw.items():
+            body = body.replace(marker, raw)
         if mangle == "truncate":
             body = body[: len(body) // 2]
         elif mangle == "nonjson":

@@ -41,7 +41,7 @@ cat > "$WORK/expect.json" <<JSON
   {"topic": "$(topic new-comment)", "key": "P-üñí", "id": "uni-1", "type": "com.telnyx.portout.new_comment"}
 ],
 "dead_letters": [
-  {"topic": "$(topic dlq)", "error_contains": "not valid JSON", "value": "not json at all"},
+  {"topic": "$(topic dlq)", "error_contains": "not valid JSON", "value": "{\"raw_base64\":\"bm90IGpzb24gYXQgYWxs\"}"},
   {"topic": "$(topic dlq)", "error_contains": "missing port-out id", "value": "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"x-1\",\"payload\":null,\"record_type\":\"event\"},\"meta\":{\"attempt\":1}}"}
 ]}
 JSON

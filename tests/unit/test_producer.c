@@ -55,17 +55,22 @@ static void on_done(void *opaque, const pb_delivery_t *d)
 }
 
 /* Starts a mock cluster and a producer on it with extra kafka.properties. */
-static struct fixture *fx_new(const char *props)
+static struct fixture *fx_new_extra(const char *props, const char *extra)
 {
         struct fixture *f = calloc(1, sizeof(*f));
         char err[512];
         pthread_mutex_init(&f->lock, NULL);
         f->c = tm_cluster_new();
-        f->cfg = tm_config(f->c, props, NULL);
+        f->cfg = tm_config(f->c, props, extra);
         f->p = pb_producer_new(f->cfg, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
         return f;
+}
+
+static struct fixture *fx_new(const char *props)
+{
+        return fx_new_extra(props, NULL);
 }
 
 static void fx_free(struct fixture *f)
@@ -196,17 +201,45 @@ static void test_permanent_error_dead_letters_exactly_the_affected(void **state)
 static void test_locally_too_large_is_dead_lettered(void **state)
 {
         (void)state;
-        struct fixture *f = fx_new("\"message.max.bytes=2000\"");
-        char big[5000];
+        struct fixture *f =
+            fx_new_extra("\"message.max.bytes=20000\"", "input = { max_event_bytes = 2048; };\n");
+        static char big[30000], bigraw[30000];
         memset(big, 'x', sizeof(big) - 1);
-        big[sizeof(big) - 1] = '\0';
+        memset(bigraw, 'r', sizeof(bigraw) - 1);
         assert_int_equal(send_rec(f, 0, "t.a", big, "{\"small\":\"raw\"}", -1), 0);
         assert_int_equal(send_rec(f, 1, "t.a", "fits", NULL, -1), 0);
+        /* Its dead letter (the raw input) too large as well: a prefix goes,
+         * with the whole one's hash and size. */
+        assert_int_equal(send_rec(f, 2, "t.a", big, bigraw, -1), 0);
         assert_int_equal(pb_producer_flush(f->p, 30000), 0);
         assert_exactly_once(f, 0, 1, PB_FATE_DEAD_LETTERED);
         assert_exactly_once(f, 1, 2, PB_FATE_DELIVERED);
-        assert_int_equal(topic_count(f, "t.dlq", 1), 1);
+        assert_exactly_once(f, 2, 3, PB_FATE_DEAD_LETTERED);
+        assert_int_equal(topic_count(f, "t.dlq", 1), 2);
+        static tm_record_t recs[4];
+        size_t n = tm_read(f->c, "t.dlq", "pb_original_bytes", recs, 4);
+        assert_int_equal(n, 2);
+        int cut = 0;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(recs[i].header, "29999") == 0)
+                        cut++;
+        assert_int_equal(cut, 1);
         fx_free(f);
+}
+
+/* The limits must agree: an event the bridge accepts must fit in a record. */
+static void test_max_event_bytes_must_fit(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg =
+            tm_config(c, "\"message.max.bytes=100000\"", "input = { max_event_bytes = 90000; };\n");
+        char err[512];
+        pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
+        assert_null(p);
+        assert_non_null(strstr(err, "do not fit kafka message.max.bytes (100000)"));
+        pb_config_free(cfg);
+        tm_cluster_free(c);
 }
 
 static void test_timeout_is_failed_not_dropped(void **state)
@@ -458,6 +491,7 @@ int main(void)
             cmocka_unit_test(test_broker_outage_loses_nothing),
             cmocka_unit_test(test_permanent_error_dead_letters_exactly_the_affected),
             cmocka_unit_test(test_locally_too_large_is_dead_lettered),
+            cmocka_unit_test(test_max_event_bytes_must_fit),
             cmocka_unit_test(test_timeout_is_failed_not_dropped),
             cmocka_unit_test(test_full_queue_is_backpressure),
             cmocka_unit_test(test_shutdown_reports_undelivered),
