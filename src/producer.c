@@ -6,8 +6,8 @@
 #include <librdkafka/rdkafka.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -49,7 +49,8 @@ struct pb_msg {
         char *ingest, *received, *origin; /* provenance, for a dead letter */
         int dlq_err;
         char *dlq_reason;
-        int cut; /* the dead letter is sent as a prefix (its whole was too large) */
+        int cut;       /* the dead letter is sent as a prefix (its whole was too large) */
+        char *cut_buf; /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
         pb_done_fn *cb;
         void *opaque;
 };
@@ -172,6 +173,7 @@ static void msg_free(struct pb_msg *m)
         if (!m)
                 return;
         free(m->dlq_reason);
+        free(m->cut_buf);
         free(m); /* everything else lives in the same allocation */
 }
 
@@ -585,11 +587,29 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                 int cut = (m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)) &&
                           value_len > PB_DL_PREFIX_BYTES;
                 if (cut) {
+                        /* The prefix of a JSON text is not JSON: it goes
+                         * wrapped, as unusable input does. */
                         unsigned char d[crypto_hash_sha256_BYTES];
                         crypto_hash_sha256(d, (const unsigned char *)value, value_len);
                         sodium_bin2hex(sha, sizeof(sha), d, sizeof(d));
                         snprintf(bytes, sizeof(bytes), "%zu", value_len);
-                        value_len = PB_DL_PREFIX_BYTES;
+                        static const char pre[] = "{\"raw_base64\":\"", post[] = "\"}";
+                        size_t bl = sodium_base64_encoded_len(PB_DL_PREFIX_BYTES,
+                                                              sodium_base64_VARIANT_ORIGINAL);
+                        free(m->cut_buf);
+                        m->cut_buf = malloc(sizeof(pre) - 1 + bl + sizeof(post));
+                        if (m->cut_buf) {
+                                char *o = m->cut_buf;
+                                memcpy(o, pre, sizeof(pre) - 1);
+                                sodium_bin2base64(o + sizeof(pre) - 1, bl,
+                                                  (const unsigned char *)value, PB_DL_PREFIX_BYTES,
+                                                  sodium_base64_VARIANT_ORIGINAL);
+                                memcpy(o + sizeof(pre) - 1 + bl - 1, post, sizeof(post));
+                                value = m->cut_buf;
+                                value_len = strlen(m->cut_buf);
+                        } else {
+                                value_len = PB_DL_PREFIX_BYTES; /* out of memory: bare */
+                        }
                 }
                 pb_deadletter_t dl = {"produce",
                                       m->dlq_reason,
@@ -598,7 +618,7 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                                       {m->ingest, m->received, *m->origin ? m->origin : NULL},
                                       cut ? sha : NULL,
                                       cut ? bytes : NULL,
-                                      NULL};
+                                      cut && m->cut_buf ? PB_DL_ENCODING_JSON_BASE64 : NULL};
                 pb_header_t h[PB_DL_MAX_HEADERS];
                 size_t n = pb_deadletter_headers(&dl, h);
                 for (size_t i = 0; i < n; i++)

@@ -68,14 +68,14 @@ start_bridge() {
   ${PB_WRAP:-} "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
   BRIDGE_PID=$!
   for _ in $(seq 1 300); do
-    grep -q 'msg="running' "$log" && break
+    grep -qE 'msg="running|"msg":"running' "$log" && break
     kill -0 $BRIDGE_PID 2>/dev/null || { cat "$log"; fail "bridge exited at start"; }
     sleep 0.1
   done
-  grep -q 'msg="running' "$log" || { cat "$log"; fail "bridge did not start"; }
+  grep -qE 'msg="running|"msg":"running' "$log" || { cat "$log"; fail "bridge did not start"; }
   ADMIN="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$log" | head -1)"
   local port
-  port=$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$log" | head -1)
+  port=$(sed -n 's/.*msg"*[=:]"listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$log" | head -1)
   BASE=""; [ -n "$port" ] && BASE="http://127.0.0.1:$port"
   # Ready once a broker connection is up.
   for _ in $(seq 1 100); do
