@@ -1,16 +1,41 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer target (webhook body -> verify -> envelope) under
-# ASan+UBSan for a bounded time, seeded with the test fixtures.
-#   scripts/fuzz.sh [SECONDS]   (default 60)
+# Runs the libFuzzer targets under ASan+UBSan, each for a bounded time,
+# seeded with the test fixtures and tests/fuzz/seeds:
+#   webhook    the webhook body -> verify -> envelope path
+#   normalize  the normalizer: strict JSON out, numbers as sent
+#   rest_page  a REST list page: element spans, per-element verdicts, errors
+#   config     the configuration loader with ${VAR} substitution
+#   http       raw bytes into the HTTP listener over loopback
+#   scripts/fuzz.sh [SECONDS_EACH] [TARGET...]   (default 60, all targets)
+# PB_FUZZ_RUNS=N runs each target for N executions instead (a long run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http)
 CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_FUZZ=ON \
   -DPB_SANITIZE=ON -DPB_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_webhook
-corpus=build-fuzz/corpus
-mkdir -p "$corpus"
-cp tests/fixtures/*.json "$corpus/"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  build-fuzz/fuzz_webhook -max_total_time="$secs" -max_len=8192 -timeout=10 \
-  -print_final_stats=1 "$corpus" 2>&1 | tail -15
+cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"
+for t in "${targets[@]}"; do
+  corpus=build-fuzz/corpus-$t
+  mkdir -p "$corpus"
+  case $t in
+    webhook | normalize | rest_page) cp tests/fixtures/*.json "$corpus/" ;;
+    config) cp tests/fuzz/seeds/config/* "$corpus/" ;;
+    http) cp tests/fuzz/seeds/http/* "$corpus/" ;;
+  esac
+  limit=(-max_total_time="$secs")
+  [ -n "${PB_FUZZ_RUNS:-}" ] && limit=(-runs="$PB_FUZZ_RUNS")
+  echo "--- fuzz_$t"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+    build-fuzz/fuzz_$t "${limit[@]}" -max_len=8192 -timeout=10 \
+    -print_final_stats=1 "$corpus" > "build-fuzz/fuzz-$t.log" 2>&1 || {
+    tail -40 "build-fuzz/fuzz-$t.log"
+    echo "fuzz_$t failed"
+    exit 1
+  }
+  grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb|Done [0-9]+ runs' "build-fuzz/fuzz-$t.log" | tail -3
+  echo "corpus: $(find "$corpus" -type f | wc -l) inputs"
+done

@@ -23,6 +23,7 @@ struct conn {
         int reading;      /* waiting for a complete request: the deadline runs */
         int uri_seen;     /* a request line arrived (else the connection is idle) */
         int cut;          /* 1: 408 and FIN sent; 2: shut down both ways */
+        int eof_scans;    /* deadline scans in a row that found the client's write side shut */
         int64_t cut_ms;
         char addr[64];
 };
@@ -536,7 +537,22 @@ static void *timer_main(void *arg)
                                 }
                                 continue;
                         }
-                        if (!c->reading || now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                        if (!c->reading)
+                                continue;
+                        /* A client that shut its write side cannot finish a
+                         * request: libmicrohttpd would wait for the deadline.
+                         * Two scans in a row, so a whole request read with its
+                         * end is handed over first (it is then not reading). */
+                        char b;
+                        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+                                if (++c->eof_scans >= 2) {
+                                        c->cut = 2;
+                                        shutdown(c->fd, SHUT_RDWR);
+                                }
+                                continue;
+                        }
+                        c->eof_scans = 0;
+                        if (now - c->since_ms < (int64_t)h->o.request_timeout_ms)
                                 continue;
                         if (!c->uri_seen) { /* idle between requests: close quietly */
                                 c->cut = 2;

@@ -199,17 +199,18 @@ rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errst
                  * dead letter. */
                 char v[32];
                 size_t vn = sizeof(v);
-                long long mmb = rd_kafka_conf_get(conf, "message.max.bytes", v, &vn) == RD_KAFKA_CONF_OK
-                                    ? atoll(v)
-                                    : 1000000;
+                long long mmb =
+                    rd_kafka_conf_get(conf, "message.max.bytes", v, &vn) == RD_KAFKA_CONF_OK
+                        ? strtoll(v, NULL, 10)
+                        : 1000000;
                 if (cfg->input_max_event_bytes + PB_ENVELOPE_OVERHEAD_BYTES > mmb) {
                         pb_seterr(errstr, errsz,
                                   "input.max_event_bytes (%lld) and the envelope around it (up to "
                                   "%d bytes more) do not fit kafka message.max.bytes (%lld): "
                                   "lower input.max_event_bytes, or raise message.max.bytes and "
                                   "the topics' max.message.bytes with it",
-                                  (long long)cfg->input_max_event_bytes,
-                                  PB_ENVELOPE_OVERHEAD_BYTES, mmb);
+                                  (long long)cfg->input_max_event_bytes, PB_ENVELOPE_OVERHEAD_BYTES,
+                                  mmb);
                         goto fail;
                 }
         }

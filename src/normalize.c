@@ -681,6 +681,31 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         return b;
 }
 
+/* 1 if buf is one whole JSON value (however unpublishable) that is not an
+ * object or an array. */
+static int json_whole_scalar(const char *buf, size_t len)
+{
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        size_t i = 0;
+        while (i < len && is_ws(buf[i]))
+                i++;
+        return i < len && buf[i] != '{' && buf[i] != '[' && pb_json_check(buf, len, &jc) >= 0;
+}
+
+/* The type of the scalar json_whole_scalar() found, as jtype() names it. */
+static const char *scalar_name(const char *buf, size_t len)
+{
+        size_t i = 0;
+        while (i < len && is_ws(buf[i]))
+                i++;
+        char c = i < len ? buf[i] : 'n';
+        return c == '"'               ? "string"
+               : c == 't' || c == 'f' ? "boolean"
+               : c == 'n'             ? "null"
+                                      : "number";
+}
+
 /* Rejects the whole document with reason why (not valid JSON to publish). */
 static int reject_doc(pb_batch_t *b, size_t *cap, const char *buf, size_t len, const char *why)
 {
@@ -763,6 +788,12 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                         goto oom;
                 if (len == 0)
                         item_reject(it, "empty input: expected a JSON object");
+                else if ((jerr == json_tokener_continue ||
+                          (jerr == json_tokener_success && !root)) &&
+                         json_whole_scalar(buf, len))
+                        /* json-c waits for more of a bare number, or read null */
+                        item_reject(it, "input is a JSON %s, expected an object",
+                                    scalar_name(buf, len));
                 else if (jerr == json_tokener_continue)
                         item_reject(it, "not valid JSON: document ends early (%zu bytes)", len);
                 else if (jerr != json_tokener_success)

@@ -280,7 +280,7 @@ static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
                          memcmp(v, "application/cloudevents+json", 28) == 0)
                         id_from_envelope(m, id, sizeof(id)); /* structured_noheaders */
                 else if (!rd_kafka_header_get_last(h, "pb_original_sha256", &v, &vl) &&
-                         vl == 2 * crypto_hash_sha256_BYTES)
+                         vl == (size_t)2 * crypto_hash_sha256_BYTES)
                         snprintf(id, sizeof(id), "sha256:%.*s", (int)vl, (const char *)v); /* cut */
                 else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) && vl == 9 &&
                          memcmp(v, "normalize", 9) == 0) {

@@ -1,0 +1,137 @@
+/* libFuzzer target: raw bytes into the HTTP listener (httpd.c on
+ * libmicrohttpd), over a real loopback connection. Each input is sent and
+ * the first answer read (an input that is not a whole request gets none: the
+ * connection is reset after 2 ms of silence). Invariants: an answer once
+ * begun completes; every answer starts with an HTTP/1.1 status line; a
+ * request whose head carries both Content-Length and Transfer-Encoding is
+ * answered 400 first. Built by
+ * scripts/fuzz.sh with clang. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "httpd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static pb_httpd_t *h;
+static struct sockaddr_in addr;
+
+static void on_request(void *app, pb_http_req_t *req)
+{
+        (void)app;
+        static const char ok[] = "{\"status\":\"ok\"}";
+        pb_http_answer(req, 200, "application/json", ok, sizeof(ok) - 1, 0, NULL);
+}
+
+static int start(void)
+{
+        pb_httpd_opts_t o = {
+            .name = "fuzz",
+            .address = "127.0.0.1",
+            .threads = 1,
+            .max_connections = 256,
+            .idle_timeout_s = 5,
+            .request_timeout_ms = 2000,
+            .max_body = 4096,
+            .on_request = on_request,
+        };
+        char err[256];
+        h = pb_httpd_new(&o, err, sizeof(err));
+        if (!h) {
+                fprintf(stderr, "fuzz_http: %s\n", err);
+                abort();
+        }
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons((uint16_t)pb_httpd_port(h));
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return 0;
+}
+
+/* The head of the first request: up to the first empty line. */
+static int head_has(const uint8_t *d, size_t n, const char *name)
+{
+        size_t nl = strlen(name);
+        for (size_t i = 0; i + nl < n; i++) {
+                if (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n' && i + 3 < n &&
+                    d[i + 2] == '\r' && d[i + 3] == '\n')
+                        return 0;
+                if ((i == 0 || d[i - 1] == '\n') && !strncasecmp((const char *)d + i, name, nl))
+                        return 1;
+        }
+        return 0;
+}
+
+/* 1 once r holds a whole first answer: its head and Content-Length bytes. */
+static int first_answer_complete(const char *r, size_t n)
+{
+        const char *end = NULL;
+        for (size_t i = 0; i + 3 < n && !end; i++)
+                if (!memcmp(r + i, "\r\n\r\n", 4))
+                        end = r + i + 4;
+        if (!end)
+                return 0;
+        for (const char *p = r; p + 16 < end; p++)
+                if ((p == r || p[-1] == '\n') && !strncasecmp(p, "content-length:", 15))
+                        return (size_t)(r + n - end) >= strtoul(p + 15, NULL, 10);
+        return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        if (!h)
+                start();
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+                if (fd >= 0)
+                        close(fd);
+                return 0;
+        }
+        size_t off = 0;
+        while (off < size) {
+                ssize_t w = send(fd, data + off, size - off, MSG_NOSIGNAL);
+                if (w <= 0)
+                        break; /* closed on us: a refusal */
+                off += (size_t)w;
+        }
+        char resp[8192], rest[8192];
+        size_t got = 0;
+        for (;;) {
+                if (first_answer_complete(resp, got))
+                        break;
+                /* An incomplete request gets no answer until its deadline
+                 * (tested by test_slow_clients): give up on it after 2 ms of
+                 * silence, but an answer once begun must complete. */
+                struct pollfd p = {fd, POLLIN, 0};
+                int r = poll(&p, 1, got ? 5000 : 2);
+                if (r == 0 && got)
+                        abort(); /* an answer cut short, with no close */
+                if (r == 0)
+                        break;
+                ssize_t n = got < sizeof(resp) - 1 ? recv(fd, resp + got, sizeof(resp) - 1 - got, 0)
+                                                   : recv(fd, rest, sizeof(rest), 0);
+                if (n <= 0)
+                        break;
+                if (got < sizeof(resp) - 1)
+                        got += (size_t)n; /* only the start is checked */
+        }
+        struct linger lg = {1, 0}; /* reset: no TIME_WAIT from millions of connections */
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        close(fd);
+        resp[got] = '\0';
+        if (got && strncmp(resp, "HTTP/1.1 ", 9) != 0 && strncmp(resp, "HTTP/1.0 ", 9) != 0)
+                abort();
+        if (got && head_has(data, size, "content-length:") &&
+            head_has(data, size, "transfer-encoding:") && strncmp(resp + 9, "400", 3) != 0 &&
+            strncmp(resp + 9, "413", 3) != 0 && strncmp(resp + 9, "414", 3) != 0 &&
+            strncmp(resp + 9, "431", 3) != 0 && strncmp(resp + 9, "505", 3) != 0)
+                abort(); /* ambiguous framing answered as if it were not */
+        return 0;
+}

@@ -1,0 +1,52 @@
+/* libFuzzer target: the normalizer, bytes in. Invariants: exactly one of an
+ * envelope or a reason per item; every envelope (and its data, the value in
+ * binary mode) is strict JSON in UTF-8 whose numbers are the input's own
+ * text; an input the scanner passes is never rejected for its text, and one
+ * it refuses never becomes an envelope. Built by scripts/fuzz.sh with clang. */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "jsoncheck.h"
+#include "normalize.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        const char *body = (const char *)data;
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1772713845000000};
+        pb_batch_t *b = pb_normalize(&opts, body, size, &ing);
+        if (!b)
+                return 0; /* out of memory */
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        int chk = pb_json_check(body, size, &jc);
+        for (size_t i = 0; i < b->cnt; i++) {
+                const pb_norm_item_t *it = &b->items[i];
+                if ((it->env == NULL) == (it->error == NULL))
+                        abort();
+                if (!pb_utf8_valid(it->error ? it->error : "", it->error ? strlen(it->error) : 0))
+                        abort(); /* reasons reach logs, headers and answers */
+                if (!it->env)
+                        continue;
+                if (chk < 0)
+                        abort(); /* not JSON, yet published */
+                const pb_envelope_t *e = it->env;
+                fz_check_output(body, size, e->json, e->json_len);
+                fz_check_output(body, size, e->json + e->data_off, e->data_len);
+                if (!pb_utf8_valid(e->id, strlen(e->id)) ||
+                    !pb_utf8_valid(e->portout_id, strlen(e->portout_id)))
+                        abort(); /* they become Kafka keys and headers */
+        }
+        /* One document that passed the scan is not rejected as invalid text. */
+        if (chk == 0 && b->cnt == 1 && b->items[0].error &&
+            strstr(b->items[0].error, "not valid JSON"))
+                abort();
+        pb_jcheck_free(&jc);
+        pb_batch_free(b);
+        return 0;
+}

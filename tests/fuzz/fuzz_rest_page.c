@@ -1,0 +1,63 @@
+/* libFuzzer target: a REST list page as Telnyx (or a proxy, or an attacker
+ * in between) may send it. Invariants: the scanner's element spans lie in the
+ * page, in order, without overlap, each a JSON value on its own; a page
+ * normalizes to one item per element (or one for the whole page), every
+ * envelope strict JSON with the input's own numbers; the error-body parser
+ * gives back a bounded, control-free, UTF-8 message. Built by
+ * scripts/fuzz.sh with clang. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "jsoncheck.h"
+#include "normalize.h"
+#include "telnyx_client.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        const char *page = (const char *)data;
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        jc.want_items = 1;
+        int chk = pb_json_check(page, size, &jc);
+        if (jc.items_ok) {
+                size_t end = 0;
+                for (size_t i = 0; i < jc.nitems; i++) {
+                        const pb_jitem_t *s = &jc.items[i];
+                        if (s->off < end || s->off + s->len > size || s->len == 0)
+                                abort();
+                        end = s->off + s->len;
+                        pb_jcheck_t one;
+                        memset(&one, 0, sizeof(one));
+                        int r = pb_json_check(page + s->off, s->len, &one);
+                        if (r < 0 || (r > 0) != (s->bad != 0))
+                                abort(); /* an element is JSON alone, bad exactly when marked */
+                }
+        }
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_ingest_t ing = {PB_INGEST_REST, 1772713845000000};
+        pb_batch_t *b = pb_normalize(&opts, page, size, &ing);
+        if (b) {
+                if (chk >= 0 && jc.items_ok && b->cnt != jc.nitems && b->cnt != 1)
+                        abort();
+                for (size_t i = 0; i < b->cnt; i++)
+                        if (b->items[i].env)
+                                fz_check_output(page, size, b->items[i].env->json,
+                                                b->items[i].env->json_len);
+                pb_batch_free(b);
+        }
+        pb_jcheck_free(&jc);
+        char msg[256];
+        if (pb_telnyx_error_text(page, size, msg, sizeof(msg)) == 0) {
+                size_t n = strnlen(msg, sizeof(msg));
+                if (n == sizeof(msg))
+                        abort();
+                for (size_t i = 0; i < n; i++)
+                        if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+                                abort(); /* printed to a terminal */
+        }
+        return 0;
+}
