@@ -63,7 +63,7 @@ static void test_defaults(void **state)
         assert_string_equal(cfg->topic_other, "telnyx.portouts.other");
         assert_string_equal(cfg->topic_dead_letter, "telnyx.portouts.dlq");
         assert_int_equal(cfg->kafka_flush_timeout_ms, 30000);
-        assert_int_equal(cfg->input_max_event_bytes, 1048576);
+        assert_int_equal(cfg->input_max_event_bytes, 524288);
         assert_int_equal(cfg->kafka_props_cnt, 0);
         assert_null(cfg->telnyx_api_key);
         pb_config_free(cfg);
