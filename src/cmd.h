@@ -42,6 +42,14 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
  * NULL after printing the error (exit 78). */
 pb_config_t *pb_cmd_load_config(const pb_globals_t *g);
 
+/* What `run` checks before it starts anything, so that check-config passes
+ * exactly what run accepts: something to run, the webhook public keys (they
+ * must decode to 32 bytes), a Telnyx API key when polling, a writable
+ * checkpoint directory. Returns 0, or -1 with errstr set (exit 78). Warnings
+ * (an http:// API base off loopback) go to warn(ctx, text) when not NULL. */
+int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char *text), void *ctx,
+                     char *errstr, size_t errsz);
+
 /* How long a one-shot command (replay, backfill, fetch --publish) lets a
  * refusal by Kafka (credentials, TLS, ACLs) last before it gives up. */
 #define PB_CMD_KAFKA_FAIL_FAST_MS 5000

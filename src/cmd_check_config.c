@@ -13,9 +13,11 @@ static const char usage[] =
     "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode publish|replicas]\n"
     "       portout-bridge [-c FILE] check-config --kafka\n"
     "\n"
-    "Validates the configuration (the file, ${VAR} references, secrets files,\n"
-    "kafka.properties against librdkafka) and prints the effective values with\n"
-    "secrets redacted. Exit 0 if valid, 78 if not.\n"
+    "Validates the configuration as run would (the file, ${VAR} references,\n"
+    "secrets files, the webhook public keys, the Telnyx API key when polling,\n"
+    "the checkpoint directory, kafka.properties against librdkafka) and prints\n"
+    "the effective values with secrets and URL credentials redacted. Exit 0 if\n"
+    "valid, 78 if not.\n"
     "\n"
     "  --example    print the commented example configuration instead\n"
     "  --reference  print the option reference (Markdown, for docs/operations.md)\n"
@@ -25,6 +27,12 @@ static const char usage[] =
     "  --kafka      also connect to Kafka as configured and check each topic and\n"
     "               group it needs (exists, partitions, this principal's rights);\n"
     "               exit 77 on a missing right or topic, 69 if Kafka does not answer\n";
+
+static void warn_stderr(void *ctx, const char *text)
+{
+        (void)ctx;
+        fprintf(stderr, "check-config: warning: %s\n", text);
+}
 
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
 {
@@ -73,7 +81,8 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_OK;
         }
         char err[PB_ERRSZ];
-        if (pb_producer_conf_check(cfg, err, sizeof(err))) {
+        if (pb_cmd_preflight(cfg, warn_stderr, NULL, err, sizeof(err)) ||
+            pb_producer_conf_check(cfg, err, sizeof(err))) {
                 fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
                 pb_config_free(cfg);
                 return PB_EXIT_CONFIG;

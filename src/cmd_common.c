@@ -1,3 +1,4 @@
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "pb.h"
 #include "pipeline.h"
 #include "producer.h"
+#include "verify.h"
 
 static const char *env_lookup(const char *name)
 {
@@ -58,4 +60,64 @@ int pb_cmd_kafka_refusal(struct pb_pipeline *pl, const char *cmd)
                 "(docs/operations.md, \"Connecting to a secured Kafka\")\n",
                 cmd, pb_kafka_problem_name(st.last_refusal), st.refusal_text, cmd);
         return PB_EXIT_NOPERM;
+}
+
+/* 1 if the URL's host is a loopback name or address. */
+static int loopback_host(const char *url)
+{
+        const char *h = strstr(url, "://");
+        h = h ? h + 3 : url;
+        const char *at = strchr(h, '@');
+        const char *slash = h + strcspn(h, "/?#");
+        if (at && at < slash)
+                h = at + 1;
+        return !strncmp(h, "localhost", 9) || !strncmp(h, "127.", 4) || !strncmp(h, "[::1]", 5);
+}
+
+int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char *text), void *ctx,
+                     char *errstr, size_t errsz)
+{
+        if (!cfg->webhook_enabled && !cfg->telnyx_poll_enabled)
+                return pb_seterr(errstr, errsz,
+                                 "nothing to run: webhook.enabled and telnyx.poll_enabled are "
+                                 "both false");
+        if (cfg->webhook_enabled && cfg->webhook_verify_signatures) {
+                if (!cfg->webhook_public_key || !*cfg->webhook_public_key)
+                        return pb_seterr(errstr, errsz,
+                                         "webhook signatures are checked but no public key is set "
+                                         "(TELNYX_PUBLIC_KEY or webhook.public_key_file)");
+                char e[PB_ERRSZ];
+                pb_verifier_t *v = pb_verifier_new(
+                    cfg->webhook_public_key, cfg->webhook_signature_tolerance_s, e, sizeof(e));
+                if (!v)
+                        return pb_seterr(errstr, errsz, "webhook public key: %s", e);
+                pb_verifier_free(v);
+        }
+        if (cfg->telnyx_poll_enabled) {
+                if (!cfg->telnyx_api_key || !*cfg->telnyx_api_key)
+                        return pb_seterr(errstr, errsz,
+                                         "polling needs a Telnyx API key: set TELNYX_API_KEY or "
+                                         "telnyx.api_key_file");
+                if (cfg->telnyx_checkpoint_store == 0) {
+                        char dir[4096];
+                        snprintf(dir, sizeof(dir), "%s", cfg->telnyx_checkpoint_file);
+                        const char *d = dirname(dir);
+                        if (access(d, W_OK | X_OK) != 0)
+                                return pb_seterr(errstr, errsz,
+                                                 "telnyx.checkpoint_file: its directory %s is not "
+                                                 "writable by this user",
+                                                 d);
+                }
+        }
+        if (warn && cfg->telnyx_poll_enabled && !strncmp(cfg->telnyx_api_base, "http://", 7) &&
+            !loopback_host(cfg->telnyx_api_base)) {
+                char u[512], w[640];
+                pb_url_redact(cfg->telnyx_api_base, u, sizeof(u));
+                snprintf(w, sizeof(w),
+                         "telnyx.api_base %s is plain http outside loopback: the API key would "
+                         "cross the network in clear",
+                         u);
+                warn(ctx, w);
+        }
+        return 0;
 }

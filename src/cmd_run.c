@@ -105,6 +105,12 @@ static const char usage[] =
     "public key while signatures are checked); 69 if a listener cannot bind or\n"
     "the checkpoint is in use by another instance.\n";
 
+static void warn_log(void *ctx, const char *text)
+{
+        (void)ctx;
+        pb_warn("%s", text);
+}
+
 /* Raises the soft limit on open files to the hard one (as Go's runtime and
  * HAProxy do): every connection the listeners may hold is a descriptor, and
  * a systemd default of 1024 would refuse them long before the listeners'
@@ -164,21 +170,13 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         pb_webhook_t *web = NULL;
         pb_poller_t *poller = NULL;
 
-        if (!cfg->webhook_enabled && !cfg->telnyx_poll_enabled) {
-                fprintf(stderr, PB_NAME ": configuration error: nothing to run: "
-                                        "webhook.enabled and telnyx.poll_enabled are both false\n");
+        /* The same checks check-config makes, so it passes what run accepts. */
+        if (pb_cmd_preflight(cfg, warn_log, NULL, err, sizeof(err))) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
                 rc = PB_EXIT_CONFIG;
                 goto out;
         }
         if (cfg->webhook_enabled && cfg->webhook_verify_signatures) {
-                if (!cfg->webhook_public_key) {
-                        fprintf(stderr,
-                                PB_NAME ": configuration error: webhook signatures are "
-                                        "checked but no public key is set (TELNYX_PUBLIC_KEY "
-                                        "or webhook.public_key_file)\n");
-                        rc = PB_EXIT_CONFIG;
-                        goto out;
-                }
                 verifier = pb_verifier_new(cfg->webhook_public_key,
                                            cfg->webhook_signature_tolerance_s, err, sizeof(err));
                 if (!verifier) {
@@ -241,16 +239,16 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         cfg->webhook_address, pb_webhook_port(web), cfg->webhook_paths,
                         verifier ? pb_verifier_key_count(verifier) : 0,
                         verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
+        char api[1024];
+        pb_url_redact(cfg->telnyx_api_base, api, sizeof(api));
         if (poller && cfg->telnyx_checkpoint_store == 1)
                 pb_info("polling %s%s every %llds when elected by group %s on %s (checkpoint "
                         "in Kafka)",
-                        cfg->telnyx_api_base, cfg->telnyx_events_path,
-                        (long long)cfg->telnyx_poll_interval_s, cfg->telnyx_poll_group,
-                        cfg->topic_control);
+                        api, cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
+                        cfg->telnyx_poll_group, cfg->topic_control);
         else if (poller)
-                pb_info("polling %s%s every %llds, checkpoint %s", cfg->telnyx_api_base,
-                        cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
-                        cfg->telnyx_checkpoint_file);
+                pb_info("polling %s%s every %llds, checkpoint %s", api, cfg->telnyx_events_path,
+                        (long long)cfg->telnyx_poll_interval_s, cfg->telnyx_checkpoint_file);
 
         pb_info("running (pid %ld)", (long)getpid());
         pb_sd_notify("READY=1\nSTATUS=serving");

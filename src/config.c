@@ -705,6 +705,11 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                 switch (o->type) {
                 case OPT_STR: {
                         const char *v = *FIELD(cfg, o->off, char *);
+                        char red[1024];
+                        if (v && strstr(v, "://")) {
+                                pb_url_redact(v, red, sizeof(red)); /* user:pass@ */
+                                v = red;
+                        }
                         if (v)
                                 fprintf(out, "\"%s\"", v);
                         else

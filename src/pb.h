@@ -63,4 +63,8 @@ void pb_sleep_ms(int64_t ms);
 int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, char *errstr,
                        size_t errsz);
 
+/* Copies url to out with any userinfo ("user:pass@" after the scheme)
+ * replaced by "***@", so a credential in a URL is never printed. */
+void pb_url_redact(const char *url, char *out, size_t outsz);
+
 #endif

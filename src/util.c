@@ -102,3 +102,19 @@ int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, ch
         *len = n;
         return 0;
 }
+
+void pb_url_redact(const char *url, char *out, size_t outsz)
+{
+        const char *s = url ? strstr(url, "://") : NULL;
+        const char *host = s ? s + 3 : NULL;
+        const char *end = host ? host + strcspn(host, "/?#") : NULL;
+        const char *at = NULL;
+        for (const char *p = host; p && p < end; p++)
+                if (*p == '@')
+                        at = p; /* the last one: a password may hold '@' */
+        if (!at) {
+                snprintf(out, outsz, "%s", url ? url : "");
+                return;
+        }
+        snprintf(out, outsz, "%.*s***%s", (int)(host - url), url, at);
+}

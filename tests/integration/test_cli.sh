@@ -5,6 +5,8 @@ set -euo pipefail
 : "${PB_BIN:?}" "${PB_SOURCE_DIR:?}"
 FIX=$PB_SOURCE_DIR/tests/fixtures
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+# A valid webhook public key: check-config, like run, refuses to go without.
+export TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }
 expect_rc() { local want=$1; shift; set +e; "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?; set -e
@@ -46,6 +48,39 @@ TELNYX_API_KEY=from-env PW=x expect_rc 0 "$PB_BIN" -c "$WORK/s.conf" check-confi
 ! grep -q from-env "$WORK/out" || fail "env secret printed"
 grep -q "from TELNYX_API_KEY" "$WORK/out" || fail "secret source not shown"
 pass "configuration errors exit 78; secrets never printed"
+
+# check-config passes exactly what run accepts (it used to say "configuration
+# OK" for each of these, then run exited 78).
+KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
+printf 'kafka = { brokers = "127.0.0.1:1"; };\nadmin = { port = 0; };\n' > "$WORK/p.conf"
+mkdir -p "$WORK/adir"; : > "$WORK/empty.key"
+preflight() { # preflight WANT_TEXT [ENV=VALUE...] -- [CONFIG LINE]
+  local want=$1; shift
+  local envs=(); while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+  cp "$WORK/p.conf" "$WORK/pf.conf"; [ -n "${1:-}" ] && echo "$1" >> "$WORK/pf.conf"
+  env -u TELNYX_PUBLIC_KEY "${envs[@]}" "$PB_BIN" -c "$WORK/pf.conf" check-config > "$WORK/out" 2> "$WORK/err" && fail "check-config passed: $want"
+  grep -q "$want" "$WORK/err" || fail "check-config: $(cat "$WORK/err") (want $want)"
+  set +e; env -u TELNYX_PUBLIC_KEY "${envs[@]}" timeout 20 "$PB_BIN" -c "$WORK/pf.conf" run > /dev/null 2> "$WORK/err2"; local rc=$?; set -e
+  [ $rc -eq 78 ] || fail "run exited $rc for: $want"
+}
+preflight "no public key is set" --
+preflight "webhook public key" TELNYX_PUBLIC_KEY='notbase64!!' --
+preflight "webhook public key" TELNYX_PUBLIC_KEY="$(echo "$KEY" | tr '+/' '-_' | tr -d =)" -- # url-safe
+preflight "webhook public key" TELNYX_PUBLIC_KEY=MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= -- # SPKI DER
+preflight "webhook public key" TELNYX_PUBLIC_KEY=d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a -- # hex
+preflight "not a regular file" -- "webhook = { port = 0; public_key_file = \"$WORK/adir\"; };"
+preflight "no public key is set" -- "webhook = { port = 0; public_key_file = \"$WORK/empty.key\"; };"
+preflight "not a regular file" TELNYX_PUBLIC_KEY="$KEY" -- "telnyx = { api_key_file = \"$WORK/adir\"; };"
+preflight "needs a Telnyx API key" TELNYX_PUBLIC_KEY="$KEY" -- "telnyx = { poll_enabled = true; };"
+preflight "is not writable" TELNYX_PUBLIC_KEY="$KEY" TELNYX_API_KEY=k -- "telnyx = { poll_enabled = true; checkpoint_file = \"/nonexistent/dir/cp.json\"; };"
+preflight "nothing to run" -- "webhook = { enabled = false; };"
+# Credentials in the API base are never printed; plain http off loopback warns.
+printf 'telnyx = { api_base = "http://user:s3cret@api.example.com/v2"; poll_enabled = true; checkpoint_file = "%s/cp.json"; };\n' "$WORK" >> "$WORK/p.conf"
+TELNYX_PUBLIC_KEY=$KEY TELNYX_API_KEY=k expect_rc 0 "$PB_BIN" -c "$WORK/p.conf" check-config
+! grep -q s3cret "$WORK/out" "$WORK/err" || fail "the api_base password was printed"
+grep -q 'api_base = "http://\*\*\*@api.example.com/v2"' "$WORK/out" || fail "api_base not shown redacted: $(grep api_base "$WORK/out")"
+grep -q "plain http outside loopback" "$WORK/err" || fail "no warning for http:// off loopback"
+pass "check-config refuses what run refuses (no key, bad keys: not base64, url-safe, SPKI, hex; key files that are directories or empty; no API key; an unwritable checkpoint; nothing to run), redacts api_base credentials, warns on http off loopback"
 
 # The example config is what check-config --example generates.
 expect_rc 0 "$PB_BIN" check-config --example
