@@ -8,6 +8,7 @@ struct entry {
         struct entry *chain;         /* bucket chain */
         struct entry *older, *newer; /* age list */
         int64_t added_ms;
+        uint64_t content; /* the event's content hash, 0 if unknown */
         char id[];
 };
 
@@ -118,16 +119,28 @@ static void pop_oldest(pb_dedupe_t *d)
 
 int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms)
 {
+        return pb_dedupe_seen_content(d, id, now_ms, 0) != 0;
+}
+
+int pb_dedupe_seen_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint64_t content)
+{
         if (!d || d->capacity == 0)
                 return 0;
         pthread_mutex_lock(&d->lock);
         struct entry *e = *find(d, id);
         int seen = e && now_ms - e->added_ms < d->ttl_ms;
+        if (seen && content && e->content && content != e->content)
+                seen = 2;
         pthread_mutex_unlock(&d->lock);
         return seen;
 }
 
 void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
+{
+        pb_dedupe_add_content(d, id, now_ms, 0);
+}
+
+void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint64_t content)
 {
         if (!d || d->capacity == 0)
                 return;
@@ -149,6 +162,7 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
                         return;
                 }
                 memcpy(e->id, id, n + 1);
+                e->content = 0;
                 maybe_grow(d);
                 struct entry **pp = find(d, id);
                 e->chain = NULL;
@@ -156,6 +170,8 @@ void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms)
                 d->size++;
         }
         e->added_ms = now_ms;
+        if (content)
+                e->content = content;
         e->newer = NULL;
         e->older = d->newest;
         if (d->newest)

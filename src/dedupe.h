@@ -23,6 +23,13 @@ int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms);
 /* Remembers id from now_ms (refreshes it if present). */
 void pb_dedupe_add(pb_dedupe_t *d, const char *id, int64_t now_ms);
 
+/* As pb_dedupe_seen(), knowing the content: 2 if id is held with another
+ * content hash (both non-zero), 1 if held, 0 if not. */
+int pb_dedupe_seen_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint64_t content);
+
+/* As pb_dedupe_add(), remembering the content hash too (0: keep what is held). */
+void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint64_t content);
+
 /* Forgets id (no-op if absent). */
 void pb_dedupe_remove(pb_dedupe_t *d, const char *id);
 

@@ -401,8 +401,19 @@ static size_t member_len(const struct member *m)
 
 /* Writes {"k":v,...} for members into one exact-size allocation. data
  * (members of the nested "data" object) goes last, under "data". */
+static uint64_t fnv1a(const char *s, size_t n)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < n; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 1099511628211ULL;
+        }
+        return h ? h : 1;
+}
+
 static char *write_envelope(const struct member *m, size_t n, const struct member *data,
-                            size_t ndata, size_t *outlen, size_t *data_off, size_t *data_len)
+                            size_t ndata, size_t *outlen, size_t *data_off, size_t *data_len,
+                            uint64_t *payload_hash)
 {
         size_t total = 2 + 2 + 7 + 2; /* {} , "data": {} */
         for (size_t i = 0; i < n; i++)
@@ -427,7 +438,10 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
                         o = put(o, mm[i].key, strlen(mm[i].key));
                         *o++ = '"';
                         *o++ = ':';
+                        char *v = o;
                         o = mm[i].is_jv ? jv_put(o, mm[i].jv) : esc_put(o, mm[i].val, mm[i].len);
+                        if (part && !strcmp(mm[i].key, "payload"))
+                                *payload_hash = fnv1a(v, (size_t)(o - v));
                 }
         }
         *o++ = '}';
@@ -510,8 +524,9 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         };
 #undef M
         size_t jlen = 0, doff = 0, dlen = 0;
+        uint64_t phash = 1;
         char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), data,
-                                  sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen);
+                                  sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen, &phash);
         json_object_put(telnyx);
 
         int64_t created_us = 0;
@@ -536,6 +551,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
                 e->json_len = jlen;
                 e->data_off = doff;
                 e->data_len = dlen;
+                e->payload_hash = phash;
                 js = NULL;
         }
         free(js);

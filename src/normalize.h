@@ -56,6 +56,8 @@ typedef struct pb_envelope {
         size_t json_len;
         size_t data_off;    /* json + data_off: the "data" object's bytes */
         size_t data_len;    /* (the value in binary mode) */
+        uint64_t payload_hash; /* FNV-1a of the payload as written, never 0: two copies of an
+                                  event id with different payloads differ here */
         int64_t created_us; /* Telnyx's created_at (REST records), 0 if absent:
                              * the poll checkpoint is Telnyx time, never ours */
 } pb_envelope_t;
@@ -66,6 +68,7 @@ typedef struct pb_norm_item {
         char *error;        /* rejection reason naming the field; NULL if ok */
         char *raw;          /* the event's own bytes, for the dead-letter topic */
         size_t raw_len;
+        const char *dl_stage; /* a dead letter's pb_stage (static): NULL is "normalize" */
 } pb_norm_item_t;
 
 typedef struct pb_batch {

@@ -23,6 +23,7 @@ struct item;
 struct flight {
         struct flight *chain;
         struct item *followers;
+        uint64_t content; /* the publisher's payload hash (0: a rejection) */
         char id[];
 };
 
@@ -45,6 +46,8 @@ struct item {
         struct flight *fl; /* the flight it publishes (NULL: no dedupe, or a follower) */
         struct item *next; /* follower chain */
         int rejected;
+        const char *dl_stage; /* a rejection's pb_stage (static) */
+        uint64_t content;     /* the payload hash of an envelope, else 0 */
         int64_t created_us;
         char *event_type; /* NULL for a rejection; points into this allocation */
         char *portout_id; /* likewise */
@@ -124,6 +127,7 @@ static struct flight *flight_add(pb_pipeline_t *pl, const char *id)
                 return NULL;
         memcpy(f->id, id, n + 1);
         f->followers = NULL;
+        f->content = 0;
         if (pl->nflights >= pl->nbuckets)
                 flights_grow(pl);
         struct flight **pp = flight_slot(pl, id);
@@ -193,8 +197,10 @@ static void count_metrics(pb_pipeline_t *pl, struct doc *d, const pb_item_result
                 pb_metrics_add(m, "portout_bridge_duplicates_total", labels, 1);
                 return;
         case PB_OUTCOME_DEAD_LETTERED:
-                pb_metrics_add(m, "portout_bridge_events_dead_lettered_total",
-                               r->rejected ? "stage=\"normalize\"" : "stage=\"produce\"", 1);
+                pb_metrics_label(labels, sizeof(labels), "stage",
+                                 r->rejected ? (r->dl_stage ? r->dl_stage : "normalize")
+                                             : "produce");
+                pb_metrics_add(m, "portout_bridge_events_dead_lettered_total", labels, 1);
                 break;
         case PB_OUTCOME_DELIVERED: break;
         }
@@ -278,6 +284,7 @@ static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const
         r.event_type = it->event_type;
         r.portout_id = it->portout_id;
         r.rejected = it->rejected;
+        r.dl_stage = it->dl_stage;
         r.created_us = it->created_us;
         r.partition = -1;
         r.offset = -1;
@@ -323,7 +330,7 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
                 /* Remembered before the flight ends, under one lock: another
                  * copy sees one or the other, never neither. */
                 if (o != PB_OUTCOME_FAILED)
-                        pb_dedupe_add(pl->window, it->id, pb_mono_ms());
+                        pb_dedupe_add_content(pl->window, it->id, pb_mono_ms(), it->content);
                 flight_del(pl, it->fl);
                 followers = it->fl->followers;
         }
@@ -358,6 +365,7 @@ static pb_item_result_t local_result(pb_outcome_t o, const char *id, const pb_en
         r.event_type = event_type;
         r.portout_id = e ? e->portout_id : NULL;
         r.rejected = event_type == NULL;
+        r.dl_stage = event_type ? NULL : "normalize";
         r.created_us = created_us;
         r.partition = -1;
         r.offset = -1;
@@ -379,6 +387,8 @@ static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t 
         it->fl = NULL;
         it->next = NULL;
         it->rejected = event_type == NULL;
+        it->dl_stage = e ? NULL : "normalize";
+        it->content = e ? e->payload_hash : 0;
         it->created_us = e ? e->created_us : 0;
         memcpy(it->id, id, n + 1);
         it->event_type = it->portout_id = NULL;
@@ -472,14 +482,41 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 return;
         }
         struct flight *fl = NULL;
+        pb_norm_item_t conflict;
+        char why[PB_ERRSZ];
         if (pl->window) {
-                if (pb_dedupe_seen(pl->window, key, now)) {
+                /* Signed bodies only: a polled record's payload may be
+                 * written otherwise (member order) for the same content. */
+                uint64_t content = e && d->path == PB_INGEST_WEBHOOK ? e->payload_hash : 0;
+                int seen = pb_dedupe_seen_content(pl->window, key, now, content);
+                struct flight **slot = flight_slot(pl, key);
+                if (seen == 2 || (!seen && *slot && content && (*slot)->content &&
+                                  (*slot)->content != content)) {
+                        /* The same event id, another payload: never dropped as
+                         * a duplicate, never published over the first. This
+                         * copy goes to the dead-letter topic, its bytes kept. */
+                        snprintf(why, sizeof(why),
+                                 "conflict: event %s is already delivered (or on its way) with "
+                                 "another payload; this copy is kept here",
+                                 key);
+                        memset(&conflict, 0, sizeof(conflict));
+                        conflict.error = why;
+                        conflict.raw = ni->raw;
+                        conflict.raw_len = ni->raw_len;
+                        conflict.dl_stage = "conflict";
+                        ni = &conflict;
+                        e = NULL;
+                        content = 0;
+                        reject_key(ni, key, sizeof(key));
+                        seen = pb_dedupe_seen(pl->window, key, now);
+                        slot = flight_slot(pl, key);
+                }
+                if (seen) {
                         pthread_mutex_unlock(&pl->lock);
                         pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
                         report(pl, d, &r, 0);
                         return;
                 }
-                struct flight **slot = flight_slot(pl, key);
                 if (*slot) {
                         /* Still on its way from an earlier copy: follow it. */
                         struct item *f = item_new(d, key, e, e ? NULL : ni->error);
@@ -497,8 +534,14 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         return;
                 }
                 fl = flight_add(pl, key);
+                if (fl)
+                        fl->content = content;
         }
         struct item *it = item_new(d, key, e, e ? NULL : ni->error);
+        if (it && ni->dl_stage)
+                it->dl_stage = ni->dl_stage;
+        if (it && d->path != PB_INGEST_WEBHOOK)
+                it->content = 0;
         if (!it || (pl->window && !fl)) {
                 if (fl)
                         flight_del(pl, fl);

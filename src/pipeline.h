@@ -54,7 +54,8 @@ typedef struct pb_item_result {
         const char *id;         /* event id, or "sha256:<hex>" of a rejected item's bytes */
         const char *event_type; /* NULL for a rejected item */
         const char *portout_id; /* NULL for a rejected item */
-        int rejected;           /* the normalizer could not use it */
+        int rejected;           /* the normalizer could not use it, or a conflict */
+        const char *dl_stage;   /* a rejection's pb_stage: "normalize" or "conflict" */
         int64_t created_us;     /* Telnyx created_at, 0 if unknown */
         const char *topic;      /* where it is durable; NULL if duplicate or failed */
         int32_t partition;

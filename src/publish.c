@@ -76,8 +76,8 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
                 memcpy(b64 + sizeof(pre) - 1 + bl - 1, post, sizeof(post));
         }
         pb_deadletter_t dl = {
-            "normalize", it->error, NULL, NULL,
-            *prov,       NULL,      NULL, b64 ? PB_DL_ENCODING_JSON_BASE64 : NULL};
+            it->dl_stage ? it->dl_stage : "normalize", it->error, NULL, NULL, *prov, NULL, NULL,
+            b64 ? PB_DL_ENCODING_JSON_BASE64 : NULL};
         pb_header_t h[PB_DL_MAX_HEADERS];
         rec.headers_cnt = pb_deadletter_headers(&dl, h);
         rec.headers = h;

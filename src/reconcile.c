@@ -282,8 +282,9 @@ static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
                 else if (!rd_kafka_header_get_last(h, "pb_original_sha256", &v, &vl) &&
                          vl == (size_t)2 * crypto_hash_sha256_BYTES)
                         snprintf(id, sizeof(id), "sha256:%.*s", (int)vl, (const char *)v); /* cut */
-                else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) && vl == 9 &&
-                         memcmp(v, "normalize", 9) == 0) {
+                else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) &&
+                         ((vl == 9 && memcmp(v, "normalize", 9) == 0) ||
+                          (vl == 8 && memcmp(v, "conflict", 8) == 0))) {
                         unsigned char d[crypto_hash_sha256_BYTES];
                         const unsigned char *val = m->payload ? m->payload : (const void *)"";
                         size_t len = m->len;

@@ -61,6 +61,31 @@ grep -q 'has the member \\"id\\" more than once' "$WORK/answers/duplicate-data-i
   || fail "duplicate id answer: $(cat "$WORK/answers/duplicate-data-id.json")"
 grep -q 'is -0' "$WORK/answers/minus-zero.json" || fail "-0 answer: $(cat "$WORK/answers/minus-zero.json")"
 
+# --- the same event id with another payload (Telnyx re-sending an event whose
+# payload has since completed): neither dropped as a duplicate nor published
+# over the first; a retry that differs only in its delivery meta is a
+# duplicate
+python3 - "$WORK" "$RUN_ID" <<'PY'
+import json, sys
+w, run = sys.argv[1], sys.argv[2]
+ev = {"data": {"record_type": "event", "event_type": "portout.status_changed", "id": f"rev-{run}",
+               "occurred_at": "2026-03-05T12:30:45Z", "payload": {"id": "P-rev", "status": "pending"}},
+      "meta": {"attempt": 1, "delivered_to": "https://example.com/hook"}}
+open(f"{w}/rev1.json", "w").write(json.dumps(ev))
+ev["meta"]["attempt"] = 2
+open(f"{w}/rev1-retry.json", "w").write(json.dumps(ev))
+ev["data"]["payload"]["status"] = "completed"
+open(f"{w}/rev2.json", "w").write(json.dumps(ev))
+PY
+out=$(post_signed "$BASE/hook" "$WORK/rev1.json"); [[ $out == *'"status":"delivered"'* ]] || fail "first copy: $out"
+out=$(post_signed "$BASE/hook" "$WORK/rev1-retry.json"); [[ $out == *'"status":"duplicate"'* ]] || fail "retry: $out"
+out=$(post_signed "$BASE/hook" "$WORK/rev2.json"); cp "$WORK/resp" "$WORK/answers/rev2.json"
+[[ $out == *'"status":"dead_lettered"'*conflict* ]] || fail "another payload, same id: $out"
+out=$(post_signed "$BASE/hook" "$WORK/rev2.json"); [[ $out == *'"status":"duplicate"'* ]] || fail "the conflict re-sent: $out"
+nc=$(curl -s "$ADMIN/metrics" | sed -n 's/^portout_bridge_events_dead_lettered_total{stage="conflict"} \([0-9]*\)$/\1/p')
+[ "${nc:-0}" = 1 ] || fail "conflicts counted: ${nc:-0}"
+pass "the same id with another payload: dead-lettered as a conflict (counted, its bytes kept), the first copy stays; a retry is a duplicate"
+
 # --- a hostile upstream: the API's pages carry the same bytes
 for frag in '-0' 'NaN' '"a\xc0\xaf"' '18446744073709551616' '"\\ud800"' '1, "id": "dup"' '1, "payload": null'; do
   b64=$(printf -- "$frag" | base64 -w0)
@@ -103,7 +128,9 @@ n_dl_webhook = sum(1 for w in want.values() if w == "dead_lettered")
 dls = v["dead_letters"]
 web = [d for d in dls if d["ingest"] == "webhook"]
 rest = [d for d in dls if d["ingest"] == "rest"]
-assert len(web) == n_dl_webhook, f"{len(web)} webhook dead letters, want {n_dl_webhook}"
+assert len(web) == n_dl_webhook + 1, f"{len(web)} webhook dead letters, want {n_dl_webhook} + 1 conflict"
+conf = [d for d in web if d["stage"] == "conflict"]
+assert len(conf) == 1 and "already delivered" in conf[0]["error"], f"conflicts: {conf}"
 assert len(rest) == 7, f"{len(rest)} REST dead letters, want 7"
 assert all(d["error"] for d in dls), "a dead letter without its reason"
 cut = [d for d in dls if d["cut"]]
@@ -111,7 +138,7 @@ assert len(cut) == 1, f"cut dead letters: {cut}"
 assert any("MSG_SIZE_TOO_LARGE" in (d["error"] or "") or "too large" in (d["error"] or "") for d in cut), cut
 enc = [d for d in dls if d["encoding"] == "json_base64"]
 assert len(enc) >= 20, f"only {len(enc)} dead letters in json_base64"
-delivered = {f"h-{run}-23", f"h-{run}-24", f"h-{run}-25", f"h-{run}-26"}
+delivered = {f"h-{run}-23", f"h-{run}-24", f"h-{run}-25", f"h-{run}-26", f"rev-{run}"}
 assert delivered <= set(v["events"]), f"missing published events: {delivered - set(v['events'])}"
 print(f"{v['records']} records on {len(v['topics'])} topics, all strict JSON in UTF-8: "
       f"{len(v['events'])} events, {len(dls)} dead letters ({len(enc)} as json_base64, {len(cut)} cut to a prefix)")

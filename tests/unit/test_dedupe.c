@@ -53,9 +53,30 @@ static void test_disabled_and_many(void **state)
         pb_dedupe_free(d);
 }
 
+/* The content hash tells a re-send (the same payload) from another payload
+ * under the same id; an unknown hash (0) never conflicts. */
+static void test_content(void **state)
+{
+        (void)state;
+        pb_dedupe_t *d = pb_dedupe_new(10, 1000);
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 0, 7), 0);
+        pb_dedupe_add_content(d, "a", 0, 7);
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 1, 7), 1);
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 1, 8), 2);
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 1, 0), 1);
+        assert_int_equal(pb_dedupe_seen(d, "a", 1), 1);
+        pb_dedupe_add(d, "b", 0); /* learned without content (from Kafka) */
+        assert_int_equal(pb_dedupe_seen_content(d, "b", 1, 9), 1);
+        pb_dedupe_add_content(d, "a", 2, 0); /* a refresh keeps the hash */
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 3, 8), 2);
+        assert_int_equal(pb_dedupe_seen_content(d, "a", 2000, 8), 0); /* expired */
+        pb_dedupe_free(d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_content),
             cmocka_unit_test(test_window),
             cmocka_unit_test(test_disabled_and_many),
         };

@@ -209,6 +209,37 @@ static void test_copy_in_flight_follows_the_first(void **state)
         fx_free(f);
 }
 
+/* Another payload under an id already delivered, or on its way: a conflict,
+ * dead-lettered with its bytes, neither followed nor dropped as a duplicate
+ * (both used to be answered "duplicate" and the new body lost). */
+static void test_other_payload_same_id_is_a_conflict(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new(NULL, 1000, NULL);
+        struct doc_log a, b, c;
+        log_init(&a);
+        log_init(&b);
+        log_init(&c);
+        char other[512];
+        tm_set_brokers(f->c, 0);
+        submit(f->pl, webhook_doc("ev-c"), PB_INGEST_WEBHOOK, 0, &a);
+        snprintf(other, sizeof(other), "%s", webhook_doc("ev-c"));
+        memcpy(strstr(other, "\"ported\""), "\"pended\"", 8); /* the same length */
+        submit(f->pl, other, PB_INGEST_WEBHOOK, 0, &b);       /* while the first waits */
+        tm_set_brokers(f->c, 1);
+        wait_done(&a, 20000);
+        wait_done(&b, 20000);
+        assert_int_equal(a.outcome[0], PB_OUTCOME_DELIVERED);
+        assert_int_equal(b.outcome[0], PB_OUTCOME_DEAD_LETTERED);
+        memcpy(strstr(other, "\"pended\""), "\"closed\"", 8);
+        submit(f->pl, other, PB_INGEST_WEBHOOK, 0, &c); /* after it was delivered */
+        wait_done(&c, 20000);
+        assert_int_equal(c.outcome[0], PB_OUTCOME_DEAD_LETTERED);
+        assert_int_equal(tm_topic_count(f->c, status_topic), 1);
+        assert_int_equal(tm_topic_count(f->c, "t.dlq"), 2);
+        fx_free(f);
+}
+
 /* When the first copy fails, so does its follower; the id is not
  * remembered, so a later retry publishes. */
 static void test_follower_fails_with_the_first(void **state)
@@ -426,6 +457,7 @@ int main(void)
             cmocka_unit_test(test_delivers_then_answers_duplicate),
             cmocka_unit_test(test_webhook_then_rest_same_id_is_published_once),
             cmocka_unit_test(test_copy_in_flight_follows_the_first),
+            cmocka_unit_test(test_other_payload_same_id_is_a_conflict),
             cmocka_unit_test(test_follower_fails_with_the_first),
             cmocka_unit_test(test_rejection_is_dead_lettered_once),
             cmocka_unit_test(test_without_dedupe_repeats_are_published),
