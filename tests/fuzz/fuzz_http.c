@@ -55,15 +55,17 @@ static int start(void)
         return 0;
 }
 
-/* The head of the first request: up to the first empty line. */
+/* 1 if a header line of the first request starts with name. The head ends
+ * at the first empty line, however it ends ("\r\n" or a bare "\n"). */
 static int head_has(const uint8_t *d, size_t n, const char *name)
 {
         size_t nl = strlen(name);
-        for (size_t i = 0; i + nl < n; i++) {
-                if (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n' && i + 3 < n &&
-                    d[i + 2] == '\r' && d[i + 3] == '\n')
-                        return 0;
-                if ((i == 0 || d[i - 1] == '\n') && !strncasecmp((const char *)d + i, name, nl))
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0 && d[i - 1] != '\n')
+                        continue; /* not a line start */
+                if (i > 0 && (d[i] == '\n' || (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')))
+                        return 0; /* the empty line: the body follows */
+                if (i + nl <= n && !strncasecmp((const char *)d + i, name, nl))
                         return 1;
         }
         return 0;
