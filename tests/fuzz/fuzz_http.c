@@ -55,18 +55,23 @@ static int start(void)
         return 0;
 }
 
-/* 1 if a header line of the first request starts with name. The head ends
- * at the first empty line, however it ends ("\r\n" or a bare "\n"). */
+/* 1 if a header line of the first request starts with name, reading the
+ * head as libmicrohttpd 0.9.75 does: a line ends at CRLF, LF or a bare CR,
+ * and the head ends at an empty line or one that starts with NUL (its
+ * string view of the line is empty). docs/operations.md, "Known limits". */
 static int head_has(const uint8_t *d, size_t n, const char *name)
 {
-        size_t nl = strlen(name);
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0 && d[i - 1] != '\n')
-                        continue; /* not a line start */
-                if (i > 0 && (d[i] == '\n' || (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')))
+        size_t nl = strlen(name), i = 0;
+        while (i < n && d[i] != '\r' && d[i] != '\n')
+                i++; /* the request line */
+        while (i < n) {
+                i += d[i] == '\r' && i + 1 < n && d[i + 1] == '\n' ? 2 : 1; /* its end */
+                if (i >= n || d[i] == '\r' || d[i] == '\n' || d[i] == '\0')
                         return 0; /* the empty line: the body follows */
                 if (i + nl <= n && !strncasecmp((const char *)d + i, name, nl))
                         return 1;
+                while (i < n && d[i] != '\r' && d[i] != '\n')
+                        i++;
         }
         return 0;
 }
