@@ -139,6 +139,32 @@ out=$(post_signed "$A" "$FIX/webhook-status-changed.json")
 [[ $out == 200* ]] || fail "a webhook after the framing cases: $out"
 pass "$(grep -c . "$WORK/framing.txt") ambiguous framings (CL with TE, two CLs, TE lists, a space before the colon, a folded line, ...) answered 400 and closed on both listeners, nothing smuggled"
 
+# --- a client that shuts its side as soon as the request is sent (a
+# half-close) still gets its answer once Kafka has the event
+sed "s/\"id\": *\"[^\"]*\"/\"id\": \"half-$RUN_ID\"/" "$FIX/webhook-status-changed.json" > "$WORK/half.json"
+ts=$(date +%s)
+sig=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" sign "$WORK/keys/dev-private.pem" "$WORK/half.json" "$ts")
+python3 - "${BASE##*:}" "$WORK/half.json" "$ts" "$sig" > "$WORK/half.out" <<'PY'
+import socket, sys
+port, body, ts, sig = int(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3], sys.argv[4]
+head = (f"POST /hooks/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"telnyx-timestamp: {ts}\r\ntelnyx-signature-ed25519: {sig}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n").encode()
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(head + body)
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(got.split(b"\r\n", 1)[0].decode(), got.rsplit(b"\r\n\r\n", 1)[-1].decode())
+PY
+grep -q '^HTTP/1.1 200 OK .*"status":"delivered"' "$WORK/half.out" || fail "half-closed client: $(cat "$WORK/half.out")"
+pass "a half-closed client gets its answer (200 delivered)"
+
 # --- 100 concurrent clients, 10 distinct events each
 node "$JS/webhook-load.js" "$A" "$WORK/keys/dev-private.pem" 1000 100 "load-$RUN_ID" portout.new_comment > "$WORK/load.txt" \
   || { cat "$WORK/load.txt"; fail "load: not every request was 200"; }
