@@ -244,7 +244,7 @@ static struct conn *conn_of(struct MHD_Connection *mc)
  * such request is refused before its body is read, and its connection
  * closed, as HAProxy does. */
 struct framing {
-        int cl, te, bad_name, bad_cl, bad_te;
+        int cl, te, bad_name, bad_cl, bad_te, bad_value;
 };
 
 static int is_tchar(unsigned char c)
@@ -265,6 +265,12 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
                         f->bad_name = 1;
         if (!value)
                 value = "";
+        /* RFC 9110 §5.5: no CR, LF or NUL in a value. libmicrohttpd keeps a
+         * bare CR in it ("Host: x\rContent-Length: 5"), where a proxy may
+         * have ended the line. */
+        for (const char *v = value; *v; v++)
+                if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+                        f->bad_value = 1;
         if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
                 f->cl++;
                 if (!*value || strspn(value, "0123456789") != strlen(value))
@@ -292,6 +298,8 @@ static const char *framing_problem(struct MHD_Connection *mc)
         if (f.bad_name)
                 return "a header name is not a token (a space before the colon, or a folded "
                        "line?)";
+        if (f.bad_value)
+                return "a header value holds a control character (a bare CR?)";
         if (f.cl && f.te)
                 return "both Content-Length and Transfer-Encoding";
         if (f.cl > 1)

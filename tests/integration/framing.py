@@ -42,6 +42,8 @@ CASES = {
     "negative content-length": req([b"Content-Length: -7"], BODY + SMUGGLED),
     "content-length with a sign": req([b"Content-Length: +7"], BODY + SMUGGLED),
     "obsolete line folding": req([b"Content-Length: 7", b" 45"], BODY + SMUGGLED),
+    "bare CR in a value": req([b"X-A: x\rContent-Length: 45", b"Content-Length: 7"], BODY + SMUGGLED),
+    "control character in a value": req([b"X-A: a\x01b", b"Content-Length: 7"], BODY + SMUGGLED),
 }
 
 
