@@ -463,6 +463,7 @@ static int container(struct scan *sc, int is_array)
                 free(sc->jc->items);
                 sc->jc->items = NULL;
                 sc->jc->nitems = 0;
+                sc->jc->items_ok = 0; /* a second "data" array starts over */
                 sc->icap = 0;
         }
         sc->pos++;
@@ -579,8 +580,10 @@ int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc)
         free(sc.names);
         free(sc.arena);
         free(sc.refs);
-        if (rc)
+        if (rc) {
+                jc->items_ok = 0; /* spans of a text that is not JSON mean nothing */
                 return -1;
+        }
         if (sc.outside)
                 jc->items_ok = 0;
         return sc.problem ? 1 : 0;

@@ -122,6 +122,12 @@ static void test_items(void **state)
         assert_int_equal(check("{\"data\":[{\"a\":1}],\"data\":[]}", &jc), 1);
         assert_int_equal(jc.items_ok, 0);
         pb_jcheck_free(&jc);
+        /* A second "data" array cut by a syntax error: no spans are claimed
+         * (fuzz_rest_page found items_ok left from the first, with an
+         * element of length 0). */
+        assert_int_equal(check("{\"data\":[false],\"data\":[ 'alse ]}", &jc), -1);
+        assert_int_equal(jc.items_ok, 0);
+        pb_jcheck_free(&jc);
 }
 
 static void test_utf8(void **state)
