@@ -21,6 +21,9 @@ trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/nu
 MODES=${PB_SECURE_MODES:-scram-512 scram-256 plain mtls oauthbearer}
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
+# check-config, like run, wants the API key of a polling configuration (the
+# fake API, started later, takes the same one).
+export TELNYX_API_KEY=test-key
 t0=$SECONDS
 sec_broker_start
 pass "secured broker (Kafka $SEC_KAFKA_VERSION) up in $((SECONDS - t0)) s: SASL_SSL on $SEC_SASL, mTLS on $SEC_MTLS, OIDC issuer $OIDC"
