@@ -35,7 +35,7 @@ assert "limits" in c["resources"] and "requests" in c["resources"]
 cm = next(d for d in docs if d["kind"] == "ConfigMap")
 open(sys.argv[2], "w").write(cm["data"]["portout-bridge.conf"])
 PY
-KAFKA_BROKERS=kafka:9092 TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= \
+KAFKA_BROKERS=kafka:9092 TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= TELNYX_API_KEY=from-the-secret \
   "$PB_BIN" -c "$WORK/k8s.conf" check-config > "$WORK/check.txt" || { cat "$WORK/check.txt"; fail "the ConfigMap's configuration"; }
 pass "deploy/kubernetes: every manifest and the rendered Kustomize base validate (--strict), the ConfigMap's configuration passes check-config"
 
