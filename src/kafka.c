@@ -189,6 +189,11 @@ rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errst
                         goto fail;
         if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, cfg, 0, errstr, errsz))
                 goto fail;
+        /* The readers (reconcile, election) come back after an outage as
+         * soon as the producer does: librdkafka's default backoff grows to
+         * 10 s (a flake in test_reconcile: a catch-up past its 10 s bound). */
+        if (!producer && conf_set(conf, "reconnect.backoff.max.ms", "2000", cfg, 0, errstr, errsz))
+                goto fail;
         for (size_t i = 0; i < cfg->kafka_props_cnt; i++)
                 if (conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, cfg,
                              cfg->kafka_props[i].line, errstr, errsz))
