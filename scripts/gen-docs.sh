@@ -18,6 +18,8 @@ out=$(mktemp -d); trap 'rm -rf "$out"' EXIT
 { echo '```sh'
   "$BIN" -c "$out/example.conf" check-config --acls User:bridge --mode publish
   echo
+  "$BIN" -c "$out/example.conf" check-config --acls User:bridge --mode index
+  echo
   "$BIN" -c "$out/example.conf" check-config --acls User:bridge --mode replicas
   echo '```'; } > "$out/acls.md"
 python3 - docs/operations.md "$out/config.md" "$out/metrics.md" "$out/acls.md" > "$out/operations.md" <<'PY'

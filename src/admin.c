@@ -11,6 +11,8 @@
 
 struct pb_admin {
         pb_pipeline_t *pl;
+        pb_index_t *index; /* may be NULL */
+        int64_t max_view_age_ms;
         pb_metrics_t *metrics;
         pb_httpd_t *http;
         pthread_mutex_t lock;
@@ -75,7 +77,8 @@ static void on_request(void *app, pb_http_req_t *req)
                 int stopping = a->stopping;
                 pthread_mutex_unlock(&a->lock);
                 int kafka_ok = ready_ok(&st);
-                int ready = kafka_ok && !stopping;
+                int view_ok = !a->index || pb_index_fresh(a->index, a->max_view_age_ms);
+                int ready = kafka_ok && view_ok && !stopping;
                 /* Not ready: say why, in librdkafka's words too. */
                 json_object *o = json_object_new_object();
                 json_object_object_add(o, "status",
@@ -90,6 +93,12 @@ static void on_request(void *app, pb_http_req_t *req)
                                 json_object_object_add(o, "kafka_error",
                                                        json_object_new_string(st.problem_text));
                 }
+                if (a->index)
+                        json_object_object_add(
+                            o, "index",
+                            json_object_new_string(view_ok                         ? "current"
+                                                   : pb_index_age_ms(a->index) < 0 ? "loading"
+                                                                                   : "behind"));
                 if (stopping)
                         json_object_object_add(o, "shutting_down", json_object_new_boolean(1));
                 answer_text(req, ready ? 200 : 503, "application/json",
@@ -148,6 +157,14 @@ pb_admin_t *pb_admin_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t
                 return NULL;
         }
         return a;
+}
+
+void pb_admin_set_index(pb_admin_t *a, pb_index_t *ix, int64_t max_view_age_ms)
+{
+        if (!a)
+                return;
+        a->index = ix;
+        a->max_view_age_ms = max_view_age_ms;
 }
 
 void pb_admin_set_stopping(pb_admin_t *a)

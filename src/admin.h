@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "index.h"
 #include "metrics.h"
 #include "pipeline.h"
 
@@ -30,6 +31,10 @@ pb_admin_t *pb_admin_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t
 
 /* From now on /readyz answers 503 (shutting down). */
 void pb_admin_set_stopping(pb_admin_t *a);
+
+/* /readyz also wants the index loaded and its view at most max_view_age_ms
+ * old ("index": "current", "loading" or "behind"). ix is borrowed. */
+void pb_admin_set_index(pb_admin_t *a, pb_index_t *ix, int64_t max_view_age_ms);
 
 /* The TCP port bound. */
 unsigned pb_admin_port(const pb_admin_t *a);

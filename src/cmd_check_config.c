@@ -10,7 +10,8 @@
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
-    "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode publish|replicas]\n"
+    "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode "
+    "publish|index|replicas]\n"
     "       portout-bridge [-c FILE] check-config --kafka\n"
     "\n"
     "Validates the configuration as run would (the file, ${VAR} references,\n"
@@ -49,6 +50,7 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
                         const char *m = argv[++i];
                         mode = strcmp(m, "publish") == 0    ? PB_ACL_PUBLISH
                                : strcmp(m, "replicas") == 0 ? PB_ACL_REPLICAS
+                               : strcmp(m, "index") == 0    ? PB_ACL_INDEX
                                                             : -2;
                         if (mode == -2) {
                                 fprintf(stderr, "check-config: unknown mode %s\n%s", m, usage);

@@ -96,7 +96,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         /* A replay publishes what it is given, repeats included: no dedupe. */
-        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS};
+        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);

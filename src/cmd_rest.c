@@ -204,7 +204,7 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_DATAERR;
         }
         if (publish) {
-                pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS};
+                pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
                 pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
                 if (!pl) {
                         fprintf(stderr, PB_NAME ": %s\n", err);
@@ -343,7 +343,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         /* Each event once per backfill, whatever the passes: a window as
          * large as the backfill (bounded), never expiring during it. */
         pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL,
-                                    PB_CMD_KAFKA_FAIL_FAST_MS};
+                                    PB_CMD_KAFKA_FAIL_FAST_MS, 0};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);

@@ -8,6 +8,7 @@
 
 #include "admin.h"
 #include "cmd.h"
+#include "index.h"
 #include "log.h"
 #include "metrics.h"
 #include "pb.h"
@@ -169,6 +170,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         pb_admin_t *admin = NULL;
         pb_webhook_t *web = NULL;
         pb_poller_t *poller = NULL;
+        pb_index_t *index = NULL;
 
         /* The same checks check-config makes, so it passes what run accepts. */
         if (pb_cmd_preflight(cfg, warn_log, NULL, err, sizeof(err))) {
@@ -192,7 +194,17 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         raise_nofile(cfg);
         metrics = pb_metrics_new();
         /* The daemon never gives up on Kafka: it is not ready, and says why. */
-        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL, 0};
+        /* With webhooks on, every record has a deadline within the answer's
+         * (pb_webhook_record_timeout_ms()): a 503 is never followed by the
+         * same attempt landing behind the answer's back. A poll's records
+         * share it; a poll that fails reads the same events again. */
+        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL, 0,
+                                    cfg->webhook_enabled ? pb_webhook_record_timeout_ms(cfg) : 0};
+        if (cfg->webhook_enabled && cfg->webhook_ack_timeout_ms < PB_RDKAFKA_TIMEOUT_SCAN_MS + 200)
+                pb_warn("webhook.ack_timeout_ms = %lld leaves no room for librdkafka's timeout "
+                        "scan (%d ms): some 503 answers will come before their record's fate, "
+                        "and a late copy then relies on the dedupe of the retry",
+                        (long long)cfg->webhook_ack_timeout_ms, PB_RDKAFKA_TIMEOUT_SCAN_MS);
         pl = metrics ? pb_pipeline_new(cfg, metrics, &popts, err, sizeof(err)) : NULL;
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", metrics ? err : "out of memory");
@@ -216,6 +228,17 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         rc = PB_EXIT_UNAVAILABLE;
                         goto out;
                 }
+        }
+        if (web && cfg->dedupe_from_kafka && cfg->dedupe_entries > 0) {
+                /* Loads in its own thread; webhooks get 503 until it has. */
+                index = pb_index_new(cfg, metrics, err, sizeof(err));
+                if (!index) {
+                        fprintf(stderr, PB_NAME ": index: %s\n", err);
+                        rc = PB_EXIT_CONFIG;
+                        goto out;
+                }
+                pb_webhook_set_index(web, index);
+                pb_admin_set_index(admin, index, cfg->dedupe_max_view_age_ms);
         }
         if (cfg->telnyx_poll_enabled) {
                 poller = pb_poller_new(cfg, pl, metrics, err, sizeof(err));
@@ -280,6 +303,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
         pb_info("stopped%s", failed ? " (exit 75: events undelivered)" : "");
 out:
         pb_webhook_free(web);
+        pb_index_free(index);
         pb_poller_free(poller);
         pb_admin_free(admin);
         pb_pipeline_free(pl);

@@ -153,11 +153,14 @@ static const struct pb_option pb_options[] = {
      NULL,
      "Each poll asks for events created since the checkpoint minus this, to\n"
      "catch events that show up late; those already published are skipped."},
-    {"telnyx.poll_settle_s", OPT_INT, OFF(telnyx_poll_settle_s), 0, "10", 0, 3600, NULL, NULL, NULL,
+    {"telnyx.poll_settle_s", OPT_INT, OFF(telnyx_poll_settle_s), 0, "40", 0, 3600, NULL, NULL, NULL,
      "With webhooks on, a poll leaves events younger than this (in Telnyx time) to\n"
-     "the next one: their webhook is likely in flight, and the poll is for the\n"
-     "ones that never came. It keeps a poll from racing a webhook into a\n"
-     "duplicate, at the cost of finding a missed event this much later."},
+     "the next one: their webhook, or Telnyx's retries of it, may still come, and\n"
+     "the poll is for the ones Telnyx gave up on. Keep it above the time Telnyx\n"
+     "spends retrying one event's first burst (1+2+4+8+16 s in the tests' model):\n"
+     "a poll publishing an event while a retry of it reaches another replica is\n"
+     "the one race that can put a copy in Kafka twice (docs/design.md). The cost\n"
+     "is finding a never-sent event this much later."},
     {"telnyx.poll_lookback_s", OPT_INT, OFF(telnyx_poll_lookback_s), 0, "86400", 0, 31536000, NULL,
      NULL, NULL, "On the first start (no checkpoint), how far back to read."},
     {"telnyx.checkpoint_file", OPT_STR, OFF(telnyx_checkpoint_file), 0,
@@ -256,6 +259,18 @@ static const struct pb_option pb_options[] = {
      "is not published again (0 turns deduplication off)."},
     {"dedupe.ttl_s", OPT_INT, OFF(dedupe_ttl_s), 0, "86400", 1, 2592000, NULL, NULL, NULL,
      "How long a delivered event id is remembered (monotonic time)."},
+    {"dedupe.from_kafka", OPT_BOOL, OFF(dedupe_from_kafka), 0, "true", 0, 0, NULL, NULL, NULL,
+     "With webhooks on, follow the event and dead-letter topics (the index): an\n"
+     "event that any replica delivered in the last dedupe.ttl_s, or this one before\n"
+     "a restart, is answered duplicate and not published again. Needs Read on\n"
+     "those topics and Describe on telnyx.reconcile_group. At start, the last\n"
+     "dedupe.ttl_s of the topics is read before webhooks are taken (/readyz waits)."},
+    {"dedupe.max_view_age_ms", OPT_INT, OFF(dedupe_max_view_age_ms), 0, "1000", 100, 600000, NULL,
+     NULL, NULL,
+     "A webhook is published only while the index has read the topics to their\n"
+     "ends within this long; otherwise it is answered 503 kafka_view_behind (its\n"
+     "event may be in Kafka from another replica, not yet read here). Keep it\n"
+     "below the interval of Telnyx's first retry."},
 
     {"admin.enabled", OPT_BOOL, OFF(admin_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Serve GET /healthz, /readyz and /metrics on a listener of their own, so\n"

@@ -100,6 +100,8 @@ typedef struct pb_config {
         int64_t webhook_threads;
         int64_t dedupe_entries;
         int64_t dedupe_ttl_s;
+        int dedupe_from_kafka;
+        int64_t dedupe_max_view_age_ms;
         int admin_enabled;
         char *admin_address;
         int64_t admin_port;

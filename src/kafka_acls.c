@@ -2,8 +2,11 @@
 
 pb_acl_mode_t pb_kafka_acl_mode(const pb_config_t *cfg)
 {
-        return cfg->telnyx_poll_enabled && cfg->telnyx_checkpoint_store == 1 ? PB_ACL_REPLICAS
-                                                                             : PB_ACL_PUBLISH;
+        if (cfg->telnyx_poll_enabled && cfg->telnyx_checkpoint_store == 1)
+                return PB_ACL_REPLICAS;
+        if (cfg->webhook_enabled && cfg->dedupe_from_kafka && cfg->dedupe_entries > 0)
+                return PB_ACL_INDEX;
+        return PB_ACL_PUBLISH;
 }
 
 static void cmd_head(FILE *out, const char *principal)
@@ -33,18 +36,26 @@ void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char 
                                    cfg->topic_dead_letter};
         size_t n = sizeof(published) / sizeof(published[0]);
         fprintf(out, "# ACLs for %s: %s\n", principal,
-                mode == PB_ACL_REPLICAS
-                    ? "replicas polling with checkpoint_store = \"kafka\""
-                    : "publishing (webhooks, replay, backfill, fetch --publish; one poller with "
-                      "checkpoint_store = \"file\")");
+                mode == PB_ACL_REPLICAS ? "replicas polling with checkpoint_store = \"kafka\""
+                : mode == PB_ACL_INDEX
+                    ? "webhooks with the index (dedupe.from_kafka), no poll election"
+                    : "publishing (replay, backfill, fetch --publish; webhooks without the index; "
+                      "one poller with checkpoint_store = \"file\")");
         fprintf(out, "# Publish events and dead letters. WRITE implies DESCRIBE; the idempotent\n"
                      "# producer needs no cluster right (Kafka 3.0 and later).\n");
         topics_cmd(out, principal, "Write", published, n);
-        if (mode != PB_ACL_REPLICAS)
+        if (mode == PB_ACL_PUBLISH)
                 return;
-        fprintf(out, "# The reconcile reads what the topics already hold, so that no replica\n"
-                     "# publishes an event twice (READ implies DESCRIBE).\n");
+        fprintf(out, "# The index and the reconcile read what the topics already hold, so that\n"
+                     "# no replica publishes an event twice (READ implies DESCRIBE).\n");
         topics_cmd(out, principal, "Read", published, n);
+        if (mode == PB_ACL_INDEX) {
+                fprintf(out, "# Their reader joins no group, but librdkafka looks up the\n"
+                             "# coordinator of its group id.\n");
+                cmd_head(out, principal);
+                fprintf(out, " --operation Describe --group '%s'\n", cfg->telnyx_reconcile_group);
+                return;
+        }
         fprintf(out, "# The poll election: one consumer group on the single-partition control\n"
                      "# topic; the checkpoint is its committed offset's metadata.\n");
         cmd_head(out, principal);

@@ -11,9 +11,11 @@
 
 /* The deployment modes whose needs differ. */
 typedef enum pb_acl_mode {
-        PB_ACL_PUBLISH = 0, /* webhooks, replay, backfill, fetch; or one poller
-                             * with checkpoint_store = "file" */
+        PB_ACL_PUBLISH = 0, /* replay, backfill, fetch; or webhooks and one poller
+                             * with checkpoint_store = "file" and no index */
         PB_ACL_REPLICAS,    /* polling with checkpoint_store = "kafka" */
+        PB_ACL_INDEX,       /* webhooks with the index (dedupe.from_kafka), no
+                             * poll election: publish, and read the topics */
 } pb_acl_mode_t;
 
 /* The mode this configuration runs in. */

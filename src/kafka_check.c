@@ -102,7 +102,9 @@ static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int n
         return bad;
 }
 
-static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int replicas, FILE *out,
+/* reads: the topics must be readable too (the index, the reconcile);
+ * replicas: the control topic as well (the election). */
+static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int replicas, FILE *out,
                         char *errstr, size_t errsz)
 {
         const char *names[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
@@ -124,7 +126,7 @@ static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int replicas, FI
                         int control = strcmp(rd_kafka_TopicDescription_name(ds[i]),
                                              cfg->topic_control) == 0 &&
                                       replicas;
-                        bad += topic_row(ds[i], !control, replicas, control ? 1 : 0, out);
+                        bad += topic_row(ds[i], !control, reads, control ? 1 : 0, out);
                 }
                 rd_kafka_event_destroy(ev);
         }
@@ -202,9 +204,12 @@ int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz
                 pb_seterr(errstr, errsz, "cannot create a Kafka client: %s", e);
                 return PB_EXIT_CONFIG;
         }
-        int replicas = pb_kafka_acl_mode(cfg) == PB_ACL_REPLICAS;
+        pb_acl_mode_t mode = pb_kafka_acl_mode(cfg);
+        int replicas = mode == PB_ACL_REPLICAS;
         fprintf(out, "# Kafka %s, as this configuration's principal (%s)\n", cfg->kafka_brokers,
-                replicas ? "replicas polling with checkpoint_store = \"kafka\"" : "publishing");
+                replicas               ? "replicas polling with checkpoint_store = \"kafka\""
+                : mode == PB_ACL_INDEX ? "webhooks with the index"
+                                       : "publishing");
         int rc = PB_EXIT_OK;
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER);
@@ -232,7 +237,8 @@ int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz
                 const char *id = rd_kafka_DescribeCluster_result_cluster_id(res);
                 fprintf(out, "✓ connected: cluster %s, %zu broker(s)\n", id ? id : "?", nodes);
                 rd_kafka_event_destroy(ev);
-                int bad = check_topics(rk, cfg, replicas, out, errstr, errsz);
+                int bad =
+                    check_topics(rk, cfg, mode != PB_ACL_PUBLISH, replicas, out, errstr, errsz);
                 if (bad >= 0 && replicas) {
                         int g = check_groups(rk, cfg, out, errstr, errsz);
                         bad = g < 0 ? -1 : bad + g;

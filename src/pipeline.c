@@ -168,6 +168,7 @@ static void count(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r)
                 break;
         case PB_OUTCOME_FAILED:
                 res->failed++;
+                res->maybe_persisted += r->maybe_persisted != 0;
                 pl->st.failed++;
                 break;
         }
@@ -295,7 +296,7 @@ static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const
 /* Settles the items that followed a flight, once the publisher's fate is
  * known: its success makes them duplicates, its failure fails them too. */
 static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t publisher,
-                             const char *reason)
+                             const char *reason, int maybe)
 {
         char why[512];
         if (publisher == PB_OUTCOME_FAILED)
@@ -306,6 +307,7 @@ static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t pub
                 pb_item_result_t r = item_result(
                     f, publisher == PB_OUTCOME_FAILED ? PB_OUTCOME_FAILED : PB_OUTCOME_DUPLICATE,
                     publisher == PB_OUTCOME_FAILED ? why : NULL);
+                r.maybe_persisted = maybe;
                 settle(pl, f->doc, &r, 0);
                 free(f);
                 f = next;
@@ -342,10 +344,11 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
                 r.offset = dl->offset;
         }
         r.err = dl->err;
+        r.maybe_persisted = o == PB_OUTCOME_FAILED && dl->maybe_persisted;
         if (it->rejected && o == PB_OUTCOME_DEAD_LETTERED && !r.reason)
                 r.reason = it->error ? it->error : "rejected by the normalizer";
         settle(pl, d, &r, 0);
-        settle_followers(pl, followers, o, dl->reason);
+        settle_followers(pl, followers, o, dl->reason, r.maybe_persisted);
         free(it->fl);
         free(it);
 }
@@ -434,7 +437,8 @@ static void dry_publish(pb_pipeline_t *pl, const pb_norm_item_t *ni, struct item
                             -1,
                             -1,
                             0,
-                            NULL};
+                            NULL,
+                            0};
         on_record(it, &dl);
 }
 
@@ -452,7 +456,7 @@ static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int b
         pthread_mutex_unlock(&pl->lock);
         pb_item_result_t r = item_result(it, PB_OUTCOME_FAILED, reason);
         settle(pl, it->doc, &r, busy);
-        settle_followers(pl, followers, PB_OUTCOME_FAILED, reason);
+        settle_followers(pl, followers, PB_OUTCOME_FAILED, reason, 0);
         free(it->fl);
         free(it);
 }
@@ -468,7 +472,10 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 reject_key(ni, key, sizeof(key));
         int64_t now = pb_mono_ms();
 
-        if (s->known && s->known(s->known_ctx, key)) {
+        /* Without a window, `known` decides alone; with one, it is asked
+         * after the window, which knows payloads (a conflict is not a
+         * duplicate) and copies on their way. */
+        if (!pl->window && s->known && s->known(s->known_ctx, key)) {
                 pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
                 report(pl, d, &r, 0);
                 return;
@@ -511,6 +518,11 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         seen = pb_dedupe_seen(pl->window, key, now);
                         slot = flight_slot(pl, key);
                 }
+                /* Kafka holds it, as far as the predicate knows (the
+                 * poller's reconcile, the index: another replica, an
+                 * earlier run). Cheap lookups under their own locks. */
+                if (!seen && !*slot && s->known && s->known(s->known_ctx, key))
+                        seen = 1;
                 if (seen) {
                         pthread_mutex_unlock(&pl->lock);
                         pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
@@ -712,7 +724,8 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
                 goto fail;
         }
         if (!pl->dry_run) {
-                pl->prod = pb_producer_new(cfg, errstr, errsz);
+                pb_producer_opts_t po = {opts ? opts->record_timeout_ms : 0};
+                pl->prod = pb_producer_new_opts(cfg, &po, errstr, errsz);
                 if (!pl->prod)
                         goto fail;
                 if (opts && opts->kafka_fail_fast_ms > 0)

@@ -60,14 +60,16 @@ typedef struct pb_item_result {
         const char *topic;      /* where it is durable; NULL if duplicate or failed */
         int32_t partition;
         int64_t offset;
-        int err;            /* Kafka error of a failure or a produce-stage dead letter */
-        const char *reason; /* why it was dead-lettered or failed */
+        int err;             /* Kafka error of a failure or a produce-stage dead letter */
+        const char *reason;  /* why it was dead-lettered or failed */
+        int maybe_persisted; /* FAILED, but sent unacknowledged: Kafka may hold it */
 } pb_item_result_t;
 
 /* A document's outcome; valid during the callback only. */
 typedef struct pb_doc_result {
         size_t items, delivered, dead_lettered, duplicates, failed;
-        int busy; /* some item was refused because the bridge was full or stopping */
+        size_t maybe_persisted; /* of the failed, those Kafka may hold after all */
+        int busy;               /* some item was refused because the bridge was full or stopping */
         char first_id[PB_MAX_ID_LEN + 1]; /* first event id, "" if none */
         char reason[512];                 /* last dead-letter or failure reason */
 } pb_doc_result_t;
@@ -90,7 +92,10 @@ typedef struct pb_submission {
         pb_doc_done_fn *on_done;
         void *opaque;
         /* Optional: 1 if this id is known to be in Kafka already (the
-         * poller's reconcile); such an item is a DUPLICATE. */
+         * poller's reconcile, the webhooks' index); such an item is a
+         * DUPLICATE. Asked after the window (a conflict stays a conflict, a
+         * copy on its way is followed), possibly under the pipeline's lock:
+         * it must be quick and must not call into the pipeline. */
         int (*known)(void *ctx, const char *id);
         void *known_ctx;
 } pb_submission_t;
@@ -100,6 +105,7 @@ typedef struct pb_pipeline_opts {
         int64_t dedupe_ttl_ms;  /* for how long (monotonic time) */
         FILE *dry_run;          /* non-NULL: print envelopes here, publish nothing */
         int kafka_fail_fast_ms; /* one-shot commands: pb_producer_set_fail_fast() */
+        int record_timeout_ms;  /* > 0: each record's deadline (pb_producer_opts_t) */
 } pb_pipeline_opts_t;
 
 /* Every item's outcome is logged (log.delivery_level; failures at warn) with

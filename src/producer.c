@@ -49,8 +49,10 @@ struct pb_msg {
         char *ingest, *received, *origin; /* provenance, for a dead letter */
         int dlq_err;
         char *dlq_reason;
-        int cut;       /* the dead letter is sent as a prefix (its whole was too large) */
-        char *cut_buf; /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
+        int cut;            /* the dead letter is sent as a prefix (its whole was too large) */
+        char *cut_buf;      /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
+        int64_t expires_ms; /* record deadline (monotonic), 0: none */
+        int maybe;          /* a failure that Kafka may have persisted after all */
         pb_done_fn *cb;
         void *opaque;
 };
@@ -84,6 +86,7 @@ struct pb_producer {
         char *dlq_topic;
         rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
         int fail_fast_ms;           /* 0: never give up on a refusal */
+        int record_timeout_ms;      /* 0: message.timeout.ms rules; else the deadline */
         int refused;                /* it gave up (st.refused mirrors it) */
 };
 
@@ -335,7 +338,8 @@ static void complete(pb_producer_t *p, struct pb_msg *m, pb_fate_t fate, const c
                 p->st.failed++;
         pthread_mutex_unlock(&p->lock);
 
-        pb_delivery_t d = {fate, topic, partition, offset, err, reason};
+        pb_delivery_t d = {
+            fate, topic, partition, offset, err, reason, fate == PB_FATE_FAILED && m->maybe};
         if (m->cb)
                 m->cb(m->opaque, &d);
         msg_free(m);
@@ -412,6 +416,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                                  rkm->partition, rkm->offset, 0, NULL);
                 return;
         }
+        /* Sent but not acknowledged (a request timed out, a purge of what
+         * was in flight): it may be in the log after all. */
+        m->maybe = rd_kafka_message_status(rkm) != RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
         pthread_mutex_lock(&p->lock);
         char why[512];
         snprintf(why, sizeof(why), "%s: %s", m->topic, rd_kafka_err2str(err));
@@ -432,7 +439,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         }
         /* A fatal handle purges its own queues before we rebuild it: those
          * records were not delivered by it, the rebuilt one sends them. */
-        if (p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) {
+        if ((p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) && !p->record_timeout_ms) {
                 /* Stays pending; the rebuilt handle sends it again. */
                 pthread_mutex_unlock(&p->lock);
                 return;
@@ -658,9 +665,14 @@ static void drain_requeue(pb_producer_t *p)
                         return;
                 }
                 p->rq_blocked = 0;
+                int64_t now = p->record_timeout_ms ? pb_mono_ms() : 0;
                 while (done < DRAIN_BATCH && p->rq_head) {
                         struct pb_msg *m = rq_pop(p);
-                        rd_kafka_resp_err_t err = produce_one(p, m);
+                        /* Past its deadline its source was told it failed:
+                         * sending it now would make the retry a duplicate. */
+                        rd_kafka_resp_err_t err = m->expires_ms && now >= m->expires_ms
+                                                      ? RD_KAFKA_RESP_ERR__MSG_TIMED_OUT
+                                                      : produce_one(p, m);
                         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL ||
                             err == RD_KAFKA_RESP_ERR__FATAL) {
                                 /* Retry shortly; a fatal handle is rebuilt
@@ -753,14 +765,28 @@ static void rebuild(pb_producer_t *p, const char *why)
         }
         pthread_mutex_lock(&p->lock);
         /* Every record the old handle held goes out again, merged with what
-         * was queued meanwhile, by send order. */
+         * was queued meanwhile, by send order. With a record deadline they
+         * fail instead: a re-send outlives the answer its source was given. */
+        struct pb_msg *drop = NULL;
         for (struct pb_msg *m = p->head; m; m = m->next)
-                if (m->where == IN_KAFKA)
+                if (m->where == IN_KAFKA && p->record_timeout_ms) {
+                        m->maybe = 1;
+                        m->qnext = drop;
+                        drop = m;
+                } else if (m->where == IN_KAFKA) {
                         rq_insert(p, m);
+                }
         p->rebuilding = 0;
         p->st.rebuilds++;
         pthread_mutex_unlock(&p->lock);
         pthread_rwlock_unlock(&p->rk_lock);
+        while (drop) {
+                struct pb_msg *m = drop;
+                drop = m->qnext;
+                complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, RD_KAFKA_RESP_ERR__FATAL,
+                         "the Kafka producer was rebuilt after a fatal error; a record with a "
+                         "deadline is not sent again");
+        }
 }
 
 /* Fail-fast: a refusal has lasted fail_fast_ms (checked on the poll thread). */
@@ -845,6 +871,12 @@ static int read_max_pending(rd_kafka_conf_t *conf, uint64_t *out)
 
 pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
+        return pb_producer_new_opts(cfg, NULL, errstr, errsz);
+}
+
+pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_opts_t *opts,
+                                    char *errstr, size_t errsz)
+{
         pb_producer_t *p = calloc(1, sizeof(*p));
         if (!p) {
                 pb_seterr(errstr, errsz, "out of memory");
@@ -866,6 +898,15 @@ pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errs
         for (int i = 0; i < 2; i++) {
                 fcntl(p->wake[i], F_SETFL, fcntl(p->wake[i], F_GETFL) | O_NONBLOCK);
                 fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
+        }
+        if (opts && opts->record_timeout_ms > 0) {
+                char v[24], e[256];
+                snprintf(v, sizeof(v), "%d", opts->record_timeout_ms);
+                if (rd_kafka_conf_set(p->conf_tmpl, "message.timeout.ms", v, e, sizeof(e))) {
+                        pb_seterr(errstr, errsz, "record deadline %s ms: %s", v, e);
+                        goto fail;
+                }
+                p->record_timeout_ms = opts->record_timeout_ms;
         }
         read_max_pending(p->conf_tmpl, &p->st.max_pending);
         rd_kafka_conf_set_dr_msg_cb(p->conf_tmpl, dr_cb);
@@ -923,6 +964,8 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                 }
                 int full = p->st.pending >= p->st.max_pending;
                 if (!full) {
+                        if (p->record_timeout_ms)
+                                m->expires_ms = pb_mono_ms() + p->record_timeout_ms;
                         pending_add(p, m);
                         p->st.sent++;
                         if (p->rebuilding || p->rq_head) {
@@ -1096,6 +1139,7 @@ size_t pb_producer_close(pb_producer_t *p)
                 pthread_mutex_unlock(&p->lock);
                 if (!m)
                         break;
+                m->maybe = m->where == IN_KAFKA; /* never reported: it may have been sent */
                 complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, RD_KAFKA_RESP_ERR__DESTROY,
                          "shutdown before Kafka acknowledged the record");
         }

@@ -46,8 +46,9 @@ typedef struct pb_delivery {
         const char *topic; /* where it is durable (the DLQ topic if dead-lettered) */
         int32_t partition;
         int64_t offset;
-        int err;            /* rd_kafka_resp_err_t of the failure, 0 if none */
-        const char *reason; /* why it was dead-lettered or failed, else NULL */
+        int err;             /* rd_kafka_resp_err_t of the failure, 0 if none */
+        const char *reason;  /* why it was dead-lettered or failed, else NULL */
+        int maybe_persisted; /* FAILED, but sent and not answered: Kafka may hold it */
 } pb_delivery_t;
 
 typedef void(pb_done_fn)(void *opaque, const pb_delivery_t *d);
@@ -100,6 +101,21 @@ typedef struct pb_producer_stats {
 /* Creates a producer from the config (safe defaults, then kafka.properties).
  * Returns NULL with errstr set; the error names the offending property. */
 pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz);
+
+typedef struct pb_producer_opts {
+        /* > 0: every record has this long (librdkafka's message.timeout.ms,
+         * over kafka.properties) and is never sent after it: a record that
+         * waits in the bridge past it, or was held by a handle that had to
+         * be rebuilt, fails instead of being sent late. The answer given to
+         * its source stays true (issue: webhooks answered 503 must not land
+         * behind the answer's back). librdkafka checks its timeouts once a
+         * second, so a fate can come up to ~1 s after the deadline. */
+        int record_timeout_ms;
+} pb_producer_opts_t;
+
+/* As pb_producer_new(), with options (NULL: the defaults). */
+pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_opts_t *opts,
+                                    char *errstr, size_t errsz);
 
 /* Checks kafka.properties against librdkafka without connecting. */
 int pb_producer_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz);

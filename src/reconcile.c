@@ -35,7 +35,10 @@ struct pb_reconcile {
         pb_dedupe_t *ids; /* id -> the record's Kafka timestamp (ms) */
         struct part parts[MAX_PARTITIONS];
         size_t nparts;
-        uint64_t evicted;                               /* already counted in the metric */
+        uint64_t evicted;                 /* already counted in the metric */
+        size_t capacity;                  /* ids held at most */
+        int follow;                       /* never paused: the fetcher keeps up between catch-ups */
+        int64_t refresh_ms, refreshed_ms; /* topic list: how often, when last */
         int64_t lo[MAX_PARTITIONS], hi[MAX_PARTITIONS]; /* scratch for query_offsets() */
 };
 
@@ -49,8 +52,8 @@ static const char *const *topics_of(const pb_config_t *cfg, const char *out[N_TO
         return out;
 }
 
-pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
-                                 size_t errsz)
+static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, int follow,
+                                     char *errstr, size_t errsz)
 {
         if (sodium_init() < 0) {
                 pb_seterr(errstr, errsz, "libsodium failed to initialize");
@@ -63,8 +66,10 @@ pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, 
         }
         r->cfg = cfg;
         r->metrics = metrics;
+        r->follow = follow;
         r->wake[0] = r->wake[1] = -1;
-        r->ids = pb_dedupe_new((size_t)cfg->telnyx_reconcile_max_ids, INT64_MAX / 4);
+        r->capacity = (size_t)cfg->telnyx_reconcile_max_ids;
+        r->ids = pb_dedupe_new(r->capacity, INT64_MAX / 4);
         rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
         char e[512];
         if (!r->ids || !conf || pipe(r->wake))
@@ -80,8 +85,9 @@ pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, 
             rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
             /* A Fetch waiting at the broker holds back every later request
              * on the connection (metadata, list offsets); keep it short. */
-            rd_kafka_conf_set(conf, "fetch.wait.max.ms", "100", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "client.id", PB_NAME "-reconcile", e, sizeof(e))) {
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? "10" : "100", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "client.id", follow ? PB_NAME "-index" : PB_NAME "-reconcile",
+                              e, sizeof(e))) {
                 pb_seterr(errstr, errsz, "reconcile: %s", e);
                 goto fail;
         }
@@ -101,6 +107,17 @@ fail:
                 rd_kafka_conf_destroy(conf);
         pb_reconcile_free(r);
         return NULL;
+}
+
+pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
+                                 size_t errsz)
+{
+        return reconcile_new(cfg, metrics, 0, errstr, errsz);
+}
+
+pb_reconcile_t *pb_reconcile_new_follower(const pb_config_t *cfg, char *errstr, size_t errsz)
+{
+        return reconcile_new(cfg, NULL, 1, errstr, errsz);
 }
 
 /* The "id" of a structured-mode envelope (no ce_id header to read). */
@@ -212,7 +229,7 @@ static int query_offsets(pb_reconcile_t *r, int64_t which, int64_t *out, int tim
  * poller costs the brokers nothing. */
 static void set_paused(pb_reconcile_t *r, int paused)
 {
-        if (!r->nparts)
+        if (!r->nparts || r->follow)
                 return;
         rd_kafka_topic_partition_list_t *l = part_list(r, 0, RD_KAFKA_OFFSET_INVALID);
         if (paused)
@@ -225,7 +242,7 @@ static void set_paused(pb_reconcile_t *r, int paused)
 int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t errsz)
 {
         pb_dedupe_free(r->ids);
-        r->ids = pb_dedupe_new((size_t)r->cfg->telnyx_reconcile_max_ids, INT64_MAX / 4);
+        r->ids = pb_dedupe_new(r->capacity, INT64_MAX / 4);
         r->evicted = 0;
         if (!r->ids)
                 return pb_seterr(errstr, errsz, "out of memory");
@@ -330,9 +347,13 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
         int64_t t0 = pb_mono_ms(), until = t0 + timeout_ms;
         /* Topics or partitions that appeared since: all their records are
          * newer than the start, so they are read from their beginning. */
-        long first = add_partitions(r, until, errstr, errsz);
-        if (first < 0)
-                return -1;
+        long first = (long)r->nparts;
+        if (!r->refresh_ms || t0 - r->refreshed_ms >= r->refresh_ms) {
+                first = add_partitions(r, until, errstr, errsz);
+                if (first < 0)
+                        return -1;
+                r->refreshed_ms = t0;
+        }
         if ((size_t)first < r->nparts) {
                 rd_kafka_topic_partition_list_t *l =
                     part_list(r, (size_t)first, RD_KAFKA_OFFSET_BEGINNING);
@@ -351,8 +372,15 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
         /* The ends as of now: what was acknowledged before this poll. */
         int64_t *lo = r->lo, *hi = r->hi;
         int64_t left = until - pb_mono_ms();
+        /* A follower asks for the first offsets (retention) only with the
+         * topic list: one request less, ten times a second. */
+        int want_lo = !r->follow || r->refreshed_ms == t0;
+        if (!want_lo)
+                for (size_t i = 0; i < r->nparts; i++)
+                        lo[i] = 0;
         if (left < 1 ||
-            query_offsets(r, RD_KAFKA_OFFSET_BEGINNING, lo, (int)left, errstr, errsz) < 0 ||
+            (want_lo &&
+             query_offsets(r, RD_KAFKA_OFFSET_BEGINNING, lo, (int)left, errstr, errsz) < 0) ||
             (left = until - pb_mono_ms()) < 1 ||
             query_offsets(r, RD_KAFKA_OFFSET_END, hi, (int)left, errstr, errsz) < 0) {
                 if (left < 1)
@@ -371,7 +399,7 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
          * within a second); a seek to the absolute position does. It is
          * queued behind the resume, so it also sees the partition resumed. */
         rd_kafka_topic_partition_list_t *behind = rd_kafka_topic_partition_list_new(8);
-        for (size_t i = 0; i < (size_t)first; i++)
+        for (size_t i = 0; i < (size_t)first && !r->follow; i++)
                 if (r->parts[i].next < r->parts[i].target)
                         rd_kafka_topic_partition_list_add(behind, r->parts[i].topic,
                                                           r->parts[i].partition)
@@ -441,6 +469,16 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
         return 0;
 }
 
+void pb_reconcile_set_capacity(pb_reconcile_t *r, size_t max_ids)
+{
+        r->capacity = max_ids;
+}
+
+void pb_reconcile_set_topic_refresh(pb_reconcile_t *r, int ms)
+{
+        r->refresh_ms = ms;
+}
+
 int pb_reconcile_known(pb_reconcile_t *r, const char *id)
 {
         return pb_dedupe_seen(r->ids, id, 0);
@@ -459,6 +497,11 @@ void pb_reconcile_prune(pb_reconcile_t *r, int64_t cutoff_ms)
 size_t pb_reconcile_size(pb_reconcile_t *r)
 {
         return pb_dedupe_size(r->ids);
+}
+
+uint64_t pb_reconcile_evicted(pb_reconcile_t *r)
+{
+        return pb_dedupe_evicted(r->ids);
 }
 
 void pb_reconcile_free(pb_reconcile_t *r)

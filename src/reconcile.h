@@ -16,8 +16,9 @@
  * ids older than the poll window. Cost per poll: the records produced since
  * the last one (portout_bridge_reconcile_* metrics).
  *
- * Threads: used by the poller's thread only. Ownership: _new/_free; cfg and
- * metrics are borrowed. */
+ * Threads: one thread at a time, but for pb_reconcile_known() and
+ * pb_reconcile_size(), which any thread may call (the index's readers). Ownership: _new/_free; cfg
+ * and metrics are borrowed. */
 #ifndef PB_RECONCILE_H
 #define PB_RECONCILE_H
 
@@ -33,6 +34,11 @@ typedef struct pb_reconcile pb_reconcile_t;
 pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
                                  size_t errsz);
 
+/* A follower, for the index (index.h): its partitions are never paused, so
+ * the fetcher reads on between catch-ups (Fetch waits 10 ms at the broker),
+ * and a catch-up asks only for the ends; no metrics of its own. */
+pb_reconcile_t *pb_reconcile_new_follower(const pb_config_t *cfg, char *errstr, size_t errsz);
+
 /* Forgets everything and starts reading every partition from its first
  * record produced at or after from_ms (Kafka timestamps, milliseconds). */
 int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t errsz);
@@ -42,7 +48,16 @@ int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t 
  * view: it would duplicate what it has not seen). */
 int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_t errsz);
 
-/* 1 if Kafka holds an event with this id (as far as read). */
+/* Ids held at most from the next pb_reconcile_start() (default
+ * telnyx.reconcile_max_ids). */
+void pb_reconcile_set_capacity(pb_reconcile_t *r, size_t max_ids);
+
+/* Looks for new topics and partitions at most every ms (0, the default: at
+ * every catch-up). */
+void pb_reconcile_set_topic_refresh(pb_reconcile_t *r, int ms);
+
+/* 1 if Kafka holds an event with this id (as far as read). Thread-safe
+ * against a catch-up running in another thread. */
 int pb_reconcile_known(pb_reconcile_t *r, const char *id);
 
 /* The same, as a pipeline predicate (ctx is the reconcile). */
@@ -53,6 +68,9 @@ void pb_reconcile_prune(pb_reconcile_t *r, int64_t cutoff_ms);
 
 /* Ids held. */
 size_t pb_reconcile_size(pb_reconcile_t *r);
+
+/* Ids forgotten since the last start because the reader was full. */
+uint64_t pb_reconcile_evicted(pb_reconcile_t *r);
 
 /* Frees it. */
 void pb_reconcile_free(pb_reconcile_t *r);

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "httpd.h"
+#include "index.h"
 #include "log.h"
 #include "pb.h"
 
@@ -28,6 +29,7 @@ struct pb_webhook {
         pb_pipeline_t *pl;
         pb_metrics_t *metrics;
         const pb_verifier_t *verifier;
+        pb_index_t *index; /* NULL: dedupe.from_kafka off */
         pb_httpd_t *http;
         char *paths[MAX_PATHS];
         int npaths;
@@ -57,16 +59,31 @@ static void answer_json(pb_webhook_t *w, pb_http_req_t *req, unsigned code, cons
         json_object_put(body);
 }
 
-/* {"error": name, "message": text}; counted and logged. */
-static void answer_error(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
-                         const char *message, const char *allow)
+/* {"error": name, "message": text[, "in_kafka": in_kafka]}; counted and
+ * logged. in_kafka (a 503's word on this attempt's event): "no" or "maybe". */
+static void answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
+                            const char *message, const char *allow, const char *in_kafka)
 {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(name));
         json_object_object_add(o, "message", json_object_new_string(message));
+        if (in_kafka)
+                json_object_object_add(o, "in_kafka", json_object_new_string(in_kafka));
         pb_log(code >= 500 ? PB_LOG_WARN : PB_LOG_INFO, "webhook %u %s from %s: %s", code, name,
                pb_http_req_client(req), message);
         answer_json(w, req, code, name, o, allow);
+}
+
+static void answer_error(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
+                         const char *message, const char *allow)
+{
+        answer_error_in(w, req, code, name, message, allow, NULL);
+}
+
+int pb_webhook_record_timeout_ms(const pb_config_t *cfg)
+{
+        int64_t t = cfg->webhook_ack_timeout_ms - PB_RDKAFKA_TIMEOUT_SCAN_MS - 200;
+        return t < 100 ? 100 : (int)t;
 }
 
 static int is_webhook_path(const pb_webhook_t *w, const char *url)
@@ -154,15 +171,18 @@ static void answer_outcome(pb_webhook_t *w, pb_http_req_t *req, int64_t start_ms
         pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - start_ms) / 1000.0);
         if (res->failed) {
                 char msg[768];
+                /* "maybe": sent, never acknowledged; the retry is then
+                 * answered "duplicate" if the copy did land. */
+                const char *in_kafka = res->maybe_persisted ? "maybe" : "no";
                 if (res->busy && pb_pipeline_closing(w->pl)) {
-                        answer_error(w, req, 503, "shutting_down", "the bridge is stopping; retry",
-                                     NULL);
+                        answer_error_in(w, req, 503, "shutting_down",
+                                        "the bridge is stopping; retry", NULL, in_kafka);
                 } else if (res->busy) {
                         snprintf(msg, sizeof(msg), "the bridge is full (%s); retry", res->reason);
-                        answer_error(w, req, 503, "backpressure", msg, NULL);
+                        answer_error_in(w, req, 503, "backpressure", msg, NULL, in_kafka);
                 } else {
                         snprintf(msg, sizeof(msg), "not durable: %s", res->reason);
-                        answer_error(w, req, 503, "not_durable", msg, NULL);
+                        answer_error_in(w, req, 503, "not_durable", msg, NULL, in_kafka);
                 }
                 return;
         }
@@ -194,10 +214,18 @@ static void on_done(void *opaque, const pb_doc_result_t *res)
         pb_http_req_t *req = claim_locked(w, k);
         int64_t start = k->start_ms;
         pthread_mutex_unlock(&w->lock);
-        if (req)
+        if (req) {
                 answer_outcome(w, req, start, res);
-        /* else: answered 503 at the deadline; a late success is in the
-         * delivered window, so Telnyx's retry is a duplicate. */
+        } else if (res->delivered || res->dead_lettered || res->maybe_persisted) {
+                /* Answered 503 at the deadline, and the fate came later: the
+                 * answer was not the truth. The record deadline makes this
+                 * rare (a fate more than ~1 s late); Telnyx's retry finds the
+                 * copy (window, index) and is answered "duplicate". */
+                pb_metrics_add(w->metrics, "portout_bridge_webhook_late_fates_total", NULL, 1);
+                pb_warn("webhook answered 503 at its deadline, and event %s then %s", res->first_id,
+                        res->maybe_persisted ? "failed unacknowledged (Kafka may hold it)"
+                                             : "reached Kafka");
+        }
         pthread_mutex_lock(&w->lock);
         hook_unref_locked(k);
         pthread_mutex_unlock(&w->lock);
@@ -227,6 +255,22 @@ static void on_request(void *app, pb_http_req_t *req)
                                      NULL);
                         return;
                 }
+        }
+        if (w->index && !pb_index_fresh(w->index, w->cfg->dedupe_max_view_age_ms)) {
+                /* Another replica may have delivered it and we would not
+                 * know: Telnyx's next attempt finds a view that is current. */
+                char msg[256];
+                int64_t age = pb_index_age_ms(w->index);
+                if (age < 0)
+                        snprintf(msg, sizeof(msg),
+                                 "this replica is still reading what Kafka holds; retry");
+                else
+                        snprintf(msg, sizeof(msg),
+                                 "this replica last read what Kafka holds %lld ms ago (more than "
+                                 "dedupe.max_view_age_ms); retry",
+                                 (long long)age);
+                answer_error_in(w, req, 503, "kafka_view_behind", msg, NULL, "no");
+                return;
         }
         struct hook *k = calloc(1, sizeof(*k));
         if (!k) {
@@ -261,6 +305,10 @@ static void on_request(void *app, pb_http_req_t *req)
         s.wait_ms = 0; /* an HTTP thread never waits on Kafka */
         s.on_done = on_done;
         s.opaque = k;
+        if (w->index) {
+                s.known = pb_index_known_fn;
+                s.known_ctx = w->index;
+        }
         pb_pipeline_submit(w->pl, &s);
 }
 
@@ -283,11 +331,12 @@ static void *timer_main(void *arg)
                 pthread_mutex_unlock(&w->lock);
                 char msg[256];
                 snprintf(msg, sizeof(msg),
-                         "Kafka did not acknowledge the event within %lld ms; retry (it may "
-                         "still arrive, with the same CloudEvents id)",
+                         "Kafka gave no word on the event within %lld ms; retry (it is "
+                         "withdrawn if not sent; a copy that did land answers the retry "
+                         "\"duplicate\")",
                          (long long)w->cfg->webhook_ack_timeout_ms);
                 pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - start) / 1000.0);
-                answer_error(w, req, 503, "ack_timeout", msg, NULL);
+                answer_error_in(w, req, 503, "ack_timeout", msg, NULL, "maybe");
                 pthread_mutex_lock(&w->lock);
         }
         pthread_mutex_unlock(&w->lock);
@@ -365,6 +414,11 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
                 return NULL;
         }
         return w;
+}
+
+void pb_webhook_set_index(pb_webhook_t *w, pb_index_t *ix)
+{
+        w->index = ix;
 }
 
 unsigned pb_webhook_port(const pb_webhook_t *w)

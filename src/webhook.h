@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "index.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "verify.h"
@@ -35,11 +36,27 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
 /* Stops accepting; new requests (keep-alive ones too) get 503. */
 void pb_webhook_quiesce(pb_webhook_t *w);
 
+/* Checks every webhook against the index (borrowed; set before traffic):
+ * an id it holds is a duplicate, and while its view is older than
+ * dedupe.max_view_age_ms webhooks are answered 503 kafka_view_behind. */
+void pb_webhook_set_index(pb_webhook_t *w, pb_index_t *ix);
+
 /* Webhook requests not answered yet. */
 size_t pb_webhook_waiting(pb_webhook_t *w);
 
 /* The TCP port actually bound (useful when the config says 0). */
 unsigned pb_webhook_port(const pb_webhook_t *w);
+
+/* librdkafka checks message timeouts once a second: a record's fate can
+ * come this long after its deadline. */
+#define PB_RDKAFKA_TIMEOUT_SCAN_MS 1000
+
+/* The deadline of every record `run` produces when webhooks are on:
+ * webhook.ack_timeout_ms less librdkafka's timeout scan and 200 ms, at least
+ * 100 ms (300 ms by default). A record's fate is then known before its answer is due, and a 503
+ * is the truth: the record was withdrawn, or (in_kafka "maybe") sent and
+ * never acknowledged. */
+int pb_webhook_record_timeout_ms(const pb_config_t *cfg);
 
 /* Answers what still waits (503), stops the listener and frees it. */
 void pb_webhook_free(pb_webhook_t *w);

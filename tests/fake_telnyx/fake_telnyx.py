@@ -37,12 +37,17 @@ finds it)} creates events at that rate (created_at now) and delivers each as
 a signed webhook (telnyx-timestamp, telnyx-signature-ed25519 over
 "<ts>|<body>"), data.id = the event id, retrying anything but a 2xx with
 backoff (0.25 s doubling to 2 s, 2 s timeout, meta.attempt counting).
+Optional: "backoffs" [s, ...] (the waits before each retry; after the last,
+the sender gives up on the event: "gave_up"), "pick": "random" (each attempt
+to a freshly picked receiver, as a load balancer would), "log": true (every
+attempt's answer: "answers", [id, attempt, url, code, error, in_kafka]).
 GET /_admin/webhooks reports created, acked (ids answered 2xx), skipped,
-pending, attempts and statuses; POST /_admin/webhooks/finish stops creating
+gave_up, pending, attempts and statuses; POST /_admin/webhooks/finish stops creating
 events (the retries go on).
 Prints "listening on PORT" once ready.
 """
 import argparse
+import random
 import base64
 import bisect
 import datetime as dt
@@ -222,7 +227,8 @@ class Handler(BaseHTTPRequestHandler):
                     st.sender.stop()
                 st.sender = Sender(st, req.get("urls") or [req["url"]], req["key"], float(req.get("rate", 100)),
                                    int(req.get("count", 100)), int(req.get("skip_every", 0)),
-                                   int(req.get("threads", 8)))
+                                   int(req.get("threads", 8)), req.get("backoffs"),
+                                   req.get("pick", "round_robin"), bool(req.get("log")))
             st.sender.start()
             return self.send_json(200, {"started": True})
         if path == "/_admin/webhooks/finish" and method == "POST":
@@ -396,12 +402,16 @@ class Sender:
     """Creates events at a rate and delivers them as signed webhooks, retrying
     until a 2xx, as Telnyx does."""
 
-    def __init__(self, state, urls, key_path, rate, count, skip_every, threads):
+    def __init__(self, state, urls, key_path, rate, count, skip_every, threads,
+                 backoffs=None, pick="round_robin", log=False):
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
         with open(key_path, "rb") as f:
             self.key = load_pem_private_key(f.read(), None)
         self.st, self.urls, self.rate, self.count = state, urls, rate, count
         self.skip_every, self.threads = skip_every, threads
+        self.backoffs, self.pick, self.log = backoffs, pick, log
+        self.rng = random.Random(7)
+        self.gave_up, self.answers = [], []
         self.lock = threading.Condition()
         self.queue = []  # (due, seq, event, attempt)
         self.seq = 0
@@ -463,14 +473,18 @@ class Sender:
                 if self.stopping:
                     return
                 _, seq, ev, attempt = heapq.heappop(self.queue)
-            # round robin over the receivers, as a load balancer would
-            url = self.urls[(seq + attempt) % len(self.urls)]
+            # round robin over the receivers, or a random one, as a load balancer would
+            if self.pick == "random":
+                with self.lock:
+                    url = self.rng.choice(self.urls)
+            else:
+                url = self.urls[(seq + attempt) % len(self.urls)]
             u = urlsplit(url)
             conn = conns.get(url)
             body = json.dumps(webhook_body(ev, attempt, url)).encode()
             ts = str(int(time.time()))
             sig = base64.b64encode(self.key.sign(ts.encode() + b"|" + body)).decode()
-            code = 0
+            code, answer = 0, b""
             try:
                 if conn is None:
                     conn = conns[url] = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=2.0)
@@ -478,7 +492,7 @@ class Sender:
                                                        "telnyx-timestamp": ts,
                                                        "telnyx-signature-ed25519": sig})
                 resp = conn.getresponse()
-                resp.read()
+                answer = resp.read()
                 code = resp.status
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
@@ -490,20 +504,32 @@ class Sender:
             with self.lock:
                 self.attempts += 1
                 self.status[str(code)] = self.status.get(str(code), 0) + 1
+                if self.log:
+                    try:
+                        a = json.loads(answer or b"{}")
+                    except ValueError:
+                        a = {}
+                    self.answers.append([ev["id"], attempt, url, code, a.get("error") or a.get("status"),
+                                         a.get("in_kafka")])
                 if 200 <= code < 300:
                     self.acked.append(ev["id"])
+                elif self.backoffs is not None and attempt > len(self.backoffs):
+                    self.gave_up.append(ev["id"])
                 else:
-                    backoff = min(2.0, 0.25 * 2 ** (attempt - 1))
+                    backoff = (self.backoffs[attempt - 1] if self.backoffs is not None
+                               else min(2.0, 0.25 * 2 ** (attempt - 1)))
                     self.push(time.monotonic() + backoff, ev, attempt + 1)
 
     def report(self, summary=False):
         with self.lock:
             if summary:
                 return {"created": self.created, "acked_count": len(self.acked),
+                        "gave_up_count": len(self.gave_up),
                         "pending": len(self.queue), "attempts": self.attempts,
                         "status": dict(self.status), "done": self.done_creating and not self.queue}
             return {"created": self.created, "acked": list(self.acked),
-                    "skipped": list(self.skipped), "pending": len(self.queue),
+                    "skipped": list(self.skipped), "gave_up": list(self.gave_up),
+                    "answers": list(self.answers), "pending": len(self.queue),
                     "attempts": self.attempts, "status": dict(self.status),
                     "done": self.done_creating and not self.queue}
 

@@ -20,25 +20,30 @@ BOUND_S=6 # grace + producer purge (bounded at 5 s, instant here) + a margin
 conf() {
   write_config
   cat >> "$WORK/bridge.conf" <<CONF
-webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 500; };
-telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000;
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = ${ACK_MS:-500}; };
+dedupe = { from_kafka = ${FROM_KAFKA:-true}; };
+telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000; poll_settle_s = 0;
            checkpoint_file = "$WORK/checkpoint.json"; retry_base_ms = 50; retry_max_ms = 200; };
 CONF
   sed -i "s/properties = (/properties = ( \"message.timeout.ms=120000\",/; s/kafka = {/kafka = { flush_timeout_ms = $GRACE_MS;/" "$WORK/bridge.conf"
 }
 
 # --- 1. SIGTERM during a broker outage
+# Records live as long as a webhook's answer (its deadline, ack - 1.2 s): a
+# long ack keeps them in flight for the stop; without the index, whose view
+# would go stale and answer 503 before anything is submitted.
 start_fake 20
-conf
+ACK_MS=20000 FROM_KAFKA=false conf
 start_bridge "$WORK/bridge.conf" "$WORK/outage.log"
 for _ in $(seq 1 100); do grep -q 'poll: 20 event(s) read, 20 delivered' "$WORK/outage.log" && break; sleep 0.1; done
 grep -q 'poll: 20 event(s) read, 20 delivered' "$WORK/outage.log" || { cat "$WORK/outage.log"; fail "first poll"; }
 own_broker_stop
 curl -sf -X POST "$FAKE/_admin/insert" -d '{"count": 10}' > /dev/null # the next poll's, in flight
+HOOKS=()
 for i in 1 2 3; do
   printf '{"data":{"event_type":"portout.status_changed","id":"sd-%s","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-sd","status":"ported"},"record_type":"event"},"meta":{"attempt":1}}' "$i" > "$WORK/sd-$i.json"
-  out=$(post_signed "$BASE/hook" "$WORK/sd-$i.json")
-  [[ $out == 503* ]] || fail "webhook sd-$i with the broker down: $out"
+  ( WORK=$WORK/h$i; mkdir -p "$WORK"; ln -s ../keys "$WORK/keys"; post_signed "$BASE/hook" "$WORK/../sd-$i.json" > "$WORK/out" ) &
+  HOOKS+=($!)
 done
 # 3 webhook records and the poll's 10 new events wait for Kafka.
 inflight() { curl -s "$ADMIN/metrics" | sed -n 's/^portout_bridge_events_in_flight \([0-9]*\)$/\1/p'; }
@@ -49,6 +54,10 @@ kill -TERM "$BRIDGE_PID"
 set +e; wait "$BRIDGE_PID"; rc=$?; set -e; BRIDGE_PID=""
 took_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check_sanitizers "$WORK/outage.log"
+for i in 1 2 3; do
+  wait "${HOOKS[$((i - 1))]}" || true
+  [[ $(cat "$WORK/h$i/out") == 503* ]] || fail "webhook sd-$i waiting at the stop: $(cat "$WORK/h$i/out")"
+done
 [ $rc -eq 75 ] || { tail -20 "$WORK/outage.log"; fail "SIGTERM during an outage: exit $rc, want 75 (events undelivered)"; }
 [ $took_ms -lt $((BOUND_S * 1000)) ] || fail "SIGTERM during an outage took ${took_ms} ms (bound ${BOUND_S} s)"
 grep -q 'not acknowledged by Kafka at shutdown' "$WORK/outage.log" || fail "no report of what was left"

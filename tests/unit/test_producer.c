@@ -33,6 +33,8 @@ struct fixture {
         int calls[MAX_RECS]; /* callbacks per record: must end at exactly 1 */
         pb_fate_t fate[MAX_RECS];
         int err[MAX_RECS];
+        int maybe[MAX_RECS];
+        int64_t at_ms[MAX_RECS]; /* monotonic time of the fate */
         char topic[MAX_RECS][64];
 };
 
@@ -50,6 +52,8 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         f->calls[t->idx]++;
         f->fate[t->idx] = d->fate;
         f->err[t->idx] = d->err;
+        f->maybe[t->idx] = d->maybe_persisted;
+        f->at_ms[t->idx] = pb_mono_ms();
         snprintf(f->topic[t->idx], sizeof(f->topic[0]), "%s", d->topic ? d->topic : "");
         pthread_mutex_unlock(&f->lock);
 }
@@ -63,6 +67,26 @@ static struct fixture *fx_new_extra(const char *props, const char *extra)
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, props, extra);
         f->p = pb_producer_new(f->cfg, err, sizeof(err));
+        if (!f->p)
+                fail_msg("producer: %s", err);
+        return f;
+}
+
+/* Sends idx until one copy is delivered: a short deadline fails records
+ * while the client (re)connects. */
+static int send_until_delivered(struct fixture *f, int idx, const char *topic);
+
+/* A producer whose records have a deadline (pb_producer_opts_t), as `run`
+ * gives them with webhooks on. */
+static struct fixture *fx_new_deadline(int record_timeout_ms)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        char err[512];
+        pthread_mutex_init(&f->lock, NULL);
+        f->c = tm_cluster_new();
+        f->cfg = tm_config(f->c, "\"message.timeout.ms=60000\"", NULL);
+        pb_producer_opts_t o = {record_timeout_ms};
+        f->p = pb_producer_new_opts(f->cfg, &o, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
         return f;
@@ -106,6 +130,25 @@ static int send_rec(struct fixture *f, int idx, const char *topic, const char *v
         if (rc && timeout_ms < 0)
                 print_message("send %d refused (%d): %s\n", idx, rc, err);
         return rc;
+}
+
+static int send_until_delivered(struct fixture *f, int idx, const char *topic)
+{
+        for (int tries = 0; tries < 40; tries++) {
+                pthread_mutex_lock(&f->lock);
+                f->calls[idx] = 0;
+                pthread_mutex_unlock(&f->lock);
+                send_rec(f, idx, topic, "warm", NULL, -1);
+                pb_producer_flush(f->p, 10000);
+                pthread_mutex_lock(&f->lock);
+                int ok = f->fate[idx] == PB_FATE_DELIVERED;
+                pthread_mutex_unlock(&f->lock);
+                if (ok)
+                        return tries + 1;
+                pb_sleep_ms(250);
+        }
+        fail_msg("record %d never delivered", idx);
+        return -1;
 }
 
 static int64_t topic_count(struct fixture *f, const char *topic, int partitions)
@@ -483,6 +526,77 @@ static void test_close_settles_everything_once(void **state)
         fx_free(f);
 }
 
+/* The answer is the truth: a record that never left (brokers down) is
+ * withdrawn at its deadline, reported "not persisted", and never lands when
+ * the brokers come back, although kafka.properties says 60 s. */
+static void test_record_deadline_withdraws_unsent(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new_deadline(400);
+        set_all_brokers(f, 0);
+        int64_t t0 = pb_mono_ms();
+        for (int i = 0; i < 5; i++)
+                send_rec(f, i, "t.a", "x", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 20000), 0);
+        assert_exactly_once(f, 0, 5, PB_FATE_FAILED);
+        int64_t slowest = 0;
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(f->err[i], RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+                assert_int_equal(f->maybe[i], 0);
+                if (f->at_ms[i] - t0 > slowest)
+                        slowest = f->at_ms[i] - t0;
+        }
+        /* A measure, not a check: librdkafka scans timeouts once a second. */
+        print_message("deadline 400 ms: fates after %lld ms at most\n", (long long)slowest);
+        set_all_brokers(f, 1);
+        send_until_delivered(f, 5, "t.a");
+        pb_sleep_ms(1000);
+        assert_int_equal(topic_count(f, "t.a", 3), 1); /* none of the five */
+        fx_free(f);
+}
+
+/* Sent, but the answer is slower than the deadline: the fate says "maybe",
+ * and indeed the broker keeps it (the case the retry's dedupe must catch). */
+static void test_record_deadline_in_flight_is_maybe(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new_deadline(300);
+        send_until_delivered(f, 0, "t.b");
+        for (int b = 1; b <= TM_BROKERS; b++)
+                rd_kafka_mock_broker_set_rtt(f->c->mc, b, 2500);
+        send_rec(f, 3, "t.b", "slow", NULL, -1);
+        assert_int_equal(pb_producer_flush(f->p, 20000), 0);
+        assert_exactly_once(f, 3, 4, PB_FATE_FAILED);
+        assert_int_equal(f->maybe[3], 1);
+        for (int b = 1; b <= TM_BROKERS; b++)
+                rd_kafka_mock_broker_set_rtt(f->c->mc, b, 0);
+        pb_sleep_ms(500);
+        assert_int_equal(topic_count(f, "t.b", 2), 2); /* it did land */
+        fx_free(f);
+}
+
+/* A rebuild (fatal error) does not re-send records with a deadline: they
+ * fail (not persisted: the brokers were down), and none lands later. */
+static void test_record_deadline_rebuild_fails_pending(void **state)
+{
+        (void)state;
+        struct fixture *f = fx_new_deadline(5000);
+        set_all_brokers(f, 0);
+        for (int i = 0; i < 10; i++)
+                send_rec(f, i, "t.a", "pending-at-fatal", NULL, -1);
+        pb_sleep_ms(300);
+        assert_int_equal(pb_producer_inject_fatal(f->p, "test: sequence desynchronized"), 0);
+        assert_int_equal(pb_producer_flush(f->p, 20000), 0);
+        assert_exactly_once(f, 0, 10, PB_FATE_FAILED);
+        for (int i = 0; i < 10; i++)
+                assert_int_equal(f->maybe[i], 0);
+        set_all_brokers(f, 1);
+        send_until_delivered(f, 10, "t.a");
+        pb_sleep_ms(1000);
+        assert_int_equal(topic_count(f, "t.a", 3), 1);
+        fx_free(f);
+}
+
 int main(void)
 {
         pb_log_set_level(PB_LOG_ERROR);
@@ -500,6 +614,9 @@ int main(void)
             cmocka_unit_test(test_full_queue_never_blocks_a_nowait_sender),
             cmocka_unit_test(test_send_during_rebuild_does_not_block),
             cmocka_unit_test(test_close_settles_everything_once),
+            cmocka_unit_test(test_record_deadline_withdraws_unsent),
+            cmocka_unit_test(test_record_deadline_in_flight_is_maybe),
+            cmocka_unit_test(test_record_deadline_rebuild_fails_pending),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Exactly once in Kafka, by CloudEvents id, across replicas, restarts and an
+# outage. Three replicas (webhooks, polling with checkpoint_store = "kafka",
+# the index on: dedupe.from_kafka) behind a Telnyx-like sender: a 2 s
+# timeout, retries after 1, 2, 4, 8 and 16 s, each to a freshly picked
+# replica (random, as a load balancer), meta.attempt counting up; one event in
+# ten is never sent by webhook (only a poll finds it). While it sends:
+#   the poll leader stopped with SIGTERM and started again (a rolling
+#   restart), another replica killed -9 and started again, then the broker
+#   down for PB_EO_OUTAGE_S (20) seconds.
+# Then: every event of the API is in the event topics exactly once; every
+# answer a replica gave holds (a 503 "in_kafka": "no" attempt never landed by
+# itself: each copy in Kafka is the one of an attempt answered 200, or the
+# poll's); and a restart test: an event delivered, all replicas restarted,
+# Telnyx's retry answered "200 duplicate" and not published again.
+# Uses a broker of its own (port 9492). bench/exactly_once.sh runs it longer
+# and with a 90 s outage.
+source "$(dirname "$0")/lib.sh"
+P=()
+trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; own_broker_stop; work_done' EXIT
+own_broker $((9492 + ${PB_IT_PORT_OFFSET:-0}))
+COUNT=${PB_EO_COUNT:-400}
+RATE=${PB_EO_RATE:-40}
+OUTAGE_S=${PB_EO_OUTAGE_S:-20}
+PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
+export TELNYX_PUBLIC_KEY=$PUB
+start_fake 0
+write_config
+cat >> "$WORK/bridge.conf" <<CONF
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 1500; };
+telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
+           poll_session_timeout_ms = 6000; poll_interval_s = 1; poll_overlap_s = 60;
+           poll_settle_s = 35; poll_lookback_s = 3600; reconcile_margin_s = 30;
+           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
+CONF
+sed -i "s/brokers = \"[^\"]*\"/brokers = \"$BOOTSTRAP\"/" "$WORK/bridge.conf"
+sed -i "s/^topics = {/topics = {\n  control = \"it.$RUN_ID.control\";/" "$WORK/bridge.conf"
+
+start_replica() { # start_replica N [PORT]: the same webhook port again on a restart
+  local port=${2:-0} conf=$WORK/r$1.conf
+  sed "s/port = 0; paths/port = $port; paths/" "$WORK/bridge.conf" > "$conf"
+  "$PB_BIN" -c "$conf" run >> "$WORK/r$1.log" 2>&1 &
+  P[$1]=$!
+  for _ in $(seq 1 300); do [ "$(grep -c 'msg="running' "$WORK/r$1.log")" -ge "${RUNS[$1]:-1}" ] && break; sleep 0.1; done
+  RUNS[$1]=$(( ${RUNS[$1]:-1} + 1 ))
+  ADM[$1]="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/r$1.log" | tail -1)"
+  PORT[$1]=$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/r$1.log" | tail -1)
+  URL[$1]="http://127.0.0.1:${PORT[$1]}/hook"
+}
+ready() { # waits until replica N answers /readyz 200 (index loaded)
+  for _ in $(seq 1 300); do curl -sf "${ADM[$1]}/readyz" > /dev/null && return 0; sleep 0.1; done
+  cat "$WORK/r$1.log"; fail "replica $1 never ready: $(curl -s "${ADM[$1]}/readyz")"
+}
+leader_of() {
+  local i
+  for i in 1 2 3; do
+    [ -n "${P[$i]:-}" ] && kill -0 "${P[$i]}" 2>/dev/null || continue
+    local m; m=$(curl -s --max-time 2 "${ADM[$i]}/metrics" || true)
+    grep -q '^portout_bridge_poll_leader 1$' <<< "$m" && echo "$i"
+  done
+  return 0
+}
+wait_leader() {
+  for _ in $(seq 1 300); do
+    local l; l=$(leader_of)
+    [ "$(echo "$l" | grep -c .)" = 1 ] && { LEADER=$l; return 0; }
+    sleep 0.1
+  done
+  fail "no single poll leader: $(leader_of | tr '\n' ' ')"
+}
+stop_replica() { # stop_replica N SIGNAL
+  kill "-$2" "${P[$1]}"; wait "${P[$1]}" 2>/dev/null || true; P[$1]=""
+}
+
+for i in 1 2 3; do start_replica $i; done
+for i in 1 2 3; do ready $i; done
+wait_leader
+urls=$(printf '"%s",' "${URL[@]}"); urls="[${urls%,}]"
+curl -sf -X POST "$FAKE/_admin/webhooks/start" -d "{\"urls\": $urls, \"key\": \"$WORK/keys/dev-private.pem\",
+  \"rate\": $RATE, \"count\": $COUNT, \"skip_every\": 10, \"threads\": 16, \"backoffs\": [1, 2, 4, 8, 16],
+  \"pick\": \"random\", \"log\": true}" > /dev/null
+
+# Faults, while events flow: a rolling restart of the leader (SIGTERM, then
+# the same port again), kill -9 of another, then the broker down.
+sleep 2
+r=$LEADER
+stop_replica "$r" TERM
+start_replica "$r" "${PORT[$r]}"
+sleep 1
+k=$(( r % 3 + 1 ))
+stop_replica "$k" 9
+start_replica "$k" "${PORT[$k]}"
+sleep 1
+own_broker_stop
+t_down=$(date +%s)
+sleep "$OUTAGE_S"
+own_broker_start
+pass "faults: replica $r restarted (SIGTERM), replica $k killed -9 and restarted, broker down $(( $(date +%s) - t_down )) s"
+
+# Settled: the sender is done (every event acknowledged or given up), and the
+# poll has passed the last event (the events it alone finds are in).
+for _ in $(seq 1 900); do
+  curl -sf "$FAKE/_admin/webhooks?summary=1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && break
+  sleep 0.2
+done
+last=$(curl -sf "$FAKE/_admin/events" | python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(sys.stdin)["events"]))')
+for _ in $(seq 1 900); do
+  cp=$("$PB_BIN" -c "$WORK/bridge.conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
+  [[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] && break
+  sleep 0.2
+done
+[[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] || fail "the checkpoint ($cp) never reached the last event ($last)"
+sleep 2 # anything still on its way lands now, or never
+
+records() { # every record of the event topics: "ce_id ingestpath"
+  local t
+  for t in status-changed foc-date-changed new-comment; do
+    { kcat -C -b "$BOOTSTRAP" -t "$(topic $t)" -o beginning -e -q -f '%h\n' 2>/dev/null || true; } |
+      sed -n 's/.*ce_id=\([^,]*\),.*ce_ingestpath=\([a-z]*\).*/\1 \2/p'
+  done
+}
+curl -sf "$FAKE/_admin/events" > "$WORK/events.json"
+curl -sf "$FAKE/_admin/webhooks" > "$WORK/sender.json"
+records > "$WORK/records"
+python3 - "$WORK/events.json" "$WORK/sender.json" "$WORK/records" > "$WORK/verdict" <<'PY' || { cat "$WORK/verdict"; fail "exactly once"; }
+import collections, json, sys
+api = [e["id"] for e in json.load(open(sys.argv[1]))["events"]]
+snd = json.load(open(sys.argv[2]))
+copies = collections.defaultdict(list)
+for line in open(sys.argv[3]):
+    i, path = line.split()
+    copies[i].append(path)
+lost = [i for i in api if i not in copies]
+dup = {i: p for i, p in copies.items() if len(p) > 1}
+answers = collections.Counter((a[3], a[4], a[5]) for a in snd["answers"])
+ok = collections.defaultdict(int)
+for a in snd["answers"]:
+    if a[3] == 200:
+        ok[a[0]] += 1
+# An event answered 503 "in_kafka": "no" on every attempt, never 200, and not
+# skipped (left to the poll): it must be in Kafka only by the poll.
+never = [i for i in api if not ok[i] and i not in snd["skipped"]]
+bad_no = [i for i in never if any(p == "webhook" for p in copies.get(i, []))
+          and all(a[5] == "no" for a in snd["answers"] if a[0] == i)]
+by = collections.Counter(p for ps in copies.values() for p in ps)
+print(f"{len(api)} events, {sum(len(p) for p in copies.values())} records ({dict(by)}); "
+      f"{len(lost)} lost, {len(dup)} duplicated; {snd['attempts']} attempts, "
+      f"{len(snd['gave_up'])} given up by the sender; answers: "
+      + ", ".join(f"{c}{'/' + str(e) if e else ''}{'/' + k if k else ''} x{n}"
+                  for (c, e, k), n in sorted(answers.items(), key=lambda x: -x[1])))
+assert not lost, f"lost: {lost[:10]}"
+assert not dup, f"duplicated: {list(dup.items())[:5]}"
+assert not bad_no, f"answered 503 in_kafka=no on every attempt, yet delivered by webhook: {bad_no[:5]}"
+PY
+pass "$(cat "$WORK/verdict")"
+for i in 1 2 3; do
+  n=$(curl -s "${ADM[$i]}/metrics" | sed -n 's/^portout_bridge_webhook_late_fates_total \([0-9]*\)$/\1/p')
+  [ "${n:-0}" = 0 ] || fail "replica $i: $n webhook(s) answered 503 then delivered behind the answer's back"
+done
+pass "no 503 answer was followed by its attempt landing (webhook_late_fates_total 0 on every replica)"
+
+# Restart: a delivered event's retry after every replica restarted is a
+# duplicate (the index loads the window from the topics).
+hook() { # hook ATTEMPT -> file
+  printf '{"data":{"event_type":"portout.status_changed","id":"eo-restart-%s","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-eo","status":"ported"},"record_type":"event"},"meta":{"attempt":%s,"delivered_to":"%s"}}' \
+    "$RUN_ID" "$1" "${URL[1]}" > "$WORK/restart-$1.json"; echo "$WORK/restart-$1.json"; }
+out=$(post_signed "${URL[1]}" "$(hook 1)")
+[[ $out == 200*'"status":"delivered"'* ]] || fail "before the restart: $out"
+for i in 1 2 3; do stop_replica $i TERM; done
+for i in 1 2 3; do start_replica $i "${PORT[$i]}"; done
+for i in 1 2 3; do ready $i; done
+out=$(post_signed "${URL[2]}" "$(hook 2)")
+[[ $out == 200*'"status":"duplicate"'* ]] || fail "retry after a restart: $out"
+sleep 1
+[ "$(records | grep -c "^eo-restart-$RUN_ID ")" = 1 ] || fail "published again after the restart"
+pass "after a restart of every replica, Telnyx's retry of an event delivered before is answered 200 duplicate and not published again"
+for i in 1 2 3; do check_sanitizers "$WORK/r$i.log"; done
