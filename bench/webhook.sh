@@ -4,7 +4,8 @@
 # connections (wrk, pre-signed distinct requests within the replay window).
 # Prints requests/s, latency p50/p99/max, non-200 answers, the bridge's peak RSS.
 #   bench/webhook.sh [SECONDS_PER_LEVEL]   (default 8)
-# PB_BENCH_BIN: the binary (default build/portout-bridge).
+# PB_BENCH_BIN: the binary (default build/portout-bridge). PB_BENCH_CONF:
+# configuration appended (e.g. 'dedupe = { from_kafka = false; };').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-8}
@@ -19,6 +20,7 @@ kafka = { brokers = "$B"; properties = ( ); }; # the bridge's producer defaults
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
 webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; };
 admin = { address = "127.0.0.1"; port = 18081; };
+${PB_BENCH_CONF:-}
 CONF
 TELNYX_PUBLIC_KEY=$PUB "${PB_BENCH_BIN:-./build/portout-bridge}" -c "$W/bench.conf" run 2> "$W/bridge.log" &
 PID=$!

@@ -19,6 +19,12 @@
 #define MAX_PARTITIONS 1024
 #define REQ_TIMEOUT_MS 10000
 #define DESTROY_MS     5000
+#ifndef PB_FOLLOW_FETCH_WAIT
+#define PB_FOLLOW_FETCH_WAIT "50"
+#endif
+#ifndef PB_FOLLOW_FETCH_MIN
+#define PB_FOLLOW_FETCH_MIN "1048576"
+#endif
 
 struct part {
         const char *topic; /* borrowed from the config */
@@ -85,7 +91,8 @@ static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metri
             rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
             /* A Fetch waiting at the broker holds back every later request
              * on the connection (metadata, list offsets); keep it short. */
-            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? "10" : "100", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? PB_FOLLOW_FETCH_WAIT : "100", e, sizeof(e)) ||
+            (follow && rd_kafka_conf_set(conf, "fetch.min.bytes", PB_FOLLOW_FETCH_MIN, e, sizeof(e))) ||
             rd_kafka_conf_set(conf, "client.id", follow ? PB_NAME "-index" : PB_NAME "-reconcile",
                               e, sizeof(e))) {
                 pb_seterr(errstr, errsz, "reconcile: %s", e);
