@@ -7,7 +7,9 @@
 # in a second run, for 90 s (longer than the sender's retries: the poll
 # finishes what it gave up on). Each run reports lost and duplicated events
 # by CloudEvents id across the event topics.
-#   bench/exactly_once.sh [OUTAGES...]   (default: 20 90)
+# Then the same on a three-node cluster whose partition leader is killed -9
+# (back after 20 s) instead of the broker going down.
+#   bench/exactly_once.sh [OUTAGES...]   (default: 20 90; PB_EO_NO_CLUSTER=1 skips the cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh >/dev/null
@@ -24,3 +26,12 @@ for o in "${outages[@]}"; do
     grep -E '^(ok|FAIL)' || true
   echo "($((SECONDS - t0)) s)"
 done
+if [ -z "${PB_EO_NO_CLUSTER:-}" ]; then
+  echo "== three-node cluster, partition leader killed -9 for 20 s, ${PB_EO_COUNT:-3000} events at ${PB_EO_RATE:-100}/s"
+  t0=$SECONDS
+  PB_BIN=$PWD/build/portout-bridge PB_SOURCE_DIR=$PWD PB_KAFKA_BOOTSTRAP=$B PB_EO_CLUSTER=1 \
+    PB_EO_COUNT=${PB_EO_COUNT:-3000} PB_EO_RATE=${PB_EO_RATE:-100} PB_EO_OUTAGE_S=20 \
+    PB_EO_BACKOFFS="1, 2, 4, 8, 16" bash tests/integration/test_exactly_once.sh 2>&1 |
+    grep -E '^(ok|FAIL)' || true
+  echo "($((SECONDS - t0)) s)"
+fi

@@ -43,4 +43,8 @@ print(f"{c:<12} {rps:>10.0f} {p['50']:>9.2f} {p['99']:>9.2f} {ms(*mx.groups()):>
 PY
 done
 echo "bridge peak RSS: $(awk '/VmHWM/ {printf "%.1f MiB", $2/1024}' /proc/$PID/status)"
+# CPU per answered request, over the whole run (all three levels).
+cpu=$(awk '{print $14 + $15}' /proc/$PID/stat)
+reqs=$(curl -s http://127.0.0.1:18081/metrics | awk '/^portout_bridge_http_requests_total/ {n += $2} END {print n + 0}')
+python3 -c "import os; t = $cpu / os.sysconf('SC_CLK_TCK'); print(f'bridge CPU: {t:.1f} s for $reqs requests, {t / max($reqs, 1) * 1e6:.0f} us per request')"
 curl -s http://127.0.0.1:18080/metrics | grep -E '^portout_bridge_(http_requests_total|webhook_duplicates_total)' || true

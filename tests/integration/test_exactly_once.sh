@@ -2,9 +2,11 @@
 # Exactly once in Kafka, by CloudEvents id, across replicas, restarts and an
 # outage. Three replicas (webhooks, polling with checkpoint_store = "kafka",
 # the index on: dedupe.from_kafka) behind a Telnyx-like sender: a 2 s
-# timeout, retries after 1, 2, 4, 8 and 16 s, each to a freshly picked
-# replica (random, as a load balancer), meta.attempt counting up; one event in
-# ten is never sent by webhook (only a poll finds it). While it sends:
+# timeout, retries after PB_EO_BACKOFFS (here 0.5, 1, 2, 4, 8 s: the suite's
+# time budget; bench/exactly_once.sh uses 1, 2, 4, 8, 16), each to a freshly
+# picked replica (random, as a load balancer), meta.attempt counting up, then
+# it gives up (the poll, settled past the retries, finishes those); one event
+# in ten is never sent by webhook (only a poll finds it). While it sends:
 #   the poll leader stopped with SIGTERM and started again (a rolling
 #   restart), another replica killed -9 and started again, then the broker
 #   down for PB_EO_OUTAGE_S (20) seconds.
@@ -13,15 +15,27 @@
 # itself: each copy in Kafka is the one of an attempt answered 200, or the
 # poll's); and a restart test: an event delivered, all replicas restarted,
 # Telnyx's retry answered "200 duplicate" and not published again.
-# Uses a broker of its own (port 9492). bench/exactly_once.sh runs it longer
-# and with a 90 s outage.
+# Uses a broker of its own (port 9492); PB_EO_CLUSTER=1 a three-node cluster
+# (port 19592) instead, whose partition leader is killed -9 (and started
+# again after PB_EO_OUTAGE_S) in place of the whole broker going down.
+# bench/exactly_once.sh runs it longer, with a 90 s outage, and on the cluster.
 source "$(dirname "$0")/lib.sh"
 P=()
-trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; own_broker_stop; work_done' EXIT
-own_broker $((9492 + ${PB_IT_PORT_OFFSET:-0}))
+CLUSTER=${PB_EO_CLUSTER:-0}
+kc() { KAFKA_NODES=3 KAFKA_PORT=$((19592 + ${PB_IT_PORT_OFFSET:-0})) KAFKA_HEAP=512m bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "$@"; }
+trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; if [ "$CLUSTER" = 1 ]; then KAFKA_STOP_SIGNAL=KILL kc reset >/dev/null 2>&1 || true; else own_broker_stop; fi; work_done' EXIT
+if [ "$CLUSTER" = 1 ]; then
+  kc reset >/dev/null 2>&1 || true
+  BOOTSTRAP=$(kc start)
+else
+  own_broker $((9492 + ${PB_IT_PORT_OFFSET:-0}))
+fi
 COUNT=${PB_EO_COUNT:-400}
 RATE=${PB_EO_RATE:-40}
 OUTAGE_S=${PB_EO_OUTAGE_S:-20}
+BACKOFFS=${PB_EO_BACKOFFS:-0.5, 1, 2, 4, 8}
+# The poll leaves events to the sender's retries for longer than they last.
+SETTLE_S=$(python3 -c "import math; print(math.ceil(sum([$BACKOFFS]) + 3))")
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 start_fake 0
@@ -30,7 +44,7 @@ cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; ack_timeout_ms = 1500; };
 telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
            poll_session_timeout_ms = 6000; poll_interval_s = 1; poll_overlap_s = 60;
-           poll_settle_s = 35; poll_lookback_s = 3600; reconcile_margin_s = 30;
+           poll_settle_s = $SETTLE_S; poll_lookback_s = 3600; reconcile_margin_s = 30;
            retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
 CONF
 sed -i "s/brokers = \"[^\"]*\"/brokers = \"$BOOTSTRAP\"/" "$WORK/bridge.conf"
@@ -77,7 +91,7 @@ for i in 1 2 3; do ready $i; done
 wait_leader
 urls=$(printf '"%s",' "${URL[@]}"); urls="[${urls%,}]"
 curl -sf -X POST "$FAKE/_admin/webhooks/start" -d "{\"urls\": $urls, \"key\": \"$WORK/keys/dev-private.pem\",
-  \"rate\": $RATE, \"count\": $COUNT, \"skip_every\": 10, \"threads\": 16, \"backoffs\": [1, 2, 4, 8, 16],
+  \"rate\": $RATE, \"count\": $COUNT, \"skip_every\": 10, \"threads\": 16, \"backoffs\": [$BACKOFFS],
   \"pick\": \"random\", \"log\": true}" > /dev/null
 
 # Faults, while events flow: a rolling restart of the leader (SIGTERM, then
@@ -91,11 +105,21 @@ k=$(( r % 3 + 1 ))
 stop_replica "$k" 9
 start_replica "$k" "${PORT[$k]}"
 sleep 1
-own_broker_stop
 t_down=$(date +%s)
-sleep "$OUTAGE_S"
-own_broker_start
-pass "faults: replica $r restarted (SIGTERM), replica $k killed -9 and restarted, broker down $(( $(date +%s) - t_down )) s"
+if [ "$CLUSTER" = 1 ]; then
+  victim=$(kc leader "$(topic status-changed)" 0)
+  [ -n "$victim" ] || fail "no leader for $(topic status-changed)/0"
+  kc kill-node "$victim"
+  sleep "$OUTAGE_S"
+  kc start-node "$victim" > /dev/null
+  what="the partition leader (node $victim of 3) killed -9, back after $(( $(date +%s) - t_down )) s"
+else
+  own_broker_stop
+  sleep "$OUTAGE_S"
+  own_broker_start
+  what="broker down $(( $(date +%s) - t_down )) s"
+fi
+pass "faults: replica $r restarted (SIGTERM), replica $k killed -9 and restarted, $what"
 
 # Settled: the sender is done (every event acknowledged or given up), and the
 # poll has passed the last event (the events it alone finds are in).
