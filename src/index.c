@@ -9,8 +9,9 @@
 #include "pb.h"
 #include "reconcile.h"
 
-/* A catch-up gives up after this long (the view ages meanwhile). */
-#define CATCH_UP_MS 5000
+/* A catch-up gives up after this long (the view ages meanwhile; a stop
+ * waits for it at most this long). */
+#define CATCH_UP_MS 2000
 /* The load (the whole window) may take longer. */
 #define LOAD_MS 120000
 /* New topics and partitions are looked for this often. */
@@ -27,6 +28,7 @@ struct pb_index {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         int stop;
+        atomic_int stopping; /* the same, read by the reader's catch-ups */
         /* Set once the load is done; from then on r->ids is never replaced
          * and readers may use it. */
         atomic_int loaded;
@@ -145,6 +147,7 @@ pb_index_t *pb_index_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *er
         pthread_mutex_init(&ix->lock, NULL);
         pb_cond_init(&ix->cond);
         atomic_init(&ix->loaded, 0);
+        atomic_init(&ix->stopping, 0);
         atomic_init(&ix->view_ms, 0);
         /* Its own reader, without the poller's metrics. */
         ix->r = pb_reconcile_new_follower(cfg, errstr, errsz);
@@ -153,6 +156,7 @@ pb_index_t *pb_index_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *er
                 return NULL;
         }
         pb_reconcile_set_capacity(ix->r, (size_t)cfg->dedupe_entries);
+        pb_reconcile_set_stop(ix->r, &ix->stopping);
         pb_reconcile_set_topic_refresh(ix->r, TOPIC_REFRESH_MS);
         gauge(ix, "portout_bridge_index_loaded", 0);
         if (pthread_create(&ix->thread, NULL, index_main, ix)) {
@@ -199,6 +203,7 @@ void pb_index_free(pb_index_t *ix)
         if (ix->thread_started) {
                 pthread_mutex_lock(&ix->lock);
                 ix->stop = 1;
+                atomic_store(&ix->stopping, 1);
                 pthread_cond_broadcast(&ix->cond);
                 pthread_mutex_unlock(&ix->lock);
                 pthread_join(ix->thread, NULL);

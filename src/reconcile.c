@@ -4,6 +4,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,10 @@
 #define N_TOPICS       5
 #define MAX_PARTITIONS 1024
 #define REQ_TIMEOUT_MS 10000
-#define DESTROY_MS     5000
+/* A follower's requests give up sooner: it retries anyway, and the index's
+ * thread must notice a stop within a couple of seconds. */
+#define FOLLOW_REQ_TIMEOUT_MS 2000
+#define DESTROY_MS            5000
 #ifndef PB_FOLLOW_FETCH_WAIT
 #define PB_FOLLOW_FETCH_WAIT "50"
 #endif
@@ -44,6 +48,7 @@ struct pb_reconcile {
         uint64_t evicted;                 /* already counted in the metric */
         size_t capacity;                  /* ids held at most */
         int follow;                       /* never paused: the fetcher keeps up between catch-ups */
+        const atomic_int *stop;           /* non-zero: a catch-up gives up (may be NULL) */
         int64_t refresh_ms, refreshed_ms; /* topic list: how often, when last */
         int64_t lo[MAX_PARTITIONS], hi[MAX_PARTITIONS]; /* scratch for query_offsets() */
 };
@@ -91,8 +96,10 @@ static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metri
             rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
             /* A Fetch waiting at the broker holds back every later request
              * on the connection (metadata, list offsets); keep it short. */
-            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? PB_FOLLOW_FETCH_WAIT : "100", e, sizeof(e)) ||
-            (follow && rd_kafka_conf_set(conf, "fetch.min.bytes", PB_FOLLOW_FETCH_MIN, e, sizeof(e))) ||
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? PB_FOLLOW_FETCH_WAIT : "100", e,
+                              sizeof(e)) ||
+            (follow &&
+             rd_kafka_conf_set(conf, "fetch.min.bytes", PB_FOLLOW_FETCH_MIN, e, sizeof(e))) ||
             rd_kafka_conf_set(conf, "client.id", follow ? PB_NAME "-index" : PB_NAME "-reconcile",
                               e, sizeof(e))) {
                 pb_seterr(errstr, errsz, "reconcile: %s", e);
@@ -255,16 +262,17 @@ int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t 
                 return pb_seterr(errstr, errsz, "out of memory");
         rd_kafka_assign(r->rk, NULL);
         r->nparts = 0;
-        if (add_partitions(r, pb_mono_ms() + REQ_TIMEOUT_MS, errstr, errsz) < 0)
+        const int req_ms = r->follow ? FOLLOW_REQ_TIMEOUT_MS : REQ_TIMEOUT_MS;
+        if (add_partitions(r, pb_mono_ms() + req_ms, errstr, errsz) < 0)
                 return -1;
         /* Absolute positions from the start: a partition's position is then
          * always known, and moves only with the records read. */
         int64_t *hi = r->hi;
-        if (query_offsets(r, RD_KAFKA_OFFSET_END, hi, REQ_TIMEOUT_MS, errstr, errsz) < 0)
+        if (query_offsets(r, RD_KAFKA_OFFSET_END, hi, req_ms, errstr, errsz) < 0)
                 return -1;
         rd_kafka_topic_partition_list_t *l = part_list(r, 0, from_ms);
-        rd_kafka_resp_err_t err = r->nparts ? rd_kafka_offsets_for_times(r->rk, l, REQ_TIMEOUT_MS)
-                                            : RD_KAFKA_RESP_ERR_NO_ERROR;
+        rd_kafka_resp_err_t err =
+            r->nparts ? rd_kafka_offsets_for_times(r->rk, l, req_ms) : RD_KAFKA_RESP_ERR_NO_ERROR;
         int rc = 0;
         if (err) {
                 rc = pb_seterr(errstr, errsz, "reconcile: offsets for time: %s",
@@ -422,6 +430,10 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
         rd_kafka_topic_partition_list_destroy(behind);
         uint64_t nread = 0;
         while (!caught_up(r)) {
+                if (r->stop && atomic_load(r->stop)) {
+                        set_paused(r, 1);
+                        return pb_seterr(errstr, errsz, "reconcile: stopped");
+                }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
                 if (!m) {
                         left = until - pb_mono_ms();
@@ -474,6 +486,11 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
             (unsigned long long)nread, (long long)took, (long long)t_md, (long long)t_wm,
             pb_dedupe_size(r->ids));
         return 0;
+}
+
+void pb_reconcile_set_stop(pb_reconcile_t *r, const atomic_int *stop)
+{
+        r->stop = stop;
 }
 
 void pb_reconcile_set_capacity(pb_reconcile_t *r, size_t max_ids)

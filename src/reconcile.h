@@ -22,6 +22,7 @@
 #ifndef PB_RECONCILE_H
 #define PB_RECONCILE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,10 @@ int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t 
  * Returns 0, or -1 with errstr (the poll should not publish on a partial
  * view: it would duplicate what it has not seen). */
 int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_t errsz);
+
+/* A catch-up gives up (-1, "stopped") within 100 ms of *stop becoming
+ * non-zero; stop is borrowed (NULL: never). */
+void pb_reconcile_set_stop(pb_reconcile_t *r, const atomic_int *stop);
 
 /* Ids held at most from the next pb_reconcile_start() (default
  * telnyx.reconcile_max_ids). */
