@@ -30,7 +30,7 @@ if [ "$CLUSTER" = 1 ]; then
 else
   own_broker $((9492 + ${PB_IT_PORT_OFFSET:-0}))
 fi
-COUNT=${PB_EO_COUNT:-400}
+COUNT=${PB_EO_COUNT:-600}
 RATE=${PB_EO_RATE:-40}
 OUTAGE_S=${PB_EO_OUTAGE_S:-20}
 BACKOFFS=${PB_EO_BACKOFFS:-0.5, 1, 2, 4, 8}
@@ -94,14 +94,17 @@ curl -sf -X POST "$FAKE/_admin/webhooks/start" -d "{\"urls\": $urls, \"key\": \"
   \"rate\": $RATE, \"count\": $COUNT, \"skip_every\": 10, \"threads\": 16, \"backoffs\": [$BACKOFFS],
   \"pick\": \"random\", \"log\": true}" > /dev/null
 
-# Faults, while events flow: a rolling restart of the leader (SIGTERM, then
-# the same port again), kill -9 of another, then the broker down.
-sleep 2
-r=$LEADER
-stop_replica "$r" TERM
-start_replica "$r" "${PORT[$r]}"
+# Faults, while events flow: a rolling restart (the leader first, each
+# replica ready again before the next goes), kill -9 of one, then the broker
+# down.
 sleep 1
-k=$(( r % 3 + 1 ))
+order="$LEADER $(for i in 1 2 3; do [ "$i" = "$LEADER" ] || echo $i; done)"
+for r in $order; do
+  stop_replica "$r" TERM
+  start_replica "$r" "${PORT[$r]}"
+  ready "$r"
+done
+k=$(( ${order%% *} % 3 + 1 ))
 stop_replica "$k" 9
 start_replica "$k" "${PORT[$k]}"
 sleep 1
@@ -119,7 +122,7 @@ else
   own_broker_start
   what="broker down $(( $(date +%s) - t_down )) s"
 fi
-pass "faults: replica $r restarted (SIGTERM), replica $k killed -9 and restarted, $what"
+pass "faults: a rolling restart (replicas $(echo $order | tr ' ' ',') in turn, SIGTERM), replica $k killed -9 and restarted, $what"
 
 # Settled: the sender is done (every event acknowledged or given up), and the
 # poll has passed the last event (the events it alone finds are in).

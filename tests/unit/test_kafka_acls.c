@@ -42,7 +42,10 @@ static int count(const char *text, const char *needle)
 static void test_publisher_writes_only(void **state)
 {
         (void)state;
-        const char *t = print("topics = { new_comment = \"acme.comments\"; };\n", -1);
+        /* Webhooks without the index (or no webhooks: replay, backfill). */
+        const char *t = print("topics = { new_comment = \"acme.comments\"; };\n"
+                              "dedupe = { from_kafka = false; };\n",
+                              -1);
         assert_int_equal(count(t, "\nkafka-acls.sh "), 1);
         assert_int_equal(count(t, "--operation Write"), 1);
         assert_int_equal(count(t, "--operation Read"), 0);
@@ -53,8 +56,29 @@ static void test_publisher_writes_only(void **state)
         assert_non_null(strstr(t, "--topic 'telnyx.portouts.other'"));
         assert_null(strstr(t, "telnyx.portouts.control"));
         /* One poller with a file checkpoint needs nothing more. */
-        t = print("telnyx = { poll_enabled = true; checkpoint_store = \"file\"; };\n", -1);
+        t = print("telnyx = { poll_enabled = true; checkpoint_store = \"file\"; };\n"
+                  "webhook = { enabled = false; };\n",
+                  -1);
         assert_int_equal(count(t, "\nkafka-acls.sh "), 1);
+}
+
+/* Webhooks with the index (the default): publish, read the topics, and the
+ * reader's group lookup; no election, no control topic. */
+static void test_index_reads_the_topics(void **state)
+{
+        (void)state;
+        const char *t = print("telnyx = { reconcile_group = \"acme-rec\"; };\n", -1);
+        assert_int_equal(count(t, "\nkafka-acls.sh "), 3);
+        assert_int_equal(count(t, "--operation Write"), 1);
+        assert_int_equal(count(t, "--operation Read"), 1);
+        assert_non_null(strstr(t, "--operation Describe --group 'acme-rec'"));
+        assert_null(strstr(t, "telnyx.portouts.control"));
+        assert_null(strstr(t, "poller"));
+        /* With polling on a file checkpoint too: still the index's mode. */
+        t = print("telnyx = { poll_enabled = true; checkpoint_store = \"file\"; };\n", -1);
+        assert_int_equal(count(t, "\nkafka-acls.sh "), 3);
+        t = print("", PB_ACL_INDEX);
+        assert_int_equal(count(t, "\nkafka-acls.sh "), 3);
 }
 
 static void test_replicas_read_and_groups(void **state)
@@ -81,6 +105,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_publisher_writes_only),
+            cmocka_unit_test(test_index_reads_the_topics),
             cmocka_unit_test(test_replicas_read_and_groups),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
