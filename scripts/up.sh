@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the whole pipeline up on its defaults, on a fresh Debian 12 machine or
 # a warm one: dependencies, build, a local Kafka broker, the bridge daemon
-# (`portout-bridge run`, webhooks on :8080) with a development signing key,
+# (`portout-bridge run`: webhooks on :8080, health and metrics on :8081, as
+# the configuration says) with a development signing key,
 # signed sample webhooks and a replayed REST sample flowing into their topics,
 # printed as they landed. Idempotent: a second run restarts the bridge with
 # the fresh build and sends the samples again (same ids: answered "duplicate").
@@ -44,16 +45,32 @@ echo "public key: $TELNYX_PUBLIC_KEY  (private: $STATE/dev-keys/dev-private.pem)
 
 step "the bridge: portout-bridge run (log: $STATE/bridge.log)"
 stop_bridge
+from=$(wc -l < "$STATE/bridge.log" 2>/dev/null || echo 0)
 nohup "$BIN" -c conf/portout-bridge.conf run >> "$STATE/bridge.log" 2>&1 < /dev/null &
 echo $! > "$PIDFILE"
-for _ in $(seq 1 150); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.2; done
-curl -s http://127.0.0.1:8080/readyz; echo
+# Every URL from what this run says it listens on (the configuration's
+# addresses, ports and webhook path), not from assumptions.
+for _ in $(seq 1 150); do
+  tail -n +"$((from + 1))" "$STATE/bridge.log" | grep -q 'msg="running' && break
+  kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail -20 "$STATE/bridge.log"; echo "the bridge exited" >&2; exit 1; }
+  sleep 0.2
+done
+log=$(tail -n +"$((from + 1))" "$STATE/bridge.log")
+ADMIN_PORT=$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' <<< "$log" | tail -1)
+HOOK_PORT=$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' <<< "$log" | tail -1)
+HOOK_PATH=$(sed -n 's/.*webhook paths \([^ ,;]*\).*/\1/p' <<< "$log" | tail -1)
+[ -n "$ADMIN_PORT" ] && [ -n "$HOOK_PORT" ] && [ -n "$HOOK_PATH" ] \
+  || { tail -20 "$STATE/bridge.log"; echo "cannot tell where the bridge listens" >&2; exit 1; }
+ADMIN=http://127.0.0.1:$ADMIN_PORT
+HOOK=http://127.0.0.1:$HOOK_PORT$HOOK_PATH
+for _ in $(seq 1 150); do curl -sf "$ADMIN/readyz" >/dev/null && break; sleep 0.2; done
+curl -s "$ADMIN/readyz"; echo
 
-step "posting signed sample webhooks to http://127.0.0.1:8080/webhooks/telnyx/portouts"
-node scripts/webhook-dev.js post http://127.0.0.1:8080/webhooks/telnyx/portouts \
+step "posting signed sample webhooks to $HOOK"
+node scripts/webhook-dev.js post "$HOOK" \
   "$STATE/dev-keys/dev-private.pem" tests/fixtures/webhook-*.json
 echo '--- an unsigned request is refused:'
-curl -s -w ' (HTTP %{http_code})\n' -X POST http://127.0.0.1:8080/webhooks/telnyx/portouts \
+curl -s -w ' (HTTP %{http_code})\n' -X POST "$HOOK" \
   -H 'content-type: application/json' -d @tests/fixtures/webhook-new-comment.json
 
 step "replaying REST-shaped samples (deploy/samples/portout-events.ndjson)"
@@ -70,9 +87,9 @@ cat <<MSG
 
 The pipeline is up.
   Kafka:      $BOOTSTRAP (topics telnyx.portouts.*)
-  Bridge:     http://127.0.0.1:8080/webhooks/telnyx/portouts  (pid $(cat "$PIDFILE"), log $STATE/bridge.log)
-  Health:     curl http://127.0.0.1:8080/readyz ; curl http://127.0.0.1:8080/metrics
-  Post more:  node scripts/webhook-dev.js post http://127.0.0.1:8080/webhooks/telnyx/portouts $STATE/dev-keys/dev-private.pem FILE.json
+  Bridge:     $HOOK  (pid $(cat "$PIDFILE"), log $STATE/bridge.log)
+  Health:     curl $ADMIN/readyz ; curl $ADMIN/metrics
+  Post more:  node scripts/webhook-dev.js post $HOOK $STATE/dev-keys/dev-private.pem FILE.json
   Watch:      kcat -C -b $BOOTSTRAP -t telnyx.portouts.status-changed -o beginning
   Stop all:   scripts/up.sh down
 MSG
