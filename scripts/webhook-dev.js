@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Development helper: signs Telnyx-style port-out webhooks with a development
 // Ed25519 key (Node's crypto, i.e. OpenSSL: not the bridge's own code) and
-// POSTs them, the way Telnyx does (telnyx-api.md §7).
+// POSTs them, the way Telnyx does (docs/telnyx-api.md §5).
 //
 //   webhook-dev.js keygen DIR            writes DIR/dev-private.pem and DIR/dev-public.b64
 //   webhook-dev.js post URL KEY.pem FILE...   posts every JSON line of the files

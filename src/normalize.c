@@ -95,7 +95,7 @@ static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefi
 }
 
 /* Finds the port-out id: top-level portout_id (REST), else by event type in
- * the payload (telnyx-api.md §1): new_comment -> payload.portout_id (payload.id
+ * the payload (docs/telnyx-api.md §4): new_comment -> payload.portout_id (payload.id
  * is the comment id there); status_changed, foc_date_changed -> payload.id;
  * unknown types -> payload.portout_id only, never a guess. */
 static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *prefix,

@@ -11,7 +11,7 @@
  *   - an item's fate is counted (metrics and pb_pipeline_stats());
  *   - a delivered id is remembered: one window shared by every ingest, so an
  *     event that arrives by webhook and by poll is published once (when
- *     Telnyx gives both the same id: telnyx-api.md §10-5, docs/design.md);
+ *     Telnyx gives both the same id: docs/telnyx-api.md §7, docs/design.md);
  *     an event whose id is still on its way follows that delivery instead of
  *     being published again; a rejected item is known by the SHA-256 of its
  *     bytes, so a re-read rejection is not dead-lettered twice;

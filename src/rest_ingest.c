@@ -167,7 +167,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                         else if (total != first_total)
                                 stable = 0;
                         got += (int64_t)n;
-                        /* Telnyx's SDK paging rule (telnyx-api.md §2.3). */
+                        /* Telnyx's SDK paging rule (docs/telnyx-api.md §2). */
                         int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
                                    (total_pages < 0 && (long)n < cfg->telnyx_page_size);
                         char why[PB_ERRSZ] = "interrupted";

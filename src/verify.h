@@ -1,5 +1,5 @@
 /* Webhook signature verification: Telnyx signs "<telnyx-timestamp>|<raw body>"
- * with Ed25519 (telnyx-api.md §7). Checked with libsodium against one or more
+ * with Ed25519 (docs/telnyx-api.md §5). Checked with libsodium against one or more
  * public keys (key rotation), inside a symmetric timestamp window.
  *
  * Ownership: pb_verifier_new() returns a verifier freed by pb_verifier_free();

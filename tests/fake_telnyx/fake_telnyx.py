@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A fake Telnyx port-out events API, following the documented contract
-(shared/telnyx-api.md §2, §3, §5): GET /v2/portouts/events with page[number],
+(docs/telnyx-api.md §1-§3): GET /v2/portouts/events with page[number],
 page[size] (1..250), filter[event_type], filter[portout_id],
 filter[created_at][gte|lte] and meta pagination; GET .../{id}; POST
 .../{id}/republish -> 204; Bearer authentication; Telnyx error envelopes.
@@ -30,7 +30,7 @@ created_at, as an eventually consistent API does.
 --clock-offset-s S: Telnyx's clock runs S seconds ahead of the host's (the
 Date header and the created_at of new events), to test a skewed host clock.
 
-Webhooks, sent the way Telnyx does (shared/telnyx-api.md §4, §7, §8): POST
+Webhooks, sent the way Telnyx does (docs/telnyx-api.md §4-§6): POST
 /_admin/webhooks/start {"url" (or "urls": round robin), "key" (PKCS#8 PEM path), "rate" (events/s),
 "count", "skip_every" (every Nth event is never sent by webhook: only a poll
 finds it)} creates events at that rate (created_at now) and delivers each as
@@ -102,7 +102,7 @@ def make_event(n, created, bad=False):
 
 
 def webhook_body(ev, attempt, url):
-    """The webhook delivery of a REST event record (telnyx-api.md §4)."""
+    """The webhook delivery of a REST event record (docs/telnyx-api.md §4)."""
     return {"data": {"event_type": ev["event_type"], "id": ev["id"],
                      "occurred_at": ev["created_at"][:19] + "Z", "payload": ev["payload"],
                      "record_type": "event"},
