@@ -40,4 +40,22 @@ typedef struct pb_deadletter {
  * from dl. */
 size_t pb_deadletter_headers(const pb_deadletter_t *dl, pb_header_t *out);
 
+/* The {"raw_base64":"..."} value of input that is not publishable JSON
+ * (padded RFC 4648 base64 of bytes[0..len)); NUL-terminated, the caller
+ * frees it. NULL if out of memory. */
+char *pb_deadletter_wrap(const void *bytes, size_t len);
+
+/* The bytes a wrapped value holds, decoded into a new buffer (*out, *out_len;
+ * the caller frees *out). Returns 0, or -1 if value is not such a wrapper. */
+int pb_deadletter_unwrap(const char *value, size_t len, unsigned char **out, size_t *out_len);
+
+/* Room for pb_deadletter_reject_id(): "sha256:" and 64 hex digits. */
+#define PB_DL_REJECT_ID_LEN (7 + 64)
+
+/* The id of a rejected input, which has none of its own: "sha256:" and the
+ * hex SHA-256 of its bytes. The pipeline names a rejection by it, and the
+ * readers of the topics (reconcile, index) recognize its dead letter by it.
+ * out must hold PB_DL_REJECT_ID_LEN + 1 bytes. */
+void pb_deadletter_reject_id(const void *bytes, size_t len, char *out);
+
 #endif

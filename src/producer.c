@@ -600,18 +600,9 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         crypto_hash_sha256(d, (const unsigned char *)value, value_len);
                         sodium_bin2hex(sha, sizeof(sha), d, sizeof(d));
                         snprintf(bytes, sizeof(bytes), "%zu", value_len);
-                        static const char pre[] = "{\"raw_base64\":\"", post[] = "\"}";
-                        size_t bl = sodium_base64_encoded_len(PB_DL_PREFIX_BYTES,
-                                                              sodium_base64_VARIANT_ORIGINAL);
                         free(m->cut_buf);
-                        m->cut_buf = malloc(sizeof(pre) - 1 + bl + sizeof(post));
+                        m->cut_buf = pb_deadletter_wrap(value, PB_DL_PREFIX_BYTES);
                         if (m->cut_buf) {
-                                char *o = m->cut_buf;
-                                memcpy(o, pre, sizeof(pre) - 1);
-                                sodium_bin2base64(o + sizeof(pre) - 1, bl,
-                                                  (const unsigned char *)value, PB_DL_PREFIX_BYTES,
-                                                  sodium_base64_VARIANT_ORIGINAL);
-                                memcpy(o + sizeof(pre) - 1 + bl - 1, post, sizeof(post));
                                 value = m->cut_buf;
                                 value_len = strlen(m->cut_buf);
                         } else {

@@ -65,15 +65,9 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
         pb_jcheck_t jc;
         memset(&jc, 0, sizeof(jc));
         if (pb_json_check(raw, raw_len, &jc) != 0) {
-                static const char pre[] = "{\"raw_base64\":\"", post[] = "\"}";
-                size_t bl = sodium_base64_encoded_len(raw_len, sodium_base64_VARIANT_ORIGINAL);
-                b64 = malloc(sizeof(pre) - 1 + bl + sizeof(post));
+                b64 = pb_deadletter_wrap(raw, raw_len);
                 if (!b64)
                         return pb_seterr(errstr, errsz, "out of memory"), PB_SEND_ERROR;
-                memcpy(b64, pre, sizeof(pre) - 1);
-                sodium_bin2base64(b64 + sizeof(pre) - 1, bl, (const unsigned char *)raw, raw_len,
-                                  sodium_base64_VARIANT_ORIGINAL);
-                memcpy(b64 + sizeof(pre) - 1 + bl - 1, post, sizeof(post));
         }
         pb_deadletter_t dl = {
             it->dl_stage ? it->dl_stage : "normalize", it->error, NULL, NULL, *prov, NULL, NULL,

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "pb.h"
 
-#define N_TOPICS       5
+#define N_TOPICS       PB_CONFIG_TOPICS
 #define MAX_PARTITIONS 1024
 #define REQ_TIMEOUT_MS 10000
 /* A follower's requests give up sooner: it retries anyway, and the index's
@@ -52,16 +52,6 @@ struct pb_reconcile {
         int64_t refresh_ms, refreshed_ms; /* topic list: how often, when last */
         int64_t lo[MAX_PARTITIONS], hi[MAX_PARTITIONS]; /* scratch for query_offsets() */
 };
-
-static const char *const *topics_of(const pb_config_t *cfg, const char *out[N_TOPICS])
-{
-        out[0] = cfg->topic_status_changed;
-        out[1] = cfg->topic_foc_date_changed;
-        out[2] = cfg->topic_new_comment;
-        out[3] = cfg->topic_other;
-        out[4] = cfg->topic_dead_letter;
-        return out;
-}
 
 static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, int follow,
                                      char *errstr, size_t errsz)
@@ -166,7 +156,7 @@ static struct part *find_part(pb_reconcile_t *r, const char *topic, int32_t part
 static long add_partitions(pb_reconcile_t *r, int64_t until, char *errstr, size_t errsz)
 {
         const char *topics[N_TOPICS];
-        topics_of(r->cfg, topics);
+        pb_config_topics(r->cfg, topics);
         size_t first = r->nparts;
         for (int t = 0; t < N_TOPICS; t++) {
                 rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topics[t], NULL);
@@ -317,29 +307,18 @@ static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
                 else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) &&
                          ((vl == 9 && memcmp(v, "normalize", 9) == 0) ||
                           (vl == 8 && memcmp(v, "conflict", 8) == 0))) {
-                        unsigned char d[crypto_hash_sha256_BYTES];
-                        const unsigned char *val = m->payload ? m->payload : (const void *)"";
-                        size_t len = m->len;
+                        /* The input's own bytes, as the rejection id hashed them. */
                         unsigned char *bin = NULL;
-                        static const char pre[] = "{\"raw_base64\":\"";
-                        const size_t pl = sizeof(pre) - 1;
+                        size_t blen = 0;
+                        const char *val = m->payload ? m->payload : "";
                         if (!rd_kafka_header_get_last(h, "pb_value_encoding", &v, &vl) &&
                             vl == strlen(PB_DL_ENCODING_JSON_BASE64) &&
-                            memcmp(v, PB_DL_ENCODING_JSON_BASE64, vl) == 0 && len > pl + 2 &&
-                            memcmp(val, pre, pl) == 0 && (bin = malloc(len))) {
-                                /* the input's own bytes, as the rejection key hashed them */
-                                if (sodium_base642bin(bin, len, (const char *)val + pl,
-                                                      len - pl - 2, NULL, &len, NULL,
-                                                      sodium_base64_VARIANT_ORIGINAL) == 0)
-                                        val = bin;
-                                else
-                                        len = m->len;
-                        }
-                        crypto_hash_sha256(d, val, len);
+                            memcmp(v, PB_DL_ENCODING_JSON_BASE64, vl) == 0 &&
+                            pb_deadletter_unwrap(val, m->len, &bin, &blen) == 0)
+                                pb_deadletter_reject_id(bin, blen, id);
+                        else
+                                pb_deadletter_reject_id(val, m->len, id);
                         free(bin);
-                        char hex[2 * crypto_hash_sha256_BYTES + 1];
-                        sodium_bin2hex(hex, sizeof(hex), d, sizeof(d));
-                        snprintf(id, sizeof(id), "sha256:%s", hex);
                 }
         }
         if (id[0]) {
