@@ -101,11 +101,13 @@ int pb_checkpoint_lock(const char *path, char *errstr, size_t errsz)
                 pid[n > 0 ? n : 0] = '\0';
                 pid[strcspn(pid, "\n")] = '\0';
                 close(fd);
-                if (e == EWOULDBLOCK)
-                        return pb_seterr(errstr, errsz,
-                                         "checkpoint %s is in use by another poller (pid %s); "
-                                         "only one process may poll with one checkpoint",
-                                         path, *pid ? pid : "?");
+                if (e == EWOULDBLOCK) {
+                        pb_seterr(errstr, errsz,
+                                  "checkpoint %s is in use by another poller (pid %s); "
+                                  "only one process may poll with one checkpoint",
+                                  path, *pid ? pid : "?");
+                        return PB_CHECKPOINT_IN_USE;
+                }
                 return pb_seterr(errstr, errsz, "checkpoint lock %s: %s", lp, strerror(e));
         }
         char pid[32];

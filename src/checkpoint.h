@@ -16,9 +16,13 @@ int pb_checkpoint_read(const char *path, int64_t *created_us, char *errstr, size
 /* Writes the checkpoint durably. Returns 0 or -1 with errstr. */
 int pb_checkpoint_write(const char *path, int64_t created_us, char *errstr, size_t errsz);
 
+/* pb_checkpoint_lock(): another process holds the lock. */
+#define PB_CHECKPOINT_IN_USE (-2)
+
 /* Takes an exclusive lock (flock) on "<path>.lock" for as long as the process
  * polls, so two pollers never share one checkpoint. Returns the lock's file
- * descriptor, or -1 with errstr naming the holder's pid when it is taken. */
+ * descriptor; PB_CHECKPOINT_IN_USE with errstr naming the holder's pid when
+ * it is taken; -1 with errstr on any other error. */
 int pb_checkpoint_lock(const char *path, char *errstr, size_t errsz);
 
 /* Releases the lock (fd < 0: no-op). */

@@ -29,7 +29,7 @@ int pb_cmd_checkpoint(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ], ts[40], meta[512] = "";
         int64_t us;
-        int kafka = cfg->telnyx_checkpoint_store == 1;
+        int kafka = cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA;
         int rc = kafka ? pb_election_peek_checkpoint(cfg, &us, meta, sizeof(meta), err, sizeof(err))
                        : pb_checkpoint_read(cfg->telnyx_checkpoint_file, &us, err, sizeof(err));
         int exit_code = PB_EXIT_OK;

@@ -98,7 +98,7 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
                         return pb_seterr(errstr, errsz,
                                          "polling needs a Telnyx API key: set TELNYX_API_KEY or "
                                          "telnyx.api_key_file");
-                if (cfg->telnyx_checkpoint_store == 0) {
+                if (cfg->telnyx_checkpoint_store == PB_CHECKPOINT_FILE) {
                         char dir[4096];
                         snprintf(dir, sizeof(dir), "%s", cfg->telnyx_checkpoint_file);
                         const char *d = dirname(dir);

@@ -241,18 +241,18 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 pb_admin_set_index(admin, index, cfg->dedupe_max_view_age_ms);
         }
         if (cfg->telnyx_poll_enabled) {
-                poller = pb_poller_new(cfg, pl, metrics, err, sizeof(err));
+                int in_use = 0;
+                poller = pb_poller_new(cfg, pl, metrics, &in_use, err, sizeof(err));
                 if (!poller) {
                         fprintf(stderr, PB_NAME ": polling: %s\n", err);
-                        rc =
-                            strstr(err, "in use by another") ? PB_EXIT_UNAVAILABLE : PB_EXIT_CONFIG;
+                        rc = in_use ? PB_EXIT_UNAVAILABLE : PB_EXIT_CONFIG;
                         goto out;
                 }
         }
-        const char *topics[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
-                                cfg->topic_new_comment, cfg->topic_other, cfg->topic_dead_letter};
-        int found = pb_producer_warmup(pb_pipeline_producer(pl), topics, 5, 10000);
-        pb_info("kafka: metadata for %d of 5 topics", found);
+        const char *topics[PB_CONFIG_TOPICS];
+        int found = pb_producer_warmup(pb_pipeline_producer(pl), pb_config_topics(cfg, topics),
+                                       PB_CONFIG_TOPICS, 10000);
+        pb_info("kafka: metadata for %d of %d topics", found, PB_CONFIG_TOPICS);
         if (admin)
                 pb_info("admin listening on %s:%u (/healthz, /readyz, /metrics)",
                         cfg->admin_address, pb_admin_port(admin));
@@ -264,7 +264,7 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
         char api[1024];
         pb_url_redact(cfg->telnyx_api_base, api, sizeof(api));
-        if (poller && cfg->telnyx_checkpoint_store == 1)
+        if (poller && cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA)
                 pb_info("polling %s%s every %llds when elected by group %s on %s (checkpoint "
                         "in Kafka)",
                         api, cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,

@@ -655,6 +655,16 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
         return cfg;
 }
 
+const char **pb_config_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_TOPICS])
+{
+        out[0] = cfg->topic_status_changed;
+        out[1] = cfg->topic_foc_date_changed;
+        out[2] = cfg->topic_new_comment;
+        out[3] = cfg->topic_other;
+        out[4] = cfg->topic_dead_letter;
+        return out;
+}
+
 void pb_config_free(pb_config_t *cfg)
 {
         if (!cfg)

@@ -32,6 +32,13 @@ enum pb_kafka_mode {
         PB_KAFKA_MODE_BINARY,           /* data value, attributes in ce_* headers */
 };
 
+/* telnyx.checkpoint_store: where the polling checkpoint lives (the order
+ * of the option's names in config.c). */
+enum pb_checkpoint_store {
+        PB_CHECKPOINT_FILE = 0,  /* a locked file: one poller */
+        PB_CHECKPOINT_KAFKA = 1, /* committed offset metadata: replicas elect one */
+};
+
 typedef struct pb_config {
         char *path; /* file it was loaded from, NULL if none */
         /* Where each option's value came from: 0 default, >0 file line,
@@ -76,7 +83,7 @@ typedef struct pb_config {
         int64_t telnyx_poll_lookback_s;
         int64_t telnyx_poll_settle_s;
         char *telnyx_checkpoint_file;
-        int telnyx_checkpoint_store; /* 0 file, 1 kafka */
+        int telnyx_checkpoint_store; /* enum pb_checkpoint_store */
         char *telnyx_poll_group;
         char *telnyx_reconcile_group;
         int64_t telnyx_poll_session_timeout_ms;
@@ -120,6 +127,14 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
 
 /* Frees cfg and everything it owns. */
 void pb_config_free(pb_config_t *cfg);
+
+/* The topics the bridge publishes to: the four event topics, then the
+ * dead-letter topic. */
+#define PB_CONFIG_TOPICS 5
+
+/* Fills out[PB_CONFIG_TOPICS] with them (borrowed from cfg), in that order;
+ * returns out. */
+const char **pb_config_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_TOPICS]);
 
 /* Prints the effective configuration, one "key = value" line each, secrets
  * redacted. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pb.h"
+
 struct entry {
         struct entry *chain;         /* bucket chain */
         struct entry *older, *newer; /* age list */
@@ -23,12 +25,7 @@ struct pb_dedupe {
 
 static uint64_t hash(const char *s)
 {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
+        return pb_fnv1a_str(s);
 }
 
 pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)

@@ -2,7 +2,7 @@
 
 pb_acl_mode_t pb_kafka_acl_mode(const pb_config_t *cfg)
 {
-        if (cfg->telnyx_poll_enabled && cfg->telnyx_checkpoint_store == 1)
+        if (cfg->telnyx_poll_enabled && cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA)
                 return PB_ACL_REPLICAS;
         if (cfg->webhook_enabled && cfg->dedupe_from_kafka && cfg->dedupe_entries > 0)
                 return PB_ACL_INDEX;
@@ -31,10 +31,9 @@ static void topics_cmd(FILE *out, const char *principal, const char *op, const c
 void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
                          FILE *out)
 {
-        const char *published[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
-                                   cfg->topic_new_comment, cfg->topic_other,
-                                   cfg->topic_dead_letter};
-        size_t n = sizeof(published) / sizeof(published[0]);
+        const char *published[PB_CONFIG_TOPICS];
+        pb_config_topics(cfg, published);
+        size_t n = PB_CONFIG_TOPICS;
         fprintf(out, "# ACLs for %s: %s\n", principal,
                 mode == PB_ACL_REPLICAS ? "replicas polling with checkpoint_store = \"kafka\""
                 : mode == PB_ACL_INDEX

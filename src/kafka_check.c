@@ -107,10 +107,10 @@ static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int n
 static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int replicas, FILE *out,
                         char *errstr, size_t errsz)
 {
-        const char *names[] = {cfg->topic_status_changed, cfg->topic_foc_date_changed,
-                               cfg->topic_new_comment,    cfg->topic_other,
-                               cfg->topic_dead_letter,    cfg->topic_control};
-        size_t n = replicas ? 6 : 5;
+        const char *names[PB_CONFIG_TOPICS + 1];
+        pb_config_topics(cfg, names);
+        names[PB_CONFIG_TOPICS] = cfg->topic_control;
+        size_t n = PB_CONFIG_TOPICS + (replicas ? 1 : 0);
         rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, n);
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsoncheck.h"
+#include "pb.h"
 #include "timefmt.h"
 
 #define TYPE_PREFIX "com.telnyx."
@@ -401,13 +402,10 @@ static size_t member_len(const struct member *m)
 
 /* Writes {"k":v,...} for members into one exact-size allocation. data
  * (members of the nested "data" object) goes last, under "data". */
+/* The payload's fingerprint; never 0 (0 means "none"). */
 static uint64_t fnv1a(const char *s, size_t n)
 {
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < n; i++) {
-                h ^= (unsigned char)s[i];
-                h *= 1099511628211ULL;
-        }
+        uint64_t h = pb_fnv1a(s, n);
         return h ? h : 1;
 }
 

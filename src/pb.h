@@ -40,6 +40,13 @@ enum pb_exit {
 int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* 64-bit FNV-1a of n bytes (hash tables, payload fingerprints; not for
+ * anything an attacker could exploit by collision). */
+uint64_t pb_fnv1a(const void *p, size_t n);
+
+/* The same over a NUL-terminated string. */
+uint64_t pb_fnv1a_str(const char *s);
+
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t pb_now_ms(void);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadletter.h"
 #include "dedupe.h"
 #include "log.h"
 #include "pb.h"
@@ -85,12 +86,7 @@ const char *pb_outcome_name(pb_outcome_t o)
 
 static uint64_t hash(const char *s)
 {
-        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= 1099511628211ULL;
-        }
-        return h;
+        return pb_fnv1a_str(s);
 }
 
 static struct flight **flight_slot(pb_pipeline_t *pl, const char *id)
@@ -414,12 +410,9 @@ static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t 
  * recognized and dead-lettered once. */
 static void reject_key(const pb_norm_item_t *ni, char *out, size_t outsz)
 {
-        unsigned char h[crypto_hash_sha256_BYTES];
-        crypto_hash_sha256(h, (const unsigned char *)(ni->raw ? ni->raw : ""),
-                           ni->raw ? ni->raw_len : 0);
-        char hex[2 * crypto_hash_sha256_BYTES + 1];
-        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        snprintf(out, outsz, "sha256:%s", hex);
+        char id[PB_DL_REJECT_ID_LEN + 1];
+        pb_deadletter_reject_id(ni->raw, ni->raw ? ni->raw_len : 0, id);
+        snprintf(out, outsz, "%s", id);
 }
 
 /* Dry run: the envelope is printed, nothing is published. */
@@ -714,9 +707,8 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
         pl->buckets = calloc(pl->nbuckets, sizeof(struct flight *));
         if (opts && opts->dedupe_entries)
                 pl->window = pb_dedupe_new(opts->dedupe_entries, opts->dedupe_ttl_ms);
-        const char *topics[PB_PIPELINE_TOPICS] = {
-            cfg->topic_status_changed, cfg->topic_foc_date_changed, cfg->topic_new_comment,
-            cfg->topic_other, cfg->topic_dead_letter};
+        const char *topics[PB_CONFIG_TOPICS];
+        pb_config_topics(cfg, topics);
         for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
                 pl->st.topics[i].topic = topics[i];
         if (!pl->buckets || (opts && opts->dedupe_entries && !pl->window)) {

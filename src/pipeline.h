@@ -112,7 +112,7 @@ typedef struct pb_pipeline_opts {
  * event_id, portout_id, event_type, ingest, outcome, and topic, partition,
  * offset or the error. */
 
-#define PB_PIPELINE_TOPICS 5
+#define PB_PIPELINE_TOPICS PB_CONFIG_TOPICS
 
 typedef struct pb_pipeline_stats {
         uint64_t documents, items, delivered, dead_lettered, duplicates, failed;

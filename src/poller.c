@@ -260,16 +260,20 @@ static void *poll_main(void *arg)
 }
 
 pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
-                           char *errstr, size_t errsz)
+                           int *in_use, char *errstr, size_t errsz)
 {
         int64_t cp;
-        int kafka = cfg->telnyx_checkpoint_store == 1;
+        if (in_use)
+                *in_use = 0;
+        int kafka = cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA;
         int lock_fd = -1;
         if (!kafka) {
                 /* One poller per checkpoint file. */
                 if (pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, errstr, errsz) < 0)
                         return NULL;
                 lock_fd = pb_checkpoint_lock(cfg->telnyx_checkpoint_file, errstr, errsz);
+                if (lock_fd == PB_CHECKPOINT_IN_USE && in_use)
+                        *in_use = 1;
                 if (lock_fd < 0)
                         return NULL;
         }

@@ -118,3 +118,24 @@ void pb_url_redact(const char *url, char *out, size_t outsz)
         }
         snprintf(out, outsz, "%.*s***%s", (int)(host - url), url, at);
 }
+
+uint64_t pb_fnv1a(const void *p, size_t n)
+{
+        const unsigned char *b = p;
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < n; i++) {
+                h ^= b[i];
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+uint64_t pb_fnv1a_str(const char *s)
+{
+        uint64_t h = 1469598103934665603ULL;
+        for (; *s; s++) {
+                h ^= (unsigned char)*s;
+                h *= 1099511628211ULL;
+        }
+        return h;
+}

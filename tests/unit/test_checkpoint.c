@@ -112,6 +112,27 @@ static void test_unusable(void **state)
         assert_non_null(strstr(err, "No such file"));
 }
 
+/* One poller per checkpoint: a second lock is refused as "in use", naming
+ * the holder's pid, and is free again once released. */
+static void test_lock_in_use(void **state)
+{
+        (void)state;
+        char err[256], lock[160], want[32];
+        int fd = pb_checkpoint_lock(path, err, sizeof(err));
+        assert_true(fd >= 0);
+        assert_int_equal(pb_checkpoint_lock(path, err, sizeof(err)), PB_CHECKPOINT_IN_USE);
+        snprintf(want, sizeof(want), "(pid %ld)", (long)getpid());
+        assert_non_null(strstr(err, want));
+        pb_checkpoint_unlock(fd);
+        fd = pb_checkpoint_lock(path, err, sizeof(err));
+        assert_true(fd >= 0);
+        pb_checkpoint_unlock(fd);
+        snprintf(lock, sizeof(lock), "%s.lock", path);
+        unlink(lock);
+        /* Any other failure is -1, not "in use". */
+        assert_int_equal(pb_checkpoint_lock("/nonexistent-dir/cp.json", err, sizeof(err)), -1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -119,6 +140,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_torn_temporary_file, setup, teardown),
             cmocka_unit_test_setup_teardown(test_unusable, setup, teardown),
             cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_lock_in_use, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
