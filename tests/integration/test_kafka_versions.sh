@@ -22,7 +22,7 @@ for v in $VERSIONS; do
   write_config
   cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = 0; };
-telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000;
+telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000; poll_settle_s = 10;
            checkpoint_file = "$WORK/cp-$v.json"; retry_base_ms = 50; retry_max_ms = 200; };
 CONF
   start_bridge "$WORK/bridge.conf"

@@ -17,7 +17,7 @@ start_fake 0
 write_config
 cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = $HOOK; paths = "/hook"; ack_timeout_ms = 1500; };
-telnyx = { poll_enabled = true; poll_interval_s = 1; poll_overlap_s = 2; poll_lookback_s = 3600;
+telnyx = { poll_enabled = true; poll_interval_s = 1; poll_overlap_s = 2; poll_lookback_s = 3600; poll_settle_s = 2;
            checkpoint_file = "$WORK/checkpoint.json"; retry_base_ms = 50; retry_max_ms = 200; };
 CONF
 # The first start creates the topics; then Telnyx starts sending.
