@@ -560,17 +560,20 @@ static void test_record_deadline_withdraws_unsent(void **state)
 static void test_record_deadline_in_flight_is_maybe(void **state)
 {
         (void)state;
-        struct fixture *f = fx_new_deadline(300);
+        /* A deadline long enough that the record surely leaves first (a
+         * loaded machine: the image build runs its unit tests beside both
+         * integration lanes), an answer slower than it. */
+        struct fixture *f = fx_new_deadline(1500);
         send_until_delivered(f, 0, "t.b");
         for (int b = 1; b <= TM_BROKERS; b++)
-                rd_kafka_mock_broker_set_rtt(f->c->mc, b, 2500);
+                rd_kafka_mock_broker_set_rtt(f->c->mc, b, 4000);
         send_rec(f, 3, "t.b", "slow", NULL, -1);
         assert_int_equal(pb_producer_flush(f->p, 20000), 0);
         assert_exactly_once(f, 3, 4, PB_FATE_FAILED);
         assert_int_equal(f->maybe[3], 1);
         for (int b = 1; b <= TM_BROKERS; b++)
                 rd_kafka_mock_broker_set_rtt(f->c->mc, b, 0);
-        pb_sleep_ms(500);
+        pb_sleep_ms(1000);
         assert_int_equal(topic_count(f, "t.b", 2), 2); /* it did land */
         fx_free(f);
 }
