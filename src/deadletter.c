@@ -66,6 +66,7 @@ void pb_deadletter_reject_id(const void *bytes, size_t len, char *out)
 {
         unsigned char h[crypto_hash_sha256_BYTES];
         crypto_hash_sha256(h, bytes ? bytes : (const void *)"", bytes ? len : 0);
-        memcpy(out, "sha256:", 7);
-        sodium_bin2hex(out + 7, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof(h));
+        static const char prefix[] = "sha256:";
+        memcpy(out, prefix, sizeof(prefix)); /* with its NUL, overwritten next */
+        sodium_bin2hex(out + sizeof(prefix) - 1, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof(h));
 }
