@@ -1,4 +1,4 @@
-/* Memory of the index's id set (pb_dedupe_t, as index.c and reconcile.c
+/* Memory of the index's id set (pb_dedupe_t, as kafka_index.c and kafka_reconcile.c
  * hold it): adds N event ids (36-character UUIDs, as Telnyx's) and prints the
  * resident memory it took, per million ids. Measures, never fails.
  *   cc -O2 -Isrc bench/index_memory.c build/libpbcore.a -lpthread -o /tmp/index_memory

@@ -2,11 +2,13 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config_doc.h"
 #include "kafka_acls.h"
 #include "kafka_check.h"
+#include "kafka_conf.h"
+#include "kafka_producer.h"
 #include "metrics.h"
 #include "pb.h"
-#include "producer.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
@@ -84,13 +86,13 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
         }
         char err[PB_ERRSZ];
         if (pb_cmd_preflight(cfg, warn_stderr, NULL, err, sizeof(err)) ||
-            pb_producer_conf_check(cfg, err, sizeof(err))) {
+            pb_kafka_conf_check(cfg, err, sizeof(err))) {
                 fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
                 pb_config_free(cfg);
                 return PB_EXIT_CONFIG;
         }
         pb_config_print(cfg, stdout);
-        pb_producer_conf_print(cfg, stdout);
+        pb_kafka_conf_print(cfg, stdout);
         fprintf(stdout, "# configuration OK\n");
         int rc = PB_EXIT_OK;
         if (kafka) {

@@ -1,10 +1,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "cmd.h"
-#include "election.h"
 #include "pb.h"
+#include "poll_checkpoint.h"
+#include "poll_election.h"
 #include "timefmt.h"
 
 static const char usage[] =

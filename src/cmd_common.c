@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "http_verify.h"
+#include "kafka_producer.h"
 #include "log.h"
 #include "pb.h"
 #include "pipeline.h"
-#include "producer.h"
-#include "verify.h"
 
 static const char *env_lookup(const char *name)
 {

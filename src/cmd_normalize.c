@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "ingest_file.h"
+#include "file_ingest.h"
 #include "normalize.h"
 #include "pb.h"
 

@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "file_readahead.h"
 #include "log.h"
 #include "normalize.h"
 #include "pb.h"
 #include "pipeline.h"
 #include "progress.h"
-#include "readahead.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] replay [--quiet] [FILE...|-]\n"

@@ -10,8 +10,8 @@
 #include "normalize.h"
 #include "pb.h"
 #include "pipeline.h"
+#include "poll_scan.h"
 #include "progress.h"
-#include "rest_ingest.h"
 #include "telnyx_client.h"
 #include "timefmt.h"
 

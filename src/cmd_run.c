@@ -6,17 +6,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "cmd.h"
-#include "index.h"
+#include "http_admin.h"
+#include "http_verify.h"
+#include "http_webhook.h"
+#include "kafka_index.h"
 #include "log.h"
 #include "metrics.h"
 #include "pb.h"
 #include "pipeline.h"
-#include "poller.h"
+#include "poll_loop.h"
 #include "sdnotify.h"
-#include "verify.h"
-#include "webhook.h"
 
 /* systemd's watchdog, honestly: it is pinged only while the producer's poll
  * thread (every delivery report goes through it) keeps turning. A stuck

@@ -140,12 +140,6 @@ const char **pb_config_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_
  * redacted. */
 void pb_config_print(const pb_config_t *cfg, FILE *out);
 
-/* Prints the commented example configuration generated from the table. */
-void pb_config_print_example(FILE *out);
-
-/* Prints the option reference (Markdown) generated from the table. */
-void pb_config_print_reference(FILE *out);
-
 /* Returns 1 if a librdkafka property with this name holds a secret. */
 int pb_config_is_secret_property(const char *key);
 

@@ -2,11 +2,11 @@
 
 #include <string.h>
 
-#include "kafka.h"
 #include "kafka_acls.h"
+#include "kafka_conf.h"
+#include "kafka_producer.h"
 #include "log.h"
 #include "pb.h"
-#include "producer.h"
 
 #define CHECK_TIMEOUT_MS 10000
 

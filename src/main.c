@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "kafka.h"
+#include "kafka_conf.h"
 #include "pb.h"
 
 static const char usage[] =

@@ -11,7 +11,6 @@
 #include "log.h"
 #include "pb.h"
 #include "publish.h"
-#include "route.h"
 #include "timefmt.h"
 
 /* Key of a rejected item: "sha256:" and 64 hex digits. */
@@ -424,14 +423,7 @@ static void dry_publish(pb_pipeline_t *pl, const pb_norm_item_t *ni, struct item
                 fputc('\n', pl->dry_run);
                 pthread_mutex_unlock(&pl->dry_lock);
         }
-        pb_delivery_t dl = {PB_FATE_DELIVERED,
-                            ni->env ? pb_route_topic(pl->cfg, ni->env->event_type)
-                                    : pl->cfg->topic_dead_letter,
-                            -1,
-                            -1,
-                            0,
-                            NULL,
-                            0};
+        pb_delivery_t dl = {PB_FATE_DELIVERED, pb_publish_topic(pl->cfg, ni), -1, -1, 0, NULL, 0};
         on_record(it, &dl);
 }
 

@@ -5,7 +5,7 @@
  * item's fate once and the document's outcome once.
  *
  *   ingest -> pb_pipeline_submit() -> normalize -> dedupe -> route (publish.c)
- *          -> produce (producer.c) -> delivery report -> on_item, on_done
+ *          -> produce (kafka_producer.c) -> delivery report -> on_item, on_done
  *
  * It is the only place where
  *   - an item's fate is counted (metrics and pb_pipeline_stats());
@@ -35,9 +35,9 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "kafka_producer.h"
 #include "metrics.h"
 #include "normalize.h"
-#include "producer.h"
 
 typedef struct pb_pipeline pb_pipeline_t;
 

@@ -7,14 +7,24 @@
 #include "deadletter.h"
 #include "jsoncheck.h"
 #include "pb.h"
-#include "route.h"
 
 #define CE_CONTENT_TYPE   "application/cloudevents+json; charset=UTF-8"
 #define DATA_CONTENT_TYPE "application/json"
 
+const char *pb_publish_route(const pb_config_t *cfg, const char *event_type)
+{
+        if (strcmp(event_type, "portout.status_changed") == 0)
+                return cfg->topic_status_changed;
+        if (strcmp(event_type, "portout.foc_date_changed") == 0)
+                return cfg->topic_foc_date_changed;
+        if (strcmp(event_type, "portout.new_comment") == 0)
+                return cfg->topic_new_comment;
+        return cfg->topic_other;
+}
+
 const char *pb_publish_topic(const pb_config_t *cfg, const pb_norm_item_t *it)
 {
-        return it->env ? pb_route_topic(cfg, it->env->event_type) : cfg->topic_dead_letter;
+        return it->env ? pb_publish_route(cfg, it->env->event_type) : cfg->topic_dead_letter;
 }
 
 int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item_t *it,

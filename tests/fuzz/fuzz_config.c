@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "producer.h"
+#include "kafka_conf.h"
+#include "kafka_producer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
         }
         char perr[512];
-        (void)pb_producer_conf_check(cfg, perr, sizeof(perr));
+        (void)pb_kafka_conf_check(cfg, perr, sizeof(perr));
         pb_config_free(cfg);
         return 0;
 }

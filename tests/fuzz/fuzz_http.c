@@ -1,4 +1,4 @@
-/* libFuzzer target: raw bytes into the HTTP listener (httpd.c on
+/* libFuzzer target: raw bytes into the HTTP listener (http_server.c on
  * libmicrohttpd), over a real loopback connection. Each input is sent and
  * the first answer read (an input that is not a whole request gets none: the
  * connection is reset after 2 ms of silence). Invariants: an answer once
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "httpd.h"
+#include "http_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +26,7 @@ static pb_httpd_t *h;
 static struct sockaddr_in addr;
 
 /* What libmicrohttpd parsed, as the application sees it: a request framed
- * ambiguously must never get this far (httpd.c answers it 400). */
+ * ambiguously must never get this far (http_server.c answers it 400). */
 static void check_framing(pb_http_req_t *req)
 {
         const char *cl = pb_http_req_header(req, "Content-Length");

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_verify.h"
 #include "normalize.h"
-#include "verify.h"
 
 static pb_verifier_t *verifier;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Verifies, with Node's crypto (OpenSSL), Telnyx-style signatures that the C
-// side made with libsodium (tests/unit/test_verify.c writes them): interop in
+// side made with libsodium (tests/unit/test_http_verify.c writes them): interop in
 // the direction "signed by us, verified by an implementation we did not write".
 'use strict';
 const crypto = require('crypto');

@@ -12,7 +12,6 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "kafka.h"
 #include "testutil.h"
 
 static pb_config_t *load_text(const char *text, char *err, size_t errsz)
@@ -67,61 +66,6 @@ static void test_defaults(void **state)
         assert_int_equal(cfg->kafka_props_cnt, 0);
         assert_null(cfg->telnyx_api_key);
         pb_config_free(cfg);
-}
-
-/* What print writes, as a string the caller frees. */
-static char *printed(void (*print)(FILE *))
-{
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&buf, &n);
-        assert_non_null(f);
-        print(f);
-        fclose(f);
-        return buf;
-}
-
-/* The example in conf/ is generated from the table: it cannot drift. */
-static void test_example_matches_table(void **state)
-{
-        (void)state;
-        char *buf = printed(pb_config_print_example);
-        size_t flen;
-        char *file = tu_read_file(PB_SOURCE_DIR "/conf/portout-bridge.conf", &flen);
-        if (strcmp(buf, file) != 0)
-                fail_msg("conf/portout-bridge.conf is stale: regenerate it with "
-                         "`portout-bridge check-config --example > conf/portout-bridge.conf`");
-        free(file);
-
-        /* And it loads as-is. */
-        char err[512];
-        pb_config_t *cfg = pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup,
-                                          err, sizeof(err));
-        if (!cfg)
-                fail_msg("%s", err);
-        assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
-        assert_int_equal(cfg->kafka_props_cnt, 2);
-        assert_string_equal(cfg->kafka_props[0].key, "compression.type");
-        assert_string_equal(cfg->kafka_props[0].value, "lz4");
-        pb_config_free(cfg);
-        free(buf);
-}
-
-/* The documented producer defaults are the ones applied (kafka.c's table). */
-static void test_reference_lists_every_producer_default(void **state)
-{
-        (void)state;
-        char *buf = printed(pb_config_print_reference);
-        size_t nd;
-        const char *const(*d)[2] = pb_kafka_producer_defaults(&nd);
-        assert_true(nd > 0);
-        for (size_t i = 0; i < nd; i++) {
-                char kv[128];
-                snprintf(kv, sizeof(kv), "%s=%s", d[i][0], d[i][1]);
-                if (!strstr(buf, kv))
-                        fail_msg("kafka.properties' help does not list the default %s", kv);
-        }
-        free(buf);
 }
 
 static void test_values_and_env(void **state)
@@ -266,8 +210,6 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test_teardown(test_defaults, teardown),
-            cmocka_unit_test_teardown(test_example_matches_table, teardown),
-            cmocka_unit_test(test_reference_lists_every_producer_default),
             cmocka_unit_test_teardown(test_values_and_env, teardown),
             cmocka_unit_test_teardown(test_errors_name_file_line_key, teardown),
             cmocka_unit_test_teardown(test_secrets, teardown),

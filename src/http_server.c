@@ -1,0 +1,743 @@
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "pb.h"
+
+/* One TCP connection (libmicrohttpd's socket context). */
+struct conn {
+        struct conn *prev, *next;
+        int fd;
+        int64_t since_ms; /* when the current request's clock started */
+        int reading;      /* waiting for a complete request: the deadline runs */
+        int uri_seen;     /* a request line arrived (else the connection is idle) */
+        int cut;          /* 1: 408 and FIN sent; 2: shut down both ways */
+        int eof_scans;    /* deadline scans in a row that found the client's write side shut */
+        int64_t cut_ms;
+        char addr[64];
+};
+
+enum req_state { REQ_READING = 0, REQ_HANDED, REQ_DONE };
+
+struct pb_http_req {
+        pb_httpd_t *h;
+        struct MHD_Connection *mc;
+        struct conn *conn;
+        enum req_state state;
+        int refs;         /* libmicrohttpd's (until completed) + the application's */
+        int app_released; /* the application answered (or never got it) */
+        int answered;
+        int queued;
+        int suspended;
+        struct MHD_Response *resp;
+        unsigned status;
+        pb_buf_t body;
+        long long start_ms;
+        void *data;
+        struct pb_http_req *wprev, *wnext; /* waiting: handed and unanswered */
+        char method[16];
+        char path[];
+};
+
+struct pb_httpd {
+        pb_httpd_opts_t o;
+        struct MHD_Daemon *d;
+        unsigned port;
+        pthread_mutex_t lock; /* connections, requests, the waiting list */
+        struct conn *conns;
+        struct pb_http_req *waiting;
+        size_t nwaiting;
+        size_t live; /* requests libmicrohttpd has not completed */
+        int quiesced;
+        int stop;
+        pthread_t timer;
+        int timer_started;
+        pthread_cond_t cond;  /* a request completed */
+        pthread_cond_t tcond; /* the deadline timer's sleep */
+};
+
+static void count(pb_httpd_t *h, unsigned code, const char *reason)
+{
+        if (!h->o.metrics)
+                return;
+        char labels[128];
+        snprintf(labels, sizeof(labels), "code=\"%u\",reason=\"%s\"", code, reason);
+        pb_metrics_add(h->o.metrics, "portout_bridge_http_requests_total", labels, 1);
+}
+
+/* --- the request API --- */
+
+const char *pb_http_req_method(const pb_http_req_t *r)
+{
+        return r->method;
+}
+
+const char *pb_http_req_path(const pb_http_req_t *r)
+{
+        return r->path;
+}
+
+const char *pb_http_req_header(const pb_http_req_t *r, const char *name)
+{
+        return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+const char *pb_http_req_body(const pb_http_req_t *r, size_t *len)
+{
+        if (len)
+                *len = pb_buf_len(&r->body);
+        return pb_buf_ptr(&r->body);
+}
+
+int pb_http_req_too_large(const pb_http_req_t *r)
+{
+        return r->body.overflow;
+}
+
+const char *pb_http_req_client(const pb_http_req_t *r)
+{
+        return r->conn ? r->conn->addr : "?";
+}
+
+long long pb_http_req_start_ms(const pb_http_req_t *r)
+{
+        return r->start_ms;
+}
+
+void pb_http_req_set_data(pb_http_req_t *r, void *data)
+{
+        r->data = data;
+}
+
+void *pb_http_req_data(const pb_http_req_t *r)
+{
+        return r->data;
+}
+
+/* Caller holds h->lock. */
+static void req_unref_locked(pb_http_req_t *r)
+{
+        if (--r->refs > 0)
+                return;
+        if (r->resp)
+                MHD_destroy_response(r->resp);
+        pb_buf_free(&r->body);
+        free(r);
+}
+
+static void waiting_del_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        if (!r->wprev && !r->wnext && h->waiting != r)
+                return;
+        if (r->wprev)
+                r->wprev->wnext = r->wnext;
+        else
+                h->waiting = r->wnext;
+        if (r->wnext)
+                r->wnext->wprev = r->wprev;
+        r->wprev = r->wnext = NULL;
+        h->nwaiting--;
+}
+
+static struct MHD_Response *make_response(const char *content_type, const char *body, size_t len,
+                                          int retry_after_s, const char *allow, int close_conn)
+{
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return NULL;
+        if (content_type)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        if (retry_after_s > 0) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%d", retry_after_s);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
+        if (allow)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        if (close_conn)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        return resp;
+}
+
+/* Records the answer and wakes the connection if it waits. Caller holds
+ * h->lock. */
+static void answer_locked(pb_http_req_t *r, unsigned status, struct MHD_Response *resp)
+{
+        if (r->answered) {
+                if (resp)
+                        MHD_destroy_response(resp);
+                return;
+        }
+        r->answered = 1;
+        r->status = status;
+        r->resp = resp;
+        waiting_del_locked(r->h, r);
+        if (r->suspended) {
+                r->suspended = 0;
+                MHD_resume_connection(r->mc);
+        }
+}
+
+void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
+                    size_t len, int retry_after_s, const char *allow)
+{
+        pb_httpd_t *h = r->h;
+        struct MHD_Response *resp = make_response(content_type, body, len, retry_after_s, allow, 0);
+        pthread_mutex_lock(&h->lock);
+        answer_locked(r, status, resp);
+        if (!r->app_released) {
+                r->app_released = 1;
+                req_unref_locked(r);
+        }
+        pthread_mutex_unlock(&h->lock);
+}
+
+static const char shutting_down_body[] =
+    "{\"error\":\"shutting_down\",\"message\":\"the bridge is stopping; retry\"}";
+
+/* The listener's own 503 while stopping; closes the connection so keep-alive
+ * clients go elsewhere. Caller holds h->lock. */
+static void answer_shutting_down_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        struct MHD_Response *resp = make_response("application/json", shutting_down_body,
+                                                  sizeof(shutting_down_body) - 1, 1, NULL, 1);
+        answer_locked(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+        count(h, 503, "shutting_down");
+}
+
+/* Gives a recorded answer to libmicrohttpd. Caller holds h->lock; runs on
+ * the connection's thread (inside the access handler). */
+static enum MHD_Result queue_locked(pb_http_req_t *r)
+{
+        if (r->queued)
+                return MHD_YES;
+        r->queued = 1;
+        if (!r->resp)
+                return MHD_NO; /* out of memory: close the connection */
+        return MHD_queue_response(r->mc, r->status, r->resp);
+}
+
+/* A request the listener answered itself (bad framing, stopping) before the
+ * application saw it: the application's reference is dropped unused, the
+ * answer queued, the lock released. Caller holds h->lock. */
+static enum MHD_Result refused_unlock(pb_httpd_t *h, pb_http_req_t *r)
+{
+        r->app_released = 1;
+        r->refs--;
+        enum MHD_Result ret = queue_locked(r);
+        pthread_mutex_unlock(&h->lock);
+        return ret;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
+/* --- message framing (RFC 9112 §6) ---
+ * A proxy in front may frame a request differently from us: with both
+ * Content-Length and Transfer-Encoding, two lengths, a coding list or a
+ * header name with spaces, one of the two would see a second request hidden
+ * in the body (request smuggling). libmicrohttpd is lenient there, so every
+ * such request is refused before its body is read, and its connection
+ * closed, as HAProxy does. */
+struct framing {
+        int cl, te, bad_name, bad_cl, bad_te, bad_value;
+};
+
+static int is_tchar(unsigned char c)
+{
+        return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+               (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+        (void)kind;
+        struct framing *f = cls;
+        if (!*key)
+                f->bad_name = 1;
+        for (const char *k = key; *k; k++)
+                if (!is_tchar((unsigned char)*k))
+                        f->bad_name = 1;
+        if (!value)
+                value = "";
+        /* RFC 9110 §5.5: no CR, LF or NUL in a value. libmicrohttpd keeps a
+         * bare CR in it ("Host: x\rContent-Length: 5"), where a proxy may
+         * have ended the line. */
+        for (const char *v = value; *v; v++)
+                if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+                        f->bad_value = 1;
+        if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+                f->cl++;
+                if (!*value || strspn(value, "0123456789") != strlen(value))
+                        f->bad_cl = 1;
+        } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+                f->te++;
+                if (strcasecmp(value, "chunked") != 0)
+                        f->bad_te = 1; /* only chunked alone is ours to decode */
+        } else if (!strncasecmp(key, "content-length", 14) ||
+                   !strncasecmp(key, "transfer-encoding", 17)) {
+                /* libmicrohttpd joins a folded line (obs-fold) to the name:
+                 * "Content-Length: 7\r\n 45" arrives as "Content-Length45",
+                 * and the body would be read as the next request. */
+                f->bad_name = 1;
+        }
+        return MHD_YES;
+}
+
+/* NULL if the request's framing is unambiguous, else why not. */
+static const char *framing_problem(struct MHD_Connection *mc)
+{
+        struct framing f;
+        memset(&f, 0, sizeof(f));
+        MHD_get_connection_values(mc, MHD_HEADER_KIND, framing_header, &f);
+        if (f.bad_name)
+                return "a header name is not a token (a space before the colon, or a folded "
+                       "line?)";
+        if (f.bad_value)
+                return "a header value holds a control character (a bare CR?)";
+        if (f.cl && f.te)
+                return "both Content-Length and Transfer-Encoding";
+        if (f.cl > 1)
+                return "more than one Content-Length";
+        if (f.bad_cl)
+                return "Content-Length is not a number";
+        if (f.te > 1 || f.bad_te)
+                return "Transfer-Encoding other than chunked alone";
+        return NULL;
+}
+
+static void answer_bad_framing_locked(pb_httpd_t *h, pb_http_req_t *r, const char *why)
+{
+        char body[256];
+        int n = snprintf(body, sizeof(body),
+                         "{\"error\":\"bad_request\",\"message\":\"ambiguous message framing: "
+                         "%s\"}",
+                         why);
+        struct MHD_Response *resp =
+            make_response("application/json", body, (size_t)n, 0, NULL, 1 /* close */);
+        answer_locked(r, MHD_HTTP_BAD_REQUEST, resp);
+        count(h, 400, "bad_framing");
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+        (void)version;
+        pb_httpd_t *h = cls;
+        pb_http_req_t *r = *con_cls;
+
+        if (!r) {
+                size_t n = strlen(url);
+                r = calloc(1, sizeof(*r) + n + 1);
+                if (!r)
+                        return MHD_NO;
+                memcpy(r->path, url, n + 1);
+                snprintf(r->method, sizeof(r->method), "%s", method);
+                r->h = h;
+                r->mc = mc;
+                r->conn = conn_of(mc);
+                r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
+                pb_buf_init(&r->body, h->o.max_body);
+                *con_cls = r;
+                const char *bad = framing_problem(mc);
+                pthread_mutex_lock(&h->lock);
+                h->live++;
+                if (bad) {
+                        pb_warn("%s: http: %s %s refused: ambiguous message framing: %s", h->o.name,
+                                r->method, r->path, bad);
+                        answer_bad_framing_locked(h, r, bad);
+                        return refused_unlock(h, r);
+                }
+                if (h->quiesced) {
+                        answer_shutting_down_locked(h, r);
+                        return refused_unlock(h, r);
+                }
+                pthread_mutex_unlock(&h->lock);
+                if (h->o.on_headers)
+                        h->o.on_headers(h->o.app, r);
+                pthread_mutex_lock(&h->lock);
+                enum MHD_Result ret = r->answered ? queue_locked(r) : MHD_YES;
+                pthread_mutex_unlock(&h->lock);
+                return ret;
+        }
+
+        if (*upload_size > 0) {
+                if (!r->answered && !r->body.overflow)
+                        pb_buf_add(&r->body, upload, *upload_size); /* over the bound: dropped */
+                *upload_size = 0;
+                return MHD_YES;
+        }
+
+        pthread_mutex_lock(&h->lock);
+        if (r->state == REQ_READING && !r->answered) {
+                r->state = REQ_HANDED;
+                r->start_ms = pb_mono_ms();
+                if (r->conn)
+                        r->conn->reading = 0; /* complete: waiting for Kafka is not slowness */
+                if (h->quiesced) {
+                        answer_shutting_down_locked(h, r);
+                        return refused_unlock(h, r);
+                }
+                r->wnext = h->waiting;
+                if (h->waiting)
+                        h->waiting->wprev = r;
+                h->waiting = r;
+                h->nwaiting++;
+                pthread_mutex_unlock(&h->lock);
+
+                h->o.on_request(h->o.app, r);
+
+                pthread_mutex_lock(&h->lock);
+                if (!r->answered) {
+                        /* Answered later from another thread: hold no thread. */
+                        MHD_suspend_connection(mc);
+                        r->suspended = 1;
+                        pthread_mutex_unlock(&h->lock);
+                        return MHD_YES;
+                }
+        }
+        enum MHD_Result ret = r->answered ? queue_locked(r) : MHD_YES;
+        pthread_mutex_unlock(&h->lock);
+        return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        (void)toe;
+        pb_httpd_t *h = cls;
+        pb_http_req_t *r = *con_cls;
+        struct conn *c = conn_of(mc);
+        pthread_mutex_lock(&h->lock);
+        if (c) {
+                /* The next request on this connection starts its own clock. */
+                c->reading = 1;
+                c->uri_seen = 0;
+                c->since_ms = pb_mono_ms();
+        }
+        if (r) {
+                h->live--;
+                pthread_cond_broadcast(&h->cond);
+                waiting_del_locked(h, r);
+                if (!r->app_released) {
+                        /* Aborted before the application had it to answer. */
+                        r->app_released = 1;
+                        r->refs--;
+                }
+                req_unref_locked(r);
+        }
+        pthread_mutex_unlock(&h->lock);
+        *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+        pb_httpd_t *h = cls;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                struct conn *c = calloc(1, sizeof(*c));
+                if (!c)
+                        return;
+                const union MHD_ConnectionInfo *ci =
+                    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+                c->fd = ci ? ci->connect_fd : -1;
+                ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+                snprintf(c->addr, sizeof(c->addr), "?");
+                if (ci && ci->client_addr) {
+                        const struct sockaddr *sa = ci->client_addr;
+                        if (sa->sa_family == AF_INET)
+                                inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+                                          c->addr, sizeof(c->addr));
+                        else if (sa->sa_family == AF_INET6)
+                                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                                          c->addr, sizeof(c->addr));
+                }
+                c->reading = 1;
+                c->since_ms = pb_mono_ms();
+                pthread_mutex_lock(&h->lock);
+                c->next = h->conns;
+                if (h->conns)
+                        h->conns->prev = c;
+                h->conns = c;
+                pthread_mutex_unlock(&h->lock);
+                *socket_context = c;
+                return;
+        }
+        struct conn *c = *socket_context;
+        if (!c)
+                return;
+        /* libmicrohttpd closes the socket only after this returns, so the
+         * deadline (under the same lock) never touches a reused fd. */
+        pthread_mutex_lock(&h->lock);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                h->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        pthread_mutex_unlock(&h->lock);
+        free(c);
+        *socket_context = NULL;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+        (void)uri;
+        pb_httpd_t *h = cls;
+        struct conn *c = conn_of(mc);
+        if (c) {
+                pthread_mutex_lock(&h->lock);
+                c->uri_seen = 1;
+                pthread_mutex_unlock(&h->lock);
+        }
+        return NULL;
+}
+
+static const char timeout_response[] =
+    "HTTP/1.1 408 Request Timeout\r\n"
+    "Content-Type: application/json\r\n"
+    "Connection: close\r\n"
+    "Content-Length: 87\r\n"
+    "\r\n"
+    "{\"error\":\"request_timeout\",\"message\":\"the request was not complete within the limit\"}";
+
+/* The deadline: a request that is not complete in time is answered 408 (if it
+ * had begun) and its connection closed; libmicrohttpd then sees the end of
+ * the stream and closes it as usual. Like a lingering close, the 408 and a
+ * FIN go first and the read side is cut a moment later: closing with the
+ * client's bytes unread would reset the connection and lose the 408. */
+#define LINGER_MS 500
+
+static void *timer_main(void *arg)
+{
+        pb_httpd_t *h = arg;
+        pthread_mutex_lock(&h->lock);
+        while (!h->stop) {
+                pb_cond_timedwait_ms(&h->tcond, &h->lock, 100);
+                if (h->stop || !h->o.request_timeout_ms)
+                        continue;
+                int64_t now = pb_mono_ms();
+                for (struct conn *c = h->conns; c; c = c->next) {
+                        if (c->fd < 0 || c->cut == 2)
+                                continue;
+                        if (c->cut == 1) {
+                                if (now - c->cut_ms >= LINGER_MS) {
+                                        c->cut = 2;
+                                        shutdown(c->fd, SHUT_RDWR);
+                                }
+                                continue;
+                        }
+                        if (!c->reading)
+                                continue;
+                        /* A client that shut its write side cannot finish a
+                         * request: libmicrohttpd would wait for the deadline.
+                         * Two scans in a row, so a whole request read with its
+                         * end is handed over first (it is then not reading). */
+                        char b;
+                        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+                                if (++c->eof_scans >= 2) {
+                                        c->cut = 2;
+                                        shutdown(c->fd, SHUT_RDWR);
+                                }
+                                continue;
+                        }
+                        c->eof_scans = 0;
+                        if (now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                                continue;
+                        if (!c->uri_seen) { /* idle between requests: close quietly */
+                                c->cut = 2;
+                                shutdown(c->fd, SHUT_RDWR);
+                                continue;
+                        }
+                        c->cut = 1;
+                        c->cut_ms = now;
+                        ssize_t w = send(c->fd, timeout_response, sizeof(timeout_response) - 1,
+                                         MSG_DONTWAIT | MSG_NOSIGNAL);
+                        (void)w;
+                        shutdown(c->fd, SHUT_WR);
+                        count(h, 408, "request_timeout");
+                        pb_info("%s: 408 request_timeout from %s: no complete request within %u ms",
+                                h->o.name, c->addr, h->o.request_timeout_ms);
+                }
+        }
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+}
+
+/* libmicrohttpd hands us its own format string. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        pb_httpd_t *h = cls;
+        char msg[512];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        size_t n = strlen(msg);
+        while (n && msg[n - 1] == '\n')
+                msg[--n] = '\0';
+        pb_warn("%s: http: %s", h->o.name, msg);
+}
+#pragma GCC diagnostic pop
+
+pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz)
+{
+        pb_httpd_t *h = calloc(1, sizeof(*h));
+        if (!h) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        h->o = *opts;
+        pthread_mutex_init(&h->lock, NULL);
+        pb_cond_init(&h->cond);
+        pb_cond_init(&h->tcond);
+
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG;
+        struct sockaddr_in *sa4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, opts->address, &sa4->sin_addr) == 1) {
+                sa4->sin_family = AF_INET;
+                sa4->sin_port = htons((uint16_t)opts->port);
+        } else if (inet_pton(AF_INET6, opts->address, &sa6->sin6_addr) == 1) {
+                sa6->sin6_family = AF_INET6;
+                sa6->sin6_port = htons((uint16_t)opts->port);
+                flags |= MHD_USE_IPv6;
+        } else {
+                pb_seterr(errstr, errsz, "\"%s\" is not an IPv4 or IPv6 address", opts->address);
+                goto fail;
+        }
+        struct MHD_OptionItem mo[16];
+        int n = 0;
+#define OPT(o, v, p) (mo[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+        /* the logger first, or libmicrohttpd prints early errors itself */
+        OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h);
+        OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+        if (opts->threads > 1)
+                OPT(MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL);
+        OPT(MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL);
+        OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL);
+        OPT(MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, NULL);
+        OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h);
+        OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h);
+        OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, h);
+        /* Strict HTTP/1.1: a Host header, no bare LF, no space in names. */
+        OPT(MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
+        /* Exclusive unless asked: libmicrohttpd then sets SO_REUSEADDR only, so
+         * a second listener on a live port fails with "address in use". (The
+         * option set to 0 would also drop SO_REUSEADDR, and a restart would
+         * wait out TIME_WAIT.) */
+        if (opts->reuse_port)
+                OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+        OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+        h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, mo,
+                                MHD_OPTION_END);
+        if (!h->d) {
+                pb_seterr(errstr, errsz,
+                          "%s listener: cannot listen on %s:%u (address in use, or another "
+                          "instance runs with this configuration)",
+                          opts->name, opts->address, opts->port);
+                goto fail;
+        }
+        const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+        h->port = di ? di->port : opts->port;
+        if (pthread_create(&h->timer, NULL, timer_main, h)) {
+                pb_seterr(errstr, errsz, "cannot start the %s timer thread", opts->name);
+                MHD_stop_daemon(h->d);
+                goto fail;
+        }
+        h->timer_started = 1;
+        return h;
+fail:
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+        pthread_cond_destroy(&h->tcond);
+        free(h);
+        return NULL;
+}
+
+unsigned pb_httpd_port(const pb_httpd_t *h)
+{
+        return h->port;
+}
+
+void pb_httpd_quiesce(pb_httpd_t *h)
+{
+        pthread_mutex_lock(&h->lock);
+        int already = h->quiesced;
+        h->quiesced = 1;
+        pthread_mutex_unlock(&h->lock);
+        if (!already) {
+                MHD_socket fd = MHD_quiesce_daemon(h->d);
+                if (fd != MHD_INVALID_SOCKET)
+                        close(fd);
+        }
+}
+
+size_t pb_httpd_waiting(pb_httpd_t *h)
+{
+        pthread_mutex_lock(&h->lock);
+        size_t n = h->nwaiting;
+        pthread_mutex_unlock(&h->lock);
+        return n;
+}
+
+void pb_httpd_free(pb_httpd_t *h)
+{
+        if (!h)
+                return;
+        pb_httpd_quiesce(h);
+        pthread_mutex_lock(&h->lock);
+        if (h->waiting)
+                pb_err("%s: internal: %zu request(s) still unanswered at stop; answering 503",
+                       h->o.name, h->nwaiting);
+        /* libmicrohttpd must not stop with a suspended connection (it aborts).
+         * The application's hold goes too: it may not touch them after this. */
+        pb_http_req_t *list = h->waiting;
+        h->waiting = NULL;
+        h->nwaiting = 0;
+        while (list) {
+                pb_http_req_t *r = list;
+                list = r->wnext;
+                r->wprev = r->wnext = NULL;
+                answer_shutting_down_locked(h, r);
+                if (!r->app_released) {
+                        r->app_released = 1;
+                        req_unref_locked(r);
+                }
+        }
+        /* Give the answers a moment to leave before the connections close. */
+        int64_t until = pb_mono_ms() + 1000;
+        while (h->live > 0 && pb_mono_ms() < until)
+                pb_cond_timedwait_ms(&h->cond, &h->lock, 20);
+        h->stop = 1;
+        pthread_cond_broadcast(&h->tcond);
+        pthread_mutex_unlock(&h->lock);
+        if (h->timer_started)
+                pthread_join(h->timer, NULL);
+        MHD_stop_daemon(h->d);
+        pthread_mutex_destroy(&h->lock);
+        pthread_cond_destroy(&h->cond);
+        pthread_cond_destroy(&h->tcond);
+        free(h);
+}

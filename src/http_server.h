@@ -1,0 +1,108 @@
+/* HTTP listener (libmicrohttpd): connections, bounds and answers; what a
+ * request means is the application's (http_webhook.c, http_admin.c).
+ *
+ * Bounds: at most max_connections connections (max_per_ip per client address
+ * when set); a body over max_body is read and discarded, the application is
+ * told; an idle connection is closed after idle_timeout_s; and every request
+ * must be complete (headers and body) within request_timeout_ms of the
+ * connection opening or of the previous answer on it (HAProxy's
+ * "timeout http-request"), or it gets 408 and the connection is closed, so a
+ * client trickling bytes cannot hold a slot.
+ *
+ * The port is bound exclusively: a second process on the same address and
+ * port fails to start, unless reuse_port asks for SO_REUSEPORT sharing.
+ *
+ * Flow: on_headers(app, req) when the headers are in (answer now to refuse
+ * without reading the body); on_request(app, req) when the body is complete.
+ * The application answers every request once with pb_http_answer(), from any
+ * thread, now or later; until then the connection is suspended and holds no
+ * thread, and the request stays valid.
+ *
+ * Stop: pb_httpd_quiesce() closes the listening socket and makes the listener
+ * answer every new request (keep-alive connections too) with 503
+ * "shutting_down"; pb_httpd_free() answers whatever still waits (503), gives
+ * those answers a moment to leave, and stops. No connection is left
+ * suspended when libmicrohttpd stops. The application answers everything it
+ * holds before pb_httpd_free() (http_webhook.c: the pipeline closes first) and
+ * touches no request after it.
+ *
+ * Ownership: pb_httpd_new() borrows opts' strings and metrics for its
+ * lifetime; pb_httpd_free() stops and frees it. */
+#ifndef PB_HTTP_SERVER_H
+#define PB_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "metrics.h"
+
+typedef struct pb_httpd pb_httpd_t;
+typedef struct pb_http_req pb_http_req_t;
+
+typedef void(pb_http_fn)(void *app, pb_http_req_t *req);
+
+typedef struct pb_httpd_opts {
+        const char *name; /* "webhook", "admin": logs */
+        const char *address;
+        unsigned port; /* 0: any free port (pb_httpd_port() tells) */
+        unsigned threads;
+        unsigned max_connections;
+        unsigned max_per_ip; /* 0: no per-address cap */
+        unsigned idle_timeout_s;
+        unsigned request_timeout_ms; /* 0: none */
+        size_t max_body;
+        int reuse_port;
+        pb_http_fn *on_headers; /* may be NULL */
+        pb_http_fn *on_request;
+        void *app;
+        pb_metrics_t *metrics; /* http_requests_total for the listener's own answers */
+} pb_httpd_opts_t;
+
+/* Starts listening. Returns NULL with errstr set (e.g. the port is taken). */
+pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz);
+
+/* The TCP port bound. */
+unsigned pb_httpd_port(const pb_httpd_t *h);
+
+/* Stops accepting connections; new requests get 503 from here on. */
+void pb_httpd_quiesce(pb_httpd_t *h);
+
+/* Requests handed to the application and not answered yet. */
+size_t pb_httpd_waiting(pb_httpd_t *h);
+
+/* Answers whatever still waits, stops the listener and frees it. */
+void pb_httpd_free(pb_httpd_t *h);
+
+/* --- one request (valid until answered) --- */
+
+const char *pb_http_req_method(const pb_http_req_t *r);
+const char *pb_http_req_path(const pb_http_req_t *r);
+
+/* A request header (case-insensitive), NULL if absent. Valid only inside
+ * on_headers/on_request. */
+const char *pb_http_req_header(const pb_http_req_t *r, const char *name);
+
+/* The body read so far (complete in on_request). */
+const char *pb_http_req_body(const pb_http_req_t *r, size_t *len);
+
+/* 1 if the body was over max_body (and was discarded). */
+int pb_http_req_too_large(const pb_http_req_t *r);
+
+/* The client's address, for logs. */
+const char *pb_http_req_client(const pb_http_req_t *r);
+
+/* Monotonic ms at which the request's body was complete. */
+long long pb_http_req_start_ms(const pb_http_req_t *r);
+
+/* The application's per-request pointer. */
+void pb_http_req_set_data(pb_http_req_t *r, void *data);
+void *pb_http_req_data(const pb_http_req_t *r);
+
+/* Answers the request and releases the application's hold on it: call it
+ * exactly once per request; the request is invalid afterwards. (If the
+ * listener already answered it while stopping, the answer is dropped.)
+ * body is copied; retry_after_s > 0 adds Retry-After, allow adds Allow.
+ * Callable from any thread. */
+void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
+                    size_t len, int retry_after_s, const char *allow);
+
+#endif

@@ -1,0 +1,477 @@
+#include "poll_election.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka_conf.h"
+#include "log.h"
+#include "pb.h"
+#include "timefmt.h"
+
+#define CONTROL_PARTITION 0
+#define ADMIN_TIMEOUT_MS  15000
+#define DESTROY_MS        10000
+
+struct pb_election {
+        const pb_config_t *cfg;
+        pb_metrics_t *metrics;
+        rd_kafka_t *rk;
+        int wake[2];
+        pthread_t thread;
+        int thread_started;
+        /* leader, term; held across a commit, so a revocation waits for a
+         * commit in flight and no commit starts after it */
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int leader;
+        uint64_t term;
+        int stop;
+        int topic_ready; /* the control topic exists (created, or found) */
+        int announced;   /* the first assignment was logged */
+        char who[128];   /* host:pid, written into the checkpoint */
+};
+
+static void set_leader_gauge(pb_election_t *e, int leader)
+{
+        if (e->metrics)
+                pb_metrics_set(e->metrics, "portout_bridge_poll_leader", NULL, leader);
+}
+
+static int has_control(const pb_election_t *e, const rd_kafka_topic_partition_list_t *parts)
+{
+        for (int i = 0; i < parts->cnt; i++)
+                if (parts->elems[i].partition == CONTROL_PARTITION &&
+                    strcmp(parts->elems[i].topic, e->cfg->topic_control) == 0)
+                        return 1;
+        return 0;
+}
+
+static void report(rd_kafka_error_t *err, const char *what)
+{
+        if (!err)
+                return;
+        pb_warn("poll election: %s: %s", what, rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+}
+
+/* Runs on the election thread (inside rd_kafka_consumer_poll), or in
+ * rd_kafka_consumer_close() when leaving. The group uses the
+ * cooperative-sticky assignor: a replica joining or leaving does not move the
+ * control partition away from a live leader, so leadership changes only when
+ * the leader goes. Under that protocol an assignment lists only what is
+ * added, and a revocation only what is taken away. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        pb_election_t *e = opaque;
+        int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        int ours = has_control(e, parts);
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                if (coop)
+                        report(rd_kafka_incremental_assign(rk, parts), "assign");
+                else
+                        rd_kafka_assign(rk, parts);
+                pthread_mutex_lock(&e->lock);
+                int was = e->leader;
+                int leader = coop ? (was || ours) : ours;
+                if (leader && !was)
+                        e->term++;
+                e->leader = leader;
+                pthread_cond_broadcast(&e->cond);
+                pthread_mutex_unlock(&e->lock);
+                set_leader_gauge(e, leader);
+                if (leader != was || !e->announced)
+                        pb_info("poll election: %s (group %s)",
+                                leader ? "this replica is the poll leader"
+                                       : "another replica polls",
+                                e->cfg->telnyx_poll_group);
+                e->announced = 1;
+                return;
+        }
+        /* Revoked, or lost (the session timed out: a pause, a coordinator
+         * gone). Taking the lock waits for a commit in flight. */
+        int lost = rd_kafka_assignment_lost(rk);
+        int was = 0;
+        if (ours || !coop) {
+                pthread_mutex_lock(&e->lock);
+                was = e->leader;
+                e->leader = 0;
+                pthread_cond_broadcast(&e->cond);
+                pthread_mutex_unlock(&e->lock);
+                set_leader_gauge(e, 0);
+        }
+        if (coop)
+                report(rd_kafka_incremental_unassign(rk, parts), "unassign");
+        else
+                rd_kafka_assign(rk, NULL);
+        if (was)
+                pb_warn("poll election: leadership %s; polling stops before its next page",
+                        lost ? "lost (the group session expired)" : "revoked");
+}
+
+static void drain_pipe(int fd)
+{
+        char buf[64];
+        while (read(fd, buf, sizeof(buf)) > 0)
+                ;
+}
+
+/* Serves the consumer: rebalances, heartbeats' errors. The control topic
+ * carries no records; anything read is dropped. */
+static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz);
+
+static void *election_main(void *arg)
+{
+        pb_election_t *e = arg;
+        int64_t next_create = 0;
+        for (;;) {
+                pthread_mutex_lock(&e->lock);
+                int stop = e->stop;
+                pthread_mutex_unlock(&e->lock);
+                if (stop)
+                        break;
+                if (!e->topic_ready && pb_mono_ms() >= next_create) {
+                        /* Kafka may have been down at start: keep trying. */
+                        char err[PB_ERRSZ];
+                        if (create_control_topic(e->rk, e->cfg->topic_control, err, sizeof(err)) ==
+                            0)
+                                e->topic_ready = 1;
+                        else
+                                pb_warn("poll election: %s; retrying", err);
+                        next_create = pb_mono_ms() + 5000;
+                }
+                struct pollfd pfd = {e->wake[0], POLLIN, 0};
+                if (poll(&pfd, 1, 100) > 0)
+                        drain_pipe(e->wake[0]);
+                rd_kafka_message_t *m;
+                while ((m = rd_kafka_consumer_poll(e->rk, 0)) != NULL) {
+                        if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                pb_warn("poll election: %s", rd_kafka_message_errstr(m));
+                        rd_kafka_message_destroy(m);
+                }
+        }
+        return NULL;
+}
+
+/* 1 if the topic exists (with partitions), 0 if the cluster says it does
+ * not, -1 if it could not tell (errstr). Needs DESCRIBE only. */
+static int topic_exists(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!rkt)
+                return pb_seterr(errstr, errsz, "control topic %s: %s", topic,
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
+        int rc;
+        if (err)
+                rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic, rd_kafka_err2str(err));
+        else if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+                rc = 1;
+        else if (md->topic_cnt == 1 &&
+                 md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+                rc = pb_seterr(errstr, errsz,
+                               "control topic %s: not authorized to describe it (the bridge's "
+                               "principal needs DESCRIBE and READ on it; docs/operations.md)",
+                               topic);
+        else
+                rc = 0;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return rc;
+}
+
+/* Finds the control topic, or creates it (one partition, the cluster's
+ * replication): CREATE is needed only when it does not exist yet. */
+static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
+{
+        char e[256];
+        int exists = topic_exists(rk, topic, errstr, errsz);
+        if (exists < 0)
+                return PB_ERR;
+        if (exists)
+                return 0;
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, e, sizeof(e));
+        if (!nt)
+                return pb_seterr(errstr, errsz, "control topic %s: %s", topic, e);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *opts =
+            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_TIMEOUT_MS, NULL, 0);
+        rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
+        int rc = 0;
+        if (!ev) {
+                rc = pb_seterr(errstr, errsz, "control topic %s: no answer from Kafka", topic);
+        } else if (rd_kafka_event_error(ev)) {
+                rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic,
+                               rd_kafka_event_error_string(ev));
+        } else {
+                size_t n;
+                const rd_kafka_topic_result_t **res =
+                    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+                rd_kafka_resp_err_t terr = n ? rd_kafka_topic_result_error(res[0]) : 0;
+                if (terr == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        pb_info("poll election: created the control topic %s", topic);
+                else if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                         terr == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+                        rc = pb_seterr(errstr, errsz,
+                                       "control topic %s does not exist and the bridge may not "
+                                       "create it (%s): create it with one partition, or grant "
+                                       "CREATE on it (docs/operations.md)",
+                                       topic, rd_kafka_topic_result_error_string(res[0]));
+                else if (terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic,
+                                       rd_kafka_topic_result_error_string(res[0]));
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_NewTopic_destroy(nt);
+        return rc;
+}
+
+static rd_kafka_t *make_consumer(const pb_config_t *cfg, void *opaque, int with_rebalance,
+                                 char *errstr, size_t errsz)
+{
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
+        if (!conf)
+                return NULL;
+        char sto[32], hb[32], e[512];
+        snprintf(sto, sizeof(sto), "%lld", (long long)cfg->telnyx_poll_session_timeout_ms);
+        /* The survivors learn of a rebalance at their next heartbeat: at a
+         * tenth of the session, take-over is the session plus a little,
+         * not plus librdkafka's default 3 s. */
+        long long hbms = cfg->telnyx_poll_session_timeout_ms / 10;
+        snprintf(hb, sizeof(hb), "%lld", hbms < 100 ? 100 : hbms);
+        if (rd_kafka_conf_set(conf, "group.id", cfg->telnyx_poll_group, e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "session.timeout.ms", sto, e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "heartbeat.interval.ms", hb, e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", e,
+                              sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "client.id", PB_NAME "-election", e, sizeof(e))) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "poll election: %s", e);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(conf, opaque);
+        if (with_rebalance)
+                rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "poll election: cannot create the consumer: %s", e);
+        }
+        return rk;
+}
+
+pb_election_t *pb_election_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
+                               size_t errsz)
+{
+        pb_election_t *e = calloc(1, sizeof(*e));
+        if (!e) {
+                pb_seterr(errstr, errsz, "out of memory");
+                return NULL;
+        }
+        e->cfg = cfg;
+        e->metrics = metrics;
+        e->wake[0] = e->wake[1] = -1;
+        pthread_mutex_init(&e->lock, NULL);
+        pb_cond_init(&e->cond);
+        char host[64] = "?";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(e->who, sizeof(e->who), "%s:%ld", host, (long)getpid());
+        if (pipe(e->wake)) {
+                pb_seterr(errstr, errsz, "pipe failed");
+                goto fail;
+        }
+        for (int i = 0; i < 2; i++)
+                fcntl(e->wake[i], F_SETFL, fcntl(e->wake[i], F_GETFL) | O_NONBLOCK);
+        e->rk = make_consumer(cfg, e, 1, errstr, errsz);
+        if (!e->rk)
+                goto fail;
+        rd_kafka_poll_set_consumer(e->rk);
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(e->rk);
+        rd_kafka_queue_io_event_enable(q, e->wake[1], "e", 1);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, cfg->topic_control, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t err = rd_kafka_subscribe(e->rk, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                pb_seterr(errstr, errsz, "poll election: subscribe to %s: %s", cfg->topic_control,
+                          rd_kafka_err2str(err));
+                goto fail;
+        }
+        if (pthread_create(&e->thread, NULL, election_main, e)) {
+                pb_seterr(errstr, errsz, "cannot start the election thread");
+                goto fail;
+        }
+        e->thread_started = 1;
+        set_leader_gauge(e, 0);
+        return e;
+fail:
+        if (e->rk)
+                pb_kafka_destroy_bounded(e->rk, 1, DESTROY_MS);
+        if (e->wake[0] >= 0) {
+                close(e->wake[0]);
+                close(e->wake[1]);
+        }
+        pthread_mutex_destroy(&e->lock);
+        pthread_cond_destroy(&e->cond);
+        free(e);
+        return NULL;
+}
+
+int pb_election_is_leader(pb_election_t *e)
+{
+        pthread_mutex_lock(&e->lock);
+        int l = e->leader;
+        pthread_mutex_unlock(&e->lock);
+        return l;
+}
+
+uint64_t pb_election_term(pb_election_t *e)
+{
+        pthread_mutex_lock(&e->lock);
+        uint64_t t = e->term;
+        pthread_mutex_unlock(&e->lock);
+        return t;
+}
+
+int pb_election_wait(pb_election_t *e, int ms)
+{
+        pthread_mutex_lock(&e->lock);
+        uint64_t term = e->term;
+        int64_t until = pb_mono_ms() + ms;
+        while (!e->leader && e->term == term && !e->stop && pb_mono_ms() < until)
+                pb_cond_timedwait_ms(&e->cond, &e->lock, until - pb_mono_ms());
+        int l = e->leader;
+        pthread_mutex_unlock(&e->lock);
+        return l;
+}
+
+/* {"version":1,"created_at":"..."} -> microseconds. */
+static int parse_checkpoint(const char *meta, size_t len, int64_t *created_us)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *o = json_tokener_parse_ex(tok, meta, (int)len), *v;
+        json_tokener_free(tok);
+        int ok = o && json_object_object_get_ex(o, "created_at", &v) &&
+                 json_object_is_type(v, json_type_string) &&
+                 pb_time_parse_rfc3339(json_object_get_string(v), created_us) == 0;
+        json_object_put(o);
+        return ok ? 0 : -1;
+}
+
+static int read_committed(rd_kafka_t *rk, const pb_config_t *cfg, int64_t *created_us, char *meta,
+                          size_t metasz, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, cfg->topic_control, CONTROL_PARTITION);
+        rd_kafka_resp_err_t err = rd_kafka_committed(rk, l, ADMIN_TIMEOUT_MS);
+        int rc;
+        rd_kafka_topic_partition_t *p = &l->elems[0];
+        if (err || p->err) {
+                rc = pb_seterr(errstr, errsz, "reading the poll checkpoint of group %s: %s",
+                               cfg->telnyx_poll_group, rd_kafka_err2str(err ? err : p->err));
+        } else if (p->offset < 0 || !p->metadata || !p->metadata_size) {
+                rc = 0; /* nothing committed yet */
+        } else if (parse_checkpoint(p->metadata, p->metadata_size, created_us)) {
+                rc = pb_seterr(errstr, errsz, "the poll checkpoint of group %s is unreadable: %.*s",
+                               cfg->telnyx_poll_group, (int)p->metadata_size,
+                               (const char *)p->metadata);
+        } else {
+                rc = 1;
+                if (meta)
+                        snprintf(meta, metasz, "%.*s", (int)p->metadata_size,
+                                 (const char *)p->metadata);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        return rc;
+}
+
+int pb_election_read_checkpoint(pb_election_t *e, int64_t *created_us, char *errstr, size_t errsz)
+{
+        return read_committed(e->rk, e->cfg, created_us, NULL, 0, errstr, errsz);
+}
+
+int pb_election_commit_checkpoint(pb_election_t *e, int64_t created_us, char *errstr, size_t errsz)
+{
+        char ts[40], now[40], meta[256];
+        pb_time_format_us(created_us, ts, sizeof(ts));
+        pb_time_format_ms(pb_now_ms(), now, sizeof(now));
+        int n =
+            snprintf(meta, sizeof(meta),
+                     "{\"version\":1,\"created_at\":\"%s\",\"written_at\":\"%s\",\"by\":\"%s\"}",
+                     ts, now, e->who);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_add(l, e->cfg->topic_control, CONTROL_PARTITION);
+        p->offset = 0; /* the control topic holds no records: the metadata is the point */
+        p->metadata = malloc((size_t)n);
+        memcpy(p->metadata, meta, (size_t)n);
+        p->metadata_size = (size_t)n;
+        int rc = 0;
+        pthread_mutex_lock(&e->lock);
+        if (!e->leader) {
+                rc = pb_seterr(errstr, errsz, "not the poll leader any more");
+        } else {
+                rd_kafka_resp_err_t err = rd_kafka_commit(e->rk, l, 0);
+                if (!err)
+                        err = p->err;
+                if (err)
+                        rc = pb_seterr(errstr, errsz, "the group refused the checkpoint (%s): %s",
+                                       rd_kafka_err2name(err), rd_kafka_err2str(err));
+        }
+        pthread_mutex_unlock(&e->lock);
+        rd_kafka_topic_partition_list_destroy(l); /* frees the metadata */
+        return rc;
+}
+
+void pb_election_free(pb_election_t *e)
+{
+        if (!e)
+                return;
+        pthread_mutex_lock(&e->lock);
+        e->stop = 1;
+        pthread_cond_broadcast(&e->cond);
+        pthread_mutex_unlock(&e->lock);
+        if (e->thread_started) {
+                ssize_t w = write(e->wake[1], "s", 1);
+                (void)w;
+                pthread_join(e->thread, NULL);
+        }
+        /* Leaving the group hands partition 0 over at once (the revocation
+         * runs inside the close). */
+        int left = pb_kafka_destroy_bounded(e->rk, 1, DESTROY_MS) == 0;
+        set_leader_gauge(e, 0);
+        if (!left)
+                return; /* librdkafka may still use e and its pipe; we are exiting */
+        close(e->wake[0]);
+        close(e->wake[1]);
+        pthread_mutex_destroy(&e->lock);
+        pthread_cond_destroy(&e->cond);
+        free(e);
+}
+
+int pb_election_peek_checkpoint(const pb_config_t *cfg, int64_t *created_us, char *meta,
+                                size_t metasz, char *errstr, size_t errsz)
+{
+        rd_kafka_t *rk = make_consumer(cfg, NULL, 0, errstr, errsz);
+        if (!rk)
+                return -1;
+        int rc = read_committed(rk, cfg, created_us, meta, metasz, errstr, errsz);
+        pb_kafka_destroy_bounded(rk, 0, DESTROY_MS);
+        return rc;
+}

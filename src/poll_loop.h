@@ -1,0 +1,43 @@
+/* Poller: inside `portout-bridge run`, reads GET /portouts/events every
+ * telnyx.poll_interval_s for events created since the checkpoint minus
+ * telnyx.poll_overlap_s, and submits them to the pipeline (which skips those
+ * already delivered, by webhook or by an earlier poll).
+ *
+ * Time is Telnyx's: the window's end is the Date of Telnyx's last answer (plus
+ * the monotonic time since), and the checkpoint is the newest created_at read
+ * in a pass that was trusted and fully delivered (or just before the oldest
+ * failure). The host clock is never used, so a host clock that runs ahead or
+ * behind misses nothing. A crash loses nothing: the next start reads again
+ * from the last checkpoint.
+ *
+ * Only one process polls with one checkpoint file (an flock on
+ * "<checkpoint>.lock"); a second is refused at start.
+ *
+ * Ownership: pb_poller_new() borrows cfg, the pipeline and metrics; it owns
+ * its Telnyx client, lock and thread. Stop order (cmd_run.c):
+ * pb_poller_stop(), pb_pipeline_close(), pb_poller_free(). */
+#ifndef PB_POLL_LOOP_H
+#define PB_POLL_LOOP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "metrics.h"
+#include "pipeline.h"
+
+typedef struct pb_poller pb_poller_t;
+
+/* Checks and locks the checkpoint and starts the polling thread. Returns
+ * NULL with errstr set; *in_use (may be NULL) is then 1 if another process
+ * polls with this checkpoint file, else 0. */
+pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
+                           int *in_use, char *errstr, size_t errsz);
+
+/* Asks the thread to stop (it stops reading pages; what it submitted
+ * settles in the pipeline). */
+void pb_poller_stop(pb_poller_t *p);
+
+/* Stops if needed, joins the thread, releases the lock and frees it. */
+void pb_poller_free(pb_poller_t *p);
+
+#endif

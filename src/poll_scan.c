@@ -1,0 +1,226 @@
+#include "poll_scan.h"
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pb.h"
+
+/* One scan: what the pipeline's callbacks report, under lock. */
+struct scan {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        size_t pending; /* pages submitted and not yet reported */
+        pb_scan_result_t r;
+        int64_t fresh_since_us;
+};
+
+static void on_item(void *opaque, const pb_item_result_t *it)
+{
+        struct scan *s = opaque;
+        pthread_mutex_lock(&s->lock);
+        pb_scan_result_t *r = &s->r;
+        r->events++;
+        if (it->rejected)
+                r->rejected++;
+        if (it->created_us > r->max_created_us)
+                r->max_created_us = it->created_us;
+        switch (it->outcome) {
+        case PB_OUTCOME_DELIVERED:
+                r->delivered++;
+                if (s->fresh_since_us && it->created_us >= s->fresh_since_us)
+                        r->fresh++;
+                break;
+        case PB_OUTCOME_DEAD_LETTERED: r->dead_lettered++; break;
+        case PB_OUTCOME_DUPLICATE: r->duplicates++; break;
+        case PB_OUTCOME_FAILED:
+                r->failed++;
+                if (it->created_us < r->min_failed_us) /* 0 (unknown) wins: stay put */
+                        r->min_failed_us = it->created_us;
+                break;
+        }
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void on_page_done(void *opaque, const pb_doc_result_t *res)
+{
+        (void)res;
+        struct scan *s = opaque;
+        pthread_mutex_lock(&s->lock);
+        s->pending--;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+}
+
+/* One page request; runs on the scan's thread or on a helper thread (the
+ * client is only ever used by one of them at a time). */
+struct fetch {
+        pb_telnyx_t *tx;
+        const pb_event_filter_t *filter;
+        long page, size;
+        json_object *page_obj;
+        char *raw; /* the page's bytes, when json-c's tree would not do */
+        size_t raw_len;
+        pb_tx_rc_t rc;
+        char err[PB_ERRSZ];
+};
+
+static void fetch_main(struct fetch *f)
+{
+        f->rc = pb_telnyx_list_events(f->tx, f->filter, f->page, f->size, &f->page_obj, &f->raw,
+                                      &f->raw_len, f->err, sizeof(f->err));
+}
+
+static void *fetch_thread(void *arg)
+{
+        fetch_main(arg);
+        return NULL;
+}
+
+static int64_t meta_int(json_object *meta, const char *k, int64_t dflt)
+{
+        json_object *v;
+        if (meta && json_object_object_get_ex(meta, k, &v) &&
+            (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+                return json_object_get_int64(v);
+        return dflt;
+}
+
+static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t *o,
+                        const struct fetch *f)
+{
+        pthread_mutex_lock(&s->lock);
+        s->pending++;
+        pthread_mutex_unlock(&s->lock);
+        pb_submission_t sub;
+        memset(&sub, 0, sizeof(sub));
+        if (f->raw) { /* normalized from its bytes, element by element */
+                sub.buf = f->raw;
+                sub.len = f->raw_len;
+        } else {
+                sub.parsed = f->page_obj;
+        }
+        sub.path = PB_INGEST_REST;
+        sub.received_us = pb_now_ms() * 1000;
+        sub.wait_ms = -1; /* the scan's own thread: waiting for room is backpressure */
+        sub.on_item = on_item;
+        sub.on_done = on_page_done;
+        sub.opaque = s;
+        sub.known = o->known;
+        sub.known_ctx = o->known_ctx;
+        pb_pipeline_submit(pl, &sub);
+}
+
+pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *cfg,
+                        const pb_scan_opts_t *o, pb_scan_result_t *res, char *errstr, size_t errsz)
+{
+        struct scan s;
+        memset(&s, 0, sizeof(s));
+        pthread_mutex_init(&s.lock, NULL);
+        pb_cond_init(&s.cond);
+        s.r.min_failed_us = INT64_MAX;
+        s.fresh_since_us = o->fresh_since_us;
+        pb_tx_rc_t rc = PB_TX_OK;
+        size_t pages = 0, passes = 0;
+        int consistent = 0;
+
+        for (int64_t pass = 1; rc == PB_TX_OK && pass <= cfg->telnyx_backfill_max_passes; pass++) {
+                passes = (size_t)pass;
+                int64_t first_total = -1, got = 0;
+                int stable = 1;
+                /* Page n+1 is fetched (on a helper thread) while page n is
+                 * normalized and handed to Kafka. */
+                struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
+                                    0,  PB_TX_OK,   ""};
+                fetch_main(&cur);
+                for (;;) {
+                        rc = cur.rc;
+                        if (rc != PB_TX_OK) {
+                                pb_seterr(errstr, errsz, "%s", cur.err);
+                                break;
+                        }
+                        pages++;
+                        json_object *meta = NULL, *data = NULL;
+                        if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
+                            !json_object_is_type(data, json_type_array)) {
+                                json_object_put(cur.page_obj);
+                                free(cur.raw);
+                                rc = PB_TX_UNAVAILABLE;
+                                pb_seterr(errstr, errsz,
+                                          "page %ld: the response has no \"data\" array", cur.page);
+                                break;
+                        }
+                        json_object_object_get_ex(cur.page_obj, "meta", &meta);
+                        int64_t total = meta_int(meta, "total_results", -1);
+                        int64_t total_pages = meta_int(meta, "total_pages", -1);
+                        int64_t page_number = meta_int(meta, "page_number", cur.page);
+                        size_t n = json_object_array_length(data);
+                        if (o->progress) {
+                                atomic_store(&o->progress->pages, (int64_t)cur.page);
+                                atomic_store(&o->progress->total_pages,
+                                             total_pages > 0 ? total_pages : 0);
+                        }
+                        if (first_total < 0)
+                                first_total = total;
+                        else if (total != first_total)
+                                stable = 0;
+                        got += (int64_t)n;
+                        /* Telnyx's SDK paging rule (docs/telnyx-api.md §2). */
+                        int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
+                                   (total_pages < 0 && (long)n < cfg->telnyx_page_size);
+                        char why[PB_ERRSZ] = "interrupted";
+                        int stopping = (o->stop && *o->stop) ||
+                                       (n && o->before_page &&
+                                        o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
+                        struct fetch next = {tx,   &o->filter, cur.page + 1, cur.size, NULL,
+                                             NULL, 0,          PB_TX_OK,     ""};
+                        pthread_t th;
+                        int prefetching = !last && !stopping &&
+                                          pthread_create(&th, NULL, fetch_thread, &next) == 0;
+                        if (n && !stopping)
+                                submit_page(&s, pl, o, &cur);
+                        json_object_put(cur.page_obj);
+                        free(cur.raw);
+                        if (stopping) {
+                                rc = PB_TX_ABORTED;
+                                pb_seterr(errstr, errsz, "%s", why);
+                                break;
+                        }
+                        if (last)
+                                break;
+                        if (prefetching)
+                                pthread_join(th, NULL);
+                        else
+                                fetch_main(&next);
+                        cur = next;
+                }
+                if (rc != PB_TX_OK)
+                        break;
+                consistent = stable && (first_total < 0 || got == first_total);
+                if (consistent)
+                        break;
+                pb_info("telnyx: the event list moved while it was read (%lld events read, "
+                        "total %lld); reading it again",
+                        (long long)got, (long long)first_total);
+        }
+        if (rc == PB_TX_OK && !consistent)
+                pb_warn("telnyx: the event list kept moving for %zu passes; events added "
+                        "during the scan may be missed until the next one",
+                        passes);
+
+        /* Every page submitted gets its report before we return: the
+         * pipeline guarantees it, at the latest when it closes. */
+        pthread_mutex_lock(&s.lock);
+        while (s.pending > 0)
+                pb_cond_timedwait_ms(&s.cond, &s.lock, 1000);
+        *res = s.r;
+        pthread_mutex_unlock(&s.lock);
+        res->pages = pages;
+        res->passes = passes;
+        res->consistent = consistent;
+        pthread_mutex_destroy(&s.lock);
+        pthread_cond_destroy(&s.cond);
+        return rc;
+}
