@@ -11,14 +11,15 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
+const { headers, privateKey, sign, timestamp } = require('./telnyx-sign.js');
 
 function keygen(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const priv = path.join(dir, 'dev-private.pem');
   const pub = path.join(dir, 'dev-public.b64');
   if (!fs.existsSync(priv)) {
-    const { privateKey } = crypto.generateKeyPairSync('ed25519');
-    fs.writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const { privateKey: fresh } = crypto.generateKeyPairSync('ed25519');
+    fs.writeFileSync(priv, fresh.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   }
   const key = crypto.createPrivateKey(fs.readFileSync(priv));
   // SPKI DER of an Ed25519 key is a 12-byte prefix + the raw 32-byte key.
@@ -27,22 +28,14 @@ function keygen(dir) {
   console.log(raw.toString('base64'));
 }
 
-function sign(keyPem, body, ts) {
-  const key = crypto.createPrivateKey(keyPem);
-  return crypto.sign(null, Buffer.concat([Buffer.from(ts + '|'), Buffer.from(body)]), key).toString('base64');
-}
-
 async function post(url, keyFile, files) {
-  const keyPem = fs.readFileSync(keyFile);
+  const key = privateKey(fs.readFileSync(keyFile));
   let failed = 0;
   for (const f of files) {
     for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
       if (!line.trim()) continue;
-      const ts = String(Math.floor(Date.now() / 1000) + Number(process.env.WEBHOOK_TS_OFFSET || 0));
       const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'telnyx-timestamp': ts, 'telnyx-signature-ed25519': sign(keyPem, line, ts) },
-        body: line,
+        method: 'POST', headers: headers(key, line, timestamp(process.env.WEBHOOK_TS_OFFSET)), body: line,
       });
       const text = await res.text();
       console.log(`${res.status} ${text}`);

@@ -5,12 +5,12 @@
 // Prints "status: count" lines and the ids' latency percentiles; exits 0 only
 // if every response was 200.
 'use strict';
-const crypto = require('crypto');
 const fs = require('fs');
 const http = require('http');
+const { headers, privateKey } = require('../../scripts/telnyx-sign.js');
 
 const [url, keyFile, countS, concS, prefix, type = 'portout.status_changed'] = process.argv.slice(2);
-const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
+const key = privateKey(fs.readFileSync(keyFile));
 const count = Number(countS), conc = Number(concS);
 const u = new URL(url);
 
@@ -26,12 +26,9 @@ function body(i) {
 function post(agent, i) {
   return new Promise((resolve) => {
     const b = body(i);
-    const ts = String(Math.floor(Date.now() / 1000));
-    const sig = crypto.sign(null, Buffer.from(ts + '|' + b), key).toString('base64');
     const t0 = process.hrtime.bigint();
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(b),
-                 'telnyx-timestamp': ts, 'telnyx-signature-ed25519': sig } }, (res) => {
+      headers: { ...headers(key, b), 'content-length': Buffer.byteLength(b) } }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode, ms: Number(process.hrtime.bigint() - t0) / 1e6 }));
     });
