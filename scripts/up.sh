@@ -73,8 +73,8 @@ echo '--- an unsigned request is refused:'
 curl -s -w ' (HTTP %{http_code})\n' -X POST "$HOOK" \
   -H 'content-type: application/json' -d @tests/fixtures/webhook-new-comment.json
 
-step "replaying REST-shaped samples (deploy/samples/portout-events.ndjson)"
-"$BIN" -c conf/portout-bridge.conf replay deploy/samples/portout-events.ndjson
+step "replaying REST-shaped samples (tests/fixtures/rest-*.json)"
+"$BIN" -c conf/portout-bridge.conf replay tests/fixtures/rest-*.json
 
 step "what landed: the newest records of each topic, read back with kcat"
 for t in telnyx.portouts.status-changed telnyx.portouts.foc-date-changed telnyx.portouts.new-comment; do
