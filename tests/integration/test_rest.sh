@@ -12,7 +12,7 @@ new_run() { # fresh topics for a new scenario
   RUN_ID=$1-$(date +%s)-$RANDOM
   write_config
   cat >> "$WORK/bridge.conf" <<CONF
-telnyx = { retry_base_ms = 50; retry_max_ms = 400; max_retries = 10; timeout_ms = 2000;
+telnyx = { retry_base_ms = 50; retry_max_ms = 400; max_retries = 10; timeout_ms = ${REST_TIMEOUT_MS:-2000};
            checkpoint_file = "$WORK/checkpoint.json"; poll_interval_s = 1; poll_lookback_s = 31536000; };
 CONF
 }
@@ -105,7 +105,8 @@ backfill_exact storm '{"rate_limit": {"every": 4, "reset": 0}, "error_burst": {"
 grep -q "HTTP 429" "$WORK/err" && grep -q "HTTP 500" "$WORK/err" || fail "the storm did not happen"
 pass "backfill through 429 and 500 storms: 10,000 exactly once"
 
-backfill_exact bodies '{"error_burst": {"every": 7, "count": 2, "status": 503}, "truncate": {"every": 5}, "nonjson": {"every": 6}, "slow": {"every": 11, "ms": 2500}}'
+# A short client timeout, so each too-slow answer costs 0.7 s, not 2.
+REST_TIMEOUT_MS=700 backfill_exact bodies '{"error_burst": {"every": 7, "count": 2, "status": 503}, "truncate": {"every": 5}, "nonjson": {"every": 6}, "slow": {"every": 11, "ms": 1000}}'
 grep -q "truncated" "$WORK/err" && grep -q "not a JSON object" "$WORK/err" && grep -q "Timeout was reached" "$WORK/err" || fail "bad bodies / slow answers did not happen: $(head -5 "$WORK/err")"
 pass "backfill through truncated, non-JSON and too-slow answers and 503 bursts: exactly once"
 
@@ -183,6 +184,9 @@ sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
 "$PB_BIN" -c "$WORK/bridge.conf" backfill > /dev/null 2> "$WORK/progress.err" || fail "backfill for progress: $(tail -3 "$WORK/progress.err")"
 grep -q 'msg="backfill progress: [0-9]*/20 pages ([0-9]*%), [0-9.k]* events, [0-9.k]* delivered, [0-9.k]*/s, ETA' "$WORK/progress.err" \
   || fail "no progress lines off a terminal: $(cat "$WORK/progress.err")"
+# On a terminal the line is redrawn four times a second: 2 s of pages show
+# it, and show that --quiet (also on a terminal) draws none.
+faults '{"slow": {"every": 1, "ms": 100}}'
 new_run progress-tty
 sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
 script -qec "'$PB_BIN' -c '$WORK/bridge.conf' backfill > /dev/null" /dev/null > "$WORK/tty.out" || fail "backfill on a terminal"
@@ -190,6 +194,6 @@ grep -q $'\rbackfill: [0-9]*/20 pages' "$WORK/tty.out" || fail "no live line on 
 grep -q '20/20 pages (100%), 2000 events, 2000 delivered' "$WORK/tty.out" || fail "the final live line"
 new_run progress-quiet
 sed -i 's/telnyx = {/telnyx = { page_size = 100;/' "$WORK/bridge.conf"
-"$PB_BIN" -c "$WORK/bridge.conf" backfill --quiet > /dev/null 2> "$WORK/quiet.err" || fail "backfill --quiet"
-! grep -q 'progress' "$WORK/quiet.err" || fail "--quiet still shows progress"
+script -qec "'$PB_BIN' -c '$WORK/bridge.conf' backfill --quiet > /dev/null" /dev/null > "$WORK/quiet.err" || fail "backfill --quiet"
+! grep -q 'backfill:\|progress' "$WORK/quiet.err" || fail "--quiet still shows progress: $(head -c 300 "$WORK/quiet.err" | od -c | head -5)"
 pass "backfill progress: a log line every 5 s off a terminal, a live line on one (pages of total, events, delivered, rate, ETA), none with --quiet"
