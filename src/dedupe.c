@@ -1,13 +1,15 @@
 #include "dedupe.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "pb.h"
 
 struct entry {
-        struct entry *chain;         /* bucket chain */
+        pb_idnode_t node;            /* first: in d->ids by id */
         struct entry *older, *newer; /* age list */
         int64_t added_ms;
         uint64_t content; /* the event's content hash, 0 if unknown */
@@ -16,17 +18,12 @@ struct entry {
 
 struct pb_dedupe {
         pthread_mutex_t lock;
-        struct entry **buckets;
-        size_t nbuckets, size, capacity;
+        pb_idmap_t ids;
+        size_t capacity;
         struct entry *oldest, *newest;
         int64_t ttl_ms;
         uint64_t evicted; /* forgotten for the capacity, not their age */
 };
-
-static uint64_t hash(const char *s)
-{
-        return pb_fnv1a_str(s);
-}
 
 pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
 {
@@ -35,9 +32,7 @@ pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
                 return NULL;
         d->capacity = capacity;
         d->ttl_ms = ttl_ms;
-        d->nbuckets = 1024; /* grows with the content, not the capacity */
-        d->buckets = calloc(d->nbuckets, sizeof(struct entry *));
-        if (!d->buckets) {
+        if (pb_idmap_init(&d->ids, offsetof(struct entry, id)) != 0) {
                 free(d);
                 return NULL;
         }
@@ -45,37 +40,9 @@ pb_dedupe_t *pb_dedupe_new(size_t capacity, int64_t ttl_ms)
         return d;
 }
 
-static struct entry **find(pb_dedupe_t *d, const char *id)
+static struct entry *find(pb_dedupe_t *d, const char *id)
 {
-        struct entry **pp = &d->buckets[hash(id) & (d->nbuckets - 1)];
-        while (*pp && strcmp((*pp)->id, id) != 0)
-                pp = &(*pp)->chain;
-        return pp;
-}
-
-/* Doubles the bucket array when the table is full, so lookups stay O(1)
- * without reserving memory for the whole capacity up front. */
-static void maybe_grow(pb_dedupe_t *d)
-{
-        if (d->size < d->nbuckets)
-                return;
-        size_t n = d->nbuckets * 2;
-        struct entry **nb = calloc(n, sizeof(struct entry *));
-        if (!nb)
-                return; /* keep the old table: slower, still correct */
-        for (size_t i = 0; i < d->nbuckets; i++) {
-                struct entry *e = d->buckets[i];
-                while (e) {
-                        struct entry *next = e->chain;
-                        size_t b = hash(e->id) & (n - 1);
-                        e->chain = nb[b];
-                        nb[b] = e;
-                        e = next;
-                }
-        }
-        free(d->buckets);
-        d->buckets = nb;
-        d->nbuckets = n;
+        return (struct entry *)pb_idmap_get(&d->ids, id);
 }
 
 static void unlink_age(pb_dedupe_t *d, struct entry *e)
@@ -92,10 +59,8 @@ static void unlink_age(pb_dedupe_t *d, struct entry *e)
 
 static void remove_entry(pb_dedupe_t *d, struct entry *e)
 {
-        struct entry **pp = find(d, e->id);
-        *pp = e->chain;
+        pb_idmap_del(&d->ids, &e->node);
         unlink_age(d, e);
-        d->size--;
         free(e);
 }
 
@@ -103,14 +68,12 @@ static void remove_entry(pb_dedupe_t *d, struct entry *e)
 static void pop_oldest(pb_dedupe_t *d)
 {
         struct entry *e = d->oldest;
-        struct entry **pp = find(d, e->id);
-        *pp = e->chain;
+        pb_idmap_del(&d->ids, &e->node);
         d->oldest = e->newer;
         if (d->oldest)
                 d->oldest->older = NULL;
         else
                 d->newest = NULL;
-        d->size--;
         free(e);
 }
 
@@ -124,7 +87,7 @@ int pb_dedupe_seen_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
         if (!d || d->capacity == 0)
                 return 0;
         pthread_mutex_lock(&d->lock);
-        struct entry *e = *find(d, id);
+        struct entry *e = find(d, id);
         int seen = e && now_ms - e->added_ms < d->ttl_ms;
         if (seen && content && e->content && content != e->content)
                 seen = 2;
@@ -142,13 +105,13 @@ void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
         if (!d || d->capacity == 0)
                 return;
         pthread_mutex_lock(&d->lock);
-        struct entry *e = *find(d, id);
+        struct entry *e = find(d, id);
         if (e) {
                 unlink_age(d, e);
         } else {
-                while (d->size >= d->capacity ||
+                while (d->ids.size >= d->capacity ||
                        (d->oldest && now_ms - d->oldest->added_ms >= d->ttl_ms)) {
-                        if (d->size >= d->capacity)
+                        if (d->ids.size >= d->capacity)
                                 d->evicted++;
                         pop_oldest(d);
                 }
@@ -160,11 +123,7 @@ void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
                 }
                 memcpy(e->id, id, n + 1);
                 e->content = 0;
-                maybe_grow(d);
-                struct entry **pp = find(d, id);
-                e->chain = NULL;
-                *pp = e;
-                d->size++;
+                pb_idmap_add(&d->ids, &e->node);
         }
         e->added_ms = now_ms;
         if (content)
@@ -184,7 +143,7 @@ void pb_dedupe_remove(pb_dedupe_t *d, const char *id)
         if (!d || d->capacity == 0)
                 return;
         pthread_mutex_lock(&d->lock);
-        struct entry *e = *find(d, id);
+        struct entry *e = find(d, id);
         if (e)
                 remove_entry(d, e);
         pthread_mutex_unlock(&d->lock);
@@ -219,7 +178,7 @@ size_t pb_dedupe_size(pb_dedupe_t *d)
         if (!d)
                 return 0;
         pthread_mutex_lock(&d->lock);
-        size_t n = d->size;
+        size_t n = d->ids.size;
         pthread_mutex_unlock(&d->lock);
         return n;
 }
@@ -234,7 +193,7 @@ void pb_dedupe_free(pb_dedupe_t *d)
                 free(e);
                 e = n;
         }
-        free(d->buckets);
+        pb_idmap_destroy(&d->ids);
         pthread_mutex_destroy(&d->lock);
         free(d);
 }

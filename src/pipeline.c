@@ -3,11 +3,13 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "deadletter.h"
 #include "dedupe.h"
+#include "idmap.h"
 #include "log.h"
 #include "pb.h"
 #include "publish.h"
@@ -21,7 +23,7 @@ struct item;
 
 /* An id on its way to Kafka, and the items that wait for its fate. */
 struct flight {
-        struct flight *chain;
+        pb_idnode_t node; /* first: in pl->flights by id */
         struct item *followers;
         uint64_t content; /* the publisher's payload hash (0: a rejection) */
         char id[];
@@ -64,8 +66,7 @@ struct pb_pipeline {
         pthread_mutex_t lock; /* flights, window decisions, documents, stats */
         pthread_cond_t cond;  /* in_flight went down */
         pb_dedupe_t *window;  /* delivered ids; NULL: no dedupe */
-        struct flight **buckets;
-        size_t nbuckets, nflights;
+        pb_idmap_t flights;   /* ids in flight */
         int closing;
         pb_pipeline_stats_t st;
 };
@@ -83,35 +84,9 @@ const char *pb_outcome_name(pb_outcome_t o)
 
 /* --- the in-flight map (caller holds pl->lock) --- */
 
-static uint64_t hash(const char *s)
+static struct flight *flight_get(pb_pipeline_t *pl, const char *id)
 {
-        return pb_fnv1a_str(s);
-}
-
-static struct flight **flight_slot(pb_pipeline_t *pl, const char *id)
-{
-        struct flight **pp = &pl->buckets[hash(id) & (pl->nbuckets - 1)];
-        while (*pp && strcmp((*pp)->id, id) != 0)
-                pp = &(*pp)->chain;
-        return pp;
-}
-
-static void flights_grow(pb_pipeline_t *pl)
-{
-        size_t n = pl->nbuckets * 2;
-        struct flight **nb = calloc(n, sizeof(struct flight *));
-        if (!nb)
-                return; /* longer chains: slower, still correct */
-        for (size_t i = 0; i < pl->nbuckets; i++)
-                for (struct flight *f = pl->buckets[i], *next; f; f = next) {
-                        next = f->chain;
-                        size_t b = hash(f->id) & (n - 1);
-                        f->chain = nb[b];
-                        nb[b] = f;
-                }
-        free(pl->buckets);
-        pl->buckets = nb;
-        pl->nbuckets = n;
+        return (struct flight *)pb_idmap_get(&pl->flights, id);
 }
 
 static struct flight *flight_add(pb_pipeline_t *pl, const char *id)
@@ -123,22 +98,13 @@ static struct flight *flight_add(pb_pipeline_t *pl, const char *id)
         memcpy(f->id, id, n + 1);
         f->followers = NULL;
         f->content = 0;
-        if (pl->nflights >= pl->nbuckets)
-                flights_grow(pl);
-        struct flight **pp = flight_slot(pl, id);
-        f->chain = NULL;
-        *pp = f;
-        pl->nflights++;
+        pb_idmap_add(&pl->flights, &f->node);
         return f;
 }
 
 static void flight_del(pb_pipeline_t *pl, struct flight *f)
 {
-        struct flight **pp = flight_slot(pl, f->id);
-        if (*pp == f) {
-                *pp = f->chain;
-                pl->nflights--;
-        }
+        pb_idmap_del(&pl->flights, &f->node);
 }
 
 /* --- counting and settling --- */
@@ -481,9 +447,9 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                  * written otherwise (member order) for the same content. */
                 uint64_t content = e && d->path == PB_INGEST_WEBHOOK ? e->payload_hash : 0;
                 int seen = pb_dedupe_seen_content(pl->window, key, now, content);
-                struct flight **slot = flight_slot(pl, key);
-                if (seen == 2 || (!seen && *slot && content && (*slot)->content &&
-                                  (*slot)->content != content)) {
+                struct flight *cur = flight_get(pl, key);
+                if (seen == 2 ||
+                    (!seen && cur && content && cur->content && cur->content != content)) {
                         /* The same event id, another payload: never dropped as
                          * a duplicate, never published over the first. This
                          * copy goes to the dead-letter topic, its bytes kept. */
@@ -501,12 +467,12 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         content = 0;
                         reject_key(ni, key, sizeof(key));
                         seen = pb_dedupe_seen(pl->window, key, now);
-                        slot = flight_slot(pl, key);
+                        cur = flight_get(pl, key);
                 }
                 /* Kafka holds it, as far as the predicate knows (the
                  * poller's reconcile, the index: another replica, an
                  * earlier run). Cheap lookups under their own locks. */
-                if (!seen && !*slot && s->known && s->known(s->known_ctx, key))
+                if (!seen && !cur && s->known && s->known(s->known_ctx, key))
                         seen = 1;
                 if (seen) {
                         pthread_mutex_unlock(&pl->lock);
@@ -514,12 +480,12 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         report(pl, d, &r, 0);
                         return;
                 }
-                if (*slot) {
+                if (cur) {
                         /* Still on its way from an earlier copy: follow it. */
                         struct item *f = item_new(d, key, e, e ? NULL : ni->error);
                         if (f) {
-                                f->next = (*slot)->followers;
-                                (*slot)->followers = f;
+                                f->next = cur->followers;
+                                cur->followers = f;
                                 d->pending++;
                                 pthread_mutex_unlock(&pl->lock);
                                 return;
@@ -695,15 +661,14 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
         pthread_mutex_init(&pl->lock, NULL);
         pthread_mutex_init(&pl->dry_lock, NULL);
         pb_cond_init(&pl->cond);
-        pl->nbuckets = 1024;
-        pl->buckets = calloc(pl->nbuckets, sizeof(struct flight *));
+        int map_ok = pb_idmap_init(&pl->flights, offsetof(struct flight, id)) == 0;
         if (opts && opts->dedupe_entries)
                 pl->window = pb_dedupe_new(opts->dedupe_entries, opts->dedupe_ttl_ms);
         const char *topics[PB_CONFIG_TOPICS];
         pb_config_topics(cfg, topics);
         for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
                 pl->st.topics[i].topic = topics[i];
-        if (!pl->buckets || (opts && opts->dedupe_entries && !pl->window)) {
+        if (!map_ok || (opts && opts->dedupe_entries && !pl->window)) {
                 pb_seterr(errstr, errsz, "out of memory");
                 goto fail;
         }
@@ -718,7 +683,7 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
         return pl;
 fail:
         pb_dedupe_free(pl->window);
-        free(pl->buckets);
+        pb_idmap_destroy(&pl->flights);
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
         pthread_cond_destroy(&pl->cond);
@@ -786,10 +751,10 @@ void pb_pipeline_free(pb_pipeline_t *pl)
                 return;
         pb_pipeline_close(pl, 0);
         pb_producer_free(pl->prod);
-        if (pl->nflights)
-                pb_err("internal: %zu flight(s) left at pipeline free", pl->nflights);
+        if (pl->flights.size)
+                pb_err("internal: %zu flight(s) left at pipeline free", pl->flights.size);
         pb_dedupe_free(pl->window);
-        free(pl->buckets);
+        pb_idmap_destroy(&pl->flights);
         thread_tok_free(); /* main's: its key destructor never runs */
         pthread_mutex_destroy(&pl->lock);
         pthread_mutex_destroy(&pl->dry_lock);
