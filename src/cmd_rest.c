@@ -217,8 +217,8 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 pthread_cond_init(&o.cond, NULL);
                 pb_submission_t s;
                 memset(&s, 0, sizeof(s));
-                s.buf = body;
-                s.len = len;
+                s.normalized = b; /* the envelope printed above, not a second one */
+                b = NULL;
                 s.path = PB_INGEST_REST;
                 s.received_us = now_us;
                 s.wait_ms = -1;
