@@ -47,20 +47,20 @@ step "integration tests: the real binary, and the ASan+UBSan binary side by side
 # The container image builds meanwhile (deploy.image below then reuses it).
 ( bash scripts/image.sh build > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
 image_pid=$!
-# Under ASan the secured-Kafka test runs one SASL mode (the others differ
-# only inside librdkafka, which is not instrumented) with every refusal; the
-# Kafka-versions smoke runs in the ASan lane only, so the lanes take about
-# as long.
+# Each lane runs two tests at a time, the longest first (their COST in
+# tests/CMakeLists.txt): the tests wait more than they compute. Under ASan
+# the secured-Kafka test runs one SASL mode (the others differ only inside
+# librdkafka, which is not instrumented) with every refusal; the plain lane
+# runs the other modes, no refusals, and the Kafka-versions smoke, so the
+# lanes take about as long.
 ( ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0 \
-    PB_SECURE_MODES=scram-512 \
-    ctest --test-dir build-asan -L integration --no-tests=error --output-on-failure \
+    PB_SECURE_MODES=scram-512 PB_KAFKA_VERSIONS=none \
+    ctest --test-dir build-asan -j2 -L integration --no-tests=error --output-on-failure \
     > build-asan/integration.log 2>&1 ) &
 asan_pid=$!
-# The plain binary's secured-Kafka test runs the modes the ASan one does not
-# but SASL/PLAIN (a mechanism that differs from SCRAM only in librdkafka).
-plain_rc=0; PB_KAFKA_VERSIONS=none PB_SECURE_MODES="scram-256 mtls oauthbearer" \
-  ctest --test-dir build -L integration --no-tests=error --output-on-failure || plain_rc=$?
+plain_rc=0; PB_SECURE_MODES="scram-256 plain mtls oauthbearer" PB_SECURE_REFUSALS=0 \
+  ctest --test-dir build -j2 -L integration --no-tests=error --output-on-failure || plain_rc=$?
 asan_rc=0; wait $asan_pid || asan_rc=$?
 echo "--- ASan+UBSan binary:"; cat build-asan/integration.log
 [ $plain_rc -eq 0 ] && [ $asan_rc -eq 0 ] || { echo "integration tests failed (plain $plain_rc, ASan $asan_rc)"; exit 1; }

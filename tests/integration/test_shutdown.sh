@@ -100,7 +100,12 @@ start_fake 0
 start_bridge "$WORK/bridge.conf" "$WORK/load.log"
 curl -sf -X POST "$FAKE/_admin/webhooks/start" \
   -d "{\"url\": \"$BASE/hook\", \"key\": \"$WORK/keys/dev-private.pem\", \"rate\": 400, \"count\": 100000, \"threads\": 16}" > /dev/null
-sleep 3
+# Stop once the load is really on (600 answered: 1.5 s at the full rate, more
+# on a loaded machine), not after a fixed time.
+for _ in $(seq 1 300); do
+  [ "$(curl -sf "$FAKE/_admin/webhooks?summary=1" | python3 -c "import json,sys; print(json.load(sys.stdin)['acked_count'])")" -ge 600 ] && break
+  sleep 0.1
+done
 t0=$(date +%s%N)
 kill -TERM "$BRIDGE_PID"
 set +e; wait "$BRIDGE_PID"; rc=$?; set -e; BRIDGE_PID=""
