@@ -15,7 +15,7 @@ int pb_idmap_init(pb_idmap_t *m, size_t id_off)
         m->nbuckets = 1024; /* grows with the content, not with a capacity */
         m->size = 0;
         m->id_off = id_off;
-        m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
+        m->buckets = calloc(m->nbuckets, sizeof(pb_idnode_t *));
         return m->buckets ? 0 : PB_ERR;
 }
 
@@ -44,7 +44,7 @@ pb_idnode_t *pb_idmap_get(const pb_idmap_t *m, const char *id)
 static void grow(pb_idmap_t *m)
 {
         size_t n = m->nbuckets * 2;
-        pb_idnode_t **nb = calloc(n, sizeof(*nb));
+        pb_idnode_t **nb = calloc(n, sizeof(pb_idnode_t *));
         if (!nb)
                 return;
         for (size_t i = 0; i < m->nbuckets; i++)
