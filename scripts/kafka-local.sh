@@ -117,7 +117,7 @@ L4J
 
 java_run() { # java_run NODE class args...
   local dir; dir=$(node_dir "$1"); shift
-  java -Xms128m -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -Djava.awt.headless=true \
+  java -Xms128m -Xmx${KAFKA_HEAP:-1g} ${KAFKA_JVM_OPTS:--XX:+UseG1GC} -Djava.awt.headless=true \
        -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" "$@"
 }
 
@@ -168,7 +168,7 @@ start_node() { # start_node NODE [cluster-id]
     fi
   fi
   log "starting node $n on 127.0.0.1:$port (log: $dir/kafka.log)"
-  nohup java -Xms128m -Xmx${KAFKA_HEAP:-1g} -XX:+UseG1GC -Djava.awt.headless=true \
+  nohup java -Xms128m -Xmx${KAFKA_HEAP:-1g} ${KAFKA_JVM_OPTS:--XX:+UseG1GC} -Djava.awt.headless=true \
        -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
       >"$dir/kafka.log" 2>&1 < /dev/null &
   echo $! > "$dir/kafka.pid"

@@ -50,7 +50,7 @@ sec_oidc_start() {
 }
 
 sec_java() { # CLASS ARGS...
-  java -Xms64m -Xmx256m -Dlog4j2.configurationFile="$SEC/tools-log4j2.properties" -cp "$SEC_LIB/*" "$@"
+  java -Xms64m -Xmx256m ${KAFKA_JVM_OPTS:-} -Dlog4j2.configurationFile="$SEC/tools-log4j2.properties" -cp "$SEC_LIB/*" "$@"
 }
 
 # Starts the broker (SEC_KAFKA_VERSION) with the SCRAM users made at format time.
@@ -119,7 +119,7 @@ PROPS
       --add-scram "SCRAM-SHA-512=[name=bridge,password=$BRIDGE_SECRET]" \
       --add-scram "SCRAM-SHA-256=[name=bridge,password=$BRIDGE_SECRET]" > "$d/format.log" 2>&1 \
     || { cat "$d/format.log"; fail "storage format"; }
-  java -Xms128m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+  java -Xms128m -Xmx512m ${KAFKA_JVM_OPTS:--XX:+UseG1GC} -Djava.awt.headless=true \
        -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$OIDC/jwks" \
        -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$SEC_LIB/*" kafka.Kafka "$d/server.properties" \
        > "$d/kafka.log" 2>&1 < /dev/null &
