@@ -1,0 +1,201 @@
+/* publish.c: which topic each event type goes to, and each envelope as a
+ * Kafka record in every envelope.kafka_mode (key, value, headers), read back
+ * from librdkafka's mock cluster by an independent consumer; a rejection as a
+ * dead letter whose value stays strict JSON with the raw bytes inside. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "deadletter.h"
+#include "kafka_producer.h"
+#include "mockkafka.h"
+#include "normalize.h"
+#include "pb.h"
+#include "publish.h"
+#include "testutil.h"
+
+#define EVENT                                                                                      \
+        "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e-%s\","                    \
+        "\"occurred_at\":\"2026-03-05T12:30:45Z\",\"payload\":{\"id\":\"po-7\","                   \
+        "\"status\":\"ported\"},\"record_type\":\"event\"},\"meta\":{\"attempt\":1}}"
+
+static void test_route(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg =
+            tm_config(c, NULL,
+                      "topics = { status_changed = \"s\"; foc_date_changed = \"f\"; new_comment = "
+                      "\"n\"; other = \"o\"; dead_letter = \"t.dlq\"; };\n");
+        assert_string_equal(pb_publish_route(cfg, "portout.status_changed"), "s");
+        assert_string_equal(pb_publish_route(cfg, "portout.foc_date_changed"), "f");
+        assert_string_equal(pb_publish_route(cfg, "portout.new_comment"), "n");
+        assert_string_equal(pb_publish_route(cfg, "portout.something_new"),
+                            "o"); /* never dropped */
+        assert_string_equal(pb_publish_route(cfg, ""), "o");
+        pb_norm_item_t rejected;
+        memset(&rejected, 0, sizeof(rejected));
+        assert_string_equal(pb_publish_topic(cfg, &rejected), "t.dlq");
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
+struct done {
+        pthread_mutex_t lock;
+        int n;
+        pb_fate_t fate;
+};
+
+static void on_done(void *opaque, const pb_delivery_t *d)
+{
+        struct done *x = opaque;
+        pthread_mutex_lock(&x->lock);
+        x->n++;
+        x->fate = d->fate;
+        pthread_mutex_unlock(&x->lock);
+}
+
+/* Publishes the first item of doc with the config's mode; returns it read
+ * back from topic (header: the one header to copy). */
+static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *doc,
+                               const char *topic, const char *header, pb_batch_t **batch)
+{
+        char err[512];
+        pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
+        if (!p)
+                fail_msg("producer: %s", err);
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
+        *batch = pb_normalize(&no, doc, strlen(doc), &ing);
+        assert_non_null(*batch);
+        assert_int_equal((*batch)->cnt, 1);
+        pb_provenance_t prov = {"webhook", "2026-03-05T00:00:00Z", NULL};
+        struct done d = {PTHREAD_MUTEX_INITIALIZER, 0, PB_FATE_FAILED};
+        assert_int_equal(
+            pb_publish_item(p, cfg, &(*batch)->items[0], &prov, on_done, &d, -1, err, sizeof(err)),
+            PB_SEND_OK);
+        assert_int_equal(pb_producer_flush(p, 10000), 0);
+        assert_int_equal(d.n, 1);
+        assert_int_equal(d.fate,
+                         PB_FATE_DELIVERED); /* a rejection too: its record reached the DLQ */
+        pb_producer_free(p);
+        tm_record_t r[2];
+        assert_int_equal(tm_read(c, topic, header, r, 2), 1);
+        return r[0];
+}
+
+static pb_config_t *mode_config(tm_cluster_t *c, const char *mode)
+{
+        char extra[128];
+        snprintf(extra, sizeof(extra), "envelope = { kafka_mode = \"%s\"; };\n", mode);
+        return tm_config(c, NULL, extra);
+}
+
+#define STATUS_TOPIC "telnyx.portouts.status-changed"
+
+static void test_structured(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "structured");
+        char doc[512];
+        snprintf(doc, sizeof(doc), EVENT, "s");
+        pb_batch_t *b;
+        tm_record_t r = publish_one(c, cfg, doc, STATUS_TOPIC, "ce_id", &b);
+        const pb_envelope_t *e = b->items[0].env;
+        assert_string_equal(r.key, "po-7"); /* keyed by portout_id */
+        assert_int_equal(strlen(r.value), e->json_len);
+        assert_memory_equal(r.value, e->json, e->json_len); /* the whole envelope */
+        assert_string_equal(r.header, "e-s");
+        pb_batch_free(b);
+        b = NULL;
+        tm_cluster_free(c); /* a fresh topic for the next read */
+        c = tm_cluster_new();
+        pb_config_free(cfg);
+        cfg = mode_config(c, "structured");
+        r = publish_one(c, cfg, doc, STATUS_TOPIC, "content-type", &b);
+        assert_string_equal(r.header, "application/cloudevents+json; charset=UTF-8");
+        pb_batch_free(b);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
+static void test_structured_noheaders(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "structured_noheaders");
+        char doc[512];
+        snprintf(doc, sizeof(doc), EVENT, "n");
+        pb_batch_t *b;
+        tm_record_t r = publish_one(c, cfg, doc, STATUS_TOPIC, "ce_id", &b);
+        assert_string_equal(r.header, ""); /* no ce_ header: Python's SDK reads it right */
+        assert_memory_equal(r.value, b->items[0].env->json, b->items[0].env->json_len);
+        pb_batch_free(b);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
+static void test_binary(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "binary");
+        char doc[512];
+        snprintf(doc, sizeof(doc), EVENT, "b");
+        pb_batch_t *b;
+        tm_record_t r = publish_one(c, cfg, doc, STATUS_TOPIC, "content-type", &b);
+        const pb_envelope_t *e = b->items[0].env;
+        assert_string_equal(r.header, "application/json"); /* datacontenttype */
+        assert_int_equal(strlen(r.value), e->data_len);
+        assert_memory_equal(r.value, e->json + e->data_off, e->data_len); /* the data alone */
+        assert_int_equal(r.value[0], '{');
+        assert_non_null(strstr(r.value, "\"status\":\"ported\""));
+        assert_null(strstr(r.value, "specversion"));
+        pb_batch_free(b);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
+/* Bytes that are not UTF-8: the dead letter's value is {"raw_base64":...},
+ * said so in a header, and gives the bytes back. */
+static void test_dead_letter_keeps_bytes(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "structured");
+        const char doc[] =
+            "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"a\xc0\xaf\"}}";
+        pb_batch_t *b;
+        tm_record_t r = publish_one(c, cfg, doc, "t.dlq", "pb_value_encoding", &b);
+        assert_null(b->items[0].env);
+        assert_string_equal(r.header, PB_DL_ENCODING_JSON_BASE64);
+        unsigned char *raw = NULL;
+        size_t n = 0;
+        assert_int_equal(pb_deadletter_unwrap(r.value, strlen(r.value), &raw, &n), 0);
+        assert_int_equal(n, sizeof(doc) - 1);
+        assert_memory_equal(raw, doc, n);
+        free(raw);
+        pb_batch_free(b);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_route),
+            cmocka_unit_test(test_structured),
+            cmocka_unit_test(test_structured_noheaders),
+            cmocka_unit_test(test_binary),
+            cmocka_unit_test(test_dead_letter_keeps_bytes),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
