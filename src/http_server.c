@@ -56,7 +56,7 @@ struct pb_httpd {
         unsigned port;
         pthread_mutex_t lock; /* connections, requests, the waiting list */
         struct conn *conns;
-        struct pb_http_req *waiting;
+        struct pb_http_req *waiting, *waiting_tail; /* oldest first: by deadline */
         size_t nwaiting;
         size_t live; /* requests libmicrohttpd has not completed */
         int quiesced;
@@ -146,8 +146,26 @@ static void waiting_del_locked(pb_httpd_t *h, pb_http_req_t *r)
                 h->waiting = r->wnext;
         if (r->wnext)
                 r->wnext->wprev = r->wprev;
+        else
+                h->waiting_tail = r->wprev;
         r->wprev = r->wnext = NULL;
         h->nwaiting--;
+}
+
+/* Every request's deadline is its hand-off time plus one constant, so
+ * appending keeps the list sorted; the timer, asleep until the head's
+ * deadline, is woken only when a request becomes the head. */
+static void waiting_add_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        r->wprev = h->waiting_tail;
+        if (h->waiting_tail) {
+                h->waiting_tail->wnext = r;
+        } else {
+                h->waiting = r;
+                pthread_cond_signal(&h->tcond);
+        }
+        h->waiting_tail = r;
+        h->nwaiting++;
 }
 
 static struct MHD_Response *make_response(const char *content_type, const char *body, size_t len,
@@ -190,18 +208,21 @@ static void answer_locked(pb_http_req_t *r, unsigned status, struct MHD_Response
         }
 }
 
-void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
-                    size_t len, int retry_after_s, const char *allow)
+int pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
+                   size_t len, int retry_after_s, const char *allow)
 {
         pb_httpd_t *h = r->h;
-        struct MHD_Response *resp = make_response(content_type, body, len, retry_after_s, allow, 0);
         pthread_mutex_lock(&h->lock);
-        answer_locked(r, status, resp);
+        int taken = !r->answered;
+        if (taken)
+                answer_locked(r, status,
+                              make_response(content_type, body, len, retry_after_s, allow, 0));
         if (!r->app_released) {
                 r->app_released = 1;
                 req_unref_locked(r);
         }
         pthread_mutex_unlock(&h->lock);
+        return taken;
 }
 
 static const char shutting_down_body[] =
@@ -396,11 +417,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                         answer_shutting_down_locked(h, r);
                         return refused_unlock(h, r);
                 }
-                r->wnext = h->waiting;
-                if (h->waiting)
-                        h->waiting->wprev = r;
-                h->waiting = r;
-                h->nwaiting++;
+                waiting_add_locked(h, r);
                 pthread_mutex_unlock(&h->lock);
 
                 h->o.on_request(h->o.app, r);
@@ -437,8 +454,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                 h->live--;
                 pthread_cond_broadcast(&h->cond);
                 waiting_del_locked(h, r);
-                if (!r->app_released) {
-                        /* Aborted before the application had it to answer. */
+                if (!r->app_released && r->state != REQ_HANDED) {
+                        /* Aborted before the application had it to answer
+                         * (a handed one is the application's until it
+                         * answers, even if the deadline answered first). */
                         r->app_released = 1;
                         r->refs--;
                 }
@@ -526,57 +545,97 @@ static const char timeout_response[] =
  * client's bytes unread would reset the connection and lose the 408. */
 #define LINGER_MS 500
 
+/* Cuts connections whose request is not complete in time. Caller holds
+ * h->lock; runs every SCAN_MS. */
+static void cut_slow_locked(pb_httpd_t *h, int64_t now)
+{
+        for (struct conn *c = h->conns; c; c = c->next) {
+                if (c->fd < 0 || c->cut == 2)
+                        continue;
+                if (c->cut == 1) {
+                        if (now - c->cut_ms >= LINGER_MS) {
+                                c->cut = 2;
+                                shutdown(c->fd, SHUT_RDWR);
+                        }
+                        continue;
+                }
+                if (!c->reading)
+                        continue;
+                /* A client that shut its write side cannot finish a request:
+                 * libmicrohttpd would wait for the deadline. Two scans in a
+                 * row, so a whole request read with its end is handed over
+                 * first (it is then not reading). */
+                char b;
+                if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+                        if (++c->eof_scans >= 2) {
+                                c->cut = 2;
+                                shutdown(c->fd, SHUT_RDWR);
+                        }
+                        continue;
+                }
+                c->eof_scans = 0;
+                if (now - c->since_ms < (int64_t)h->o.request_timeout_ms)
+                        continue;
+                if (!c->uri_seen) { /* idle between requests: close quietly */
+                        c->cut = 2;
+                        shutdown(c->fd, SHUT_RDWR);
+                        continue;
+                }
+                c->cut = 1;
+                c->cut_ms = now;
+                ssize_t w = send(c->fd, timeout_response, sizeof(timeout_response) - 1,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                (void)w;
+                shutdown(c->fd, SHUT_WR);
+                count(h, 408, "request_timeout");
+                pb_info("%s: 408 request_timeout from %s: no complete request within %u ms",
+                        h->o.name, c->addr, h->o.request_timeout_ms);
+        }
+}
+
+/* The answer deadline of the oldest waiting request passed: 503, and the
+ * application is told (holding a reference, so its own answer racing this
+ * one cannot free the request under it). Caller holds h->lock. */
+static void expire_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        const char *b = h->o.timeout_body ? h->o.timeout_body : "{}";
+        answer_locked(
+            r, MHD_HTTP_SERVICE_UNAVAILABLE,
+            make_response("application/json", b, strlen(b), h->o.timeout_retry_after_s, NULL, 0));
+        count(h, 503, h->o.timeout_reason ? h->o.timeout_reason : "answer_timeout");
+        if (!h->o.on_timeout)
+                return;
+        r->refs++;
+        pthread_mutex_unlock(&h->lock);
+        h->o.on_timeout(h->o.app, r);
+        pthread_mutex_lock(&h->lock);
+        req_unref_locked(r);
+}
+
+#define SCAN_MS 100
+
 static void *timer_main(void *arg)
 {
         pb_httpd_t *h = arg;
+        int64_t next_scan = pb_mono_ms() + SCAN_MS;
+        const int64_t answer_ms = h->o.answer_timeout_ms;
         pthread_mutex_lock(&h->lock);
         while (!h->stop) {
-                pb_cond_timedwait_ms(&h->tcond, &h->lock, 100);
-                if (h->stop || !h->o.request_timeout_ms)
-                        continue;
                 int64_t now = pb_mono_ms();
-                for (struct conn *c = h->conns; c; c = c->next) {
-                        if (c->fd < 0 || c->cut == 2)
-                                continue;
-                        if (c->cut == 1) {
-                                if (now - c->cut_ms >= LINGER_MS) {
-                                        c->cut = 2;
-                                        shutdown(c->fd, SHUT_RDWR);
-                                }
-                                continue;
-                        }
-                        if (!c->reading)
-                                continue;
-                        /* A client that shut its write side cannot finish a
-                         * request: libmicrohttpd would wait for the deadline.
-                         * Two scans in a row, so a whole request read with its
-                         * end is handed over first (it is then not reading). */
-                        char b;
-                        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
-                                if (++c->eof_scans >= 2) {
-                                        c->cut = 2;
-                                        shutdown(c->fd, SHUT_RDWR);
-                                }
-                                continue;
-                        }
-                        c->eof_scans = 0;
-                        if (now - c->since_ms < (int64_t)h->o.request_timeout_ms)
-                                continue;
-                        if (!c->uri_seen) { /* idle between requests: close quietly */
-                                c->cut = 2;
-                                shutdown(c->fd, SHUT_RDWR);
-                                continue;
-                        }
-                        c->cut = 1;
-                        c->cut_ms = now;
-                        ssize_t w = send(c->fd, timeout_response, sizeof(timeout_response) - 1,
-                                         MSG_DONTWAIT | MSG_NOSIGNAL);
-                        (void)w;
-                        shutdown(c->fd, SHUT_WR);
-                        count(h, 408, "request_timeout");
-                        pb_info("%s: 408 request_timeout from %s: no complete request within %u ms",
-                                h->o.name, c->addr, h->o.request_timeout_ms);
+                pb_http_req_t *r = answer_ms ? h->waiting : NULL;
+                if (r && r->start_ms + answer_ms <= now) {
+                        expire_locked(h, r);
+                        continue;
                 }
+                if (now >= next_scan) {
+                        next_scan = now + SCAN_MS;
+                        if (h->o.request_timeout_ms)
+                                cut_slow_locked(h, now);
+                        continue;
+                }
+                int64_t wake =
+                    r && r->start_ms + answer_ms < next_scan ? r->start_ms + answer_ms : next_scan;
+                pb_cond_timedwait_ms(&h->tcond, &h->lock, wake - now);
         }
         pthread_mutex_unlock(&h->lock);
         return NULL;
@@ -714,7 +773,7 @@ void pb_httpd_free(pb_httpd_t *h)
         /* libmicrohttpd must not stop with a suspended connection (it aborts).
          * The application's hold goes too: it may not touch them after this. */
         pb_http_req_t *list = h->waiting;
-        h->waiting = NULL;
+        h->waiting = h->waiting_tail = NULL;
         h->nwaiting = 0;
         while (list) {
                 pb_http_req_t *r = list;

@@ -18,6 +18,12 @@
  * thread, now or later; until then the connection is suspended and holds no
  * thread, and the request stays valid.
  *
+ * Answer deadline: with answer_timeout_ms, a request handed to on_request and
+ * not answered that long after its body completed is answered here, 503 with
+ * timeout_body, and on_timeout(app, req) is told. The request stays the
+ * application's until it calls pb_http_answer() (which then drops its answer
+ * and returns 0), so one clock, the listener's, decides every request's fate.
+ *
  * Stop: pb_httpd_quiesce() closes the listening socket and makes the listener
  * answer every new request (keep-alive connections too) with 503
  * "shutting_down"; pb_httpd_free() answers whatever still waits (503), gives
@@ -53,6 +59,11 @@ typedef struct pb_httpd_opts {
         int reuse_port;
         pb_http_fn *on_headers; /* may be NULL */
         pb_http_fn *on_request;
+        unsigned answer_timeout_ms; /* 0: the application always answers */
+        const char *timeout_body;   /* JSON; borrowed */
+        const char *timeout_reason; /* http_requests_total's reason label */
+        int timeout_retry_after_s;
+        pb_http_fn *on_timeout; /* may be NULL */
         void *app;
         pb_metrics_t *metrics; /* http_requests_total for the listener's own answers */
 } pb_httpd_opts_t;
@@ -98,11 +109,11 @@ void pb_http_req_set_data(pb_http_req_t *r, void *data);
 void *pb_http_req_data(const pb_http_req_t *r);
 
 /* Answers the request and releases the application's hold on it: call it
- * exactly once per request; the request is invalid afterwards. (If the
- * listener already answered it while stopping, the answer is dropped.)
- * body is copied; retry_after_s > 0 adds Retry-After, allow adds Allow.
- * Callable from any thread. */
-void pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
-                    size_t len, int retry_after_s, const char *allow);
+ * exactly once per request; the request is invalid afterwards. Returns 1, or
+ * 0 if the listener had answered it already (its deadline, or stopping) and
+ * this answer was dropped. body is copied; retry_after_s > 0 adds
+ * Retry-After, allow adds Allow. Callable from any thread. */
+int pb_http_answer(pb_http_req_t *r, unsigned status, const char *content_type, const char *body,
+                   size_t len, int retry_after_s, const char *allow);
 
 #endif

@@ -1,7 +1,6 @@
 #include "http_webhook.h"
 
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,6 @@
 
 #define MAX_PATHS 16
 
-/* One webhook request between its signature check and its answer. Freed when
- * it is answered AND the pipeline has reported the document (refs). */
-struct hook {
-        pb_webhook_t *w;
-        pb_http_req_t *req; /* NULL once answered */
-        int refs;
-        int64_t start_ms, deadline_ms; /* monotonic */
-        struct hook *tprev, *tnext;    /* deadline list, oldest first */
-};
-
 struct pb_webhook {
         const pb_config_t *cfg;
         pb_pipeline_t *pl;
@@ -33,12 +22,7 @@ struct pb_webhook {
         pb_httpd_t *http;
         char *paths[MAX_PATHS];
         int npaths;
-        pthread_mutex_t lock; /* the deadline list, hook states */
-        pthread_cond_t cond;
-        struct hook *head, *tail;
-        pthread_t timer;
-        int timer_started;
-        int stop;
+        char *timeout_body; /* the 503 the listener gives at webhook.ack_timeout_ms */
 };
 
 static void count(pb_webhook_t *w, unsigned code, const char *reason)
@@ -48,30 +32,45 @@ static void count(pb_webhook_t *w, unsigned code, const char *reason)
         pb_metrics_add(w->metrics, "portout_bridge_http_requests_total", labels, 1);
 }
 
-static void answer_json(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *reason,
-                        json_object *body, const char *allow)
+/* Answers (counted if this answer was the one given: the listener may have
+ * answered at the deadline); returns pb_http_answer()'s word. */
+static int answer_json(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *reason,
+                       json_object *body, const char *allow)
 {
         size_t len = 0;
         const char *s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN, &len);
-        count(w, code, reason);
-        pb_http_answer(req, code, "application/json", s, len,
-                       code == 503 || code == 429 ? (int)w->cfg->webhook_retry_after_s : 0, allow);
+        int taken = pb_http_answer(
+            req, code, "application/json", s, len,
+            code == 503 || code == 429 ? (int)w->cfg->webhook_retry_after_s : 0, allow);
+        if (taken)
+                count(w, code, reason);
         json_object_put(body);
+        return taken;
 }
 
-/* {"error": name, "message": text[, "in_kafka": in_kafka]}; counted and
- * logged. in_kafka (a 503's word on this attempt's event): "no" or "maybe". */
-static void answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
-                            const char *message, const char *allow, const char *in_kafka)
+static json_object *error_body(const char *name, const char *message, const char *in_kafka)
 {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(name));
         json_object_object_add(o, "message", json_object_new_string(message));
         if (in_kafka)
                 json_object_object_add(o, "in_kafka", json_object_new_string(in_kafka));
-        pb_log(code >= 500 ? PB_LOG_WARN : PB_LOG_INFO, "webhook %u %s from %s: %s", code, name,
-               pb_http_req_client(req), message);
-        answer_json(w, req, code, name, o, allow);
+        return o;
+}
+
+/* {"error": name, "message": text[, "in_kafka": in_kafka]}; counted and
+ * logged. in_kafka (a 503's word on this attempt's event): "no" or "maybe". */
+static int answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
+                           const char *message, const char *allow, const char *in_kafka)
+{
+        const char *client = pb_http_req_client(req);
+        char who[64];
+        snprintf(who, sizeof(who), "%s", client); /* req is invalid once answered */
+        int taken = answer_json(w, req, code, name, error_body(name, message, in_kafka), allow);
+        if (taken)
+                pb_log(code >= 500 ? PB_LOG_WARN : PB_LOG_INFO, "webhook %u %s from %s: %s", code,
+                       name, who, message);
+        return taken;
 }
 
 static void answer_error(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
@@ -129,62 +128,30 @@ static void on_headers(void *app, pb_http_req_t *req)
         }
 }
 
-/* Caller holds w->lock. */
-static void deadline_del_locked(pb_webhook_t *w, struct hook *k)
+/* Returns 1 if this was the request's answer, 0 if the listener had given
+ * the deadline's 503 already. */
+static int answer_outcome(pb_webhook_t *w, pb_http_req_t *req, const pb_doc_result_t *res)
 {
-        if (k->tprev)
-                k->tprev->tnext = k->tnext;
-        else if (w->head == k)
-                w->head = k->tnext;
-        if (k->tnext)
-                k->tnext->tprev = k->tprev;
-        else if (w->tail == k)
-                w->tail = k->tprev;
-        k->tprev = k->tnext = NULL;
-}
-
-/* Caller holds w->lock. */
-static void hook_unref_locked(struct hook *k)
-{
-        if (--k->refs == 0)
-                free(k);
-}
-
-/* Takes the request out of the hook for answering, once, and drops the
- * answer's reference (the pipeline's report still holds the hook, so it is
- * never freed here). Caller holds w->lock; returns NULL if it was answered
- * already. */
-static pb_http_req_t *claim_locked(pb_webhook_t *w, struct hook *k)
-{
-        pb_http_req_t *req = k->req;
-        if (!req)
-                return NULL;
-        k->req = NULL;
-        deadline_del_locked(w, k);
-        k->refs--;
-        return req;
-}
-
-static void answer_outcome(pb_webhook_t *w, pb_http_req_t *req, int64_t start_ms,
-                           const pb_doc_result_t *res)
-{
-        pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - start_ms) / 1000.0);
+        double secs = (double)(pb_mono_ms() - pb_http_req_start_ms(req)) / 1000.0;
+        int taken;
         if (res->failed) {
                 char msg[768];
                 /* "maybe": sent, never acknowledged; the retry is then
                  * answered "duplicate" if the copy did land. */
                 const char *in_kafka = res->maybe_persisted ? "maybe" : "no";
                 if (res->busy && pb_pipeline_closing(w->pl)) {
-                        answer_error_in(w, req, 503, "shutting_down",
-                                        "the bridge is stopping; retry", NULL, in_kafka);
+                        taken = answer_error_in(w, req, 503, "shutting_down",
+                                                "the bridge is stopping; retry", NULL, in_kafka);
                 } else if (res->busy) {
                         snprintf(msg, sizeof(msg), "the bridge is full (%s); retry", res->reason);
-                        answer_error_in(w, req, 503, "backpressure", msg, NULL, in_kafka);
+                        taken = answer_error_in(w, req, 503, "backpressure", msg, NULL, in_kafka);
                 } else {
                         snprintf(msg, sizeof(msg), "not durable: %s", res->reason);
-                        answer_error_in(w, req, 503, "not_durable", msg, NULL, in_kafka);
+                        taken = answer_error_in(w, req, 503, "not_durable", msg, NULL, in_kafka);
                 }
-                return;
+                if (taken)
+                        pb_metrics_observe_ack(w->metrics, secs);
+                return taken;
         }
         const char *status = res->dead_lettered ? "dead_lettered"
                              : res->delivered   ? "delivered"
@@ -202,21 +169,19 @@ static void answer_outcome(pb_webhook_t *w, pb_http_req_t *req, int64_t start_ms
         }
         if (res->duplicates)
                 json_object_object_add(o, "duplicates", json_object_new_int((int)res->duplicates));
-        answer_json(w, req, 200, status, o, NULL);
+        taken = answer_json(w, req, 200, status, o, NULL);
+        if (taken)
+                pb_metrics_observe_ack(w->metrics, secs);
+        return taken;
 }
 
 /* Pipeline callback: the document's outcome. */
 static void on_done(void *opaque, const pb_doc_result_t *res)
 {
-        struct hook *k = opaque;
-        pb_webhook_t *w = k->w;
-        pthread_mutex_lock(&w->lock);
-        pb_http_req_t *req = claim_locked(w, k);
-        int64_t start = k->start_ms;
-        pthread_mutex_unlock(&w->lock);
-        if (req) {
-                answer_outcome(w, req, start, res);
-        } else if (res->delivered || res->dead_lettered || res->maybe_persisted) {
+        pb_http_req_t *req = opaque;
+        pb_webhook_t *w = pb_http_req_data(req);
+        if (!answer_outcome(w, req, res) &&
+            (res->delivered || res->dead_lettered || res->maybe_persisted)) {
                 /* Answered 503 at the deadline, and the fate came later: the
                  * answer was not the truth. The record deadline makes this
                  * rare (a fate more than ~1 s late); Telnyx's retry finds the
@@ -226,9 +191,17 @@ static void on_done(void *opaque, const pb_doc_result_t *res)
                         res->maybe_persisted ? "failed unacknowledged (Kafka may hold it)"
                                              : "reached Kafka");
         }
-        pthread_mutex_lock(&w->lock);
-        hook_unref_locked(k);
-        pthread_mutex_unlock(&w->lock);
+}
+
+/* The listener answered a request at webhook.ack_timeout_ms (timeout_body);
+ * its record keeps going, and a late success lands in the delivered window. */
+static void on_timeout(void *app, pb_http_req_t *req)
+{
+        pb_webhook_t *w = app;
+        pb_metrics_observe_ack(w->metrics,
+                               (double)(pb_mono_ms() - pb_http_req_start_ms(req)) / 1000.0);
+        pb_warn("webhook 503 ack_timeout from %s: Kafka gave no word on the event within %lld ms",
+                pb_http_req_client(req), (long long)w->cfg->webhook_ack_timeout_ms);
 }
 
 /* The body is complete: verify, submit, and wait (the listener suspends the
@@ -272,30 +245,7 @@ static void on_request(void *app, pb_http_req_t *req)
                 answer_error_in(w, req, 503, "kafka_view_behind", msg, NULL, "no");
                 return;
         }
-        struct hook *k = calloc(1, sizeof(*k));
-        if (!k) {
-                answer_error(w, req, 503, "out_of_memory", "out of memory", NULL);
-                return;
-        }
-        k->w = w;
-        k->req = req;
-        k->refs = 2; /* the answer, and the pipeline's report */
-        k->start_ms = pb_http_req_start_ms(req);
-        k->deadline_ms = k->start_ms + w->cfg->webhook_ack_timeout_ms;
-        pthread_mutex_lock(&w->lock);
-        /* Deadlines are start + a constant: appending keeps the list sorted,
-         * and the timer, asleep until the head's deadline, needs waking only
-         * when this one becomes the head (not once per request). */
-        k->tprev = w->tail;
-        if (w->tail) {
-                w->tail->tnext = k;
-        } else {
-                w->head = k;
-                pthread_cond_signal(&w->cond);
-        }
-        w->tail = k;
-        pthread_mutex_unlock(&w->lock);
-
+        pb_http_req_set_data(req, w);
         pb_submission_t s;
         memset(&s, 0, sizeof(s));
         s.buf = body;
@@ -304,7 +254,7 @@ static void on_request(void *app, pb_http_req_t *req)
         s.received_us = pb_now_ms() * 1000;
         s.wait_ms = 0; /* an HTTP thread never waits on Kafka */
         s.on_done = on_done;
-        s.opaque = k;
+        s.opaque = req;
         if (w->index) {
                 s.known = pb_index_known_fn;
                 s.known_ctx = w->index;
@@ -312,43 +262,11 @@ static void on_request(void *app, pb_http_req_t *req)
         pb_pipeline_submit(w->pl, &s);
 }
 
-/* Answers 503 for requests whose events are not durable in time. Their
- * records keep going; a late success lands in the delivered window. */
-static void *timer_main(void *arg)
-{
-        pb_webhook_t *w = arg;
-        pthread_mutex_lock(&w->lock);
-        while (!w->stop) {
-                struct hook *k = w->head;
-                int64_t now = pb_mono_ms();
-                if (!k || k->deadline_ms > now) {
-                        int64_t wait = k ? k->deadline_ms - now : 1000;
-                        pb_cond_timedwait_ms(&w->cond, &w->lock, wait);
-                        continue;
-                }
-                pb_http_req_t *req = claim_locked(w, k);
-                int64_t start = k->start_ms;
-                pthread_mutex_unlock(&w->lock);
-                char msg[256];
-                snprintf(msg, sizeof(msg),
-                         "Kafka gave no word on the event within %lld ms; retry (it is "
-                         "withdrawn if not sent; a copy that did land answers the retry "
-                         "\"duplicate\")",
-                         (long long)w->cfg->webhook_ack_timeout_ms);
-                pb_metrics_observe_ack(w->metrics, (double)(pb_mono_ms() - start) / 1000.0);
-                answer_error_in(w, req, 503, "ack_timeout", msg, NULL, "maybe");
-                pthread_mutex_lock(&w->lock);
-        }
-        pthread_mutex_unlock(&w->lock);
-        return NULL;
-}
-
 static void release(pb_webhook_t *w)
 {
         for (int i = 0; i < w->npaths; i++)
                 free(w->paths[i]);
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->cond);
+        free(w->timeout_body);
         free(w);
 }
 
@@ -364,8 +282,6 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
         w->pl = pl;
         w->metrics = metrics;
         w->verifier = verifier;
-        pthread_mutex_init(&w->lock, NULL);
-        pb_cond_init(&w->cond);
         const char *p = cfg->webhook_paths;
         while (*p && w->npaths < MAX_PATHS) {
                 p += strspn(p, ", ");
@@ -386,12 +302,19 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
                 release(w);
                 return NULL;
         }
-        if (pthread_create(&w->timer, NULL, timer_main, w)) {
-                pb_seterr(errstr, errsz, "cannot start the webhook timer thread");
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "Kafka gave no word on the event within %lld ms; retry (it is withdrawn if not "
+                 "sent; a copy that did land answers the retry \"duplicate\")",
+                 (long long)cfg->webhook_ack_timeout_ms);
+        json_object *tb = error_body("ack_timeout", msg, "maybe");
+        w->timeout_body = strdup(json_object_to_json_string_ext(tb, JSON_C_TO_STRING_PLAIN));
+        json_object_put(tb);
+        if (!w->timeout_body) {
+                pb_seterr(errstr, errsz, "out of memory");
                 release(w);
                 return NULL;
         }
-        w->timer_started = 1;
         pb_httpd_opts_t o = {
             .name = "webhook",
             .address = cfg->webhook_address,
@@ -405,6 +328,11 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
             .reuse_port = cfg->webhook_reuse_port,
             .on_headers = on_headers,
             .on_request = on_request,
+            .answer_timeout_ms = (unsigned)cfg->webhook_ack_timeout_ms,
+            .timeout_body = w->timeout_body,
+            .timeout_reason = "ack_timeout",
+            .timeout_retry_after_s = (int)cfg->webhook_retry_after_s,
+            .on_timeout = on_timeout,
             .app = w,
             .metrics = metrics,
         };
@@ -440,27 +368,6 @@ void pb_webhook_free(pb_webhook_t *w)
 {
         if (!w)
                 return;
-        if (w->timer_started) {
-                pthread_mutex_lock(&w->lock);
-                w->stop = 1;
-                pthread_cond_signal(&w->cond);
-                pthread_mutex_unlock(&w->lock);
-                pthread_join(w->timer, NULL);
-        }
-        /* Anything still unanswered (only if the pipeline was not closed
-         * first) gets 503 now; the hook itself is freed by the pipeline's
-         * report. */
-        for (;;) {
-                pthread_mutex_lock(&w->lock);
-                struct hook *k = w->head;
-                pb_http_req_t *req = k ? claim_locked(w, k) : NULL;
-                pthread_mutex_unlock(&w->lock);
-                if (!k)
-                        break;
-                if (req)
-                        answer_error(w, req, 503, "shutting_down", "the bridge is stopping; retry",
-                                     NULL);
-        }
-        pb_httpd_free(w->http);
+        pb_httpd_free(w->http); /* answers what still waits (503) */
         release(w);
 }

@@ -1,7 +1,8 @@
 /* The HTTP listener with real clients (libcurl, raw sockets): answers now
  * and later, refusing before the body, the body bound, the whole-request
  * deadline, exclusive ports, 503 after quiesce on a keep-alive connection,
- * stopping with requests unanswered, the per-address cap. */
+ * stopping with requests unanswered, the per-address cap, the answer
+ * deadline. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -29,7 +30,19 @@ struct app {
         pb_http_req_t *held; /* /later: answered by later_thread */
         int too_large_seen;
         int requests;
+        int timeouts; /* on_timeout calls */
 };
+
+static unsigned answer_timeout_ms; /* start()'s answer deadline; 0: none */
+
+static void on_timeout(void *ctx, pb_http_req_t *req)
+{
+        struct app *a = ctx;
+        assert_true(pb_http_req_start_ms(req) > 0); /* still valid here */
+        pthread_mutex_lock(&a->lock);
+        a->timeouts++;
+        pthread_mutex_unlock(&a->lock);
+}
 
 static void on_headers(void *ctx, pb_http_req_t *req)
 {
@@ -80,6 +93,11 @@ static pb_httpd_t *start(struct app *a, unsigned port, int reuse, unsigned reque
             .reuse_port = reuse,
             .on_headers = on_headers,
             .on_request = on_request,
+            .answer_timeout_ms = answer_timeout_ms,
+            .timeout_body = "{\"error\":\"late\"}",
+            .timeout_reason = "late",
+            .timeout_retry_after_s = 3,
+            .on_timeout = on_timeout,
             .app = a,
         };
         char err[256];
@@ -176,6 +194,62 @@ static void test_answers_now_and_later(void **state)
         assert_non_null(strstr(buf, "Allow: POST"));
         assert_non_null(strstr(buf, "{\"later\":true}"));
         assert_int_equal(pb_httpd_waiting(h), 0);
+        close(fd);
+        pb_httpd_free(h);
+}
+
+static pb_http_req_t *take_held(struct app *a)
+{
+        pb_http_req_t *r = NULL;
+        for (int i = 0; i < 200 && !r; i++) {
+                pthread_mutex_lock(&a->lock);
+                r = a->held;
+                a->held = NULL;
+                pthread_mutex_unlock(&a->lock);
+                if (!r)
+                        pb_sleep_ms(10);
+        }
+        assert_non_null(r);
+        return r;
+}
+
+/* One clock decides: unanswered at the deadline, the listener answers 503
+ * with timeout_body and tells the application, whose own answer afterwards
+ * is dropped (0); an answer in time is the one given (1), and no deadline
+ * fires for it. */
+static void test_answer_deadline(void **state)
+{
+        (void)state;
+        struct app a;
+        answer_timeout_ms = 400;
+        pb_httpd_t *h = start(&a, 0, 0, 0, 0);
+        answer_timeout_ms = 0;
+        unsigned port = pb_httpd_port(h);
+        const char req[] = "POST /never HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+        int fd = raw_connect(port);
+        int64_t t0 = pb_mono_ms();
+        assert_int_equal(send(fd, req, sizeof(req) - 1, 0), (ssize_t)sizeof(req) - 1);
+        pb_http_req_t *held = take_held(&a);
+        char buf[2048];
+        raw_read(fd, buf, sizeof(buf), 3000);
+        int64_t took = pb_mono_ms() - t0;
+        assert_non_null(strstr(buf, "HTTP/1.1 503"));
+        assert_non_null(strstr(buf, "Retry-After: 3"));
+        assert_non_null(strstr(buf, "{\"error\":\"late\"}"));
+        assert_true(took >= 400);
+        assert_int_equal(a.timeouts, 1);
+        assert_int_equal(pb_httpd_waiting(h), 0);
+        assert_int_equal(pb_http_answer(held, 200, "application/json", "{}", 2, 0, NULL), 0);
+
+        /* Answered in time: that answer, and no deadline after it. */
+        const char later[] = "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+        assert_int_equal(send(fd, later, sizeof(later) - 1, 0), (ssize_t)sizeof(later) - 1);
+        held = take_held(&a);
+        assert_int_equal(pb_http_answer(held, 202, "application/json", "{}", 2, 0, NULL), 1);
+        raw_read(fd, buf, sizeof(buf), 300);
+        assert_non_null(strstr(buf, "HTTP/1.1 202"));
+        pb_sleep_ms(600);
+        assert_int_equal(a.timeouts, 1);
         close(fd);
         pb_httpd_free(h);
 }
@@ -324,6 +398,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_answers_now_and_later),
             cmocka_unit_test(test_refusals_and_the_body_bound),
+            cmocka_unit_test(test_answer_deadline),
             cmocka_unit_test(test_request_deadline_cuts_slow_clients),
             cmocka_unit_test(test_port_is_exclusive_unless_shared),
             cmocka_unit_test(test_quiesce_answers_503_on_keepalive),
