@@ -205,10 +205,11 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
         }
         if (publish) {
                 pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-                pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
+                pb_fail_t fail = PB_FAIL_CONFIG;
+                pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
                 if (!pl) {
                         fprintf(stderr, PB_NAME ": %s\n", err);
-                        rc = PB_EXIT_CONFIG;
+                        rc = pb_fail_exit(fail);
                         goto out;
                 }
                 struct one o;
@@ -344,12 +345,13 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
          * large as the backfill (bounded), never expiring during it. */
         pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL,
                                     PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, err, sizeof(err));
+        pb_fail_t fail = PB_FAIL_CONFIG;
+        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
         if (!pl) {
                 fprintf(stderr, PB_NAME ": %s\n", err);
                 pb_telnyx_free(tx);
                 pb_config_free(cfg);
-                return PB_EXIT_CONFIG;
+                return pb_fail_exit(fail);
         }
         pb_scan_progress_t sp;
         atomic_init(&sp.pages, 0);

@@ -139,62 +139,51 @@ static void raise_nofile(const pb_config_t *cfg)
                         (long long)cfg->webhook_max_connections);
 }
 
-int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
+/* What `run` starts, in start order; freed in reverse. */
+struct run {
+        pb_config_t *cfg;
+        pb_verifier_t *verifier;
+        pb_metrics_t *metrics;
+        pb_pipeline_t *pl;
+        pb_admin_t *admin;
+        pb_webhook_t *web;
+        pb_index_t *index;
+        pb_poller_t *poller;
+};
+
+/* Prints why a part did not start; returns its exit code. */
+static int start_failed(int code, const char *what, const char *err)
 {
-        if (pb_cmd_wants_help(argc, argv, usage))
-                return PB_EXIT_OK;
-        if (argc > 1) {
-                fprintf(stderr, "run: unexpected argument %s\n%s", argv[1], usage);
-                return PB_EXIT_USAGE;
-        }
-        /* Signals are taken synchronously by sigwait(): block them before any
-         * thread exists so every thread inherits the mask. */
-        sigset_t sigs;
-        sigemptyset(&sigs);
-        sigaddset(&sigs, SIGTERM);
-        sigaddset(&sigs, SIGINT);
-        /* SIGHUP (a closed terminal, a careless `kill -HUP`) drains like
-         * SIGTERM instead of killing the process with events in flight. */
-        sigaddset(&sigs, SIGHUP);
-        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        fprintf(stderr, PB_NAME ": %s%s%s\n", what, *what ? ": " : "", err);
+        return code;
+}
 
-        pb_config_t *cfg = pb_cmd_load_config(g);
-        if (!cfg)
-                return PB_EXIT_CONFIG;
-        int rc = PB_EXIT_OK;
+/* Starts every part. Returns PB_EXIT_OK, or the exit code of the first part
+ * that could not start (said on stderr). */
+static int run_start(struct run *r)
+{
+        const pb_config_t *cfg = r->cfg;
         char err[PB_ERRSZ];
-        pb_verifier_t *verifier = NULL;
-        pb_metrics_t *metrics = NULL;
-        pb_pipeline_t *pl = NULL;
-        pb_admin_t *admin = NULL;
-        pb_webhook_t *web = NULL;
-        pb_poller_t *poller = NULL;
-        pb_index_t *index = NULL;
-
+        pb_fail_t fail = PB_FAIL_CONFIG;
         /* The same checks check-config makes, so it passes what run accepts. */
-        if (pb_cmd_preflight(cfg, warn_log, NULL, err, sizeof(err))) {
-                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
-                rc = PB_EXIT_CONFIG;
-                goto out;
-        }
+        if (pb_cmd_preflight(cfg, warn_log, NULL, err, sizeof(err)))
+                return start_failed(PB_EXIT_CONFIG, "configuration error", err);
         if (cfg->webhook_enabled && cfg->webhook_verify_signatures) {
-                verifier = pb_verifier_new(cfg->webhook_public_key,
-                                           cfg->webhook_signature_tolerance_s, err, sizeof(err));
-                if (!verifier) {
-                        fprintf(stderr, PB_NAME ": configuration error: webhook public key: %s\n",
-                                err);
-                        rc = PB_EXIT_CONFIG;
-                        goto out;
-                }
+                r->verifier = pb_verifier_new(cfg->webhook_public_key,
+                                              cfg->webhook_signature_tolerance_s, err, sizeof(err));
+                if (!r->verifier)
+                        return start_failed(PB_EXIT_CONFIG,
+                                            "configuration error: webhook public key", err);
         } else if (cfg->webhook_enabled) {
                 pb_warn("webhook.verify_signatures is false: ANY client that reaches the "
                         "listener can publish events; never run this way in production");
         }
         raise_nofile(cfg);
-        metrics = pb_metrics_new();
-        /* The daemon never gives up on Kafka: it is not ready, and says why. */
-        /* With webhooks on, every record has a deadline within the answer's
+        r->metrics = pb_metrics_new();
+        if (!r->metrics)
+                return start_failed(PB_EXIT_OSERR, "", "out of memory");
+        /* The daemon never gives up on Kafka: it is not ready, and says why.
+         * With webhooks on, every record has a deadline within the answer's
          * (pb_webhook_record_timeout_ms()): a 503 is never followed by the
          * same attempt landing behind the answer's back. A poll's records
          * share it; a poll that fails reads the same events again. */
@@ -205,110 +194,136 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                         "scan (%d ms): some 503 answers will come before their record's fate, "
                         "and a late copy then relies on the dedupe of the retry",
                         (long long)cfg->webhook_ack_timeout_ms, PB_RDKAFKA_TIMEOUT_SCAN_MS);
-        pl = metrics ? pb_pipeline_new(cfg, metrics, &popts, err, sizeof(err)) : NULL;
-        if (!pl) {
-                fprintf(stderr, PB_NAME ": %s\n", metrics ? err : "out of memory");
-                rc = PB_EXIT_CONFIG;
-                goto out;
-        }
+        r->pl = pb_pipeline_new(cfg, r->metrics, &popts, &fail, err, sizeof(err));
+        if (!r->pl)
+                return start_failed(pb_fail_exit(fail), "", err);
         /* The listeners bind first: a second instance fails here, before it
          * touches Kafka or the checkpoint. */
         if (cfg->admin_enabled) {
-                admin = pb_admin_new(cfg, pl, metrics, err, sizeof(err));
-                if (!admin) {
-                        fprintf(stderr, PB_NAME ": %s\n", err);
-                        rc = PB_EXIT_UNAVAILABLE;
-                        goto out;
-                }
+                r->admin = pb_admin_new(cfg, r->pl, r->metrics, err, sizeof(err));
+                if (!r->admin)
+                        return start_failed(PB_EXIT_UNAVAILABLE, "", err);
         }
         if (cfg->webhook_enabled) {
-                web = pb_webhook_new(cfg, pl, metrics, verifier, err, sizeof(err));
-                if (!web) {
-                        fprintf(stderr, PB_NAME ": %s\n", err);
-                        rc = PB_EXIT_UNAVAILABLE;
-                        goto out;
-                }
+                r->web = pb_webhook_new(cfg, r->pl, r->metrics, r->verifier, err, sizeof(err));
+                if (!r->web)
+                        return start_failed(PB_EXIT_UNAVAILABLE, "", err);
         }
-        if (web && cfg->dedupe_from_kafka && cfg->dedupe_entries > 0) {
+        if (r->web && cfg->dedupe_from_kafka && cfg->dedupe_entries > 0) {
                 /* Loads in its own thread; webhooks get 503 until it has. */
-                index = pb_index_new(cfg, metrics, err, sizeof(err));
-                if (!index) {
-                        fprintf(stderr, PB_NAME ": index: %s\n", err);
-                        rc = PB_EXIT_CONFIG;
-                        goto out;
-                }
-                pb_webhook_set_index(web, index);
-                pb_admin_set_index(admin, index, cfg->dedupe_max_view_age_ms);
+                r->index = pb_index_new(cfg, r->metrics, err, sizeof(err));
+                if (!r->index)
+                        return start_failed(PB_EXIT_CONFIG, "index", err);
+                pb_webhook_set_index(r->web, r->index);
+                pb_admin_set_index(r->admin, r->index, cfg->dedupe_max_view_age_ms);
         }
         if (cfg->telnyx_poll_enabled) {
-                int in_use = 0;
-                poller = pb_poller_new(cfg, pl, metrics, &in_use, err, sizeof(err));
-                if (!poller) {
-                        fprintf(stderr, PB_NAME ": polling: %s\n", err);
-                        rc = in_use ? PB_EXIT_UNAVAILABLE : PB_EXIT_CONFIG;
-                        goto out;
-                }
+                r->poller = pb_poller_new(cfg, r->pl, r->metrics, &fail, err, sizeof(err));
+                if (!r->poller)
+                        return start_failed(pb_fail_exit(fail), "polling", err);
         }
+        return PB_EXIT_OK;
+}
+
+/* Looks up the topics' leaders, then says what runs where. */
+static void run_announce(const struct run *r)
+{
+        const pb_config_t *cfg = r->cfg;
         const char *topics[PB_CONFIG_TOPICS];
-        int found = pb_producer_warmup(pb_pipeline_producer(pl), pb_config_topics(cfg, topics),
+        int found = pb_producer_warmup(pb_pipeline_producer(r->pl), pb_config_topics(cfg, topics),
                                        PB_CONFIG_TOPICS, 10000);
         pb_info("kafka: metadata for %d of %d topics", found, PB_CONFIG_TOPICS);
-        if (admin)
+        if (r->admin)
                 pb_info("admin listening on %s:%u (/healthz, /readyz, /metrics)",
-                        cfg->admin_address, pb_admin_port(admin));
-        if (web)
+                        cfg->admin_address, pb_admin_port(r->admin));
+        if (r->web)
                 pb_info("listening on %s:%u, webhook paths %s, %d public key(s), signatures %s; "
                         "kafka %s",
-                        cfg->webhook_address, pb_webhook_port(web), cfg->webhook_paths,
-                        verifier ? pb_verifier_key_count(verifier) : 0,
-                        verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
+                        cfg->webhook_address, pb_webhook_port(r->web), cfg->webhook_paths,
+                        r->verifier ? pb_verifier_key_count(r->verifier) : 0,
+                        r->verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
         char api[1024];
         pb_url_redact(cfg->telnyx_api_base, api, sizeof(api));
-        if (poller && cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA)
+        if (r->poller && cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA)
                 pb_info("polling %s%s every %llds when elected by group %s on %s (checkpoint "
                         "in Kafka)",
                         api, cfg->telnyx_events_path, (long long)cfg->telnyx_poll_interval_s,
                         cfg->telnyx_poll_group, cfg->topic_control);
-        else if (poller)
+        else if (r->poller)
                 pb_info("polling %s%s every %llds, checkpoint %s", api, cfg->telnyx_events_path,
                         (long long)cfg->telnyx_poll_interval_s, cfg->telnyx_checkpoint_file);
-
         pb_info("running (pid %ld)", (long)getpid());
-        pb_sd_notify("READY=1\nSTATUS=serving");
-        struct watchdog *wd = watchdog_start(pl);
+}
 
-        int sig = 0;
-        sigwait(&sigs, &sig);
-        /* Shutdown order, decided here and nowhere else: stop ingest, let
-         * what is in flight settle (or fail it), then free. */
+/* Shutdown order, decided here and nowhere else: stop ingest, let what is in
+ * flight settle (or fail it). Returns the exit code. */
+static int run_stop(struct run *r, int sig)
+{
         pb_info("%s: stopping: no new requests; up to %lld ms for in-flight events",
                 sig == SIGTERM  ? "SIGTERM"
                 : sig == SIGHUP ? "SIGHUP"
                                 : "SIGINT",
-                (long long)cfg->kafka_flush_timeout_ms);
+                (long long)r->cfg->kafka_flush_timeout_ms);
         pb_sd_notify("STOPPING=1\nSTATUS=stopping: settling in-flight events");
-        pb_admin_set_stopping(admin);
-        if (web)
-                pb_webhook_quiesce(web);
-        pb_poller_stop(poller);
-        size_t failed = pb_pipeline_close(pl, (int)cfg->kafka_flush_timeout_ms);
-        if (failed) {
+        pb_admin_set_stopping(r->admin);
+        if (r->web)
+                pb_webhook_quiesce(r->web);
+        pb_poller_stop(r->poller);
+        size_t failed = pb_pipeline_close(r->pl, (int)r->cfg->kafka_flush_timeout_ms);
+        if (failed)
                 pb_warn("%zu event(s) not acknowledged by Kafka at shutdown; their webhooks "
                         "were answered 503 (Telnyx re-sends them) and polling reads them again "
                         "from the checkpoint",
                         failed);
-                rc = PB_EXIT_TEMPFAIL;
-        }
-        watchdog_stop(wd);
         pb_info("stopped%s", failed ? " (exit 75: events undelivered)" : "");
-out:
-        pb_webhook_free(web);
-        pb_index_free(index);
-        pb_poller_free(poller);
-        pb_admin_free(admin);
-        pb_pipeline_free(pl);
-        pb_metrics_free(metrics);
-        pb_verifier_free(verifier);
-        pb_config_free(cfg);
+        return failed ? PB_EXIT_TEMPFAIL : PB_EXIT_OK;
+}
+
+static void run_free(struct run *r)
+{
+        pb_webhook_free(r->web);
+        pb_index_free(r->index);
+        pb_poller_free(r->poller);
+        pb_admin_free(r->admin);
+        pb_pipeline_free(r->pl);
+        pb_metrics_free(r->metrics);
+        pb_verifier_free(r->verifier);
+        pb_config_free(r->cfg);
+}
+
+int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, usage))
+                return PB_EXIT_OK;
+        if (argc > 1) {
+                fprintf(stderr, "run: unexpected argument %s\n%s", argv[1], usage);
+                return PB_EXIT_USAGE;
+        }
+        /* Signals are taken synchronously by sigwait(): block them before any
+         * thread exists so every thread inherits the mask. SIGHUP (a closed
+         * terminal, a careless `kill -HUP`) drains like SIGTERM instead of
+         * killing the process with events in flight. */
+        sigset_t sigs;
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGTERM);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        struct run r = {.cfg = pb_cmd_load_config(g)};
+        if (!r.cfg)
+                return PB_EXIT_CONFIG;
+        int rc = run_start(&r);
+        if (rc == PB_EXIT_OK) {
+                run_announce(&r);
+                pb_sd_notify("READY=1\nSTATUS=serving");
+                struct watchdog *wd = watchdog_start(r.pl);
+                int sig = 0;
+                sigwait(&sigs, &sig);
+                rc = run_stop(&r, sig);
+                watchdog_stop(wd);
+        }
+        run_free(&r);
         return rc;
 }

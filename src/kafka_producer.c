@@ -833,7 +833,7 @@ static int read_max_pending(rd_kafka_conf_t *conf, uint64_t *out)
 
 pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
-        return pb_producer_new_opts(cfg, NULL, errstr, errsz);
+        return pb_producer_new_opts(cfg, NULL, NULL, errstr, errsz);
 }
 
 /* Frees what the producer owns but its librdkafka handle and thread: the
@@ -854,11 +854,11 @@ static void release(pb_producer_t *p)
 }
 
 pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_opts_t *opts,
-                                    char *errstr, size_t errsz)
+                                    pb_fail_t *fail, char *errstr, size_t errsz)
 {
         pb_producer_t *p = calloc(1, sizeof(*p));
         if (!p) {
-                pb_seterr(errstr, errsz, "out of memory");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 return NULL;
         }
         p->wake[0] = p->wake[1] = -1;
@@ -867,11 +867,18 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         pb_cond_init(&p->cond);
         p->room_at = -1;
         p->dlq_topic = strdup(cfg->topic_dead_letter);
-        p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
-        if (!p->conf_tmpl || !p->dlq_topic)
+        if (!p->dlq_topic) {
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 goto fail;
+        }
+        p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
+        if (!p->conf_tmpl) {
+                if (fail)
+                        *fail = PB_FAIL_CONFIG;
+                goto fail;
+        }
         if (pipe(p->wake)) {
-                pb_seterr(errstr, errsz, "pipe: %s", strerror(errno));
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "pipe: %s", strerror(errno));
                 goto fail;
         }
         for (int i = 0; i < 2; i++) {
@@ -882,7 +889,8 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
                 char v[24], e[256];
                 snprintf(v, sizeof(v), "%d", opts->record_timeout_ms);
                 if (rd_kafka_conf_set(p->conf_tmpl, "message.timeout.ms", v, e, sizeof(e))) {
-                        pb_seterr(errstr, errsz, "record deadline %s ms: %s", v, e);
+                        pb_setfail(fail, PB_FAIL_CONFIG, errstr, errsz, "record deadline %s ms: %s",
+                                   v, e);
                         goto fail;
                 }
                 p->record_timeout_ms = opts->record_timeout_ms;
@@ -892,10 +900,13 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
         rd_kafka_conf_set_stats_cb(p->conf_tmpl, stats_cb);
         p->rk = make_rk(p, errstr, errsz);
-        if (!p->rk)
+        if (!p->rk) { /* librdkafka checks its properties (files, SASL) here */
+                if (fail)
+                        *fail = PB_FAIL_CONFIG;
                 goto fail;
+        }
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
-                pb_seterr(errstr, errsz, "cannot start the producer thread");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the producer thread");
                 goto fail;
         }
         p->thread_started = 1;

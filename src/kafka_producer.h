@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "pb.h"
 #include "record.h"
 
 typedef struct pb_producer pb_producer_t;
@@ -113,9 +114,10 @@ typedef struct pb_producer_opts {
         int record_timeout_ms;
 } pb_producer_opts_t;
 
-/* As pb_producer_new(), with options (NULL: the defaults). */
+/* As pb_producer_new(), with options (NULL: the defaults); on failure *fail
+ * (may be NULL) tells a configuration error from the system's refusal. */
 pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_opts_t *opts,
-                                    char *errstr, size_t errsz);
+                                    pb_fail_t *fail, char *errstr, size_t errsz);
 
 /* One-shot commands: once a refusal (pb_kafka_problem_is_refusal) has
  * lasted ms with nothing delivered, every pending record fails with its

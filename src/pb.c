@@ -21,6 +21,26 @@ int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
         return PB_ERR;
 }
 
+int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, const char *fmt, ...)
+{
+        if (fail)
+                *fail = kind;
+        if (errstr && errsz) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(errstr, errsz, fmt, ap);
+                va_end(ap);
+        }
+        return PB_ERR;
+}
+
+int pb_fail_exit(pb_fail_t f)
+{
+        return f == PB_FAIL_SYSTEM   ? PB_EXIT_OSERR
+               : f == PB_FAIL_IN_USE ? PB_EXIT_UNAVAILABLE
+                                     : PB_EXIT_CONFIG;
+}
+
 int64_t pb_now_ms(void)
 {
         struct timespec ts;

@@ -27,11 +27,27 @@ enum pb_exit {
         PB_EXIT_DATAERR = 65,     /* EX_DATAERR: input that could not be used */
         PB_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: Kafka/Telnyx unavailable */
         PB_EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error (a bug) */
+        PB_EXIT_OSERR = 71,       /* EX_OSERR: the system refused memory, a thread, a pipe */
         PB_EXIT_TEMPFAIL = 75,    /* EX_TEMPFAIL: not everything delivered */
         PB_EXIT_NOPERM = 77,      /* EX_NOPERM: Kafka refused the bridge's credentials,
                                    * certificate or ACLs */
         PB_EXIT_CONFIG = 78       /* EX_CONFIG: configuration error */
 };
+
+/* Why a constructor failed (its errstr says the rest): the kind picks the
+ * exit code, so no caller reads the message to decide. */
+typedef enum pb_fail {
+        PB_FAIL_CONFIG = 1, /* the configuration is wrong */
+        PB_FAIL_SYSTEM,     /* out of memory, threads, descriptors */
+        PB_FAIL_IN_USE      /* another process holds it (a port, a checkpoint) */
+} pb_fail_t;
+
+/* The exit code for a failure kind. */
+int pb_fail_exit(pb_fail_t f);
+
+/* Sets *fail (if fail is not NULL) and formats errstr; returns PB_ERR. */
+int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 /* Size of the error buffers passed to functions that can fail. */
 #define PB_ERRSZ 512

@@ -644,15 +644,16 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
 /* --- life cycle --- */
 
 pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
-                               const pb_pipeline_opts_t *opts, char *errstr, size_t errsz)
+                               const pb_pipeline_opts_t *opts, pb_fail_t *fail, char *errstr,
+                               size_t errsz)
 {
         if (sodium_init() < 0) {
-                pb_seterr(errstr, errsz, "libsodium failed to initialize");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "libsodium failed to initialize");
                 return NULL;
         }
         pb_pipeline_t *pl = calloc(1, sizeof(*pl));
         if (!pl) {
-                pb_seterr(errstr, errsz, "out of memory");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 return NULL;
         }
         pl->cfg = cfg;
@@ -669,12 +670,12 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
         for (int i = 0; i < PB_PIPELINE_TOPICS; i++)
                 pl->st.topics[i].topic = topics[i];
         if (!map_ok || (opts && opts->dedupe_entries && !pl->window)) {
-                pb_seterr(errstr, errsz, "out of memory");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 goto fail;
         }
         if (!pl->dry_run) {
                 pb_producer_opts_t po = {opts ? opts->record_timeout_ms : 0};
-                pl->prod = pb_producer_new_opts(cfg, &po, errstr, errsz);
+                pl->prod = pb_producer_new_opts(cfg, &po, fail, errstr, errsz);
                 if (!pl->prod)
                         goto fail;
                 if (opts && opts->kafka_fail_fast_ms > 0)

@@ -123,9 +123,11 @@ typedef struct pb_pipeline_stats {
         } topics[PB_PIPELINE_TOPICS];
 } pb_pipeline_stats_t;
 
-/* Creates the pipeline and its producer. Returns NULL with errstr set. */
+/* Creates the pipeline and its producer. Returns NULL with errstr set and
+ * *fail (may be NULL) saying what kind of failure it was. */
 pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
-                               const pb_pipeline_opts_t *opts, char *errstr, size_t errsz);
+                               const pb_pipeline_opts_t *opts, pb_fail_t *fail, char *errstr,
+                               size_t errsz);
 
 /* Submits one document; see the header comment for when callbacks run.
  * Never fails silently: unusable input becomes a dead letter, a full or

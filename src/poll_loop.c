@@ -260,11 +260,11 @@ static void *poll_main(void *arg)
 }
 
 pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
-                           int *in_use, char *errstr, size_t errsz)
+                           pb_fail_t *fail, char *errstr, size_t errsz)
 {
         int64_t cp;
-        if (in_use)
-                *in_use = 0;
+        if (fail)
+                *fail = PB_FAIL_CONFIG;
         int kafka = cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA;
         int lock_fd = -1;
         if (!kafka) {
@@ -272,15 +272,15 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
                 if (pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp, errstr, errsz) < 0)
                         return NULL;
                 lock_fd = pb_checkpoint_lock(cfg->telnyx_checkpoint_file, errstr, errsz);
-                if (lock_fd == PB_CHECKPOINT_IN_USE && in_use)
-                        *in_use = 1;
+                if (lock_fd == PB_CHECKPOINT_IN_USE && fail)
+                        *fail = PB_FAIL_IN_USE;
                 if (lock_fd < 0)
                         return NULL;
         }
         pb_poller_t *p = calloc(1, sizeof(*p));
         if (!p) {
                 pb_checkpoint_unlock(lock_fd);
-                pb_seterr(errstr, errsz, "out of memory");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 return NULL;
         }
         p->cfg = cfg;
@@ -300,7 +300,7 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
         }
         pb_telnyx_set_abort_flag(p->tx, &p->stop);
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
-                pb_seterr(errstr, errsz, "cannot start the poller thread");
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the poller thread");
                 goto fail;
         }
         return p;

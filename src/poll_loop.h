@@ -28,10 +28,10 @@
 typedef struct pb_poller pb_poller_t;
 
 /* Checks and locks the checkpoint and starts the polling thread. Returns
- * NULL with errstr set; *in_use (may be NULL) is then 1 if another process
- * polls with this checkpoint file, else 0. */
+ * NULL with errstr set; *fail (may be NULL) is then PB_FAIL_IN_USE if
+ * another process polls with this checkpoint file. */
 pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
-                           int *in_use, char *errstr, size_t errsz);
+                           pb_fail_t *fail, char *errstr, size_t errsz);
 
 /* Asks the thread to stop (it stops reading pages; what it submitted
  * settles in the pipeline). */

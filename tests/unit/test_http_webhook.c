@@ -60,7 +60,7 @@ static struct fixture *fx_new(void)
                            "input = { max_event_bytes = 4096; };\n");
         f->metrics = pb_metrics_new();
         pb_pipeline_opts_t o = {1000, 60000, NULL, 0, pb_webhook_record_timeout_ms(f->cfg)};
-        f->pl = pb_pipeline_new(f->cfg, f->metrics, &o, err, sizeof(err));
+        f->pl = pb_pipeline_new(f->cfg, f->metrics, &o, NULL, err, sizeof(err));
         if (!f->pl)
                 fail_msg("pipeline: %s", err);
         /* As run does before it is ready: a record's deadline (300 ms here)

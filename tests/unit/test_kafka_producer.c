@@ -86,7 +86,7 @@ static struct fixture *fx_new_deadline(int record_timeout_ms)
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, "\"message.timeout.ms=60000\"", NULL);
         pb_producer_opts_t o = {record_timeout_ms};
-        f->p = pb_producer_new_opts(f->cfg, &o, err, sizeof(err));
+        f->p = pb_producer_new_opts(f->cfg, &o, NULL, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
         return f;

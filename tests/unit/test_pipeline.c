@@ -106,7 +106,7 @@ static struct fixture *fx_new(const char *props, size_t dedupe, FILE *dry)
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, props, NULL);
         pb_pipeline_opts_t o = {dedupe, 60000, dry, 0, 0};
-        f->pl = pb_pipeline_new(f->cfg, NULL, &o, err, sizeof(err));
+        f->pl = pb_pipeline_new(f->cfg, NULL, &o, NULL, err, sizeof(err));
         if (!f->pl)
                 fail_msg("pipeline: %s", err);
         return f;
