@@ -123,12 +123,75 @@ static int take_office(pb_poller_t *p)
         return 0;
 }
 
+void pb_poll_window(const pb_config_t *cfg, int have, int64_t cp_us, int64_t now_us,
+                    int64_t *since_us, int64_t *until_us)
+{
+        /* Whole seconds: the Date header has no more, and an event of this
+         * very second is read again next time (the window overlaps). */
+        now_us -= now_us % 1000000;
+        if (cfg->webhook_enabled)
+                now_us -= cfg->telnyx_poll_settle_s * 1000000; /* left to webhooks in flight */
+        int64_t from = have ? cp_us : now_us - cfg->telnyx_poll_lookback_s * 1000000;
+        *since_us = from - cfg->telnyx_poll_overlap_s * 1000000;
+        *until_us = now_us;
+}
+
+const char *pb_poll_next_checkpoint(const pb_scan_result_t *r, int have, int64_t cp_us,
+                                    int64_t *next_us)
+{
+        /* Only to Telnyx time actually read: the newest created_at, or just
+         * before the oldest failure. */
+        int64_t next = r->max_created_us;
+        if (r->failed)
+                next =
+                    r->min_failed_us > 0 && r->min_failed_us - 1 < next ? r->min_failed_us - 1 : 0;
+        *next_us = next;
+        return !r->consistent          ? "the list moved while it was read"
+               : r->failed && !next    ? "a failed event has no created_at"
+               : !next                 ? "no event in the window"
+               : have && next <= cp_us ? "nothing newer was delivered"
+                                       : NULL;
+}
+
+static void count_outcomes(pb_poller_t *p, const pb_scan_result_t *r)
+{
+        const char *f = "portout_bridge_poll_events_total";
+        count(p, f, "outcome=\"delivered\"", (int64_t)r->delivered);
+        count(p, f, "outcome=\"dead_lettered\"", (int64_t)r->dead_lettered);
+        count(p, f, "outcome=\"duplicate\"", (int64_t)r->duplicates);
+        count(p, f, "outcome=\"failed\"", (int64_t)r->failed);
+        count(p, "portout_bridge_poll_missed_by_webhook_total", NULL, (int64_t)r->fresh);
+}
+
+/* Moves the checkpoint (the file, or the group's offset) to next_us. */
+static int commit(pb_poller_t *p, int64_t next_us)
+{
+        const pb_config_t *cfg = p->cfg;
+        char err[PB_ERRSZ];
+        if (p->el ? pb_election_commit_checkpoint(p->el, next_us, err, sizeof(err))
+                  : pb_checkpoint_write(cfg->telnyx_checkpoint_file, next_us, err, sizeof(err))) {
+                pb_err("poll: checkpoint not moved: %s", err);
+                count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
+                return -1;
+        }
+        if (p->el) {
+                p->cp_us = next_us;
+                p->have_cp = 1;
+                /* What the next window cannot reach need not be known. */
+                pb_reconcile_prune(p->rc, next_us / 1000 - (cfg->telnyx_poll_overlap_s +
+                                                            cfg->telnyx_reconcile_margin_s) *
+                                                               1000);
+        }
+        set_gauge(p, "portout_bridge_poll_checkpoint_timestamp_seconds", next_us / 1000000);
+        return 0;
+}
+
 /* One poll. Returns 0 if it completed (the checkpoint may have moved). */
 static int poll_once(pb_poller_t *p)
 {
         const pb_config_t *cfg = p->cfg;
         char err[PB_ERRSZ], since[40], until[40];
-        int64_t cp_us = p->cp_us, now_us;
+        int64_t cp_us = p->cp_us, now_us, since_us, until_us;
         int have = p->have_cp;
         if (!p->el)
                 have = pb_checkpoint_read(cfg->telnyx_checkpoint_file, &cp_us, err, sizeof(err));
@@ -146,15 +209,9 @@ static int poll_once(pb_poller_t *p)
         }
         if (!p->started_us)
                 p->started_us = now_us;
-        /* Whole seconds: the Date header has no more, and an event of this
-         * very second is read again next time (the window overlaps). */
-        now_us -= now_us % 1000000;
-        if (cfg->webhook_enabled)
-                now_us -= cfg->telnyx_poll_settle_s * 1000000; /* left to webhooks in flight */
-        int64_t from = have ? cp_us : now_us - cfg->telnyx_poll_lookback_s * 1000000;
-        pb_time_format_us(from - cfg->telnyx_poll_overlap_s * 1000000, since, sizeof(since));
-        pb_time_format_us(now_us, until, sizeof(until));
-
+        pb_poll_window(cfg, have, cp_us, now_us, &since_us, &until_us);
+        pb_time_format_us(since_us, since, sizeof(since));
+        pb_time_format_us(until_us, until, sizeof(until));
         pb_scan_opts_t o;
         memset(&o, 0, sizeof(o));
         o.filter.created_gte = since;
@@ -170,13 +227,7 @@ static int poll_once(pb_poller_t *p)
         }
         pb_scan_result_t r;
         pb_tx_rc_t rc = pb_rest_scan(p->tx, p->pl, cfg, &o, &r, err, sizeof(err));
-        count(p, "portout_bridge_poll_events_total", "outcome=\"delivered\"", (int64_t)r.delivered);
-        count(p, "portout_bridge_poll_events_total", "outcome=\"dead_lettered\"",
-              (int64_t)r.dead_lettered);
-        count(p, "portout_bridge_poll_events_total", "outcome=\"duplicate\"",
-              (int64_t)r.duplicates);
-        count(p, "portout_bridge_poll_events_total", "outcome=\"failed\"", (int64_t)r.failed);
-        count(p, "portout_bridge_poll_missed_by_webhook_total", NULL, (int64_t)r.fresh);
+        count_outcomes(p, &r);
         if (rc != PB_TX_OK) {
                 if (rc != PB_TX_ABORTED) {
                         pb_err("poll: %s%s", err,
@@ -192,42 +243,21 @@ static int poll_once(pb_poller_t *p)
         if (r.fresh)
                 pb_warn("poll: %zu event(s) created since start were not delivered by webhook",
                         r.fresh);
-        /* Move only after a trusted pass, only to Telnyx time actually read:
-         * the newest created_at, or just before the oldest failure. */
-        int64_t next = r.max_created_us;
-        if (r.failed)
-                next = r.min_failed_us > 0 && r.min_failed_us - 1 < next ? r.min_failed_us - 1 : 0;
-        const char *why = !r.consistent           ? "the list moved while it was read"
-                          : r.failed && !next     ? "a failed event has no created_at"
-                          : !next                 ? "no event in the window"
-                          : have && next <= cp_us ? "nothing newer was delivered"
-                                                  : NULL;
+        int64_t next;
+        const char *why = pb_poll_next_checkpoint(&r, have, cp_us, &next);
         if (why) {
                 pb_info("poll: %zu event(s) read, %zu delivered, %zu already delivered, %zu "
                         "failed; checkpoint stays (%s)",
                         r.events, r.delivered, r.duplicates, r.failed, why);
                 return 0;
         }
-        if (p->el ? pb_election_commit_checkpoint(p->el, next, err, sizeof(err))
-                  : pb_checkpoint_write(cfg->telnyx_checkpoint_file, next, err, sizeof(err))) {
-                pb_err("poll: checkpoint not moved: %s", err);
-                count(p, "portout_bridge_poll_errors_total", "reason=\"checkpoint\"", 1);
+        if (commit(p, next))
                 return -1;
-        }
-        if (p->el) {
-                p->cp_us = next;
-                p->have_cp = 1;
-                /* What the next window cannot reach need not be known. */
-                pb_reconcile_prune(p->rc, (next / 1000) - (cfg->telnyx_poll_overlap_s +
-                                                           cfg->telnyx_reconcile_margin_s) *
-                                                              1000);
-        }
         char nb[40];
         pb_time_format_us(next, nb, sizeof(nb));
         pb_info("poll: %zu event(s) read, %zu delivered, %zu already delivered, %zu failed; "
                 "checkpoint %s",
                 r.events, r.delivered, r.duplicates, r.failed, nb);
-        set_gauge(p, "portout_bridge_poll_checkpoint_timestamp_seconds", next / 1000000);
         return 0;
 }
 

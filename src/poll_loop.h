@@ -24,6 +24,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "poll_scan.h"
 
 typedef struct pb_poller pb_poller_t;
 
@@ -39,5 +40,16 @@ void pb_poller_stop(pb_poller_t *p);
 
 /* Stops if needed, joins the thread, releases the lock and frees it. */
 void pb_poller_free(pb_poller_t *p);
+
+/* The window one poll reads, in Telnyx time (us): from the checkpoint (have)
+ * or telnyx.poll_lookback_s before now, less telnyx.poll_overlap_s; to now in
+ * whole seconds, less telnyx.poll_settle_s when webhooks are on. Pure. */
+void pb_poll_window(const pb_config_t *cfg, int have, int64_t cp_us, int64_t now_us,
+                    int64_t *since_us, int64_t *until_us);
+
+/* Where a completed scan moves the checkpoint: NULL and *next_us, or why it
+ * stays where it is (cp_us, if have). Pure. */
+const char *pb_poll_next_checkpoint(const pb_scan_result_t *r, int have, int64_t cp_us,
+                                    int64_t *next_us);
 
 #endif

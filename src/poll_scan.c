@@ -13,6 +13,7 @@ struct scan {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         size_t pending; /* pages submitted and not yet reported */
+        size_t pages;   /* pages read (the scan's thread only) */
         pb_scan_result_t r;
         int64_t fresh_since_us;
 };
@@ -113,6 +114,84 @@ static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t 
         pb_pipeline_submit(pl, &sub);
 }
 
+/* Reads every page once, submitting each; *consistent says whether the list
+ * held still while it was read (docs/telnyx-api.md §2). */
+static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
+                            const pb_config_t *cfg, const pb_scan_opts_t *o, int *consistent,
+                            char *errstr, size_t errsz)
+{
+        int64_t first_total = -1, got = 0;
+        int stable = 1;
+        /* Page n+1 is fetched (on a helper thread) while page n is normalized
+         * and handed to Kafka. */
+        struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
+                            0,  PB_TX_OK,   ""};
+        fetch_main(&cur);
+        for (;;) {
+                if (cur.rc != PB_TX_OK) {
+                        pb_seterr(errstr, errsz, "%s", cur.err);
+                        return cur.rc;
+                }
+                s->pages++;
+                json_object *meta = NULL, *data = NULL;
+                if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
+                    !json_object_is_type(data, json_type_array)) {
+                        json_object_put(cur.page_obj);
+                        free(cur.raw);
+                        return pb_seterr(errstr, errsz,
+                                         "page %ld: the response has no \"data\" array", cur.page),
+                               PB_TX_UNAVAILABLE;
+                }
+                json_object_object_get_ex(cur.page_obj, "meta", &meta);
+                int64_t total = meta_int(meta, "total_results", -1);
+                int64_t total_pages = meta_int(meta, "total_pages", -1);
+                int64_t page_number = meta_int(meta, "page_number", cur.page);
+                size_t n = json_object_array_length(data);
+                if (o->progress) {
+                        atomic_store(&o->progress->pages, (int64_t)cur.page);
+                        atomic_store(&o->progress->total_pages, total_pages > 0 ? total_pages : 0);
+                }
+                if (first_total < 0)
+                        first_total = total;
+                else if (total != first_total)
+                        stable = 0;
+                got += (int64_t)n;
+                /* Telnyx's SDK paging rule (docs/telnyx-api.md §2). */
+                int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
+                           (total_pages < 0 && (long)n < cfg->telnyx_page_size);
+                char why[PB_ERRSZ] = "interrupted";
+                int stopping = (o->stop && *o->stop) ||
+                               (n && o->before_page &&
+                                o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
+                struct fetch next = {tx,   &o->filter, cur.page + 1, cur.size, NULL,
+                                     NULL, 0,          PB_TX_OK,     ""};
+                pthread_t th;
+                int prefetching =
+                    !last && !stopping && pthread_create(&th, NULL, fetch_thread, &next) == 0;
+                if (n && !stopping)
+                        submit_page(s, pl, o, &cur);
+                json_object_put(cur.page_obj);
+                free(cur.raw);
+                if (stopping) {
+                        pb_seterr(errstr, errsz, "%s", why);
+                        return PB_TX_ABORTED;
+                }
+                if (last)
+                        break;
+                if (prefetching)
+                        pthread_join(th, NULL);
+                else
+                        fetch_main(&next);
+                cur = next;
+        }
+        *consistent = stable && (first_total < 0 || got == first_total);
+        if (!*consistent)
+                pb_info("telnyx: the event list moved while it was read (%lld events read, "
+                        "total %lld); reading it again",
+                        (long long)got, (long long)first_total);
+        return PB_TX_OK;
+}
+
 pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *cfg,
                         const pb_scan_opts_t *o, pb_scan_result_t *res, char *errstr, size_t errsz)
 {
@@ -123,87 +202,11 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
         s.r.min_failed_us = INT64_MAX;
         s.fresh_since_us = o->fresh_since_us;
         pb_tx_rc_t rc = PB_TX_OK;
-        size_t pages = 0, passes = 0;
+        size_t passes = 0;
         int consistent = 0;
-
-        for (int64_t pass = 1; rc == PB_TX_OK && pass <= cfg->telnyx_backfill_max_passes; pass++) {
-                passes = (size_t)pass;
-                int64_t first_total = -1, got = 0;
-                int stable = 1;
-                /* Page n+1 is fetched (on a helper thread) while page n is
-                 * normalized and handed to Kafka. */
-                struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
-                                    0,  PB_TX_OK,   ""};
-                fetch_main(&cur);
-                for (;;) {
-                        rc = cur.rc;
-                        if (rc != PB_TX_OK) {
-                                pb_seterr(errstr, errsz, "%s", cur.err);
-                                break;
-                        }
-                        pages++;
-                        json_object *meta = NULL, *data = NULL;
-                        if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
-                            !json_object_is_type(data, json_type_array)) {
-                                json_object_put(cur.page_obj);
-                                free(cur.raw);
-                                rc = PB_TX_UNAVAILABLE;
-                                pb_seterr(errstr, errsz,
-                                          "page %ld: the response has no \"data\" array", cur.page);
-                                break;
-                        }
-                        json_object_object_get_ex(cur.page_obj, "meta", &meta);
-                        int64_t total = meta_int(meta, "total_results", -1);
-                        int64_t total_pages = meta_int(meta, "total_pages", -1);
-                        int64_t page_number = meta_int(meta, "page_number", cur.page);
-                        size_t n = json_object_array_length(data);
-                        if (o->progress) {
-                                atomic_store(&o->progress->pages, (int64_t)cur.page);
-                                atomic_store(&o->progress->total_pages,
-                                             total_pages > 0 ? total_pages : 0);
-                        }
-                        if (first_total < 0)
-                                first_total = total;
-                        else if (total != first_total)
-                                stable = 0;
-                        got += (int64_t)n;
-                        /* Telnyx's SDK paging rule (docs/telnyx-api.md §2). */
-                        int last = n == 0 || (total_pages > 0 && page_number >= total_pages) ||
-                                   (total_pages < 0 && (long)n < cfg->telnyx_page_size);
-                        char why[PB_ERRSZ] = "interrupted";
-                        int stopping = (o->stop && *o->stop) ||
-                                       (n && o->before_page &&
-                                        o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
-                        struct fetch next = {tx,   &o->filter, cur.page + 1, cur.size, NULL,
-                                             NULL, 0,          PB_TX_OK,     ""};
-                        pthread_t th;
-                        int prefetching = !last && !stopping &&
-                                          pthread_create(&th, NULL, fetch_thread, &next) == 0;
-                        if (n && !stopping)
-                                submit_page(&s, pl, o, &cur);
-                        json_object_put(cur.page_obj);
-                        free(cur.raw);
-                        if (stopping) {
-                                rc = PB_TX_ABORTED;
-                                pb_seterr(errstr, errsz, "%s", why);
-                                break;
-                        }
-                        if (last)
-                                break;
-                        if (prefetching)
-                                pthread_join(th, NULL);
-                        else
-                                fetch_main(&next);
-                        cur = next;
-                }
-                if (rc != PB_TX_OK)
-                        break;
-                consistent = stable && (first_total < 0 || got == first_total);
-                if (consistent)
-                        break;
-                pb_info("telnyx: the event list moved while it was read (%lld events read, "
-                        "total %lld); reading it again",
-                        (long long)got, (long long)first_total);
+        while (rc == PB_TX_OK && !consistent && (int64_t)passes < cfg->telnyx_backfill_max_passes) {
+                passes++;
+                rc = scan_pass(&s, tx, pl, cfg, o, &consistent, errstr, errsz);
         }
         if (rc == PB_TX_OK && !consistent)
                 pb_warn("telnyx: the event list kept moving for %zu passes; events added "
@@ -217,7 +220,7 @@ pb_tx_rc_t pb_rest_scan(pb_telnyx_t *tx, pb_pipeline_t *pl, const pb_config_t *c
                 pb_cond_timedwait_ms(&s.cond, &s.lock, 1000);
         *res = s.r;
         pthread_mutex_unlock(&s.lock);
-        res->pages = pages;
+        res->pages = s.pages;
         res->passes = passes;
         res->consistent = consistent;
         pthread_mutex_destroy(&s.lock);

@@ -1,12 +1,15 @@
 #include "testutil.h"
 
+#include <curl/curl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -85,4 +88,67 @@ void tu_dump_envelope(const char *json, size_t len)
         fwrite(json, 1, len, f);
         fputc('\n', f);
         fclose(f);
+}
+
+void tu_fake_api_start(tu_fake_api_t *f, const char *flags)
+{
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char cmd[1024];
+                snprintf(cmd, sizeof(cmd),
+                         "exec python3 %s/tests/fake_telnyx/fake_telnyx.py --port 0 %s",
+                         PB_SOURCE_DIR, flags ? flags : "");
+                dup2(fds[1], 1);
+                close(fds[0]);
+                execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        FILE *out = fdopen(fds[0], "r");
+        char line[128] = "";
+        if (!fgets(line, sizeof(line), out) || sscanf(line, "listening on %u", &f->port) != 1)
+                fail_msg("the fake Telnyx API did not start: %s", line);
+        fclose(out);
+        f->pid = pid;
+        snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u/v2", f->port);
+}
+
+void tu_fake_api_stop(tu_fake_api_t *f)
+{
+        if (f->pid > 0) {
+                kill(f->pid, SIGTERM);
+                waitpid(f->pid, NULL, 0);
+        }
+        f->pid = 0;
+}
+
+static size_t admin_sink(char *p, size_t size, size_t n, void *ud)
+{
+        char *out = ud;
+        size_t have = strlen(out), k = size * n;
+        if (have + k < 65535) {
+                memcpy(out + have, p, k);
+                out[have + k] = '\0';
+        }
+        return k;
+}
+
+const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const char *body)
+{
+        static char out[65536];
+        char url[256];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", f->port, path);
+        out[0] = '\0';
+        CURL *c = curl_easy_init();
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, admin_sink);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+        if (body)
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        assert_int_equal(curl_easy_perform(c), CURLE_OK);
+        curl_easy_cleanup(c);
+        return out;
 }

@@ -19,4 +19,19 @@ const char *tu_write_temp(const char *content);
 /* Appends an envelope to the dump file the schema test validates. */
 void tu_dump_envelope(const char *json, size_t len);
 
+/* The fake Telnyx API (tests/fake_telnyx/fake_telnyx.py, the contract of
+ * docs/telnyx-api.md) in a child process, started with extra flags. */
+typedef struct tu_fake_api {
+        int pid;
+        unsigned port;
+        char base[64]; /* http://127.0.0.1:PORT/v2 */
+} tu_fake_api_t;
+
+void tu_fake_api_start(tu_fake_api_t *f, const char *flags);
+void tu_fake_api_stop(tu_fake_api_t *f);
+
+/* Calls one of its /_admin/ paths (a POST of body, or a GET if NULL); returns
+ * the answer's body (static, valid until the next call). */
+const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const char *body);
+
 #endif
