@@ -135,6 +135,55 @@ static int id_ok(const char *prefix, const char *what, const char *id)
         return 0;
 }
 
+/* Publishes the one event of b (taken) and waits for its delivery report;
+ * returns the exit code. */
+static int publish_one(const pb_config_t *cfg, pb_batch_t *b, int64_t received_us)
+{
+        char err[PB_ERRSZ];
+        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
+        pb_fail_t fail = PB_FAIL_CONFIG;
+        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
+        if (!pl) {
+                fprintf(stderr, PB_NAME ": %s\n", err);
+                pb_batch_free(b);
+                return pb_fail_exit(fail);
+        }
+        struct one o;
+        memset(&o, 0, sizeof(o));
+        pthread_mutex_init(&o.lock, NULL);
+        pthread_cond_init(&o.cond, NULL);
+        pb_submission_t s;
+        memset(&s, 0, sizeof(s));
+        s.normalized = b; /* the envelope printed, not a second one */
+        s.path = PB_INGEST_REST;
+        s.received_us = received_us;
+        s.wait_ms = -1;
+        s.on_item = one_item;
+        s.on_done = one_done;
+        s.opaque = &o;
+        pb_pipeline_submit(pl, &s);
+        pthread_mutex_lock(&o.lock);
+        while (!o.done)
+                pthread_cond_wait(&o.cond, &o.lock);
+        pthread_mutex_unlock(&o.lock);
+        pthread_mutex_destroy(&o.lock);
+        pthread_cond_destroy(&o.cond);
+        int rc = PB_EXIT_OK;
+        if (o.outcome == PB_OUTCOME_FAILED) {
+                fprintf(stderr, "fetch: not delivered: %s\n", o.where);
+                pb_pipeline_close(pl, 0);
+                rc = pb_cmd_kafka_refusal(pl, "fetch");
+                if (!rc)
+                        rc = PB_EXIT_TEMPFAIL;
+        } else {
+                fprintf(stderr, "fetch: %s %s\n",
+                        o.outcome == PB_OUTCOME_DEAD_LETTERED ? "dead-lettered to" : "delivered to",
+                        o.where);
+        }
+        pb_pipeline_free(pl);
+        return rc;
+}
+
 int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
 {
         if (pb_cmd_wants_help(argc, argv, fetch_usage))
@@ -162,7 +211,6 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         int rc = PB_EXIT_OK;
-        pb_pipeline_t *pl = NULL;
         pb_batch_t *b = NULL;
         char *body = NULL;
         size_t len = 0;
@@ -204,52 +252,14 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_DATAERR;
         }
         if (publish) {
-                pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-                pb_fail_t fail = PB_FAIL_CONFIG;
-                pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
-                if (!pl) {
-                        fprintf(stderr, PB_NAME ": %s\n", err);
-                        rc = pb_fail_exit(fail);
-                        goto out;
-                }
-                struct one o;
-                memset(&o, 0, sizeof(o));
-                pthread_mutex_init(&o.lock, NULL);
-                pthread_cond_init(&o.cond, NULL);
-                pb_submission_t s;
-                memset(&s, 0, sizeof(s));
-                s.normalized = b; /* the envelope printed above, not a second one */
+                int prc = publish_one(cfg, b, now_us);
                 b = NULL;
-                s.path = PB_INGEST_REST;
-                s.received_us = now_us;
-                s.wait_ms = -1;
-                s.on_item = one_item;
-                s.on_done = one_done;
-                s.opaque = &o;
-                pb_pipeline_submit(pl, &s);
-                pthread_mutex_lock(&o.lock);
-                while (!o.done)
-                        pthread_cond_wait(&o.cond, &o.lock);
-                pthread_mutex_unlock(&o.lock);
-                pthread_mutex_destroy(&o.lock);
-                pthread_cond_destroy(&o.cond);
-                if (o.outcome == PB_OUTCOME_FAILED) {
-                        fprintf(stderr, "fetch: not delivered: %s\n", o.where);
-                        pb_pipeline_close(pl, 0);
-                        rc = pb_cmd_kafka_refusal(pl, "fetch");
-                        if (!rc)
-                                rc = PB_EXIT_TEMPFAIL;
-                } else {
-                        fprintf(stderr, "fetch: %s %s\n",
-                                o.outcome == PB_OUTCOME_DEAD_LETTERED ? "dead-lettered to"
-                                                                      : "delivered to",
-                                o.where);
-                }
+                if (prc) /* else a dead-lettered event's 65 stands */
+                        rc = prc;
         }
 out:
         pb_batch_free(b);
         free(body);
-        pb_pipeline_free(pl);
         pb_telnyx_free(tx);
         pb_config_free(cfg);
         return rc;

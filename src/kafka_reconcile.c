@@ -336,11 +336,11 @@ static int caught_up(pb_reconcile_t *r)
         return 1;
 }
 
-int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_t errsz)
+/* Topics or partitions that appeared since the last look (every
+ * refresh_ms): all their records are newer than the start, so they are read
+ * from their beginning. Returns the index of the first new partition. */
+static long assign_new(pb_reconcile_t *r, int64_t t0, int64_t until, char *errstr, size_t errsz)
 {
-        int64_t t0 = pb_mono_ms(), until = t0 + timeout_ms;
-        /* Topics or partitions that appeared since: all their records are
-         * newer than the start, so they are read from their beginning. */
         long first = (long)r->nparts;
         if (!r->refresh_ms || t0 - r->refreshed_ms >= r->refresh_ms) {
                 first = add_partitions(r, until, errstr, errsz);
@@ -348,22 +348,27 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
                         return -1;
                 r->refreshed_ms = t0;
         }
-        if ((size_t)first < r->nparts) {
-                rd_kafka_topic_partition_list_t *l =
-                    part_list(r, (size_t)first, RD_KAFKA_OFFSET_BEGINNING);
-                rd_kafka_error_t *e = rd_kafka_incremental_assign(r->rk, l);
-                rd_kafka_topic_partition_list_destroy(l);
-                if (e) {
-                        pb_seterr(errstr, errsz, "reconcile: assign: %s", rd_kafka_error_string(e));
-                        rd_kafka_error_destroy(e);
-                        r->nparts = (size_t)first; /* listed again next time */
-                        return -1;
-                }
-                pb_info("reconcile: reading %zu new partition(s) from their beginning",
-                        r->nparts - (size_t)first);
+        if ((size_t)first == r->nparts)
+                return first;
+        rd_kafka_topic_partition_list_t *l = part_list(r, (size_t)first, RD_KAFKA_OFFSET_BEGINNING);
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(r->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (e) {
+                pb_seterr(errstr, errsz, "reconcile: assign: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                r->nparts = (size_t)first; /* listed again next time */
+                return -1;
         }
-        int64_t t_md = pb_mono_ms() - t0;
-        /* The ends as of now: what was acknowledged before this poll. */
+        pb_info("reconcile: reading %zu new partition(s) from their beginning",
+                r->nparts - (size_t)first);
+        return first;
+}
+
+/* Every partition's target: its end as of now (what was acknowledged before
+ * this catch-up); a position below the first offset moves up to it. */
+static int set_targets(pb_reconcile_t *r, int64_t t0, int64_t until, int timeout_ms, char *errstr,
+                       size_t errsz)
+{
         int64_t *lo = r->lo, *hi = r->hi;
         int64_t left = until - pb_mono_ms();
         /* A follower asks for the first offsets (retention) only with the
@@ -387,13 +392,18 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
                 if (r->parts[i].next < lo[i])
                         r->parts[i].next = lo[i]; /* new, or deleted by retention meanwhile */
         }
-        int64_t t_wm = pb_mono_ms() - t0;
+        return 0;
+}
+
+/* Resumes the partitions behind their targets. librdkafka 2.0.2 did not wake
+ * the fetcher on resume (it noticed within a second); a seek to the absolute
+ * position does. It is queued behind the resume, so it also sees the
+ * partition resumed. */
+static void resume(pb_reconcile_t *r, size_t first, int64_t until)
+{
         set_paused(r, 0);
-        /* librdkafka 2.0.2 does not wake the fetcher on resume (it notices
-         * within a second); a seek to the absolute position does. It is
-         * queued behind the resume, so it also sees the partition resumed. */
         rd_kafka_topic_partition_list_t *behind = rd_kafka_topic_partition_list_new(8);
-        for (size_t i = 0; i < (size_t)first && !r->follow; i++)
+        for (size_t i = 0; i < first && !r->follow; i++)
                 if (r->parts[i].next < r->parts[i].target)
                         rd_kafka_topic_partition_list_add(behind, r->parts[i].topic,
                                                           r->parts[i].partition)
@@ -407,21 +417,22 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
                 }
         }
         rd_kafka_topic_partition_list_destroy(behind);
-        uint64_t nread = 0;
+}
+
+/* Reads records until every partition is at its target; *nread counts them. */
+static int read_to_targets(pb_reconcile_t *r, int64_t until, int timeout_ms, uint64_t *nread,
+                           char *errstr, size_t errsz)
+{
         while (!caught_up(r)) {
-                if (r->stop && atomic_load(r->stop)) {
-                        set_paused(r, 1);
+                if (r->stop && atomic_load(r->stop))
                         return pb_seterr(errstr, errsz, "reconcile: stopped");
-                }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
                 if (!m) {
-                        left = until - pb_mono_ms();
-                        if (left <= 0) {
-                                set_paused(r, 1);
+                        int64_t left = until - pb_mono_ms();
+                        if (left <= 0)
                                 return pb_seterr(errstr, errsz,
                                                  "reconcile: not at the topics' ends within %d ms",
                                                  timeout_ms);
-                        }
                         struct pollfd pfd = {r->wake[0], POLLIN, 0};
                         if (poll(&pfd, 1, left < 100 ? (int)left : 100) > 0) {
                                 char buf[64];
@@ -436,30 +447,50 @@ int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_
                         pb_warn("reconcile: %s", rd_kafka_message_errstr(m));
                 } else {
                         learn(r, m);
-                        nread++;
+                        (*nread)++;
                         if (pt)
                                 pt->next = m->offset + 1;
                 }
                 rd_kafka_message_destroy(m);
         }
+        return 0;
+}
+
+static void report(pb_reconcile_t *r, uint64_t nread, int64_t took)
+{
+        if (!r->metrics)
+                return;
+        pb_metrics_add(r->metrics, "portout_bridge_reconcile_records_total", NULL, (int64_t)nread);
+        pb_metrics_add(r->metrics, "portout_bridge_reconcile_reads_total", NULL, 1);
+        pb_metrics_add(r->metrics, "portout_bridge_reconcile_read_milliseconds_total", NULL, took);
+        pb_metrics_set(r->metrics, "portout_bridge_reconcile_last_read_milliseconds", NULL, took);
+        pb_metrics_set(r->metrics, "portout_bridge_reconcile_ids", NULL,
+                       (int64_t)pb_dedupe_size(r->ids));
+        uint64_t ev = pb_dedupe_evicted(r->ids);
+        if (ev > r->evicted)
+                pb_metrics_add(r->metrics, "portout_bridge_reconcile_evicted_total", NULL,
+                               (int64_t)(ev - r->evicted));
+        r->evicted = ev;
+}
+
+int pb_reconcile_catch_up(pb_reconcile_t *r, int timeout_ms, char *errstr, size_t errsz)
+{
+        int64_t t0 = pb_mono_ms(), until = t0 + timeout_ms;
+        long first = assign_new(r, t0, until, errstr, errsz);
+        if (first < 0)
+                return -1;
+        int64_t t_md = pb_mono_ms() - t0;
+        if (set_targets(r, t0, until, timeout_ms, errstr, errsz))
+                return -1;
+        int64_t t_wm = pb_mono_ms() - t0;
+        resume(r, (size_t)first, until);
+        uint64_t nread = 0;
+        int rc = read_to_targets(r, until, timeout_ms, &nread, errstr, errsz);
         set_paused(r, 1);
+        if (rc)
+                return rc;
         int64_t took = pb_mono_ms() - t0;
-        if (r->metrics) {
-                pb_metrics_add(r->metrics, "portout_bridge_reconcile_records_total", NULL,
-                               (int64_t)nread);
-                pb_metrics_add(r->metrics, "portout_bridge_reconcile_reads_total", NULL, 1);
-                pb_metrics_add(r->metrics, "portout_bridge_reconcile_read_milliseconds_total", NULL,
-                               took);
-                pb_metrics_set(r->metrics, "portout_bridge_reconcile_last_read_milliseconds", NULL,
-                               took);
-                pb_metrics_set(r->metrics, "portout_bridge_reconcile_ids", NULL,
-                               (int64_t)pb_dedupe_size(r->ids));
-                uint64_t ev = pb_dedupe_evicted(r->ids);
-                if (ev > r->evicted)
-                        pb_metrics_add(r->metrics, "portout_bridge_reconcile_evicted_total", NULL,
-                                       (int64_t)(ev - r->evicted));
-                r->evicted = ev;
-        }
+        report(r, nread, took);
         pb_debug(
             "reconcile: %llu record(s) read in %lld ms (metadata %lld, ends %lld); %zu id(s) known",
             (unsigned long long)nread, (long long)took, (long long)t_md, (long long)t_wm,
