@@ -15,6 +15,10 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 #define LINE_MAX_BYTES 6000
+/* Escaped text (the message, field values) stops here; the rest of a line's
+ * room is kept for its structure (keys, quotes, "}"), so a cut line still
+ * parses. */
+#define TEXT_MAX_BYTES (LINE_MAX_BYTES - 512)
 
 void pb_log_set_level(enum pb_log_level lvl)
 {
@@ -42,7 +46,7 @@ int pb_log_level_parse(const char *s)
 /* Appends s escaped for a quoted logfmt value or a JSON string. */
 static size_t put_escaped(char *line, size_t n, const char *s)
 {
-        for (const char *p = s; *p && n < LINE_MAX_BYTES - 16; p++) {
+        for (const char *p = s; *p && n < TEXT_MAX_BYTES; p++) {
                 unsigned char c = (unsigned char)*p;
                 if (c == '"' || c == '\\') {
                         line[n++] = '\\';
@@ -62,7 +66,7 @@ static size_t put_escaped(char *line, size_t n, const char *s)
 /* Appends s, bounded; the caller terminates the line. */
 static size_t put(char *line, size_t n, const char *s)
 {
-        while (*s && n < LINE_MAX_BYTES - 16)
+        while (*s && n < LINE_MAX_BYTES - 2) /* room for "\n" and NUL */
                 line[n++] = *s++;
         return n;
 }
