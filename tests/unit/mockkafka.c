@@ -152,3 +152,36 @@ size_t tm_read(tm_cluster_t *c, const char *topic, const char *header, tm_record
         rd_kafka_destroy(rk);
         return n;
 }
+
+rd_kafka_t *tm_producer(tm_cluster_t *c)
+{
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(c->mc), err,
+                          sizeof(err));
+        rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+        rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+        assert_non_null(rk);
+        return rk;
+}
+
+void tm_produce(tm_cluster_t *c, const char *topic, const char *value, int64_t ts, ...)
+{
+        rd_kafka_t *rk = tm_producer(c);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+        va_list ap;
+        va_start(ap, ts);
+        const char *name;
+        while ((name = va_arg(ap, const char *)) != NULL) {
+                const char *v = va_arg(ap, const char *);
+                rd_kafka_header_add(h, name, -1, v, -1);
+        }
+        va_end(ap);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+        assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+        rd_kafka_destroy(rk);
+}

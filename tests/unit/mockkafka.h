@@ -48,4 +48,11 @@ typedef struct tm_record {
 size_t tm_read(tm_cluster_t *c, const char *topic, const char *header, tm_record_t *out,
                size_t max);
 
+/* An independent producer on the cluster (the caller destroys it). */
+rd_kafka_t *tm_producer(tm_cluster_t *c);
+
+/* Produces one record (value, then headers as name, value pairs, NULL-ended)
+ * with an independent producer and waits for its delivery. ts 0: now. */
+void tm_produce(tm_cluster_t *c, const char *topic, const char *value, int64_t ts, ...);
+
 #endif

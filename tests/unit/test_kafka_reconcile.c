@@ -25,41 +25,6 @@
 #define STATUS "telnyx.portouts.status-changed"
 #define FOC    "telnyx.portouts.foc-date-changed"
 
-static rd_kafka_t *producer_of(tm_cluster_t *c)
-{
-        char err[512];
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(c->mc), err,
-                          sizeof(err));
-        rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
-        rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-        assert_non_null(rk);
-        return rk;
-}
-
-/* Produces one record (value, headers as name, value pairs, NULL-ended) and
- * waits for its delivery. ts 0: the broker's now. */
-static void produce(tm_cluster_t *c, const char *topic, const char *value, int64_t ts, ...)
-{
-        rd_kafka_t *rk = producer_of(c);
-        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
-        va_list ap;
-        va_start(ap, ts);
-        const char *name;
-        while ((name = va_arg(ap, const char *)) != NULL) {
-                const char *v = va_arg(ap, const char *);
-                rd_kafka_header_add(h, name, -1, v, -1);
-        }
-        va_end(ap);
-        rd_kafka_resp_err_t e = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
-        assert_int_equal(e, RD_KAFKA_RESP_ERR_NO_ERROR);
-        assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
-        rd_kafka_destroy(rk);
-}
-
 static pb_reconcile_t *started(tm_cluster_t *c, pb_config_t **cfg, const char *extra)
 {
         char err[PB_ERRSZ];
@@ -87,13 +52,13 @@ static void test_knows_what_the_topics_hold(void **state)
         pb_config_t *cfg;
         pb_reconcile_t *r = started(c, &cfg, NULL);
         assert_false(pb_reconcile_known(r, "ev-1"));
-        produce(c, STATUS, "{}", 0, "ce_id", "ev-1", NULL);
-        produce(c, FOC, "{}", 0, "ce_id", "ev-2", NULL);
-        produce(c, "t.dlq", "not json", 0, "pb_stage", "normalize", NULL);
-        produce(c, "t.dlq", "{}", 0, "pb_stage", "produce", NULL); /* has no id: ignored */
+        tm_produce(c, STATUS, "{}", 0, "ce_id", "ev-1", NULL);
+        tm_produce(c, FOC, "{}", 0, "ce_id", "ev-2", NULL);
+        tm_produce(c, "t.dlq", "not json", 0, "pb_stage", "normalize", NULL);
+        tm_produce(c, "t.dlq", "{}", 0, "pb_stage", "produce", NULL); /* has no id: ignored */
         /* envelope.kafka_mode = "structured_noheaders": the id is the value's. */
-        produce(c, STATUS, "{\"specversion\":\"1.0\",\"id\":\"ev-nohdr\"}", 0, "content-type",
-                "application/cloudevents+json; charset=UTF-8", NULL);
+        tm_produce(c, STATUS, "{\"specversion\":\"1.0\",\"id\":\"ev-nohdr\"}", 0, "content-type",
+                   "application/cloudevents+json; charset=UTF-8", NULL);
         catch_up(r);
         assert_true(pb_reconcile_known(r, "ev-nohdr"));
         assert_true(pb_reconcile_known(r, "ev-1"));
@@ -106,7 +71,7 @@ static void test_knows_what_the_topics_hold(void **state)
         assert_true(pb_reconcile_known(r, id));
         assert_int_equal(pb_reconcile_size(r), 4);
         /* Positions carry over: the next catch-up reads only what is new. */
-        produce(c, STATUS, "{}", 0, "ce_id", "ev-3", NULL);
+        tm_produce(c, STATUS, "{}", 0, "ce_id", "ev-3", NULL);
         catch_up(r);
         assert_true(pb_reconcile_known(r, "ev-3"));
         assert_int_equal(pb_reconcile_size(r), 5);
@@ -126,8 +91,8 @@ static void test_finds_topics_created_later(void **state)
             started(c, &cfg, "topics = { other = \"t.late\"; dead_letter = \"t.dlq\"; };\n");
         catch_up(r);
         rd_kafka_mock_topic_create(c->mc, "t.late", 2, 1);
-        produce(c, "t.late", "{}", 0, "ce_id", "late-1", NULL);
-        produce(c, "t.late", "{}", 0, "ce_id", "late-2", NULL);
+        tm_produce(c, "t.late", "{}", 0, "ce_id", "late-1", NULL);
+        tm_produce(c, "t.late", "{}", 0, "ce_id", "late-2", NULL);
         catch_up(r);
         assert_true(pb_reconcile_known(r, "late-1"));
         assert_true(pb_reconcile_known(r, "late-2"));
@@ -144,7 +109,7 @@ static void test_broker_down_fails_in_time(void **state)
         tm_cluster_t *c = tm_cluster_new();
         pb_config_t *cfg;
         pb_reconcile_t *r = started(c, &cfg, NULL);
-        produce(c, STATUS, "{}", 0, "ce_id", "before", NULL);
+        tm_produce(c, STATUS, "{}", 0, "ce_id", "before", NULL);
         tm_set_brokers(c, 0);
         char err[PB_ERRSZ] = "";
         int64_t t0 = pb_mono_ms();
@@ -173,9 +138,9 @@ static void test_bounded(void **state)
         assert_non_null(r);
         assert_int_equal(pb_reconcile_start(r, pb_now_ms() - 60000, err, sizeof(err)), 0);
         int64_t now = pb_now_ms();
-        produce(c, STATUS, "{}", now - 3600 * 1000, "ce_id", "old", NULL);
+        tm_produce(c, STATUS, "{}", now - 3600 * 1000, "ce_id", "old", NULL);
         catch_up(r); /* read first, so the first to go */
-        rd_kafka_t *rk = producer_of(c);
+        rd_kafka_t *rk = tm_producer(c);
         for (int i = 0; i < 1010; i++) {
                 char id[32];
                 snprintf(id, sizeof(id), "n-%d", i);
