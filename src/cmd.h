@@ -4,6 +4,7 @@
 #define PB_CMD_H
 
 #include "config.h"
+#include "pipeline.h"
 
 /* Options shared by every subcommand. */
 typedef struct pb_globals {
@@ -56,10 +57,13 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
 
 /* After a one-shot command's pipeline closed: if Kafka refused the bridge,
  * prints why on stderr (prefixed by cmd) and returns PB_EXIT_NOPERM; else 0. */
-struct pb_pipeline;
-int pb_cmd_kafka_refusal(struct pb_pipeline *pl, const char *cmd);
+int pb_cmd_kafka_refusal(pb_pipeline_t *pl, const char *cmd);
 
 /* Returns 1 if argv holds -h or --help (and prints usage). */
 int pb_cmd_wants_help(int argc, char **argv, const char *usage);
+
+/* The one-shot commands' pipeline; on failure says why on stderr, sets *rc
+ * to its exit code and returns NULL. */
+pb_pipeline_t *pb_cmd_pipeline(const pb_config_t *cfg, const pb_pipeline_opts_t *o, int *rc);
 
 #endif

@@ -45,7 +45,7 @@ int pb_cmd_wants_help(int argc, char **argv, const char *usage)
         return 0;
 }
 
-int pb_cmd_kafka_refusal(struct pb_pipeline *pl, const char *cmd)
+int pb_cmd_kafka_refusal(pb_pipeline_t *pl, const char *cmd)
 {
         pb_producer_t *prod = pl ? pb_pipeline_producer(pl) : NULL;
         if (!prod)
@@ -120,4 +120,16 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
                 warn(ctx, w);
         }
         return 0;
+}
+
+pb_pipeline_t *pb_cmd_pipeline(const pb_config_t *cfg, const pb_pipeline_opts_t *o, int *rc)
+{
+        char err[PB_ERRSZ];
+        pb_fail_t fail = PB_FAIL_CONFIG;
+        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, o, &fail, err, sizeof(err));
+        if (!pl) {
+                fprintf(stderr, PB_NAME ": %s\n", err);
+                *rc = pb_fail_exit(fail);
+        }
+        return pl;
 }

@@ -97,12 +97,11 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         char err[PB_ERRSZ];
         /* A replay publishes what it is given, repeats included: no dedupe. */
         pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-        pb_fail_t fail = PB_FAIL_CONFIG;
-        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
+        int rc = PB_EXIT_OK;
+        pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &rc);
         if (!pl) {
-                fprintf(stderr, PB_NAME ": %s\n", err);
                 pb_config_free(cfg);
-                return pb_fail_exit(fail);
+                return rc;
         }
         struct replay_ctx c;
         memset(&c, 0, sizeof(c));

@@ -139,14 +139,12 @@ static int id_ok(const char *prefix, const char *what, const char *id)
  * returns the exit code. */
 static int publish_one(const pb_config_t *cfg, pb_batch_t *b, int64_t received_us)
 {
-        char err[PB_ERRSZ];
         pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-        pb_fail_t fail = PB_FAIL_CONFIG;
-        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
+        int rc = PB_EXIT_OK;
+        pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &rc);
         if (!pl) {
-                fprintf(stderr, PB_NAME ": %s\n", err);
                 pb_batch_free(b);
-                return pb_fail_exit(fail);
+                return rc;
         }
         struct one o;
         memset(&o, 0, sizeof(o));
@@ -168,7 +166,6 @@ static int publish_one(const pb_config_t *cfg, pb_batch_t *b, int64_t received_u
         pthread_mutex_unlock(&o.lock);
         pthread_mutex_destroy(&o.lock);
         pthread_cond_destroy(&o.cond);
-        int rc = PB_EXIT_OK;
         if (o.outcome == PB_OUTCOME_FAILED) {
                 fprintf(stderr, "fetch: not delivered: %s\n", o.where);
                 pb_pipeline_close(pl, 0);
@@ -355,13 +352,12 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
          * large as the backfill (bounded), never expiring during it. */
         pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL,
                                     PB_CMD_KAFKA_FAIL_FAST_MS, 0};
-        pb_fail_t fail = PB_FAIL_CONFIG;
-        pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &popts, &fail, err, sizeof(err));
+        int prc = PB_EXIT_OK;
+        pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &prc);
         if (!pl) {
-                fprintf(stderr, PB_NAME ": %s\n", err);
                 pb_telnyx_free(tx);
                 pb_config_free(cfg);
-                return pb_fail_exit(fail);
+                return prc;
         }
         pb_scan_progress_t sp;
         atomic_init(&sp.pages, 0);

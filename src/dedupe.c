@@ -64,19 +64,6 @@ static void remove_entry(pb_dedupe_t *d, struct entry *e)
         free(e);
 }
 
-/* Forgets the oldest entry (there is one). */
-static void pop_oldest(pb_dedupe_t *d)
-{
-        struct entry *e = d->oldest;
-        pb_idmap_del(&d->ids, &e->node);
-        d->oldest = e->newer;
-        if (d->oldest)
-                d->oldest->older = NULL;
-        else
-                d->newest = NULL;
-        free(e);
-}
-
 int pb_dedupe_seen(pb_dedupe_t *d, const char *id, int64_t now_ms)
 {
         return pb_dedupe_seen_content(d, id, now_ms, 0) != 0;
@@ -113,7 +100,7 @@ void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
                        (d->oldest && now_ms - d->oldest->added_ms >= d->ttl_ms)) {
                         if (d->ids.size >= d->capacity)
                                 d->evicted++;
-                        pop_oldest(d);
+                        remove_entry(d, d->oldest);
                 }
                 size_t n = strlen(id);
                 e = malloc(sizeof(*e) + n + 1);
@@ -138,17 +125,6 @@ void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
         pthread_mutex_unlock(&d->lock);
 }
 
-void pb_dedupe_remove(pb_dedupe_t *d, const char *id)
-{
-        if (!d || d->capacity == 0)
-                return;
-        pthread_mutex_lock(&d->lock);
-        struct entry *e = find(d, id);
-        if (e)
-                remove_entry(d, e);
-        pthread_mutex_unlock(&d->lock);
-}
-
 size_t pb_dedupe_expire(pb_dedupe_t *d, int64_t cutoff_ms)
 {
         if (!d || d->capacity == 0)
@@ -156,7 +132,7 @@ size_t pb_dedupe_expire(pb_dedupe_t *d, int64_t cutoff_ms)
         size_t n = 0;
         pthread_mutex_lock(&d->lock);
         while (d->oldest && d->oldest->added_ms < cutoff_ms) {
-                pop_oldest(d);
+                remove_entry(d, d->oldest);
                 n++;
         }
         pthread_mutex_unlock(&d->lock);

@@ -30,9 +30,6 @@ int pb_dedupe_seen_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint6
 /* As pb_dedupe_add(), remembering the content hash too (0: keep what is held). */
 void pb_dedupe_add_content(pb_dedupe_t *d, const char *id, int64_t now_ms, uint64_t content);
 
-/* Forgets id (no-op if absent). */
-void pb_dedupe_remove(pb_dedupe_t *d, const char *id);
-
 /* Forgets the oldest ids while they were added before cutoff_ms (the window
  * keeps them in the order they were added). Returns how many. */
 size_t pb_dedupe_expire(pb_dedupe_t *d, int64_t cutoff_ms);

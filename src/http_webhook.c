@@ -359,11 +359,6 @@ void pb_webhook_quiesce(pb_webhook_t *w)
         pb_httpd_quiesce(w->http);
 }
 
-size_t pb_webhook_waiting(pb_webhook_t *w)
-{
-        return pb_httpd_waiting(w->http);
-}
-
 void pb_webhook_free(pb_webhook_t *w)
 {
         if (!w)

@@ -41,9 +41,6 @@ void pb_webhook_quiesce(pb_webhook_t *w);
  * dedupe.max_view_age_ms webhooks are answered 503 kafka_view_behind. */
 void pb_webhook_set_index(pb_webhook_t *w, pb_index_t *ix);
 
-/* Webhook requests not answered yet. */
-size_t pb_webhook_waiting(pb_webhook_t *w);
-
 /* The TCP port actually bound (useful when the config says 0). */
 unsigned pb_webhook_port(const pb_webhook_t *w);
 

@@ -166,11 +166,6 @@ const char *pb_producer_err_name(int err)
         return rd_kafka_err2name((rd_kafka_resp_err_t)err);
 }
 
-const char *pb_producer_dlq_topic(const pb_producer_t *p)
-{
-        return p->dlq_topic;
-}
-
 static void msg_free(struct pb_msg *m)
 {
         if (!m)

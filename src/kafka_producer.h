@@ -159,7 +159,4 @@ int pb_producer_inject_fatal(pb_producer_t *p, const char *reason);
 /* Name of a delivery error code (pb_delivery_t.err), e.g. "_MSG_TIMED_OUT". */
 const char *pb_producer_err_name(int err);
 
-/* The dead-letter topic in use. */
-const char *pb_producer_dlq_topic(const pb_producer_t *p);
-
 #endif

@@ -227,8 +227,6 @@ static size_t member_len(const struct member *m)
         return m->is_jv ? pb_json_value_len(m->jv) : pb_json_string_len(m->val, m->len);
 }
 
-/* Writes {"k":v,...} for members into one exact-size allocation. data
- * (members of the nested "data" object) goes last, under "data". */
 /* The payload's fingerprint; never 0 (0 means "none"). */
 static uint64_t fnv1a(const char *s, size_t n)
 {
@@ -236,6 +234,8 @@ static uint64_t fnv1a(const char *s, size_t n)
         return h ? h : 1;
 }
 
+/* Writes {"k":v,...} for members into one exact-size allocation. data
+ * (members of the nested "data" object) goes last, under "data". */
 static char *write_envelope(const struct member *m, size_t n, const struct member *data,
                             size_t ndata, size_t *outlen, size_t *data_off, size_t *data_len,
                             uint64_t *payload_hash)

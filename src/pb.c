@@ -10,17 +10,6 @@
 
 #include "pb.h"
 
-int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
-{
-        if (errstr && errsz) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(errstr, errsz, fmt, ap);
-                va_end(ap);
-        }
-        return PB_ERR;
-}
-
 int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, const char *fmt, ...)
 {
         if (fail)

@@ -45,16 +45,14 @@ typedef enum pb_fail {
 /* The exit code for a failure kind. */
 int pb_fail_exit(pb_fail_t f);
 
-/* Sets *fail (if fail is not NULL) and formats errstr; returns PB_ERR. */
+/* Sets *fail (if fail is not NULL) and formats into errstr (if not NULL);
+ * returns PB_ERR. pb_seterr() is the same without a kind. */
 int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+#define pb_seterr(errstr, errsz, ...) pb_setfail(NULL, PB_FAIL_CONFIG, errstr, errsz, __VA_ARGS__)
 
 /* Size of the error buffers passed to functions that can fail. */
 #define PB_ERRSZ 512
-
-/* Formats into errstr if it is not NULL; always returns PB_ERR. */
-int pb_seterr(char *errstr, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* 64-bit FNV-1a of n bytes (hash tables, payload fingerprints; not for
  * anything an attacker could exploit by collision). */
