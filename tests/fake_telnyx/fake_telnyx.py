@@ -70,6 +70,29 @@ def iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def iso_day(t):
+    return t.strftime("%Y-%m-%dT00:00:00Z")
+
+
+STATUSES = ["pending", "authorized", "ported", "rejected", "rejected-pending", "canceled"]
+
+
+def new_portout(po, n, created):
+    """A port-out resource as GET /v2/portouts/{id} returns it (the SDKs'
+    PortoutDetails), created by its first event."""
+    k = int(po[:8], 16)
+    return {"id": po, "record_type": "portout", "status": "pending",
+            "phone_numbers": [f"+1555{k % 10000000:07d}"], "carrier_name": "Example Wireless",
+            "spid": "123A", "pon": f"PON{k:06d}", "support_key": f"SK-{k:04d}",
+            "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "end_user_name": f"Subscriber {k}",
+            "authorized_name": f"Subscriber {k}", "service_address": f"{k} Main Street",
+            "city": "Springfield", "state": "IL", "zip": "62701", "current_carrier": "Telnyx",
+            "vendor": "Telnyx", "already_ported": False, "host_messaging": False, "lsr": [],
+            "reason": None, "foc_date": iso_day(created + dt.timedelta(days=10)),
+            "requested_foc_date": iso_day(created + dt.timedelta(days=10)),
+            "created_at": iso(created), "inserted_at": iso(created), "updated_at": iso(created)}
+
+
 def parse_iso(s):
     t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
@@ -83,9 +106,10 @@ def make_event(n, created, bad=False):
         payload = {"id": f"{n:08x}-2222-4000-8000-000000000000", "portout_id": po,
                    "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "comment": f"comment {n} ✓"}
     elif t == "portout.foc_date_changed":
-        payload = {"id": po, "foc_date": "2026-03-10T00:00:00Z", "user_id": "org-1"}
+        payload = {"id": po, "foc_date": iso_day(created + dt.timedelta(days=7 + n % 5)),
+                   "user_id": "org-1"}
     else:
-        payload = {"id": po, "status": ["pending", "authorized", "ported"][n % 3],
+        payload = {"id": po, "status": ["pending", "authorized", "ported", "rejected-pending"][n // 3 % 4],
                    "phone_numbers": [f"+1555{n % 10000000:07d}"], "carrier_name": "Example Wireless",
                    "spid": "123A", "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
                    "subscriber_name": None}
@@ -124,6 +148,8 @@ class State:
         self.order = order
         self.faults = faults
         self.events = []  # sorted by created_at
+        self.portouts = {}  # id -> resource: what each port-out's events made it
+        self.rl_counts = {}  # second -> requests (the "limit" fault)
         self.keys = []
         self.by_id = {}
         self.raw = {}  # marker (JSON text) -> bytes spliced in its place
@@ -140,6 +166,7 @@ class State:
 
     def add(self, created, bad=False):
         ev = make_event(self.next_n, created, bad)
+        self.apply(ev, self.next_n, created)
         self.next_n += 1
         k = (ev["created_at"], ev["id"])
         i = bisect.bisect(self.keys, k)
@@ -147,6 +174,23 @@ class State:
         self.events.insert(i, ev)
         self.by_id[ev["id"]] = ev
         return ev
+
+
+    def apply(self, ev, n, created):
+        """A live event changes its port-out: status_changed moves the
+        status, foc_date_changed the FOC date (updated_at with them)."""
+        po = ev.get("portout_id")
+        if not po:
+            return
+        r = self.portouts.setdefault(po, new_portout(po, n, created))
+        p = ev.get("payload") or {}
+        if ev["event_type"] == "portout.status_changed" and p.get("status") in STATUSES:
+            r["status"] = p["status"]
+        elif ev["event_type"] == "portout.foc_date_changed" and p.get("foc_date"):
+            r["foc_date"] = p["foc_date"]
+        else:
+            return
+        r["updated_at"] = iso(max(created, parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
 
 
 def error(code, title, detail, pointer="/", parameter=None):
@@ -174,7 +218,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
+        for k, v in dict(getattr(self, "rl_headers", {}), **(headers or {})).items():
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
@@ -201,6 +245,25 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"events": [{"id": e["id"], "created_at": e["created_at"],
                                                         "bad": "portout_id" not in e}
                                                        for e in st.events]})
+        if path == "/_admin/rate":
+            with st.lock:  # requests per second, as the "limit" fault counted them
+                return self.send_json(200, {"per_second": {str(k): v for k, v in st.rl_counts.items()},
+                                            "limited": st.stats.get("limited", 0)})
+        if path == "/_admin/portouts" and method == "GET":
+            with st.lock:
+                return self.send_json(200, {"portouts": list(st.portouts.values())})
+        if path == "/_admin/portouts/update" and method == "POST":
+            # a change made at Telnyx with no event (the resync finds it)
+            req = json.loads(self.read_body() or b"{}")
+            with st.lock:
+                r = st.portouts.get(req.get("id"))
+                if not r:
+                    return self.send_json(404, {"error": "no such port-out"})
+                for k in ("status", "foc_date"):
+                    if k in req:
+                        r[k] = req[k]
+                r["updated_at"] = iso(max(now(), parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
+                return self.send_json(200, {"data": r})
         if path == "/_admin/faults" and method == "POST":
             with st.lock:
                 st.faults = json.loads(self.read_body() or b"{}")
@@ -268,6 +331,24 @@ class Handler(BaseHTTPRequestHandler):
             nonjson = self.every("nonjson")
         if slow:
             time.sleep(slow / 1000.0)
+        lim = st.faults.get("limit")  # a real limit: per_s requests a second, advertised
+        if lim:
+            with st.lock:
+                sec = int(time.time())
+                st.rl_counts[sec] = st.rl_counts.get(sec, 0) + 1
+                used = st.rl_counts[sec]
+                for old in [k for k in st.rl_counts if k < sec - 120]:
+                    del st.rl_counts[old]
+            per_s = int(lim.get("per_s", 10))
+            self.rl_headers = {"x-ratelimit-limit": str(per_s),
+                               "x-ratelimit-remaining": str(max(0, per_s - used)),
+                               "x-ratelimit-reset": "1"}
+            if used > per_s:
+                with st.lock:
+                    st.stats["limited"] = st.stats.get("limited", 0) + 1
+                h = {"Retry-After": "1"} if lim.get("retry_after") else {}
+                return self.send_json(429, error("10011", "Too many requests",
+                                                 "You have exceeded the rate limit."), h)
         if self.headers.get("Authorization") != f"Bearer {st.api_key}":
             return self.send_json(401, error("10009", "Authentication failed",
                                              "Could not understand the provided credentials."))
@@ -284,6 +365,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(fail_next, error("10007", "Conflict", "Try again later."))
 
         parts = path.rstrip("/").split("/")
+        # /v2/portouts and /v2/portouts/{id}: the port-out resource
+        if parts[:3] == ["", "v2", "portouts"] and method == "GET" and (
+                len(parts) == 3 or (len(parts) == 4 and parts[3] != "events")):
+            with st.lock:
+                st.stats["portout_gets"] = st.stats.get("portout_gets", 0) + 1
+            if len(parts) == 3:
+                return self.list_portouts(parse_qs(url.query, keep_blank_values=True))
+            with st.lock:
+                r = st.portouts.get(parts[3])
+                r = dict(r) if r else None
+            if not r:
+                return self.send_json(404, error("10005", "Resource not found",
+                                                 "The requested resource or URL could not be found."))
+            return self.send_json(200, {"data": r})
         # /v2/portouts/events[/{id}[/republish]]
         if parts[:4] != ["", "v2", "portouts", "events"]:
             return self.send_json(404, error("10005", "Resource not found", "No such path."))
@@ -390,6 +485,49 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(200, {"data": data, "meta": {"total_pages": pages, "total_results": total,
                                                       "page_number": number, "page_size": size}},
                           mangle)
+
+    def list_portouts(self, q):
+        """GET /v2/portouts: the SDKs' PortoutListParams (filter[...] in deepObject
+        style; a list as filter[status_in][]=a, repeated, or comma-separated)."""
+        st = self.state
+
+        def values(name):
+            out = []
+            for v in q.get(name, []) + q.get(name + "[]", []):
+                out += [x for x in v.split(",") if x]
+            return out
+
+        try:
+            number = int((q.get("page[number]") or ["1"])[0])
+            size = int((q.get("page[size]") or ["20"])[0])
+        except ValueError:
+            return self.send_json(422, error("10015", "Bad Request", "page must be an integer",
+                                             parameter="page"))
+        if number < 1 or size < 1 or size > 250:
+            return self.send_json(422, error("10015", "Bad Request",
+                                             "page[size] must be between 1 and 250",
+                                             parameter="page[size]"))
+        want = set(values("filter[status_in]") + values("filter[status]"))
+        bad = want - set(STATUSES)
+        if bad:
+            return self.send_json(422, error("10015", "Bad Request",
+                                             f"filter[status_in] must be among {STATUSES}",
+                                             parameter="filter[status_in]"))
+        eq = {k: (q.get(f"filter[{k}]") or [None])[0]
+              for k in ("carrier_name", "spid", "pon", "support_key", "phone_number")}
+        with st.lock:
+            st.stats["portout_lists"] = st.stats.get("portout_lists", 0) + 1
+            st.stats["last_portout_query"] = urlsplit(self.path).query
+            sel = [dict(r) for r in st.portouts.values()
+                   if (not want or r["status"] in want)
+                   and all(v is None or (v in r["phone_numbers"] if k == "phone_number" else r.get(k) == v)
+                           for k, v in eq.items())]
+        sel.sort(key=lambda r: (r["created_at"], r["id"]))
+        total = len(sel)
+        return self.send_json(200, {"data": sel[(number - 1) * size: number * size],
+                                    "meta": {"total_pages": (total + size - 1) // size,
+                                             "total_results": total, "page_number": number,
+                                             "page_size": size}})
 
     def do_GET(self):
         self.handle_any("GET")

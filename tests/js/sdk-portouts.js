@@ -1,0 +1,59 @@
+// The fake Telnyx API's port-out resource, read by the official Node SDK
+// (npm "telnyx"): client.portouts.retrieve and client.portouts.list (its own
+// paging, its own encoding of filter[status_in]) must accept every answer,
+// and give back exactly what the fake holds. Usage: node sdk-portouts.js
+// (starts the fake itself; exit 0 on success).
+'use strict';
+const { spawn } = require('child_process');
+const path = require('path');
+const assert = require('assert');
+const Telnyx = require('telnyx').default;
+
+async function main() {
+  const fake = spawn('python3', [path.join(__dirname, '..', 'fake_telnyx', 'fake_telnyx.py'),
+    '--port', '0', '--events', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    fake.stdout.once('data', (d) => {
+      const m = /listening on (\d+)/.exec(String(d));
+      m ? resolve(Number(m[1])) : reject(new Error(`fake: ${d}`));
+    });
+    fake.once('exit', (c) => reject(new Error(`fake exited ${c}`)));
+  });
+  try {
+    const admin = async (p) => (await fetch(`http://127.0.0.1:${port}${p}`)).json();
+    const held = (await admin('/_admin/portouts')).portouts;
+    assert.ok(held.length > 50, `the fake holds ${held.length} port-outs`);
+    const client = new Telnyx({ apiKey: 'test-key', baseURL: `http://127.0.0.1:${port}/v2`, maxRetries: 0 });
+
+    // retrieve: every port-out, field for field
+    for (const r of held.slice(0, 40)) {
+      const got = await client.portouts.retrieve(r.id);
+      assert.deepStrictEqual(got.data, r);
+    }
+    await assert.rejects(client.portouts.retrieve('00000000-0000-4000-8000-000000000000'),
+      (e) => e.status === 404);
+
+    // list: the SDK pages through all of them
+    const all = [];
+    for await (const p of client.portouts.list({ page: { size: 7 } })) all.push(p);
+    assert.deepStrictEqual(all.map((p) => p.id).sort(), held.map((p) => p.id).sort());
+
+    // list with filter[status_in]: the statuses asked for, all of them
+    const want = ['pending', 'authorized'];
+    const some = [];
+    for await (const p of client.portouts.list({ filter: { status_in: want }, page: { size: 10 } })) some.push(p);
+    const expect = held.filter((p) => want.includes(p.status)).map((p) => p.id).sort();
+    assert.ok(expect.length > 0 && expect.length < held.length, 'the filter selects some, not all');
+    assert.deepStrictEqual(some.map((p) => p.id).sort(), expect);
+    const asked = decodeURIComponent((await admin('/_admin/stats')).last_portout_query);
+    for await (const p of client.portouts.list({ filter: { status: 'ported' } })) assert.strictEqual(p.status, 'ported');
+    const version = JSON.parse(require('fs').readFileSync(
+      path.join(__dirname, 'node_modules', 'telnyx', 'package.json'))).version;
+    console.log(`the SDK's query for status_in: ${asked}`);
+    console.log(`ok: the Node SDK ${version} read ${held.length} port-outs ` +
+      `(retrieve, list paged by 7, status_in ${want.join('+')}: ${some.length})`);
+  } finally {
+    fake.kill();
+  }
+}
+main().catch((e) => { console.error(e); process.exit(1); });
