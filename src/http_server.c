@@ -46,6 +46,7 @@ struct pb_http_req {
         long long start_ms;
         void *data;
         struct pb_http_req *wprev, *wnext; /* waiting: handed and unanswered */
+        char client[64]; /* its connection's address, kept: the connection may go first */
         char method[16];
         char path[];
 };
@@ -107,7 +108,7 @@ int pb_http_req_too_large(const pb_http_req_t *r)
 
 const char *pb_http_req_client(const pb_http_req_t *r)
 {
-        return r->conn ? r->conn->addr : "?";
+        return r->client;
 }
 
 long long pb_http_req_start_ms(const pb_http_req_t *r)
@@ -375,6 +376,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 r->h = h;
                 r->mc = mc;
                 r->conn = conn_of(mc);
+                snprintf(r->client, sizeof(r->client), "%s", r->conn ? r->conn->addr : "?");
                 r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
                 pb_buf_init(&r->body, h->o.max_body);
                 *con_cls = r;

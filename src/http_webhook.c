@@ -63,9 +63,8 @@ static json_object *error_body(const char *name, const char *message, const char
 static int answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
                            const char *message, const char *allow, const char *in_kafka)
 {
-        const char *client = pb_http_req_client(req);
         char who[64];
-        snprintf(who, sizeof(who), "%s", client); /* req is invalid once answered */
+        snprintf(who, sizeof(who), "%s", pb_http_req_client(req)); /* req is gone once answered */
         int taken = answer_json(w, req, code, name, error_body(name, message, in_kafka), allow);
         if (taken)
                 pb_log(code >= 500 ? PB_LOG_WARN : PB_LOG_INFO, "webhook %u %s from %s: %s", code,
