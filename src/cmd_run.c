@@ -17,6 +17,7 @@
 #include "pipeline.h"
 #include "poll_loop.h"
 #include "sdnotify.h"
+#include "state_writer.h"
 
 /* systemd's watchdog, honestly: it is pinged only while the producer's poll
  * thread (every delivery report goes through it) keeps turning. A stuck
@@ -149,6 +150,7 @@ struct run {
         pb_webhook_t *web;
         pb_index_t *index;
         pb_poller_t *poller;
+        pb_state_t *state;
 };
 
 /* Prints why a part did not start; returns its exit code. */
@@ -222,6 +224,13 @@ static int run_start(struct run *r)
                 if (!r->poller)
                         return start_failed(pb_fail_exit(fail), "polling", err);
         }
+        if (cfg->state_enabled) {
+                /* The writer is the poll leader, or the single instance. */
+                r->state = pb_state_new(cfg, r->metrics, r->poller ? pb_poller_is_leader : NULL,
+                                        r->poller, &fail, err, sizeof(err));
+                if (!r->state)
+                        return start_failed(pb_fail_exit(fail), "state", err);
+        }
         return PB_EXIT_OK;
 }
 
@@ -281,6 +290,7 @@ static int run_stop(struct run *r, int sig)
 
 static void run_free(struct run *r)
 {
+        pb_state_free(r->state); /* before the poller it asks who leads */
         pb_webhook_free(r->web);
         pb_index_free(r->index);
         pb_poller_free(r->poller);

@@ -70,6 +70,11 @@ const struct pb_option pb_options[] = {
      "Single-partition topic whose consumer group elects the poll leader\n"
      "(telnyx.checkpoint_store = \"kafka\"); created if missing. It holds no records."},
 
+    {"topics.state", OPT_STR, OFF(topic_state), 0, "telnyx.portouts.state", 0, 0, NULL, NULL, NULL,
+     "Compacted topic of port-out state (state.enabled): one record per port-out\n"
+     "and change, keyed by portout_id, the resource as Telnyx returns it; created\n"
+     "compacted if missing."},
+
     {"envelope.source", OPT_STR, OFF(envelope_source), 0, "https://api.telnyx.com/v2/portouts", 0,
      0, NULL, NULL, NULL,
      "CloudEvents 'source' of every envelope, the same for every ingest path;\n"
@@ -250,6 +255,28 @@ const struct pb_option pb_options[] = {
      "ends within this long; otherwise it is answered 503 kafka_view_behind (its\n"
      "event may be in Kafka from another replica, not yet read here). Keep it\n"
      "below the interval of Telnyx's first retry."},
+
+    {"state.enabled", OPT_BOOL, OFF(state_enabled), 0, "false", 0, 0, NULL, NULL, "true",
+     "Keep topics.state: the poll leader (telnyx.checkpoint_store = \"kafka\"), or\n"
+     "the single instance, follows the event topics, fetches each port-out that\n"
+     "had an event (GET /portouts/{id}) and writes it when it is newer than what\n"
+     "the topic holds. Needs Read on the event topics and on topics.state, Write\n"
+     "on topics.state, and the group state.group."},
+    {"state.group", OPT_STR, OFF(state_group), 0, "portout-bridge-state", 0, 0, NULL, NULL, NULL,
+     "Consumer group whose committed offsets are the state writer's position on\n"
+     "the event topics (committed only after the state records are acknowledged)."},
+    {"state.coalesce_ms", OPT_INT, OFF(state_coalesce_ms), 0, "500", 0, 60000, NULL, NULL, NULL,
+     "Events of one port-out within this window cause one fetch."},
+    {"state.resync_interval_s", OPT_INT, OFF(state_resync_interval_s), 0, "3600", 0, 604800, NULL,
+     NULL, NULL,
+     "On taking office and then this often, list the port-outs that are not final\n"
+     "(GET /portouts, filter[status_in]) and write what changed with no event\n"
+     "(0: only on taking office)."},
+    {"state.pending_alert_s", OPT_INT, OFF(state_pending_alert_s), 0, "43200", 0, 86400, NULL, NULL,
+     NULL,
+     "A port-out pending longer than this is logged once and counted\n"
+     "(portout_bridge_state_pending_over_threshold). Keep it well below Telnyx's\n"
+     "24 to 48 hours, after which an unanswered port-out is authorized."},
 
     {"admin.enabled", OPT_BOOL, OFF(admin_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Serve GET /healthz, /readyz and /metrics on a listener of their own, so\n"

@@ -21,7 +21,7 @@ typedef struct pb_kv {
         int line; /* line in the config file, 0 for built-in defaults */
 } pb_kv_t;
 
-#define PB_CONFIG_MAX_OPTIONS 64
+#define PB_CONFIG_MAX_OPTIONS 80
 /* Largest configuration file read (a real one is a few KiB). */
 #define PB_CONFIG_MAX_BYTES ((size_t)1024 * 1024)
 
@@ -61,6 +61,7 @@ typedef struct pb_config {
         char *topic_other;
         char *topic_dead_letter;
         char *topic_control;
+        char *topic_state;
 
         char *envelope_source;
         int64_t input_max_event_bytes;
@@ -84,6 +85,9 @@ typedef struct pb_config {
         int64_t telnyx_poll_settle_s;
         char *telnyx_checkpoint_file;
         int telnyx_checkpoint_store; /* enum pb_checkpoint_store */
+        int state_enabled;
+        char *state_group;
+        int64_t state_coalesce_ms, state_resync_interval_s, state_pending_alert_s;
         char *telnyx_poll_group;
         char *telnyx_reconcile_group;
         int64_t telnyx_poll_session_timeout_ms;

@@ -28,8 +28,7 @@ static void topics_cmd(FILE *out, const char *principal, const char *op, const c
         fputc('\n', out);
 }
 
-void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
-                         FILE *out)
+static void mode_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal, FILE *out)
 {
         const char *published[PB_CONFIG_TOPICS];
         pb_config_topics(cfg, published);
@@ -68,4 +67,37 @@ void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char 
                      "# partition and leave this out):\n# ");
         cmd_head(out, principal);
         fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_control);
+}
+
+/* The state writer (state.enabled): it reads the event topics, reads and
+ * writes topics.state, and keeps its position as state.group's offsets. */
+static void state_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal, FILE *out)
+{
+        const char *published[PB_CONFIG_TOPICS];
+        pb_config_topics(cfg, published);
+        fprintf(out,
+                "# The state writer (state.enabled): the event topics read, %s read and\n"
+                "# written, its position committed in group %s.\n",
+                cfg->topic_state, cfg->state_group);
+        if (mode == PB_ACL_PUBLISH)
+                topics_cmd(out, principal, "Read", published, PB_CONFIG_TOPICS - 1);
+        const char *st[] = {cfg->topic_state};
+        topics_cmd(out, principal, "Read", st, 1);
+        topics_cmd(out, principal, "Write", st, 1);
+        cmd_head(out, principal);
+        fprintf(out, " --operation Read --group '%s'\n", cfg->state_group);
+        fprintf(out,
+                "# Only if %s does not exist yet (else create it with\n"
+                "# cleanup.policy=compact and leave this out):\n# ",
+                cfg->topic_state);
+        cmd_head(out, principal);
+        fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_state);
+}
+
+void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
+                         FILE *out)
+{
+        mode_acls(cfg, mode, principal, out);
+        if (cfg->state_enabled)
+                state_acls(cfg, mode, principal, out);
 }

@@ -306,6 +306,91 @@ int pb_kafka_destroy_bounded(rd_kafka_t *rk, int consumer, int ms)
         return 0;
 }
 
+#define ADMIN_TIMEOUT_MS 15000
+
+static int topic_exists(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!rkt)
+                return pb_seterr(errstr, errsz, "topic %s: %s", topic,
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
+        int rc;
+        if (err)
+                rc = pb_seterr(errstr, errsz, "topic %s: %s", topic, rd_kafka_err2str(err));
+        else if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+                rc = 1;
+        else if (md->topic_cnt == 1 &&
+                 md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+                rc = pb_seterr(errstr, errsz,
+                               "topic %s: not authorized to describe it (the bridge's "
+                               "principal needs DESCRIBE and READ on it; docs/operations.md)",
+                               topic);
+        else
+                rc = 0;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return rc;
+}
+
+int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                          char *errstr, size_t errsz)
+{
+        char e[256];
+        int exists = topic_exists(rk, topic, errstr, errsz);
+        if (exists < 0)
+                return PB_ERR;
+        if (exists)
+                return 0;
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, e, sizeof(e));
+        if (!nt)
+                return pb_seterr(errstr, errsz, "topic %s: %s", topic, e);
+        if (compacted && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact") !=
+                             RD_KAFKA_RESP_ERR_NO_ERROR) {
+                rd_kafka_NewTopic_destroy(nt);
+                return pb_seterr(errstr, errsz, "topic %s: cannot ask for compaction", topic);
+        }
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *opts =
+            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_TIMEOUT_MS, NULL, 0);
+        rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
+        int rc = 0;
+        if (!ev) {
+                rc = pb_seterr(errstr, errsz, "topic %s: no answer from Kafka", topic);
+        } else if (rd_kafka_event_error(ev)) {
+                rc = pb_seterr(errstr, errsz, "topic %s: %s", topic,
+                               rd_kafka_event_error_string(ev));
+        } else {
+                size_t n;
+                const rd_kafka_topic_result_t **res =
+                    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+                rd_kafka_resp_err_t terr = n ? rd_kafka_topic_result_error(res[0]) : 0;
+                if (terr == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        pb_info("kafka: created the topic %s%s", topic,
+                                compacted ? " (compacted)" : "");
+                else if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                         terr == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+                        rc = pb_seterr(errstr, errsz,
+                                       "topic %s does not exist and the bridge may not create it "
+                                       "(%s): create it, or grant CREATE on it "
+                                       "(docs/operations.md)",
+                                       topic, rd_kafka_topic_result_error_string(res[0]));
+                else if (terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = pb_seterr(errstr, errsz, "topic %s: %s", topic,
+                                       rd_kafka_topic_result_error_string(res[0]));
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_NewTopic_destroy(nt);
+        return rc;
+}
+
 int pb_kafka_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
         rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 1, errstr, errsz);

@@ -43,6 +43,12 @@ int pb_kafka_teardown_abandoned(void);
 
 /* Checks kafka.properties against librdkafka (as the producer takes them)
  * without connecting. */
+/* Finds the topic, or creates it (partitions, -1: the broker's default;
+ * compacted: cleanup.policy=compact; the cluster's replication): CREATE is
+ * needed only when it does not exist yet. Returns PB_ERR with why. */
+int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                          char *errstr, size_t errsz);
+
 int pb_kafka_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz);
 
 /* Prints the producer's effective librdkafka properties (secrets redacted). */

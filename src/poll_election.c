@@ -124,7 +124,6 @@ static void drain_pipe(int fd)
 
 /* Serves the consumer: rebalances, heartbeats' errors. The control topic
  * carries no records; anything read is dropped. */
-static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz);
 
 static void *election_main(void *arg)
 {
@@ -139,8 +138,8 @@ static void *election_main(void *arg)
                 if (!e->topic_ready && pb_mono_ms() >= next_create) {
                         /* Kafka may have been down at start: keep trying. */
                         char err[PB_ERRSZ];
-                        if (create_control_topic(e->rk, e->cfg->topic_control, err, sizeof(err)) ==
-                            0)
+                        if (pb_kafka_ensure_topic(e->rk, e->cfg->topic_control, 1, 0, err,
+                                                  sizeof(err)) == 0)
                                 e->topic_ready = 1;
                         else
                                 pb_warn("poll election: %s; retrying", err);
@@ -161,83 +160,6 @@ static void *election_main(void *arg)
 
 /* 1 if the topic exists (with partitions), 0 if the cluster says it does
  * not, -1 if it could not tell (errstr). Needs DESCRIBE only. */
-static int topic_exists(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
-{
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        if (!rkt)
-                return pb_seterr(errstr, errsz, "control topic %s: %s", topic,
-                                 rd_kafka_err2str(rd_kafka_last_error()));
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, ADMIN_TIMEOUT_MS);
-        int rc;
-        if (err)
-                rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic, rd_kafka_err2str(err));
-        else if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
-                rc = 1;
-        else if (md->topic_cnt == 1 &&
-                 md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-                rc = pb_seterr(errstr, errsz,
-                               "control topic %s: not authorized to describe it (the bridge's "
-                               "principal needs DESCRIBE and READ on it; docs/operations.md)",
-                               topic);
-        else
-                rc = 0;
-        if (md)
-                rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
-        return rc;
-}
-
-/* Finds the control topic, or creates it (one partition, the cluster's
- * replication): CREATE is needed only when it does not exist yet. */
-static int create_control_topic(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
-{
-        char e[256];
-        int exists = topic_exists(rk, topic, errstr, errsz);
-        if (exists < 0)
-                return PB_ERR;
-        if (exists)
-                return 0;
-        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, 1, -1, e, sizeof(e));
-        if (!nt)
-                return pb_seterr(errstr, errsz, "control topic %s: %s", topic, e);
-        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        rd_kafka_AdminOptions_t *opts =
-            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_TIMEOUT_MS, NULL, 0);
-        rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
-        int rc = 0;
-        if (!ev) {
-                rc = pb_seterr(errstr, errsz, "control topic %s: no answer from Kafka", topic);
-        } else if (rd_kafka_event_error(ev)) {
-                rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic,
-                               rd_kafka_event_error_string(ev));
-        } else {
-                size_t n;
-                const rd_kafka_topic_result_t **res =
-                    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-                rd_kafka_resp_err_t terr = n ? rd_kafka_topic_result_error(res[0]) : 0;
-                if (terr == RD_KAFKA_RESP_ERR_NO_ERROR)
-                        pb_info("poll election: created the control topic %s", topic);
-                else if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-                         terr == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
-                        rc = pb_seterr(errstr, errsz,
-                                       "control topic %s does not exist and the bridge may not "
-                                       "create it (%s): create it with one partition, or grant "
-                                       "CREATE on it (docs/operations.md)",
-                                       topic, rd_kafka_topic_result_error_string(res[0]));
-                else if (terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-                        rc = pb_seterr(errstr, errsz, "control topic %s: %s", topic,
-                                       rd_kafka_topic_result_error_string(res[0]));
-        }
-        if (ev)
-                rd_kafka_event_destroy(ev);
-        rd_kafka_AdminOptions_destroy(opts);
-        rd_kafka_queue_destroy(q);
-        rd_kafka_NewTopic_destroy(nt);
-        return rc;
-}
 
 static rd_kafka_t *make_consumer(const pb_config_t *cfg, void *opaque, int with_rebalance,
                                  char *errstr, size_t errsz)

@@ -345,6 +345,12 @@ fail:
         return NULL;
 }
 
+int pb_poller_is_leader(void *ctx)
+{
+        pb_poller_t *p = ctx;
+        return !p->el || pb_election_is_leader(p->el);
+}
+
 void pb_poller_stop(pb_poller_t *p)
 {
         if (!p)

@@ -34,6 +34,10 @@ typedef struct pb_poller pb_poller_t;
 pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
                            pb_fail_t *fail, char *errstr, size_t errsz);
 
+/* 1 while this poller is the one that polls (the elected leader, or the only
+ * one with a checkpoint file); ctx is the poller. */
+int pb_poller_is_leader(void *ctx);
+
 /* Asks the thread to stop (it stops reading pages; what it submitted
  * settles in the pipeline). */
 void pb_poller_stop(pb_poller_t *p);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,16 @@ struct pb_telnyx {
         int64_t server_at_ms; /* pb_mono_ms() when it arrived */
 };
 
+/* The rate limit is the account's, whichever client spent it: every client
+ * of the process waits (monotonic ms) until the window an answer said was
+ * spent resets. */
+static _Atomic int64_t paced_until_ms;
+
 /* One response: body (bounded) and the headers that steer retries. */
 struct resp {
         pb_buf_t body;
         char retry_after[64], retry_after_ms[32], ratelimit_reset[32], should_retry[16];
+        char ratelimit_remaining[32];
         char date[64];
 };
 
@@ -68,6 +75,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         keep_header(buf, n, "retry-after", r->retry_after, sizeof(r->retry_after));
         keep_header(buf, n, "retry-after-ms", r->retry_after_ms, sizeof(r->retry_after_ms));
         keep_header(buf, n, "x-ratelimit-reset", r->ratelimit_reset, sizeof(r->ratelimit_reset));
+        keep_header(buf, n, "x-ratelimit-remaining", r->ratelimit_remaining,
+                    sizeof(r->ratelimit_remaining));
         keep_header(buf, n, "x-should-retry", r->should_retry, sizeof(r->should_retry));
         keep_header(buf, n, "date", r->date, sizeof(r->date));
         return n;
@@ -363,8 +372,21 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                 } else {
                         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
                 }
+                /* The limit an answer advertised: none left in this window,
+                 * so no request until it resets (rather than a 429). */
+                int64_t pace = atomic_load(&paced_until_ms) - pb_mono_ms();
+                if (pace > 0 && wait_ms(tx, pace)) {
+                        pb_seterr(errstr, errsz, "interrupted while waiting for the rate limit");
+                        return PB_TX_ABORTED;
+                }
                 tx->requests++;
                 CURLcode cc = curl_easy_perform(c);
+                int64_t reset;
+                if (!strcmp(r.ratelimit_remaining, "0") &&
+                    parse_nonneg(r.ratelimit_reset, &reset) == 0)
+                        atomic_store(&paced_until_ms,
+                                     pb_mono_ms() +
+                                         (reset * 1000 < MAX_HINT_MS ? reset * 1000 : MAX_HINT_MS));
                 long status = 0;
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
                 if (r.date[0]) {
@@ -507,6 +529,43 @@ pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, lo
                 }
                 free(body);
         }
+        return rc;
+}
+
+pb_tx_rc_t pb_telnyx_get_portout(pb_telnyx_t *tx, const char *id, json_object **out, char *errstr,
+                                 size_t errsz)
+{
+        *out = NULL;
+        if (!pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "not a valid port-out id"), PB_TX_REJECTED;
+        size_t n = strlen(tx->base) + strlen(id) + 16;
+        char *url = malloc(n);
+        if (!url)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        snprintf(url, n, "%s/portouts/%s", tx->base, id); /* a valid id needs no escaping */
+        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, out, errstr, errsz);
+        free(url);
+        return rc;
+}
+
+pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long page, long size,
+                                   json_object **page_out, char *errstr, size_t errsz)
+{
+        *page_out = NULL;
+        char *st = pb_url_encode(status_in ? status_in : "");
+        size_t n = strlen(tx->base) + (st ? strlen(st) : 0) + 128;
+        char *url = malloc(n);
+        if (!url || !st) {
+                free(st);
+                free(url);
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        }
+        /* As the SDKs send it: a list comma-separated (filter[status_in]=a,b). */
+        snprintf(url, n, "%s/portouts?%s%s%spage%%5Bnumber%%5D=%ld&page%%5Bsize%%5D=%ld", tx->base,
+                 *st ? "filter%5Bstatus_in%5D=" : "", st, *st ? "&" : "", page, size);
+        free(st);
+        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, page_out, errstr, errsz);
+        free(url);
         return rc;
 }
 

@@ -1,7 +1,11 @@
 /* Telnyx REST client (libcurl): GET /portouts/events (list), GET
  * /portouts/events/{id} (show), POST /portouts/events/{id}/republish.
  *
- * One connection is reused across requests. Network errors, 408, 429 and 5xx
+ * GET /portouts/{id} and GET /portouts (the resource, for the state topic).
+ *
+ * One connection is reused across requests. An answer that says the rate
+ * limit's window is spent (x-ratelimit-remaining: 0) holds the next request
+ * until x-ratelimit-reset. Network errors, 408, 429 and 5xx
  * are retried with exponential backoff and jitter, capped; Retry-After(-Ms) and
  * x-ratelimit-reset win when present, x-should-retry overrides. 401/403, 404
  * and other 4xx are final and come back with Telnyx's errors[].detail.
@@ -56,12 +60,22 @@ void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag);
  * key, to another path, and is refused before a URL is built. */
 int pb_telnyx_id_valid(const char *id);
 
+struct json_object;
+
+/* GET /portouts/{id}: the port-out resource; *out is the parsed answer
+ * ({"data": {...}}, the caller frees it). */
+pb_tx_rc_t pb_telnyx_get_portout(pb_telnyx_t *tx, const char *id, struct json_object **out,
+                                 char *errstr, size_t errsz);
+
+/* GET /portouts: one page of port-outs whose status is among status_in
+ * (comma-separated; NULL or "": any), *page_out parsed. */
+pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long page, long size,
+                                   struct json_object **page_out, char *errstr, size_t errsz);
+
 /* GET one event; *body is the JSON response ({"data": {...}}). An id that
  * is not pb_telnyx_id_valid() is PB_TX_REJECTED before any request. */
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
                                char *errstr, size_t errsz);
-
-struct json_object;
 
 /* GET one page of the event list; *page_out is the parsed response
  * ({"data": [...], "meta": {...}}), owned by the caller (json_object_put).

@@ -150,3 +150,44 @@ post_signed() {
 topic_count() {
   kcat -C -b "$BOOTSTRAP" -t "$1" -o beginning -e -q -f '.\n' 2>/dev/null | wc -l
 }
+
+# The state topic read as a table (latest record per key) vs the fake's
+# port-outs, field for field: prints {records, keys, fake, missing, differ,
+# dup (a key with two records of one updated_at), bad (not a state record)}.
+compare() {
+  : > "$WORK/state.json"
+  consume "$(topic state)" "$WORK/state.json"
+  curl -sf "$FAKE/_admin/portouts" > "$WORK/fake.json"
+  node -e '
+    const fs = require("fs");
+    const recs = fs.readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const fake = JSON.parse(fs.readFileSync(process.argv[2], "utf8")).portouts;
+    const table = new Map(), seen = new Set();
+    let dup = 0, bad = 0;
+    for (const r of recs) {
+      const e = JSON.parse(r.payload);
+      if (e.type !== "com.telnyx.portout.state" || e.subject !== r.key || e.time !== e.data.updated_at) bad++;
+      const k = r.key + "|" + e.data.updated_at;
+      if (seen.has(k)) dup++;
+      seen.add(k);
+      table.set(r.key, e.data);
+    }
+    let missing = 0, differ = 0;
+    for (const p of fake) {
+      const t = table.get(p.id);
+      if (!t) missing++;
+      else if (JSON.stringify(t) !== JSON.stringify(p)) differ++;
+    }
+    console.log(JSON.stringify({records: recs.length, keys: table.size, fake: fake.length, missing, differ, dup, bad}));
+  ' "$WORK/state.json" "$WORK/fake.json"
+}
+# Waits up to $1 s for the table to equal the fake; sets c to the last compare.
+converged() {
+  for _ in $(seq 1 ${1:-60}); do
+    c=$(compare)
+    echo "$c" | grep -q '"missing":0,"differ":0' && return 0
+    sleep 1
+  done
+  echo "$c" >&2
+  return 1
+}

@@ -1,0 +1,199 @@
+#include "state_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap.h"
+#include "json_write.h"
+#include "timefmt.h"
+
+const char *const pb_portout_statuses[] = {"pending",          "authorized", "ported", "rejected",
+                                           "rejected-pending", "canceled",   NULL};
+
+struct entry {
+        pb_idnode_t node;
+        pb_portout_view_t v;
+        int alerted; /* its pending threshold was logged */
+};
+
+struct pb_stable {
+        pb_idmap_t ids;
+};
+
+static const char *str_member(json_object *o, const char *k)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static int64_t time_member(json_object *o, const char *k)
+{
+        const char *s = str_member(o, k);
+        int64_t us;
+        return s && pb_time_parse_rfc3339(s, &us) == 0 ? us : 0;
+}
+
+int pb_portout_view(json_object *r, pb_portout_view_t *v, char *errstr, size_t errsz)
+{
+        memset(v, 0, sizeof(*v));
+        if (!r || !json_object_is_type(r, json_type_object))
+                return pb_seterr(errstr, errsz, "the port-out is not a JSON object");
+        const char *id = str_member(r, "id"), *up = str_member(r, "updated_at");
+        if (!id || !pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "the port-out has no valid \"id\"");
+        if (!up || pb_time_parse_rfc3339(up, &v->updated_us) != 0 || strlen(up) >= 40)
+                return pb_seterr(errstr, errsz, "port-out %s: \"updated_at\" is not RFC 3339", id);
+        snprintf(v->id, sizeof(v->id), "%s", id);
+        snprintf(v->updated_at, sizeof(v->updated_at), "%s", up);
+        const char *st = str_member(r, "status");
+        snprintf(v->status, sizeof(v->status), "%s", st ? st : "");
+        v->created_us = time_member(r, "created_at");
+        if (!v->created_us)
+                v->created_us = time_member(r, "inserted_at");
+        v->foc_us = time_member(r, "foc_date");
+        return 0;
+}
+
+int pb_portout_status_final(const char *s)
+{
+        return !strcmp(s, "ported") || !strcmp(s, "rejected") || !strcmp(s, "canceled");
+}
+
+pb_stable_t *pb_stable_new(void)
+{
+        pb_stable_t *t = calloc(1, sizeof(*t));
+        if (t && pb_idmap_init(&t->ids, offsetof(struct entry, v.id))) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+void pb_stable_free(pb_stable_t *t)
+{
+        if (!t)
+                return;
+        for (size_t b = 0; b < t->ids.nbuckets; b++)
+                for (pb_idnode_t *n = t->ids.buckets[b], *next; n; n = next) {
+                        next = n->chain;
+                        free(n);
+                }
+        pb_idmap_destroy(&t->ids);
+        free(t);
+}
+
+int pb_stable_newer(const pb_stable_t *t, const pb_portout_view_t *v)
+{
+        const struct entry *e = (const struct entry *)pb_idmap_get(&t->ids, v->id);
+        return !e || v->updated_us > e->v.updated_us;
+}
+
+int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v)
+{
+        struct entry *e = (struct entry *)pb_idmap_get(&t->ids, v->id);
+        if (e && v->updated_us <= e->v.updated_us)
+                return 0;
+        if (!e) {
+                e = calloc(1, sizeof(*e));
+                if (!e)
+                        return PB_ERR;
+                e->v = *v;
+                pb_idmap_add(&t->ids, &e->node);
+                return 1;
+        }
+        if (strcmp(e->v.status, v->status) != 0)
+                e->alerted = 0; /* pending again: a new review */
+        e->v = *v;
+        return 1;
+}
+
+size_t pb_stable_size(const pb_stable_t *t)
+{
+        return t->ids.size;
+}
+
+static size_t status_index(const char *s)
+{
+        size_t i = 0;
+        for (; pb_portout_statuses[i]; i++)
+                if (!strcmp(pb_portout_statuses[i], s))
+                        return i;
+        return 7;
+}
+
+void pb_stable_deadlines(pb_stable_t *t, int64_t now_us, int64_t threshold_us,
+                         pb_stable_deadlines_t *out,
+                         void (*crossed)(void *ctx, const pb_portout_view_t *v, int64_t age_us),
+                         void *ctx)
+{
+        memset(out, 0, sizeof(*out));
+        out->nearest_foc_us = INT64_MAX;
+        for (size_t b = 0; b < t->ids.nbuckets; b++)
+                for (pb_idnode_t *n = t->ids.buckets[b]; n; n = n->chain) {
+                        struct entry *e = (struct entry *)n;
+                        const pb_portout_view_t *v = &e->v;
+                        out->by_status[status_index(v->status)]++;
+                        int pending = !strcmp(v->status, "pending");
+                        if (pending && v->created_us) {
+                                int64_t age = now_us - v->created_us;
+                                if (age > out->oldest_pending_us)
+                                        out->oldest_pending_us = age;
+                                if (threshold_us > 0 && age > threshold_us) {
+                                        out->over_threshold++;
+                                        if (!e->alerted && crossed)
+                                                crossed(ctx, v, age);
+                                        e->alerted = 1;
+                                }
+                        }
+                        /* Not yet authorized: a FOC date coming is a deadline. */
+                        if ((pending || !strcmp(v->status, "rejected-pending")) && v->foc_us &&
+                            v->foc_us - now_us < out->nearest_foc_us)
+                                out->nearest_foc_us = v->foc_us - now_us;
+                }
+}
+
+/* Appends "name":"value" (value escaped) and a comma. */
+static char *put_attr(char *o, const char *name, const char *value)
+{
+        o = pb_json_string_put(o, name, strlen(name));
+        *o++ = ':';
+        o = pb_json_string_put(o, value, strlen(value));
+        *o++ = ',';
+        return o;
+}
+
+char *pb_state_envelope(json_object *resource, const pb_portout_view_t *v, const char *cause_id,
+                        const char *source, size_t *len)
+{
+        char id[128];
+        snprintf(id, sizeof(id), "%s@%s", v->id, v->updated_at);
+        const char *attrs[][2] = {
+            {"specversion", "1.0"},
+            {"id", id},
+            {"source", source},
+            {"type", PB_STATE_TYPE},
+            {"subject", v->id},
+            {"time", v->updated_at},
+            {"datacontenttype", "application/json"},
+            {"partitionkey", v->id},
+            {"causationid", cause_id},
+        };
+        size_t n = 2 + strlen("\"data\":") + pb_json_value_len(resource);
+        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+                n += pb_json_string_len(attrs[i][0], strlen(attrs[i][0])) + 2 +
+                     pb_json_string_len(attrs[i][1], strlen(attrs[i][1]));
+        char *buf = malloc(n + 1), *o = buf;
+        if (!buf)
+                return NULL;
+        *o++ = '{';
+        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+                o = put_attr(o, attrs[i][0], attrs[i][1]);
+        memcpy(o, "\"data\":", 7);
+        o = pb_json_value_put(o + 7, resource);
+        *o++ = '}';
+        *o = '\0';
+        *len = (size_t)(o - buf);
+        return buf;
+}

@@ -1,0 +1,81 @@
+/* The port-out table: what the state topic holds for each port-out (its
+ * updated_at, status, created_at and FOC date), the rule that decides whether
+ * a resource fetched from Telnyx is written (strictly newer updated_at: ties
+ * and repeats write nothing), the state record's envelope, and the deadlines
+ * read from the table. Pure: no I/O, no clock of its own (now is given).
+ *
+ * Threads: none of its own; the caller serializes calls.
+ * Ownership: pb_stable_new()/pb_stable_free(); pb_state_envelope() returns a
+ * malloc'd buffer the caller frees. */
+#ifndef PB_STATE_TABLE_H
+#define PB_STATE_TABLE_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pb.h"
+#include "telnyx_client.h"
+
+/* The CloudEvents type of a state record. */
+#define PB_STATE_TYPE "com.telnyx.portout.state"
+
+/* What the table keeps of one port-out resource. */
+typedef struct pb_portout_view {
+        char id[PB_TELNYX_ID_MAX + 1];
+        char status[24];
+        char updated_at[40];                    /* as Telnyx wrote it */
+        int64_t updated_us, created_us, foc_us; /* 0 if absent */
+} pb_portout_view_t;
+
+/* Reads a resource (GET /portouts/{id}'s "data", or a state record's): its id
+ * must be a Telnyx id and its updated_at RFC 3339. Returns PB_ERR with why. */
+int pb_portout_view(json_object *resource, pb_portout_view_t *v, char *errstr, size_t errsz);
+
+/* 1 if status is final (ported, rejected, canceled): nothing more happens. */
+int pb_portout_status_final(const char *status);
+
+typedef struct pb_stable pb_stable_t;
+
+/* An empty table; NULL out of memory. */
+pb_stable_t *pb_stable_new(void);
+
+/* Frees the table. NULL is a no-op. */
+void pb_stable_free(pb_stable_t *t);
+
+/* 1 if v is newer than what the table holds for its id (or it holds none). */
+int pb_stable_newer(const pb_stable_t *t, const pb_portout_view_t *v);
+
+/* Keeps v if it is newer; returns 1 if kept, 0 if not, PB_ERR out of memory. */
+int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v);
+
+/* Port-outs held. */
+size_t pb_stable_size(const pb_stable_t *t);
+
+/* The deadlines a back office watches, as of now_us. */
+typedef struct pb_stable_deadlines {
+        size_t by_status[8];       /* pb_portout_statuses' order; [7]: any other */
+        int64_t oldest_pending_us; /* age of the oldest pending port-out, 0 if none */
+        int64_t nearest_foc_us;    /* time to the nearest FOC date of a port-out not yet
+                                    * authorized (negative: passed), INT64_MAX if none */
+        size_t over_threshold;     /* pending for longer than the threshold */
+} pb_stable_deadlines_t;
+
+/* The statuses counted, in by_status order (NULL-terminated). */
+extern const char *const pb_portout_statuses[];
+
+/* Computes the deadlines. crossed (may be NULL) is called once per port-out
+ * the first time it is found pending longer than threshold_us. */
+void pb_stable_deadlines(pb_stable_t *t, int64_t now_us, int64_t threshold_us,
+                         pb_stable_deadlines_t *out,
+                         void (*crossed)(void *ctx, const pb_portout_view_t *v, int64_t age_us),
+                         void *ctx);
+
+/* The state record's value: a CloudEvent (structured JSON) of type
+ * PB_STATE_TYPE whose data is the resource, time its updated_at, subject
+ * and partitionkey its id, causationid the event that caused the fetch
+ * ("resync" for a resync). Returns NULL out of memory. */
+char *pb_state_envelope(json_object *resource, const pb_portout_view_t *v, const char *cause_id,
+                        const char *source, size_t *len);
+
+#endif

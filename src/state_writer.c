@@ -1,0 +1,667 @@
+#include "state_writer.h"
+
+#include <json-c/json.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap.h"
+#include "kafka_conf.h"
+#include "log.h"
+#include "state_table.h"
+#include "telnyx_client.h"
+
+/* Port-outs fetched per batch at most (the rest wait for the next). */
+#define BATCH_MAX 1000
+/* Kafka requests (metadata, offsets, commits) give up after this long. */
+#define KAFKA_TIMEOUT_MS 15000
+/* Every state record of a batch is acknowledged within this, or the batch
+ * is abandoned (the office dropped, its offsets not committed). */
+#define FLUSH_MS           60000
+#define DEADLINES_EVERY_MS 5000
+#define RESYNC_RETRY_MS    60000
+#define NOT_FINAL          "pending,authorized,rejected-pending"
+
+/* One port-out of the current batch, and the last event that named it. */
+struct pending {
+        pb_idnode_t node;
+        char cause[128];
+        char id[PB_TELNYX_ID_MAX + 1];
+};
+
+/* A state record produced, and its delivery report. */
+struct write {
+        pb_portout_view_t v;
+        int acked;
+};
+
+struct pb_state {
+        const pb_config_t *cfg;
+        pb_metrics_t *metrics;
+        pb_leader_fn *leader;
+        void *leader_ctx;
+        pb_telnyx_t *tx;
+        rd_kafka_t *prod;
+        rd_kafka_t *cons; /* NULL out of office */
+        pb_stable_t *table;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        volatile sig_atomic_t stop;
+        struct write **writes; /* produced, waiting for their reports */
+        size_t nwrites, capwrites;
+        int64_t next_resync_ms, next_deadlines_ms;
+};
+
+static void count(pb_state_t *s, const char *family, const char *labels, int64_t n)
+{
+        if (s->metrics && n)
+                pb_metrics_add(s->metrics, family, labels, n);
+}
+
+static void gauge(pb_state_t *s, const char *family, const char *labels, int64_t v)
+{
+        if (s->metrics)
+                pb_metrics_set(s->metrics, family, labels, v);
+}
+
+/* Waits ms or until stopped; returns 1 if stopped. */
+static int pause_ms(pb_state_t *s, int64_t ms)
+{
+        pthread_mutex_lock(&s->lock);
+        if (!s->stop)
+                pb_cond_timedwait_ms(&s->cond, &s->lock, ms);
+        int stop = s->stop;
+        pthread_mutex_unlock(&s->lock);
+        return stop;
+}
+
+/* Runs inside rd_kafka_flush(), on the writer's thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        (void)opaque;
+        struct write *w = m->_private;
+        if (m->err)
+                pb_warn("state: record for %.*s not written: %s", (int)m->key_len,
+                        (const char *)m->key, rd_kafka_err2str(m->err));
+        else if (w)
+                w->acked = 1;
+}
+
+/* --- writing --- */
+
+/* Produces the state record of resource (newer than the table holds). */
+static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t *v,
+                   const char *cause)
+{
+        size_t len;
+        char *env = pb_state_envelope(resource, v, cause, s->cfg->envelope_source, &len);
+        struct write *w = env ? calloc(1, sizeof(*w)) : NULL;
+        if (w && s->nwrites == s->capwrites) {
+                size_t cap = s->capwrites ? s->capwrites * 2 : 64;
+                struct write **ws = realloc(s->writes, cap * sizeof(struct write *));
+                if (!ws) {
+                        free(w);
+                        w = NULL;
+                } else {
+                        s->writes = ws;
+                        s->capwrites = cap;
+                }
+        }
+        if (!w) {
+                free(env);
+                return PB_ERR;
+        }
+        w->v = *v;
+        char ceid[128];
+        snprintf(ceid, sizeof(ceid), "%s@%s", v->id, v->updated_at);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(10);
+        const char *hv[][2] = {
+            {"content-type", "application/cloudevents+json; charset=UTF-8"},
+            {"ce_specversion", "1.0"},
+            {"ce_id", ceid},
+            {"ce_source", s->cfg->envelope_source},
+            {"ce_type", PB_STATE_TYPE},
+            {"ce_subject", v->id},
+            {"ce_time", v->updated_at},
+            {"ce_partitionkey", v->id},
+            {"ce_causationid", cause},
+        };
+        for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++)
+                rd_kafka_header_add(h, hv[i][0], -1, hv[i][1], -1);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->prod, RD_KAFKA_V_TOPIC(s->cfg->topic_state), RD_KAFKA_V_KEY(v->id, strlen(v->id)),
+            RD_KAFKA_V_VALUE(env, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(w), RD_KAFKA_V_END);
+        if (err) {
+                pb_warn("state: cannot produce the record of %s: %s", v->id, rd_kafka_err2str(err));
+                rd_kafka_headers_destroy(h);
+                free(env);
+                free(w);
+                return PB_ERR;
+        }
+        s->writes[s->nwrites++] = w;
+        return 0;
+}
+
+/* Waits for every record produced since the last call; the table takes each
+ * one acknowledged, so it holds exactly what the topic holds. Returns PB_ERR
+ * if any was not. */
+static int settle(pb_state_t *s)
+{
+        if (!s->nwrites)
+                return 0;
+        rd_kafka_flush(s->prod, FLUSH_MS);
+        size_t ok = 0;
+        for (size_t i = 0; i < s->nwrites; i++) {
+                if (s->writes[i]->acked && pb_stable_put(s->table, &s->writes[i]->v) >= 0)
+                        ok++;
+                free(s->writes[i]);
+        }
+        count(s, "portout_bridge_state_fetches_total", "outcome=\"written\"", (int64_t)ok);
+        int rc = ok == s->nwrites ? 0 : PB_ERR;
+        s->nwrites = 0;
+        return rc;
+}
+
+/* Writes the resource if it is newer; returns PB_ERR on a bad resource or a
+ * refused produce. */
+static int offer(pb_state_t *s, json_object *resource, const char *cause)
+{
+        pb_portout_view_t v;
+        char err[PB_ERRSZ];
+        if (pb_portout_view(resource, &v, err, sizeof(err))) {
+                pb_warn("state: %s; not written", err);
+                count(s, "portout_bridge_state_fetches_total", "outcome=\"failed\"", 1);
+                return PB_ERR;
+        }
+        if (!pb_stable_newer(s->table, &v)) {
+                count(s, "portout_bridge_state_fetches_total", "outcome=\"unchanged\"", 1);
+                return 0;
+        }
+        return produce(s, resource, &v, cause);
+}
+
+/* --- office --- */
+
+/* Adds every partition of topic to l at offset; returns how many. */
+static int add_partitions(rd_kafka_t *rk, const char *topic, rd_kafka_topic_partition_list_t *l,
+                          int64_t offset, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err =
+            rkt ? rd_kafka_metadata(rk, 0, rkt, &md, KAFKA_TIMEOUT_MS) : rd_kafka_last_error();
+        int n = -1;
+        if (err || !md)
+                pb_seterr(errstr, errsz, "topic %s: %s", topic, rd_kafka_err2str(err));
+        else if (md->topic_cnt != 1 || md->topics[0].err)
+                pb_seterr(errstr, errsz, "topic %s: %s", topic,
+                          rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
+                                                         : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        else
+                for (n = 0; n < md->topics[0].partition_cnt; n++)
+                        rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[n].id)
+                            ->offset = offset;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        if (rkt)
+                rd_kafka_topic_destroy(rkt);
+        return n;
+}
+
+/* One partition of topics.state being read to its end. */
+struct part_end {
+        int32_t partition;
+        int64_t next, hi;
+};
+
+static void learn_state(pb_state_t *s, const rd_kafka_message_t *m)
+{
+        json_object *o = json_tokener_parse((const char *)m->payload);
+        json_object *data = NULL;
+        pb_portout_view_t v;
+        if (o && json_object_object_get_ex(o, "data", &data) &&
+            pb_portout_view(data, &v, NULL, 0) == 0)
+                pb_stable_put(s->table, &v);
+        else
+                pb_warn("state: a record of %s at offset %lld is not a state record; skipped",
+                        s->cfg->topic_state, (long long)m->offset);
+        json_object_put(o);
+}
+
+/* Reads topics.state from its beginning to the ends it has now into the
+ * table (the writer is the only one adding to it). */
+static int load_table(pb_state_t *s, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+        int n = add_partitions(s->cons, s->cfg->topic_state, l, RD_KAFKA_OFFSET_BEGINNING, errstr,
+                               errsz);
+        struct part_end *pe = n > 0 ? calloc((size_t)n, sizeof(*pe)) : NULL;
+        int rc = n < 0 || (n > 0 && !pe) ? PB_ERR : 0;
+        for (int i = 0; !rc && i < n; i++) {
+                pe[i].partition = l->elems[i].partition;
+                if (rd_kafka_query_watermark_offsets(s->cons, s->cfg->topic_state, pe[i].partition,
+                                                     &pe[i].next, &pe[i].hi, KAFKA_TIMEOUT_MS))
+                        rc = pb_seterr(errstr, errsz, "state: the ends of %s are unknown",
+                                       s->cfg->topic_state);
+        }
+        if (!rc && rd_kafka_assign(s->cons, l))
+                rc = pb_seterr(errstr, errsz, "state: cannot read %s", s->cfg->topic_state);
+        rd_kafka_topic_partition_list_destroy(l);
+        size_t records = 0;
+        int64_t until = pb_mono_ms() + 120000;
+        for (int i = 0; !rc && i < n && !s->stop;) {
+                if (pe[i].next >= pe[i].hi) {
+                        i++;
+                        continue;
+                }
+                if (pb_mono_ms() > until) {
+                        rc = pb_seterr(errstr, errsz, "state: %s not read to its end in 120 s",
+                                       s->cfg->topic_state);
+                        break;
+                }
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(s->cons, 200);
+                if (!m)
+                        continue;
+                for (int k = 0; k < n; k++)
+                        if (pe[k].partition == m->partition &&
+                            (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || !m->err))
+                                pe[k].next = m->offset + (m->err ? 0 : 1);
+                if (!m->err && m->payload) {
+                        learn_state(s, m);
+                        records++;
+                } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        pb_warn("state: reading %s: %s", s->cfg->topic_state,
+                                rd_kafka_message_errstr(m));
+                }
+                rd_kafka_message_destroy(m);
+                i = 0; /* any partition may have moved */
+        }
+        free(pe);
+        if (!rc && !s->stop)
+                pb_info("state: %zu port-out(s) loaded from %zu record(s) of %s",
+                        pb_stable_size(s->table), records, s->cfg->topic_state);
+        return rc || s->stop ? PB_ERR : 0;
+}
+
+/* Assigns the event topics from state.group's committed offsets (their
+ * beginning where it has none). */
+static int follow_events(pb_state_t *s, char *errstr, size_t errsz)
+{
+        const pb_config_t *c = s->cfg;
+        const char *topics[PB_CONFIG_TOPICS];
+        pb_config_topics(c, topics);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+        int rc = 0;
+        for (size_t i = 0; i < PB_CONFIG_TOPICS - 1 && !rc; i++) /* not the dead letters */
+                if (add_partitions(s->cons, topics[i], l, RD_KAFKA_OFFSET_INVALID, errstr, errsz) <
+                    0)
+                        rc = PB_ERR;
+        rd_kafka_resp_err_t err = rc ? 0 : rd_kafka_committed(s->cons, l, KAFKA_TIMEOUT_MS);
+        if (err)
+                rc = pb_seterr(errstr, errsz, "state: committed offsets of %s: %s", c->state_group,
+                               rd_kafka_err2str(err));
+        for (int i = 0; !rc && i < l->cnt; i++)
+                if (l->elems[i].offset < 0)
+                        l->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        if (!rc && (err = rd_kafka_assign(s->cons, l)))
+                rc = pb_seterr(errstr, errsz, "state: assign: %s", rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+        return rc;
+}
+
+static void leave_office(pb_state_t *s, const char *why)
+{
+        if (!s->cons)
+                return;
+        pb_info("state: not writing %s (%s)", s->cfg->topic_state, why);
+        rd_kafka_flush(s->prod, FLUSH_MS); /* nothing in flight behind the next load */
+        rd_kafka_destroy(s->cons);         /* nothing committed that was not written */
+        s->cons = NULL;
+        pb_stable_free(s->table);
+        s->table = pb_stable_new();
+        gauge(s, "portout_bridge_state_writer", NULL, 0);
+}
+
+static rd_kafka_t *consumer_new(pb_state_t *s, char *errstr, size_t errsz)
+{
+        char e[512];
+        rd_kafka_conf_t *conf = pb_kafka_conf(s->cfg, 0, errstr, errsz);
+        if (!conf)
+                return NULL;
+        /* assign() only: nothing joins the group; its offsets are the position. */
+        if (rd_kafka_conf_set(conf, "group.id", s->cfg->state_group, e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "client.id", PB_NAME "-state", e, sizeof(e))) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "state: %s", e);
+                return NULL;
+        }
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "state: cannot create the consumer: %s", e);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+}
+
+static int take_office(pb_state_t *s)
+{
+        char err[PB_ERRSZ];
+        s->cons = consumer_new(s, err, sizeof(err));
+        if (!s->cons ||
+            pb_kafka_ensure_topic(s->prod, s->cfg->topic_state, -1, 1, err, sizeof(err)) ||
+            load_table(s, err, sizeof(err)) || follow_events(s, err, sizeof(err))) {
+                if (!s->stop)
+                        pb_warn("state: cannot take office: %s", err);
+                if (s->cons)
+                        leave_office(s, "could not start");
+                return PB_ERR;
+        }
+        pb_info("state: writing %s (%zu port-out(s) known)", s->cfg->topic_state,
+                pb_stable_size(s->table));
+        gauge(s, "portout_bridge_state_writer", NULL, 1);
+        s->next_resync_ms = pb_mono_ms();
+        return 0;
+}
+
+/* --- batches --- */
+
+static void free_pending(pb_idmap_t *m)
+{
+        for (size_t b = 0; b < m->nbuckets; b++)
+                for (pb_idnode_t *n = m->buckets[b], *next; n; n = next) {
+                        next = n->chain;
+                        free(n);
+                }
+        pb_idmap_destroy(m);
+}
+
+/* One event record: its port-out (the key) joins the batch. */
+static void take_record(pb_idmap_t *batch, const rd_kafka_message_t *m)
+{
+        char id[PB_TELNYX_ID_MAX + 1];
+        if (!m->key || m->key_len == 0 || m->key_len > PB_TELNYX_ID_MAX)
+                return;
+        memcpy(id, m->key, m->key_len);
+        id[m->key_len] = '\0';
+        if (!pb_telnyx_id_valid(id))
+                return; /* not a port-out id (a record of another producer) */
+        struct pending *p = (struct pending *)pb_idmap_get(batch, id);
+        if (!p) {
+                p = calloc(1, sizeof(*p));
+                if (!p)
+                        return;
+                memcpy(p->id, id, m->key_len + 1);
+                pb_idmap_add(batch, &p->node);
+        }
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t vl;
+        if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, "ce_id", &v, &vl))
+                snprintf(p->cause, sizeof(p->cause), "%.*s", (int)vl, (const char *)v);
+}
+
+static void keep_position(rd_kafka_topic_partition_list_t *pos, const rd_kafka_message_t *m)
+{
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(pos, topic, m->partition);
+        if (!p)
+                p = rd_kafka_topic_partition_list_add(pos, topic, m->partition);
+        p->offset = m->offset + 1;
+}
+
+/* Fetches and writes every port-out of the batch; PB_ERR if one could not
+ * be fetched or written (the batch is then abandoned). */
+static int write_batch(pb_state_t *s, pb_idmap_t *batch)
+{
+        char err[PB_ERRSZ];
+        for (size_t b = 0; b < batch->nbuckets; b++)
+                for (pb_idnode_t *n = batch->buckets[b]; n; n = n->chain) {
+                        struct pending *p = (struct pending *)n;
+                        json_object *o = NULL, *data = NULL;
+                        count(s, "portout_bridge_state_api_calls_total", NULL, 1);
+                        pb_tx_rc_t rc = pb_telnyx_get_portout(s->tx, p->id, &o, err, sizeof(err));
+                        if (rc == PB_TX_NOT_FOUND) {
+                                pb_warn("state: port-out %s: not found at Telnyx", p->id);
+                                count(s, "portout_bridge_state_fetches_total",
+                                      "outcome=\"not_found\"", 1);
+                        } else if (rc != PB_TX_OK) {
+                                if (!s->stop)
+                                        pb_warn("state: port-out %s: %s", p->id, err);
+                                count(s, "portout_bridge_state_fetches_total", "outcome=\"failed\"",
+                                      1);
+                                settle(s);
+                                return PB_ERR;
+                        } else if ((s->leader && !s->leader(s->leader_ctx)) ||
+                                   !json_object_object_get_ex(o, "data", &data) ||
+                                   offer(s, data, p->cause[0] ? p->cause : "unknown")) {
+                                json_object_put(o); /* no longer the writer, or refused */
+                                settle(s);
+                                return PB_ERR;
+                        }
+                        json_object_put(o);
+                }
+        return settle(s);
+}
+
+/* Reads event records for state.coalesce_ms (at most BATCH_MAX port-outs),
+ * writes what changed, then commits the position. */
+static int run_batch(pb_state_t *s)
+{
+        pb_idmap_t batch;
+        if (pb_idmap_init(&batch, offsetof(struct pending, id)))
+                return PB_ERR;
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(16);
+        int64_t until =
+            pb_mono_ms() + (s->cfg->state_coalesce_ms > 0 ? s->cfg->state_coalesce_ms : 50);
+        int64_t records = 0;
+        while (!s->stop && batch.size < BATCH_MAX) {
+                int64_t left = until - pb_mono_ms();
+                if (left <= 0)
+                        break;
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(s->cons, (int)left);
+                if (!m)
+                        continue;
+                if (!m->err) {
+                        take_record(&batch, m);
+                        keep_position(pos, m);
+                        records++;
+                } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        pb_warn("state: %s", rd_kafka_message_errstr(m));
+                }
+                rd_kafka_message_destroy(m);
+        }
+        count(s, "portout_bridge_state_events_total", NULL, records);
+        int rc = s->stop ? PB_ERR : batch.size ? write_batch(s, &batch) : 0;
+        if (!rc && pos->cnt) {
+                rd_kafka_resp_err_t err = rd_kafka_commit(s->cons, pos, 0);
+                if (err) {
+                        pb_warn("state: cannot commit the position in %s: %s", s->cfg->state_group,
+                                rd_kafka_err2str(err));
+                        rc = PB_ERR;
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(pos);
+        free_pending(&batch);
+        return rc;
+}
+
+/* Lists the port-outs that are not final and writes the ones that changed. */
+static int resync(pb_state_t *s)
+{
+        char err[PB_ERRSZ];
+        size_t seen = 0;
+        for (long page = 1; !s->stop; page++) {
+                json_object *o = NULL, *data = NULL, *meta = NULL, *tp = NULL;
+                count(s, "portout_bridge_state_api_calls_total", NULL, 1);
+                if (pb_telnyx_list_portouts(s->tx, NOT_FINAL, page, 250, &o, err, sizeof(err))) {
+                        if (!s->stop)
+                                pb_warn("state: resync: %s", err);
+                        settle(s); /* what was written is known */
+                        return PB_ERR;
+                }
+                size_t n = 0;
+                if (json_object_object_get_ex(o, "data", &data) &&
+                    json_object_is_type(data, json_type_array))
+                        n = json_object_array_length(data);
+                for (size_t i = 0; i < n; i++)
+                        offer(s, json_object_array_get_idx(data, i), "resync");
+                seen += n;
+                json_object_object_get_ex(o, "meta", &meta);
+                long pages = meta && json_object_object_get_ex(meta, "total_pages", &tp)
+                                 ? (long)json_object_get_int64(tp)
+                                 : -1;
+                json_object_put(o);
+                if (n == 0 || (pages > 0 && page >= pages) || (pages < 0 && n < 250))
+                        break;
+        }
+        size_t written = s->nwrites;
+        if (settle(s))
+                return PB_ERR;
+        pb_info("state: resync read %zu port-out(s) that are not final, %zu changed", seen,
+                written);
+        return s->stop ? PB_ERR : 0;
+}
+
+static void crossed(void *ctx, const pb_portout_view_t *v, int64_t age_us)
+{
+        pb_state_t *s = ctx;
+        pb_warn("state: port-out %s has been pending for %lld s (over state.pending_alert_s = "
+                "%lld): unanswered, Telnyx authorizes it after 24 to 48 hours",
+                v->id, (long long)(age_us / 1000000), (long long)s->cfg->state_pending_alert_s);
+}
+
+static void deadlines(pb_state_t *s)
+{
+        pb_stable_deadlines_t d;
+        pb_stable_deadlines(s->table, pb_now_ms() * 1000, s->cfg->state_pending_alert_s * 1000000,
+                            &d, crossed, s);
+        for (size_t i = 0; pb_portout_statuses[i]; i++) {
+                char labels[64];
+                snprintf(labels, sizeof(labels), "status=\"%s\"", pb_portout_statuses[i]);
+                gauge(s, "portout_bridge_state_portouts", labels, (int64_t)d.by_status[i]);
+        }
+        gauge(s, "portout_bridge_state_oldest_pending_seconds", NULL,
+              d.oldest_pending_us / 1000000);
+        gauge(s, "portout_bridge_state_pending_over_threshold", NULL, (int64_t)d.over_threshold);
+        int watched = d.nearest_foc_us != INT64_MAX;
+        gauge(s, "portout_bridge_state_foc_watched", NULL, watched);
+        gauge(s, "portout_bridge_state_nearest_foc_seconds", NULL,
+              watched ? d.nearest_foc_us / 1000000 : 0);
+}
+
+static void *state_main(void *arg)
+{
+        pb_state_t *s = arg;
+        while (!s->stop) {
+                if (s->leader && !s->leader(s->leader_ctx)) {
+                        leave_office(s, "not the poll leader");
+                        pause_ms(s, 500);
+                        continue;
+                }
+                if (!s->cons && take_office(s)) {
+                        pause_ms(s, 2000);
+                        continue;
+                }
+                int64_t now = pb_mono_ms();
+                if (now >= s->next_resync_ms) {
+                        int64_t every = s->cfg->state_resync_interval_s * 1000;
+                        s->next_resync_ms = resync(s)   ? now + RESYNC_RETRY_MS
+                                            : every > 0 ? now + every
+                                                        : INT64_MAX;
+                }
+                if (run_batch(s)) {
+                        leave_office(s, s->stop ? "stopping" : "a batch failed; starting again");
+                        pause_ms(s, 1000);
+                        continue;
+                }
+                if (now >= s->next_deadlines_ms) {
+                        deadlines(s);
+                        s->next_deadlines_ms = now + DEADLINES_EVERY_MS;
+                }
+        }
+        leave_office(s, "stopping");
+        return NULL;
+}
+
+static void release(pb_state_t *s)
+{
+        if (s->prod)
+                rd_kafka_destroy(s->prod);
+        pb_telnyx_free(s->tx);
+        pb_stable_free(s->table);
+        for (size_t i = 0; i < s->nwrites; i++)
+                free(s->writes[i]);
+        free(s->writes);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
+        free(s);
+}
+
+pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_fn *leader,
+                         void *leader_ctx, pb_fail_t *fail, char *errstr, size_t errsz)
+{
+        pb_state_t *s = calloc(1, sizeof(*s));
+        if (!s) {
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
+                return NULL;
+        }
+        s->cfg = cfg;
+        s->metrics = metrics;
+        s->leader = leader;
+        s->leader_ctx = leader_ctx;
+        pthread_mutex_init(&s->lock, NULL);
+        pb_cond_init(&s->cond);
+        if (fail)
+                *fail = PB_FAIL_CONFIG;
+        char e[512];
+        s->table = pb_stable_new();
+        s->tx = pb_telnyx_new(cfg, errstr, errsz);
+        rd_kafka_conf_t *conf = s->tx && s->table ? pb_kafka_conf(cfg, 1, errstr, errsz) : NULL;
+        if (conf) {
+                rd_kafka_conf_set_opaque(conf, s);
+                rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                if (rd_kafka_conf_set(conf, "statistics.interval.ms", "0", e, sizeof(e)) ||
+                    rd_kafka_conf_set(conf, "client.id", PB_NAME "-state", e, sizeof(e)) ||
+                    !(s->prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e)))) {
+                        rd_kafka_conf_destroy(conf);
+                        pb_seterr(errstr, errsz, "state: cannot create the producer: %s", e);
+                }
+        }
+        if (!s->prod) {
+                release(s);
+                return NULL;
+        }
+        pb_telnyx_set_abort_flag(s->tx, &s->stop);
+        if (pthread_create(&s->thread, NULL, state_main, s)) {
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the state thread");
+                release(s);
+                return NULL;
+        }
+        return s;
+}
+
+void pb_state_free(pb_state_t *s)
+{
+        if (!s)
+                return;
+        pthread_mutex_lock(&s->lock);
+        s->stop = 1;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+        release(s);
+}
