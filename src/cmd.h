@@ -29,6 +29,9 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv);
 /* republish EVENT_ID: ask Telnyx to re-send the webhook. */
 int pb_cmd_republish(const pb_globals_t *g, int argc, char **argv);
 
+/* show PORTOUT_ID [--since T] [--json]: a port-out's state and timeline. */
+int pb_cmd_show(const pb_globals_t *g, int argc, char **argv);
+
 /* checkpoint: print the poll checkpoint from its store. */
 int pb_cmd_checkpoint(const pb_globals_t *g, int argc, char **argv);
 

@@ -129,7 +129,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
          * their own, while this one produces them in file order. */
         pb_readahead_t *ra =
             pb_readahead_start(argv + first, argc - first, (size_t)cfg->input_max_event_bytes,
-                               cfg->envelope_source, err, sizeof(err));
+                               cfg->envelope_source, cfg->privacy, err, sizeof(err));
         if (!ra) {
                 pb_err("replay: %s", err);
                 interrupted = 1;

@@ -10,6 +10,7 @@
 #include "config_table.h"
 #include "log.h"
 #include "pb.h"
+#include "privacy.h"
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const log_formats[] = {"logfmt", "json", NULL};
@@ -277,6 +278,23 @@ const struct pb_option pb_options[] = {
      "A port-out pending longer than this is logged once and counted\n"
      "(portout_bridge_state_pending_over_threshold). Keep it well below Telnyx's\n"
      "24 to 48 hours, after which an unanswered port-out is authorized."},
+
+    {"privacy.drop", OPT_STR, OFF(privacy_drop), 0, NULL, 0, 0, NULL, NULL,
+     "\"payload.subscriber_name\"",
+     "Comma-separated JSON member paths removed from what goes downstream: the\n"
+     "event envelopes (paths under their data: payload.subscriber_name), the state\n"
+     "records (paths in the port-out resource: end_user_name, service_address)\n"
+     "and `show`. Unset: everything verbatim, as the envelope contract says."},
+    {"privacy.hash", OPT_STR, OFF(privacy_hash), 0, NULL, 0, 0, NULL, NULL,
+     "\"payload.attempted_pin\"",
+     "Comma-separated member paths replaced by \"hmac-sha256:<hex>\" of their value\n"
+     "(HMAC-SHA-256 under the key of privacy.hash_key_file): consumers can still\n"
+     "match equal values without learning them. Recommended for\n"
+     "payload.attempted_pin, a port-out PIN: a credential (docs/operations.md)."},
+    {"privacy.hash_key_file", OPT_SECRET, OFF(privacy_hash_key_file), OFF(privacy_hash_key), NULL,
+     0, 0, NULL, "PORTOUT_BRIDGE_HASH_KEY", "\"/run/secrets/portout_hash_key\"",
+     "File holding the hash key (at least 16 bytes; a trailing newline is not part\n"
+     "of it). Keep it secret and stable: another key gives other hashes."},
 
     {"admin.enabled", OPT_BOOL, OFF(admin_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Serve GET /healthz, /readyz and /metrics on a listener of their own, so\n"
@@ -606,6 +624,12 @@ static int finish(struct load_ctx *lc)
         }
         pb_log_set_level((enum pb_log_level)cfg->log_level);
         pb_log_set_format(cfg->log_format);
+        char e[PB_ERRSZ];
+        const char *key = cfg->privacy_hash_key;
+        cfg->privacy = pb_privacy_new(cfg->privacy_drop, cfg->privacy_hash, key,
+                                      key ? strlen(key) : 0, e, sizeof(e));
+        if (!cfg->privacy)
+                return pb_seterr(lc->errstr, lc->errsz, "%s: privacy: %s", lc->file, e);
         return 0;
 }
 
@@ -692,6 +716,7 @@ void pb_config_free(pb_config_t *cfg)
                 free(cfg->kafka_props[i].value);
         }
         free(cfg->kafka_props);
+        pb_privacy_free(cfg->privacy);
         free(cfg->path);
         free(cfg);
 }

@@ -102,7 +102,8 @@ static void destroy(pb_readahead_t *ra)
 }
 
 pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_doc,
-                                   const char *source, char *errstr, size_t errsz)
+                                   const char *source, const struct pb_privacy *privacy,
+                                   char *errstr, size_t errsz)
 {
         pb_readahead_t *ra = calloc(1, sizeof(*ra));
         if (ra)
@@ -117,6 +118,7 @@ pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_do
         ra->nfiles = nfiles;
         ra->max_doc = max_doc;
         ra->nopts.source = source;
+        ra->nopts.privacy = privacy;
         ra->nopts.tok = json_tokener_new(); /* the reader's, reused */
         if (!ra->nopts.tok) {
                 free(ra->q);

@@ -32,9 +32,11 @@ typedef struct pb_ahead_doc {
 } pb_ahead_doc_t;
 
 /* Starts reading files (none: stdin), normalizing with source as the
- * envelopes' source (borrowed: must outlive the read-ahead). */
+ * envelopes' source and privacy's policy (may be NULL; both borrowed: they
+ * must outlive the read-ahead). */
 pb_readahead_t *pb_readahead_start(char *const *files, int nfiles, size_t max_doc,
-                                   const char *source, char *errstr, size_t errsz);
+                                   const char *source, const struct pb_privacy *privacy,
+                                   char *errstr, size_t errsz);
 
 /* Waits up to timeout_ms for the next document in order. Returns 1 with
  * *out filled, 0 at the end of the input (or after _stop), -1 on timeout

@@ -28,6 +28,8 @@ static const char usage[] =
     "                           (or the example file, the option or metrics reference)\n"
     "  healthcheck [--ready]    ask the running bridge's admin listener (exit 0: healthy)\n"
     "  checkpoint               print the poll checkpoint from its store (file or Kafka)\n"
+    "  show PORTOUT_ID [--since T] [--json]\n"
+    "                           a port-out's state and its timeline from Kafka\n"
     "\n"
     "Options:\n"
     "  -c FILE      configuration file (else $PORTOUT_BRIDGE_CONFIG, else\n"
@@ -41,6 +43,7 @@ static const char usage[] =
     "  65  input data that could not be used (rejected or dead-lettered)\n"
     "  69  a service (Kafka, Telnyx) unavailable\n"
     "  70  internal error\n"
+    "  71  the system refused memory or a thread at start\n"
     "  75  temporary failure: not everything was delivered\n"
     "  77  Kafka refused the bridge: authentication, TLS or authorization (ACLs)\n"
     "  78  configuration error\n";
@@ -114,6 +117,8 @@ static int dispatch(const pb_globals_t *gp, int cargc, char **cargv)
                 return pb_cmd_healthcheck(gp, cargc, cargv);
         if (strcmp(cmd, "checkpoint") == 0)
                 return pb_cmd_checkpoint(gp, cargc, cargv);
+        if (strcmp(cmd, "show") == 0)
+                return pb_cmd_show(gp, cargc, cargv);
         fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);
         return PB_EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
 #include "json_write.h"
 #include "jsoncheck.h"
 #include "pb.h"
+#include "privacy.h"
 #include "timefmt.h"
 
 #define TYPE_PREFIX "com.telnyx."
@@ -324,6 +325,34 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
                 return;
         }
 
+        /* The privacy policy works on copies: the document stays as given
+         * (a dead letter or a second item may still need it). */
+        json_object *pcopy = NULL;
+        if (pb_privacy_active(opts->privacy)) {
+                json_object *d = json_object_new_object();
+                if (payload && json_object_deep_copy(payload, &pcopy, NULL) != 0)
+                        pcopy = NULL;
+                if (!d || (payload && !pcopy)) {
+                        json_object_put(d);
+                        json_object_put(telnyx);
+                        item_reject(it, "out of memory building the envelope");
+                        return;
+                }
+                json_object_object_add(d, "payload", pcopy);
+                json_object_object_add(d, "telnyx", json_object_get(telnyx));
+                pb_privacy_apply(opts->privacy, d);
+                json_object *v = NULL;
+                payload = json_object_object_get_ex(d, "payload", &v) ? json_object_get(v) : NULL;
+                if (!json_object_object_get_ex(d, "telnyx", &v) || v != telnyx) {
+                        json_object_put(telnyx); /* dropped, or replaced whole */
+                        telnyx = json_object_object_get_ex(d, "telnyx", &v)
+                                     ? json_object_get(v)
+                                     : json_object_new_object();
+                }
+                pcopy = payload; /* ours to put */
+                json_object_put(d);
+        }
+
         /* The envelope is written directly, in the order and bytes json-c
          * would use for the same object (test_normalize checks that a
          * json-c round trip reproduces it): building it as a json-c tree
@@ -357,6 +386,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), data,
                                   sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen, &phash);
         json_object_put(telnyx);
+        json_object_put(pcopy);
 
         int64_t created_us = 0;
         json_object *cv;

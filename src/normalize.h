@@ -40,6 +40,9 @@ typedef struct pb_norm_opts {
          * Allocating json-c's parser stack per document was 14% of a
          * replay's normalizing (a large-bin calloc consolidating the heap). */
         struct json_tokener *tok;
+        /* Optional: members dropped or hashed in each event's data
+         * (privacy.h); NULL or inactive: verbatim. */
+        const struct pb_privacy *privacy;
 } pb_norm_opts_t;
 
 /* One normalized event. Strings are NUL-terminated and owned by the batch. */

@@ -12,6 +12,7 @@
 #include "idmap.h"
 #include "kafka_conf.h"
 #include "log.h"
+#include "privacy.h"
 #include "state_table.h"
 #include "telnyx_client.h"
 
@@ -184,7 +185,15 @@ static int offer(pb_state_t *s, json_object *resource, const char *cause)
                 count(s, "portout_bridge_state_fetches_total", "outcome=\"unchanged\"", 1);
                 return 0;
         }
-        return produce(s, resource, &v, cause);
+        if (!pb_privacy_active(s->cfg->privacy))
+                return produce(s, resource, &v, cause);
+        json_object *copy = NULL; /* the policy on a copy: the answer stays as Telnyx sent it */
+        if (json_object_deep_copy(resource, &copy, NULL) != 0)
+                return PB_ERR;
+        pb_privacy_apply(s->cfg->privacy, copy);
+        int rc = produce(s, copy, &v, cause);
+        json_object_put(copy);
+        return rc;
 }
 
 /* --- office --- */

@@ -112,7 +112,7 @@ def make_event(n, created, bad=False):
         payload = {"id": po, "status": ["pending", "authorized", "ported", "rejected-pending"][n // 3 % 4],
                    "phone_numbers": [f"+1555{n % 10000000:07d}"], "carrier_name": "Example Wireless",
                    "spid": "123A", "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
-                   "subscriber_name": None}
+                   "subscriber_name": None, "attempted_pin": f"pin-{n % 5}-secret"}
     ev = {"id": eid, "event_type": t, "portout_id": po,
           "available_notification_methods": ["webhook", "email"], "payload_status": "completed",
           "payload": payload, "record_type": "portout_event", "created_at": iso(created),

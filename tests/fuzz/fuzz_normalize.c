@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const char *body = (const char *)data;
-        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1772713845000000};
         pb_batch_t *b = pb_normalize(&opts, body, size, &ing);
         if (!b)

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         pb_verify(verifier, ts, sig, body, blen, 1772713845);
                 }
         }
-        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1772713845000000};
         pb_batch_t *b = pb_normalize(&opts, body, blen, &ing);
         if (!b)

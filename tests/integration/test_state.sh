@@ -4,13 +4,20 @@
 # field for field, for every port-out that had an event; no key has two
 # records with the same updated_at; events replayed in reverse order and
 # twice write nothing; a change with no event arrives by the resync; with an
-# advertised rate limit nothing is lost and 429s stay rare.
+# advertised rate limit nothing is lost and 429s stay rare; `show` prints the
+# timeline of a port-out whose events came by all three paths, a dead letter
+# among them; with privacy.hash the PIN is on no topic, in no log line and in
+# no `show` output, and equal PINs carry equal hashes.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
+PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
+export TELNYX_PUBLIC_KEY=$PUB
+head -c 32 /dev/urandom | base64 > "$WORK/hash.key"
 start_fake 30
 write_config
 cat >> "$WORK/bridge.conf" <<CONF
-webhook = { enabled = false; };
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
+privacy = { hash = "payload.attempted_pin"; drop = "end_user_name"; hash_key_file = "$WORK/hash.key"; };
 telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000;
            poll_overlap_s = 5; checkpoint_file = "$WORK/checkpoint"; page_size = 50; };
 CONF
@@ -20,9 +27,10 @@ state = { enabled = true; group = "it.$RUN_ID.state"; coalesce_ms = 200; resync_
 CONF
 start_bridge "$WORK/bridge.conf"
 
+STATE_DROP=end_user_name # the policy drops it: the table holds the rest
 converged 60 || { tail -30 "$WORK/bridge.log"; fail "the state topic did not converge to the fake's port-outs"; }
 echo "$c" | grep -q '"dup":0,"bad":0' || fail "records with the same updated_at twice, or not state records: $c"
-pass "the table equals the fake's port-outs ($c)"
+pass "the table equals the fake's port-outs, end_user_name dropped ($c)"
 
 # Repeats and reverse order: the events of the run replayed newest first,
 # twice: every port-out is fetched again and nothing is written.
@@ -70,6 +78,56 @@ summary=$(node -e '
 ' "$rate") || fail "the advertised limit was not honoured: $rate"
 pass "rate limit honoured, with and without Retry-After: $summary"
 curl -sf -X POST "$FAKE/_admin/faults" -d '{}' > /dev/null
+
+# show: one port-out's events by all three paths and a dead letter, in time order.
+PO=$(node -e 'const f=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(f.portouts[0].id)' "$WORK/fake.json")
+printf '{"data":{"event_type":"portout.status_changed","id":"wh-%s","occurred_at":"2026-06-01T00:00:00Z","payload":{"id":"%s","status":"authorized","attempted_pin":"pin-2-secret"},"record_type":"event"},"meta":{"attempt":1}}' "$RUN_ID" "$PO" > "$WORK/wh.json"
+r=$(post_signed "$BASE/hook" "$WORK/wh.json"); [[ "$r" == 200* ]] || fail "webhook: $r"
+printf '{"data":{"event_type":"portout.new_comment","id":"dl-%s","occurred_at":"2026-06-02T00:00:00Z","portout_id":"%s","payload":"not an object","record_type":"event"},"meta":{"attempt":1}}' "$RUN_ID" "$PO" > "$WORK/dl.json"
+r=$(post_signed "$BASE/hook" "$WORK/dl.json"); [[ "$r" == *dead_lettered* ]] || fail "dead letter: $r"
+printf '{"data":{"event_type":"portout.new_comment","id":"file-%s","occurred_at":"2026-07-01T00:00:00Z","payload":{"id":"c-1","portout_id":"%s","comment":"from a file"},"record_type":"event"}}\n' "$RUN_ID" "$PO" > "$WORK/one.ndjson"
+"$PB_BIN" -c "$WORK/bridge.conf" replay "$WORK/one.ndjson" 2> "$WORK/replay2.log" || { cat "$WORK/replay2.log"; fail "replay"; }
+"$PB_BIN" -c "$WORK/bridge.conf" show "$PO" > "$WORK/show.txt" 2> "$WORK/show.err" || { cat "$WORK/show.err"; fail "show"; }
+"$PB_BIN" -c "$WORK/bridge.conf" show "$PO" --json > "$WORK/show.json" 2>> "$WORK/show.err" || fail "show --json"
+grep -q "^port-out $PO: " "$WORK/show.txt" || { cat "$WORK/show.txt"; fail "show: no state line"; }
+node -e '
+  const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const paths = s.timeline.map((e) => e.type === "dead letter" ? "dead-letter/" + e.ingestpath : e.ingestpath);
+  const times = s.timeline.map((e) => Date.parse(e.time));
+  const sorted = times.every((t, i) => i === 0 || times[i - 1] <= t);
+  const want = ["rest", "webhook", "dead-letter/webhook", "file"];
+  if (!sorted || !want.every((p) => paths.includes(p)) || s.state_from !== "the state topic") {
+    console.error(JSON.stringify(s, null, 1)); process.exit(1);
+  }
+  console.log(paths.join(" "));
+' "$WORK/show.json" > "$WORK/paths.txt" || fail "show: the timeline is not every path in time order"
+grep -q "records" "$WORK/show.err" || fail "show: no progress on stderr"
+pass "show $PO: $(cat "$WORK/paths.txt"), in time order, state from the topic"
+
+# Privacy: no PIN on any topic of the run, in any log, in show; equal PINs, equal hashes.
+: > "$WORK/all.json"
+for t in $(run_topics); do consume "$t" "$WORK/all.json"; done
+if grep -l 'pin-[0-9]-secret' "$WORK/all.json" "$WORK"/*.log "$WORK/show.txt" "$WORK/show.json" "$WORK/show.err" 2>/dev/null; then
+  fail "a PIN went downstream (files above)"
+fi
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean);
+  const byPin = new Map();
+  for (const l of lines) {
+    const r = JSON.parse(l); let e; try { e = JSON.parse(r.payload); } catch { continue; }
+    const p = e && e.data && e.data.payload;
+    if (!p || !p.attempted_pin) continue;
+    const n = parseInt(e.id.slice(0, 8), 16); // the fake: PIN n % 5
+    const pin = isNaN(n) || e.id.startsWith("wh-") ? "pin-2-secret" : "pin-" + (n % 5) + "-secret";
+    if (!byPin.has(pin)) byPin.set(pin, new Set());
+    byPin.get(pin).add(p.attempted_pin);
+  }
+  const hashes = [...byPin.values()].map((s) => [...s]);
+  if (!hashes.length || hashes.some((h) => h.length !== 1 || !h[0].startsWith("hmac-sha256:")) ||
+      new Set(hashes.map((h) => h[0])).size !== hashes.length) { console.error(JSON.stringify(hashes)); process.exit(1); }
+  console.log(hashes.length + " PINs, one hash each");
+' "$WORK/all.json" > "$WORK/pins.txt" || fail "equal PINs do not carry equal hashes"
+pass "privacy: no PIN on any topic, log or show output; $(cat "$WORK/pins.txt")"
 
 curl -sf "$ADMIN/metrics" | grep -E '^portout_bridge_state_(portouts|oldest_pending_seconds|writer|api_calls_total)' > "$WORK/metrics.txt"
 grep -q '^portout_bridge_state_writer 1' "$WORK/metrics.txt" || fail "no writer gauge"

@@ -52,7 +52,7 @@ static void test_in_order_with_errors_in_place(void **state)
         const char *path = write_input(3000, &files); /* > PB_READAHEAD_DOCS: the bound is hit */
         char err[256];
         pb_readahead_t *ra =
-            pb_readahead_start(files, 1, 512, "https://s.example", err, sizeof(err));
+            pb_readahead_start(files, 1, 512, "https://s.example", NULL, err, sizeof(err));
         assert_non_null(ra);
         pb_ahead_doc_t d;
         int next_event = 0, line = 0, rejected = 0, unreadable = 0, got;
@@ -92,7 +92,7 @@ static void test_stop_in_the_middle(void **state)
         char *const *files;
         const char *path = write_input(2000, &files);
         char err[256];
-        pb_readahead_t *ra = pb_readahead_start(files, 1, 4096, "s", err, sizeof(err));
+        pb_readahead_t *ra = pb_readahead_start(files, 1, 4096, "s", NULL, err, sizeof(err));
         assert_non_null(ra);
         pb_ahead_doc_t d;
         for (int i = 0; i < 10; i++) {
@@ -111,7 +111,7 @@ static void test_missing_file_is_reported(void **state)
         static char missing[] = "/nonexistent/pb-readahead.ndjson";
         static char *const files[] = {missing};
         char err[256];
-        pb_readahead_t *ra = pb_readahead_start(files, 1, 4096, "s", err, sizeof(err));
+        pb_readahead_t *ra = pb_readahead_start(files, 1, 4096, "s", NULL, err, sizeof(err));
         assert_non_null(ra);
         pb_ahead_doc_t d;
         assert_int_equal(pb_readahead_next(ra, &d, 5000), 1);

@@ -16,7 +16,7 @@
 #define SOURCE      "https://api.telnyx.com/v2/portouts"
 #define RECEIVED_US (INT64_C(1772800000) * 1000000) /* 2026-03-06T12:26:40Z */
 
-static const pb_norm_opts_t opts = {SOURCE, NULL};
+static const pb_norm_opts_t opts = {SOURCE, NULL, NULL};
 
 static pb_batch_t *norm_ingest(const char *doc, pb_ingest_path_t path, int64_t received)
 {
@@ -629,7 +629,7 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
         /* Content too, through every escape: the source comes from the
          * configuration and may hold anything a C string can. */
         static const char src[] = "https://s.example/a\"b\\c/d\t\n\r\b\f\x01\x1f\x7f\xc3\xa9 e";
-        const pb_norm_opts_t o2 = {src, NULL};
+        const pb_norm_opts_t o2 = {src, NULL, NULL};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, RECEIVED_US};
         pb_batch_t *b = pb_normalize(&o2, docs[0], strlen(docs[0]), &ing);
         assert_non_null(b->items[0].env);

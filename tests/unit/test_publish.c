@@ -71,7 +71,7 @@ static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *do
         pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
         if (!p)
                 fail_msg("producer: %s", err);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         *batch = pb_normalize(&no, doc, strlen(doc), &ing);
         assert_non_null(*batch);

@@ -1,0 +1,421 @@
+#include <json-c/json.h>
+#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "kafka_conf.h"
+#include "privacy.h"
+#include "progress.h"
+#include "telnyx_client.h"
+#include "timefmt.h"
+
+static const char usage[] =
+    "Usage: portout-bridge [-c FILE] show PORTOUT_ID [--since TIME] [--json]\n"
+    "\n"
+    "Prints a port-out's current state (from topics.state, else GET\n"
+    "/portouts/{id}), then its timeline: every record of it on the event topics\n"
+    "and the dead-letter topic, in time order, each with its ingest path. TIME\n"
+    "(RFC 3339) bounds the scan (records written since then; default: all).\n"
+    "Progress goes to stderr. --json prints one JSON object for scripts.\n"
+    "Payloads are summarized (status, FOC date, comment), never printed whole,\n"
+    "and the state follows privacy.drop and privacy.hash.\n"
+    "Exit 0 found; 65 nothing known of it; 69 Kafka unavailable; 78 configuration.\n";
+
+#define KAFKA_TIMEOUT_MS 15000
+
+/* One record of the timeline. */
+struct entry {
+        char time[40], type[80], id[130], ingest[16], topic[256], detail[300];
+        int32_t partition;
+        int64_t offset;
+};
+
+struct scan {
+        const char *id;
+        struct entry *e;
+        size_t n, cap;
+        _Atomic int64_t done, total, matched;
+        json_object *state; /* the newest state record's data */
+        int64_t state_offset;
+};
+
+static void progress_of(void *ctx, pb_progress_state_t *out)
+{
+        struct scan *s = ctx;
+        out->unit = "records";
+        out->done = atomic_load(&s->done);
+        out->total = atomic_load(&s->total);
+        out->events = (uint64_t)atomic_load(&s->matched);
+}
+
+static const char *header(const rd_kafka_message_t *m, const char *name, char *out, size_t n)
+{
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t vl;
+        out[0] = '\0';
+        if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, name, &v, &vl) && v)
+                snprintf(out, n, "%.*s", (int)vl, (const char *)v);
+        return out;
+}
+
+static const char *str_at(json_object *o, const char *a, const char *b)
+{
+        json_object *v = NULL;
+        if (!o || !json_object_object_get_ex(o, a, &v))
+                return NULL;
+        if (b &&
+            (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, b, &v)))
+                return NULL;
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* An event record: attributes from its ce_ headers or its envelope, and a
+ * summary of its payload (never the payload itself). */
+static void describe_event(const rd_kafka_message_t *m, struct entry *e)
+{
+        json_object *env = m->payload ? json_tokener_parse((const char *)m->payload) : NULL;
+        json_object *data = NULL, *payload = NULL;
+        if (env && json_object_object_get_ex(env, "data", &data))
+                json_object_object_get_ex(data, "payload", &payload);
+        if (env && !data && json_object_object_get_ex(env, "payload", &payload))
+                data = env; /* binary mode: the value is the data */
+        const char *v;
+        if (!header(m, "ce_time", e->time, sizeof(e->time))[0] && (v = str_at(env, "time", NULL)))
+                snprintf(e->time, sizeof(e->time), "%s", v);
+        if (!header(m, "ce_type", e->type, sizeof(e->type))[0] && (v = str_at(env, "type", NULL)))
+                snprintf(e->type, sizeof(e->type), "%s", v);
+        if (!header(m, "ce_id", e->id, sizeof(e->id))[0] && (v = str_at(env, "id", NULL)))
+                snprintf(e->id, sizeof(e->id), "%s", v);
+        if (!header(m, "ce_ingestpath", e->ingest, sizeof(e->ingest))[0] &&
+            (v = str_at(env, "ingestpath", NULL)))
+                snprintf(e->ingest, sizeof(e->ingest), "%s", v);
+        const char *st = str_at(payload, "status", NULL), *foc = str_at(payload, "foc_date", NULL),
+                   *c = str_at(payload, "comment", NULL);
+        snprintf(e->detail, sizeof(e->detail), "%s%s%s%s%s%.200s%s", st ? "status " : "",
+                 st ? st : "", foc ? "FOC date " : "", foc ? foc : "", c ? "comment \"" : "",
+                 c ? c : "", c ? "\"" : "");
+        json_object_put(env);
+}
+
+/* A dead letter: its stage and reason (its bytes may hold what the privacy
+ * policy keeps out of the topics: never printed). */
+static void describe_dead_letter(const rd_kafka_message_t *m, struct entry *e)
+{
+        char stage[32], err[200];
+        header(m, "pb_receivedat", e->time, sizeof(e->time));
+        header(m, "pb_ingestpath", e->ingest, sizeof(e->ingest));
+        header(m, "ce_id", e->id, sizeof(e->id));
+        snprintf(e->type, sizeof(e->type), "dead letter");
+        snprintf(e->detail, sizeof(e->detail), "%s: %s",
+                 header(m, "pb_stage", stage, sizeof(stage)),
+                 header(m, "pb_error", err, sizeof(err)));
+}
+
+/* 1 if the record is about the port-out: its key, or (a dead letter, whose
+ * input may not have parsed) its id in the bytes. */
+static int about(const rd_kafka_message_t *m, const char *id, int dead_letter)
+{
+        size_t n = strlen(id);
+        if (m->key && m->key_len == n && memcmp(m->key, id, n) == 0)
+                return 1;
+        if (!dead_letter || !m->payload || m->len < n)
+                return 0;
+        const char *p = m->payload;
+        for (size_t i = 0; i + n <= m->len; i++)
+                if (p[i] == id[0] && memcmp(p + i, id, n) == 0)
+                        return 1;
+        return 0;
+}
+
+static int add_entry(struct scan *s, const rd_kafka_message_t *m, int dead_letter)
+{
+        if (s->n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 32;
+                struct entry *e = realloc(s->e, cap * sizeof(*e));
+                if (!e)
+                        return PB_ERR;
+                s->e = e;
+                s->cap = cap;
+        }
+        struct entry *e = &s->e[s->n++];
+        memset(e, 0, sizeof(*e));
+        snprintf(e->topic, sizeof(e->topic), "%s", rd_kafka_topic_name(m->rkt));
+        e->partition = m->partition;
+        e->offset = m->offset;
+        if (dead_letter)
+                describe_dead_letter(m, e);
+        else
+                describe_event(m, e);
+        if (!e->time[0]) { /* the broker's time, as a last resort */
+                rd_kafka_timestamp_type_t tt;
+                pb_time_format_ms(rd_kafka_message_timestamp(m, &tt), e->time, sizeof(e->time));
+        }
+        atomic_fetch_add(&s->matched, 1);
+        return 0;
+}
+
+/* Reads each topic from since_ms (0: the beginning) to the ends it has now;
+ * kind: 0 event topic, 1 dead letters, 2 the state topic. */
+static int scan_topics(rd_kafka_t *rk, struct scan *s, const char *const *topics, const int *kind,
+                       size_t nt, int64_t since_ms, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(32);
+        int64_t *hi = NULL;
+        int rc = 0;
+        for (size_t t = 0; t < nt && !rc; t++) {
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, KAFKA_TIMEOUT_MS);
+                if (err)
+                        rc = pb_seterr(errstr, errsz, "%s: %s", topics[t], rd_kafka_err2str(err));
+                else if (md->topic_cnt == 1 && !md->topics[0].err)
+                        for (int p = 0; p < md->topics[0].partition_cnt; p++)
+                                rd_kafka_topic_partition_list_add(l, topics[t],
+                                                                  md->topics[0].partitions[p].id)
+                                    ->offset = kind[t] == 2 || !since_ms ? RD_KAFKA_OFFSET_BEGINNING
+                                                                         : since_ms;
+                if (md)
+                        rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+        }
+        hi = calloc((size_t)l->cnt + 1, sizeof(*hi));
+        int64_t *lo = calloc((size_t)l->cnt + 1, sizeof(*lo));
+        if (!hi || !lo) {
+                free(hi);
+                free(lo);
+                rd_kafka_topic_partition_list_destroy(l);
+                return pb_seterr(errstr, errsz, "out of memory");
+        }
+        for (int i = 0; !rc && i < l->cnt; i++)
+                if (rd_kafka_query_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition,
+                                                     &lo[i], &hi[i], KAFKA_TIMEOUT_MS))
+                        rc =
+                            pb_seterr(errstr, errsz, "%s: its ends are unknown", l->elems[i].topic);
+        if (!rc && since_ms && l->cnt) {
+                rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, l, KAFKA_TIMEOUT_MS);
+                if (err)
+                        rc = pb_seterr(errstr, errsz, "offsets for --since: %s",
+                                       rd_kafka_err2str(err));
+                for (int i = 0; !rc && i < l->cnt; i++)
+                        if (l->elems[i].offset < 0) /* nothing that recent */
+                                l->elems[i].offset = hi[i];
+        }
+        int64_t total = 0;
+        for (int i = 0; !rc && i < l->cnt; i++) {
+                int64_t from = l->elems[i].offset >= 0 ? l->elems[i].offset : lo[i];
+                lo[i] = from; /* where this partition's reading stands */
+                total += hi[i] > from ? hi[i] - from : 0;
+        }
+        atomic_fetch_add(&s->total, total);
+        if (!rc && l->cnt && rd_kafka_assign(rk, l))
+                rc = pb_seterr(errstr, errsz, "cannot read the topics");
+        for (int i = 0; !rc;) {
+                while (i < l->cnt && lo[i] >= hi[i])
+                        i++;
+                if (i == l->cnt)
+                        break;
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
+                if (!m)
+                        continue;
+                int k = 0;
+                while (k < l->cnt && !(l->elems[k].partition == m->partition && m->rkt &&
+                                       !strcmp(l->elems[k].topic, rd_kafka_topic_name(m->rkt))))
+                        k++;
+                if (k < l->cnt && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF))
+                        lo[k] = m->err ? hi[k] : m->offset + 1;
+                if (!m->err && k < l->cnt) {
+                        atomic_fetch_add(&s->done, 1);
+                        size_t t = 0;
+                        while (t + 1 < nt && strcmp(topics[t], l->elems[k].topic) != 0)
+                                t++;
+                        if (kind[t] == 2 && about(m, s->id, 0) && m->payload &&
+                            m->offset >= s->state_offset) {
+                                json_object *env = json_tokener_parse((const char *)m->payload);
+                                json_object *data = NULL;
+                                if (env && json_object_object_get_ex(env, "data", &data)) {
+                                        json_object_put(s->state);
+                                        s->state = json_object_get(data);
+                                        s->state_offset = m->offset;
+                                }
+                                json_object_put(env);
+                        } else if (kind[t] != 2 && about(m, s->id, kind[t]) &&
+                                   add_entry(s, m, kind[t])) {
+                                rc = pb_seterr(errstr, errsz, "out of memory");
+                        }
+                } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        rc = pb_seterr(errstr, errsz, "%s", rd_kafka_message_errstr(m));
+                }
+                rd_kafka_message_destroy(m);
+                i = 0;
+        }
+        rd_kafka_assign(rk, NULL);
+        free(hi);
+        free(lo);
+        rd_kafka_topic_partition_list_destroy(l);
+        return rc;
+}
+
+static int by_time(const void *a, const void *b)
+{
+        const struct entry *x = a, *y = b;
+        int64_t tx = 0, ty = 0;
+        pb_time_parse_rfc3339(x->time, &tx);
+        pb_time_parse_rfc3339(y->time, &ty);
+        if (tx != ty)
+                return tx < ty ? -1 : 1;
+        int c = strcmp(x->topic, y->topic);
+        return c ? c : x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void print_human(const struct scan *s, const char *from)
+{
+        const char *st = str_at(s->state, "status", NULL),
+                   *foc = str_at(s->state, "foc_date", NULL),
+                   *car = str_at(s->state, "carrier_name", NULL),
+                   *up = str_at(s->state, "updated_at", NULL);
+        if (s->state)
+                printf("port-out %s: %s%s%s%s%s, updated %s (from %s)\n", s->id, st ? st : "?",
+                       foc ? ", FOC date " : "", foc ? foc : "", car ? ", to " : "", car ? car : "",
+                       up ? up : "?", from);
+        else
+                printf("port-out %s: no state known (the state topic holds none, and the API was "
+                       "not asked or did not know it)\n",
+                       s->id);
+        printf("timeline: %zu record(s)\n", s->n);
+        for (size_t i = 0; i < s->n; i++) {
+                const struct entry *e = &s->e[i];
+                printf("  %-27s %-36s %-8s %s  %s\n", e->time, e->type,
+                       e->ingest[0] ? e->ingest : "-", e->id[0] ? e->id : "-", e->detail);
+        }
+}
+
+static void print_json(const struct scan *s, const char *from)
+{
+        json_object *o = json_object_new_object(), *tl = json_object_new_array();
+        json_object_object_add(o, "portout_id", json_object_new_string(s->id));
+        json_object_object_add(o, "state", s->state ? json_object_get(s->state) : NULL);
+        json_object_object_add(o, "state_from", json_object_new_string(from));
+        for (size_t i = 0; i < s->n; i++) {
+                const struct entry *e = &s->e[i];
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "time", json_object_new_string(e->time));
+                json_object_object_add(j, "type", json_object_new_string(e->type));
+                json_object_object_add(j, "id", json_object_new_string(e->id));
+                json_object_object_add(j, "ingestpath", json_object_new_string(e->ingest));
+                json_object_object_add(j, "detail", json_object_new_string(e->detail));
+                json_object_object_add(j, "topic", json_object_new_string(e->topic));
+                json_object_object_add(j, "partition", json_object_new_int(e->partition));
+                json_object_object_add(j, "offset", json_object_new_int64(e->offset));
+                json_object_array_add(tl, j);
+        }
+        json_object_object_add(o, "timeline", tl);
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+}
+
+/* The state from the API (the topic held none); the privacy policy applies. */
+static const char *state_from_api(const pb_config_t *cfg, struct scan *s)
+{
+        char err[PB_ERRSZ];
+        if (!cfg->telnyx_api_key || !*cfg->telnyx_api_key)
+                return "none";
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        json_object *o = NULL, *data = NULL;
+        pb_tx_rc_t rc = tx ? pb_telnyx_get_portout(tx, s->id, &o, err, sizeof(err)) : PB_TX_AUTH;
+        if (rc == PB_TX_OK && json_object_object_get_ex(o, "data", &data)) {
+                s->state = json_object_get(data);
+                pb_privacy_apply(cfg->privacy, s->state);
+        } else if (rc != PB_TX_NOT_FOUND) {
+                fprintf(stderr, "show: the Telnyx API: %s\n", err);
+        }
+        json_object_put(o);
+        pb_telnyx_free(tx);
+        return s->state ? "the API" : "none";
+}
+
+int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
+{
+        if (pb_cmd_wants_help(argc, argv, usage))
+                return PB_EXIT_OK;
+        const char *id = NULL, *since = NULL;
+        int json = 0;
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--json"))
+                        json = 1;
+                else if (!strcmp(argv[i], "--since") && i + 1 < argc)
+                        since = argv[++i];
+                else if (argv[i][0] != '-' && !id)
+                        id = argv[i];
+                else {
+                        fprintf(stderr, "show: unexpected argument %s\n%s", argv[i], usage);
+                        return PB_EXIT_USAGE;
+                }
+        }
+        int64_t since_us = 0;
+        if (!id || !pb_telnyx_id_valid(id) ||
+            (since && pb_time_parse_rfc3339(since, &since_us) != 0)) {
+                fprintf(stderr, "show: %s\n%s",
+                        !id                       ? "a PORTOUT_ID is needed"
+                        : !pb_telnyx_id_valid(id) ? "not a valid port-out id"
+                                                  : "--since takes an RFC 3339 time",
+                        usage);
+                return PB_EXIT_USAGE;
+        }
+        pb_config_t *cfg = pb_cmd_load_config(g);
+        if (!cfg)
+                return PB_EXIT_CONFIG;
+        char err[PB_ERRSZ], e[256];
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, err, sizeof(err));
+        if (conf && (rd_kafka_conf_set(conf, "group.id", PB_NAME "-show", e, sizeof(e)) ||
+                     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
+                     rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof(e)))) {
+                rd_kafka_conf_destroy(conf);
+                conf = NULL;
+                snprintf(err, sizeof(err), "%s", e);
+        }
+        rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e)) : NULL;
+        if (!rk) {
+                if (conf)
+                        rd_kafka_conf_destroy(conf);
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", conf ? e : err);
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        struct scan s;
+        memset(&s, 0, sizeof(s));
+        s.id = id;
+        s.state_offset = -1;
+        const char *topics[PB_CONFIG_TOPICS + 1];
+        pb_config_topics(cfg, topics);
+        topics[PB_CONFIG_TOPICS] = cfg->topic_state;
+        const int kind[PB_CONFIG_TOPICS + 1] = {0, 0, 0, 0, 1, 2};
+        pb_progress_t *pr = pb_progress_start("show", 0, progress_of, &s);
+        int rc = scan_topics(rk, &s, topics, kind, PB_CONFIG_TOPICS + 1, since_us / 1000, err,
+                             sizeof(err));
+        pb_progress_stop(pr);
+        rd_kafka_destroy(rk);
+        fprintf(stderr, "show: %lld of %lld records scanned, %lld about %s\n",
+                (long long)atomic_load(&s.done), (long long)atomic_load(&s.total),
+                (long long)atomic_load(&s.matched), id);
+        if (rc) {
+                fprintf(stderr, "show: %s\n", err);
+        } else {
+                const char *from = s.state ? "the state topic" : state_from_api(cfg, &s);
+                qsort(s.e, s.n, sizeof(*s.e), by_time);
+                if (json)
+                        print_json(&s, from);
+                else
+                        print_human(&s, from);
+        }
+        int code = rc ? PB_EXIT_UNAVAILABLE : s.state || s.n ? PB_EXIT_OK : PB_EXIT_DATAERR;
+        json_object_put(s.state);
+        free(s.e);
+        pb_config_free(cfg);
+        return code;
+}

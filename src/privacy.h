@@ -1,0 +1,45 @@
+/* The privacy policy for what goes downstream (privacy.drop, privacy.hash):
+ * JSON member paths, dotted, relative to an event's data ("payload.
+ * attempted_pin", "payload.subscriber_name") or to a port-out resource
+ * ("end_user_name", "service_address"); each applies where it exists. A
+ * dropped member is removed; a hashed one is replaced by
+ * "hmac-sha256:<hex>" of its value (a string's bytes, else its JSON text)
+ * under the key of privacy.hash_key_file, so that consumers can still match
+ * equal values without learning them. A value that is such a hash already
+ * (a record of the bridge read back in, e.g. replayed from its own topic)
+ * is left as it is, so applying the policy twice changes nothing more.
+ * Pure: no I/O, no clock.
+ *
+ * Ownership: pb_privacy_new()/pb_privacy_free(); the key is copied. */
+#ifndef PB_PRIVACY_H
+#define PB_PRIVACY_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+typedef struct pb_privacy pb_privacy_t;
+
+/* The most paths a policy holds. */
+#define PB_PRIVACY_MAX_PATHS 32
+
+/* A policy from comma-separated path lists (NULL: none) and the hash key
+ * (needed if hash lists a path). Returns NULL with why (a bad path, no key,
+ * too many). A policy with no path is valid and changes nothing. */
+pb_privacy_t *pb_privacy_new(const char *drop, const char *hash, const char *key, size_t key_len,
+                             char *errstr, size_t errsz);
+
+/* Frees the policy. NULL is a no-op. */
+void pb_privacy_free(pb_privacy_t *p);
+
+/* 1 if the policy changes anything at all (p may be NULL). */
+int pb_privacy_active(const pb_privacy_t *p);
+
+/* Applies the policy to the object (changed in place); returns how many
+ * members it dropped or hashed. */
+int pb_privacy_apply(const pb_privacy_t *p, json_object *obj);
+
+/* The keyed hash of n bytes, as written: "hmac-sha256:" and 64 hex digits
+ * (out holds at least 77 bytes). */
+void pb_privacy_hash(const pb_privacy_t *p, const void *data, size_t n, char *out);
+
+#endif

@@ -1,0 +1,134 @@
+/* The privacy policy: paths dropped or hashed where they exist (nested,
+ * absent, not an object on the way), the hash is RFC 4231's HMAC-SHA-256
+ * (its test vector) and equal values hash equal; bad policies are refused;
+ * and normalize applies it: the PIN appears in no envelope, the same PIN
+ * gives the same hash, the document itself stays as given. */
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "normalize.h"
+#include "privacy.h"
+#include "testutil.h"
+
+static const char key[] = "0123456789abcdef-a-test-key";
+
+static void test_rfc4231_vector(void **state)
+{
+        (void)state;
+        char k[20], out[80];
+        memset(k, 0x0b, sizeof(k));
+        pb_privacy_t *p = pb_privacy_new(NULL, "x", k, sizeof(k), NULL, 0);
+        assert_non_null(p);
+        pb_privacy_hash(p, "Hi There", 8, out);
+        assert_string_equal(out, "hmac-sha256:b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da7"
+                                 "26e9376c2e32cff7");
+        pb_privacy_free(p);
+}
+
+static void test_drop_and_hash(void **state)
+{
+        (void)state;
+        pb_privacy_t *p =
+            pb_privacy_new("payload.subscriber_name, end_user_name,a.b.c",
+                           "payload.attempted_pin,payload.n", key, strlen(key), NULL, 0);
+        assert_non_null(p);
+        assert_true(pb_privacy_active(p));
+        json_object *o = json_tokener_parse(
+            "{\"payload\":{\"subscriber_name\":\"Jo\",\"attempted_pin\":\"1234\",\"n\":[1,2],"
+            "\"keep\":1},\"end_user_name\":\"Ann\",\"a\":\"not an object\"}");
+        assert_int_equal(pb_privacy_apply(p, o), 4);
+        json_object *pl, *v;
+        assert_true(json_object_object_get_ex(o, "payload", &pl));
+        assert_false(json_object_object_get_ex(pl, "subscriber_name", &v));
+        assert_false(json_object_object_get_ex(o, "end_user_name", &v));
+        assert_true(json_object_object_get_ex(pl, "keep", &v));
+        char want[80];
+        pb_privacy_hash(p, "1234", 4, want);
+        assert_true(json_object_object_get_ex(pl, "attempted_pin", &v));
+        assert_string_equal(json_object_get_string(v), want);
+        pb_privacy_hash(p, "[1,2]", 5, want); /* not a string: its JSON text */
+        assert_true(json_object_object_get_ex(pl, "n", &v));
+        assert_string_equal(json_object_get_string(v), want);
+        /* twice: nothing more (a hash is not hashed again) */
+        char *once = strdup(json_object_to_json_string(o));
+        assert_int_equal(pb_privacy_apply(p, o), 0);
+        assert_string_equal(json_object_to_json_string(o), once);
+        free(once);
+        json_object_put(o);
+        pb_privacy_free(p);
+        /* none: inactive, changes nothing */
+        p = pb_privacy_new(NULL, NULL, NULL, 0, NULL, 0);
+        assert_false(pb_privacy_active(p));
+        assert_false(pb_privacy_active(NULL));
+        pb_privacy_free(p);
+}
+
+static void test_bad_policies(void **state)
+{
+        (void)state;
+        char err[256];
+        assert_null(pb_privacy_new(NULL, "payload.attempted_pin", NULL, 0, err, sizeof(err)));
+        assert_non_null(strstr(err, "key"));
+        assert_null(pb_privacy_new(NULL, "x", "short", 5, err, sizeof(err)));
+        assert_null(pb_privacy_new("payload..pin", NULL, NULL, 0, err, sizeof(err)));
+        assert_non_null(strstr(err, "payload..pin"));
+        assert_null(pb_privacy_new(".x", NULL, NULL, 0, err, sizeof(err)));
+        assert_null(pb_privacy_new("a.b.c.d.e.f.g.h.i", NULL, NULL, 0, err, sizeof(err)));
+        char many[400] = "";
+        for (int i = 0; i < PB_PRIVACY_MAX_PATHS + 1; i++)
+                snprintf(many + strlen(many), sizeof(many) - strlen(many), "p%d,", i);
+        assert_null(pb_privacy_new(many, NULL, NULL, 0, err, sizeof(err)));
+}
+
+static void test_normalize_applies_it(void **state)
+{
+        (void)state;
+        pb_privacy_t *p = pb_privacy_new("payload.subscriber_name", "payload.attempted_pin", key,
+                                         strlen(key), NULL, 0);
+        pb_norm_opts_t o = {"https://api.telnyx.com/v2/portouts", NULL, p};
+        size_t len;
+        char *page = tu_read_file("rest-list.json", &len); /* the first event's PIN is "0000" */
+        assert_non_null(strstr(page, "\"attempted_pin\":\"0000\""));
+        pb_ingest_t ing = {PB_INGEST_REST, 1000000};
+        pb_batch_t *b = pb_normalize(&o, page, len, &ing);
+        assert_non_null(b);
+        assert_true(b->cnt >= 1);
+        char want[80];
+        pb_privacy_hash(p, "0000", 4, want);
+        const pb_envelope_t *e = b->items[0].env;
+        assert_non_null(e);
+        assert_null(strstr(e->json, "\"0000\""));
+        assert_null(strstr(e->json, "subscriber_name"));
+        assert_non_null(strstr(e->json, want));
+        /* the same event again: the same hash, the same envelope */
+        pb_batch_t *b2 = pb_normalize(&o, page, len, &ing);
+        assert_string_equal(b2->items[0].env->json, e->json);
+        /* no policy: verbatim */
+        pb_norm_opts_t plain = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_batch_t *b3 = pb_normalize(&plain, page, len, &ing);
+        assert_non_null(strstr(b3->items[0].env->json, "\"attempted_pin\":\"0000\""));
+        pb_batch_free(b);
+        pb_batch_free(b2);
+        pb_batch_free(b3);
+        free(page);
+        pb_privacy_free(p);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_rfc4231_vector),
+            cmocka_unit_test(test_drop_and_hash),
+            cmocka_unit_test(test_bad_policies),
+            cmocka_unit_test(test_normalize_applies_it),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
