@@ -350,6 +350,9 @@ static rd_kafka_t *consumer_new(pb_state_t *s, char *errstr, size_t errsz)
             rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof(e)) ||
             rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof(e)) ||
             rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
+            /* A batch takes at most BATCH_MAX port-outs: no need for
+             * librdkafka's default 64 MiB of prefetched records. */
+            rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "1024", e, sizeof(e)) ||
             rd_kafka_conf_set(conf, "client.id", PB_NAME "-state", e, sizeof(e))) {
                 rd_kafka_conf_destroy(conf);
                 pb_seterr(errstr, errsz, "state: %s", e);

@@ -101,7 +101,7 @@ def parse_iso(s):
 def make_event(n, created, bad=False):
     t = TYPES[n % 3]
     eid = f"{n:08x}-0000-4000-8000-{n:012x}"
-    po = f"{n % 97:08x}-1111-4000-8000-{n % 97:012x}"
+    po = f"{n % PORTOUTS:08x}-1111-4000-8000-{n % PORTOUTS:012x}"
     if t == "portout.new_comment":
         payload = {"id": f"{n:08x}-2222-4000-8000-000000000000", "portout_id": po,
                    "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "comment": f"comment {n} ✓"}
@@ -134,6 +134,7 @@ def webhook_body(ev, attempt, url):
 
 
 CLOCK_OFFSET = dt.timedelta(0)
+PORTOUTS = 97  # events name this many port-outs, n % PORTOUTS
 
 
 def now():
@@ -203,6 +204,9 @@ def error(code, title, detail, pointer="/", parameter=None):
 
 
 class Handler(BaseHTTPRequestHandler):
+    # The headers and the body are two writes: with Nagle's algorithm the
+    # body waits for the client's delayed ACK (40 ms an answer).
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     state = None
 
@@ -681,8 +685,10 @@ def main():
     ap.add_argument("--faults", default="{}")
     ap.add_argument("--visibility-delay-ms", type=int, default=0)
     ap.add_argument("--clock-offset-s", type=int, default=0)
+    ap.add_argument("--portouts", type=int, default=97)
     a = ap.parse_args()
-    global CLOCK_OFFSET
+    global CLOCK_OFFSET, PORTOUTS
+    PORTOUTS = a.portouts
     CLOCK_OFFSET = dt.timedelta(seconds=a.clock_offset_s)
     Handler.state = State(a.events, a.api_key, a.order, json.loads(a.faults),
                           a.visibility_delay_ms)
