@@ -257,7 +257,7 @@ const struct pb_option pb_options[] = {
      "event may be in Kafka from another replica, not yet read here). Keep it\n"
      "below the interval of Telnyx's first retry."},
 
-    {"state.enabled", OPT_BOOL, OFF(state_enabled), 0, "false", 0, 0, NULL, NULL, "true",
+    {"state.enabled", OPT_BOOL, OFF(state_enabled), 0, "false", 0, 0, NULL, NULL, NULL,
      "Keep topics.state: the poll leader (telnyx.checkpoint_store = \"kafka\"), or\n"
      "the single instance, follows the event topics, fetches each port-out that\n"
      "had an event (GET /portouts/{id}) and writes it when it is newer than what\n"
