@@ -61,11 +61,11 @@ grep -q 'resync read' "$WORK/bridge.log" || fail "no resync logged"
 pass "a change with no event reached the table by the resync"
 
 # An advertised limit of 5 requests a second (429 past it, with and without
-# Retry-After), 40 new events each time: nothing lost, and the bridge waits
+# Retry-After), 20 new events each time: nothing lost, and the bridge waits
 # for the window when an answer says it is spent, so 429s stay rare.
 for ra in true false; do
   curl -sf -X POST "$FAKE/_admin/faults" -d "{\"limit\":{\"per_s\":5,\"retry_after\":$ra}}" > /dev/null
-  curl -sf -X POST "$FAKE/_admin/insert" -d '{"count":40}' > /dev/null
+  curl -sf -X POST "$FAKE/_admin/insert" -d '{"count":20}' > /dev/null
   converged 90 || fail "not converged under the rate limit (Retry-After: $ra)"
 done
 rate=$(curl -sf "$FAKE/_admin/rate")
