@@ -19,7 +19,7 @@ cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
 privacy = { hash = "payload.attempted_pin"; drop = "end_user_name"; hash_key_file = "$WORK/hash.key"; };
 telnyx = { poll_enabled = true; poll_interval_s = 1; poll_lookback_s = 31536000;
-           poll_overlap_s = 5; checkpoint_file = "$WORK/checkpoint"; page_size = 50; };
+           poll_overlap_s = 5; poll_settle_s = 1; checkpoint_file = "$WORK/checkpoint"; page_size = 50; };
 CONF
 sed -i "s|^topics = {|topics = {\n  state = \"$(topic state)\";|" "$WORK/bridge.conf"
 cat >> "$WORK/bridge.conf" <<CONF
@@ -61,11 +61,11 @@ grep -q 'resync read' "$WORK/bridge.log" || fail "no resync logged"
 pass "a change with no event reached the table by the resync"
 
 # An advertised limit of 5 requests a second (429 past it, with and without
-# Retry-After), 20 new events each time: nothing lost, and the bridge waits
+# Retry-After), 40 new events each time: nothing lost, and the bridge waits
 # for the window when an answer says it is spent, so 429s stay rare.
 for ra in true false; do
   curl -sf -X POST "$FAKE/_admin/faults" -d "{\"limit\":{\"per_s\":5,\"retry_after\":$ra}}" > /dev/null
-  curl -sf -X POST "$FAKE/_admin/insert" -d '{"count":20}' > /dev/null
+  curl -sf -X POST "$FAKE/_admin/insert" -d '{"count":40}' > /dev/null
   converged 90 || fail "not converged under the rate limit (Retry-After: $ra)"
 done
 rate=$(curl -sf "$FAKE/_admin/rate")
