@@ -272,16 +272,23 @@ static void test_not_durable(void **state)
         assert_string_equal(member(&a, "in_kafka"), "no");
         assert_string_equal(a.retry_after, "7");
         tm_set_brokers(f->c, 1);
-        /* Retried as Telnyx does until the producer is back: every 503 on
-         * the way says "no", and none of those copies lands later. */
+        /* Retried as Telnyx does until the producer is back. A 503 says
+         * "no", or "maybe" for an attempt sent while the brokers came back
+         * and never acknowledged (a loaded machine makes that likelier);
+         * whatever it said, the event lands once: delivered, or answered
+         * "duplicate" if a "maybe" copy did land. */
         int tries = 0;
         do {
                 pb_sleep_ms(500);
                 a = request(f, "POST", PATH, "application/json", event("e-down"), 1);
-                if (a.status != 200)
-                        assert_string_equal(member(&a, "in_kafka"), "no");
+                if (a.status != 200) {
+                        const char *k = member(&a, "in_kafka");
+                        assert_true(!strcmp(k, "no") || !strcmp(k, "maybe"));
+                }
         } while (a.status != 200 && ++tries < 40);
-        assert_answer(&a, 200, "status", "delivered");
+        assert_int_equal(a.status, 200);
+        assert_true(!strcmp(member(&a, "status"), "delivered") ||
+                    !strcmp(member(&a, "status"), "duplicate"));
         pb_sleep_ms(1500); /* longer than a record's deadline and librdkafka's scan */
         assert_int_equal(tm_topic_count(f->c, TOPIC), 2);
         fx_free(f); /* (503 after quiesce: test_http_server, on a keep-alive connection) */
