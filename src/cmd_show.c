@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "kafka_conf.h"
+#include "kafka_topics.h"
 #include "privacy.h"
 #include "progress.h"
 #include "telnyx_client.h"
@@ -26,6 +27,7 @@ static const char usage[] =
     "Exit 0 found; 65 nothing known of it; 69 Kafka unavailable; 78 configuration.\n";
 
 #define KAFKA_TIMEOUT_MS 15000
+#define SCAN_MS          600000 /* the longest a scan may take */
 
 /* One record of the timeline. */
 struct entry {
@@ -39,8 +41,8 @@ struct scan {
         struct entry *e;
         size_t n, cap;
         _Atomic int64_t done, total, matched;
+        const char *state_topic, *dead_letter_topic;
         json_object *state; /* the newest state record's data */
-        int64_t state_offset;
 };
 
 static void progress_of(void *ctx, pb_progress_state_t *out)
@@ -159,103 +161,54 @@ static int add_entry(struct scan *s, const rd_kafka_message_t *m, int dead_lette
         return 0;
 }
 
-/* Reads each topic from since_ms (0: the beginning) to the ends it has now;
- * kind: 0 event topic, 1 dead letters, 2 the state topic. */
-static int scan_topics(rd_kafka_t *rk, struct scan *s, const char *const *topics, const int *kind,
-                       size_t nt, int64_t since_ms, char *errstr, size_t errsz)
+/* One record of the scan: the state topic's newest about the port-out, or
+ * a timeline entry. */
+static int on_record(void *ctx, const rd_kafka_message_t *m, char *errstr, size_t errsz)
+{
+        struct scan *s = ctx;
+        atomic_fetch_add(&s->done, 1);
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        if (!strcmp(topic, s->state_topic)) {
+                json_object *env = NULL, *data = NULL;
+                if (about(m, s->id, 0) && m->payload &&
+                    (env = json_tokener_parse((const char *)m->payload)) &&
+                    json_object_object_get_ex(env, "data", &data)) {
+                        json_object_put(s->state);
+                        s->state = json_object_get(data);
+                }
+                json_object_put(env);
+                return 0;
+        }
+        int dead_letter = !strcmp(topic, s->dead_letter_topic);
+        if (about(m, s->id, dead_letter) && add_entry(s, m, dead_letter))
+                return pb_seterr(errstr, errsz, "out of memory");
+        return 0;
+}
+
+/* Reads each topic from since_ms (0: the beginning; the state topic always
+ * from its beginning) to the ends it has now. */
+static int scan_topics(rd_kafka_t *rk, struct scan *s, const char *const *topics, size_t nt,
+                       int64_t since_ms, char *errstr, size_t errsz)
 {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(32);
-        int64_t *hi = NULL;
         int rc = 0;
-        for (size_t t = 0; t < nt && !rc; t++) {
-                rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, KAFKA_TIMEOUT_MS);
-                if (err)
-                        rc = pb_seterr(errstr, errsz, "%s: %s", topics[t], rd_kafka_err2str(err));
-                else if (md->topic_cnt == 1 && !md->topics[0].err)
-                        for (int p = 0; p < md->topics[0].partition_cnt; p++)
-                                rd_kafka_topic_partition_list_add(l, topics[t],
-                                                                  md->topics[0].partitions[p].id)
-                                    ->offset = kind[t] == 2 || !since_ms ? RD_KAFKA_OFFSET_BEGINNING
-                                                                         : since_ms;
-                if (md)
-                        rd_kafka_metadata_destroy(md);
-                rd_kafka_topic_destroy(rkt);
-        }
-        hi = calloc((size_t)l->cnt + 1, sizeof(*hi));
-        int64_t *lo = calloc((size_t)l->cnt + 1, sizeof(*lo));
-        if (!hi || !lo) {
-                free(hi);
-                free(lo);
-                rd_kafka_topic_partition_list_destroy(l);
-                return pb_seterr(errstr, errsz, "out of memory");
-        }
+        for (size_t t = 0; t < nt && !rc; t++)
+                if (pb_kafka_partitions(rk, topics[t], KAFKA_TIMEOUT_MS, l,
+                                        topics[t] == s->state_topic || !since_ms
+                                            ? RD_KAFKA_OFFSET_BEGINNING
+                                            : since_ms,
+                                        errstr, errsz) < 0)
+                        rc = PB_ERR;
+        rd_kafka_resp_err_t err =
+            !rc && since_ms && l->cnt ? rd_kafka_offsets_for_times(rk, l, KAFKA_TIMEOUT_MS) : 0;
+        if (err)
+                rc = pb_seterr(errstr, errsz, "offsets for --since: %s", rd_kafka_err2str(err));
         for (int i = 0; !rc && i < l->cnt; i++)
-                if (rd_kafka_query_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition,
-                                                     &lo[i], &hi[i], KAFKA_TIMEOUT_MS))
-                        rc =
-                            pb_seterr(errstr, errsz, "%s: its ends are unknown", l->elems[i].topic);
-        if (!rc && since_ms && l->cnt) {
-                rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, l, KAFKA_TIMEOUT_MS);
-                if (err)
-                        rc = pb_seterr(errstr, errsz, "offsets for --since: %s",
-                                       rd_kafka_err2str(err));
-                for (int i = 0; !rc && i < l->cnt; i++)
-                        if (l->elems[i].offset < 0) /* nothing that recent */
-                                l->elems[i].offset = hi[i];
-        }
-        int64_t total = 0;
-        for (int i = 0; !rc && i < l->cnt; i++) {
-                int64_t from = l->elems[i].offset >= 0 ? l->elems[i].offset : lo[i];
-                lo[i] = from; /* where this partition's reading stands */
-                total += hi[i] > from ? hi[i] - from : 0;
-        }
-        atomic_fetch_add(&s->total, total);
-        if (!rc && l->cnt && rd_kafka_assign(rk, l))
-                rc = pb_seterr(errstr, errsz, "cannot read the topics");
-        for (int i = 0; !rc;) {
-                while (i < l->cnt && lo[i] >= hi[i])
-                        i++;
-                if (i == l->cnt)
-                        break;
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 1000);
-                if (!m)
-                        continue;
-                int k = 0;
-                while (k < l->cnt && !(l->elems[k].partition == m->partition && m->rkt &&
-                                       !strcmp(l->elems[k].topic, rd_kafka_topic_name(m->rkt))))
-                        k++;
-                if (k < l->cnt && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF))
-                        lo[k] = m->err ? hi[k] : m->offset + 1;
-                if (!m->err && k < l->cnt) {
-                        atomic_fetch_add(&s->done, 1);
-                        size_t t = 0;
-                        while (t + 1 < nt && strcmp(topics[t], l->elems[k].topic) != 0)
-                                t++;
-                        if (kind[t] == 2 && about(m, s->id, 0) && m->payload &&
-                            m->offset >= s->state_offset) {
-                                json_object *env = json_tokener_parse((const char *)m->payload);
-                                json_object *data = NULL;
-                                if (env && json_object_object_get_ex(env, "data", &data)) {
-                                        json_object_put(s->state);
-                                        s->state = json_object_get(data);
-                                        s->state_offset = m->offset;
-                                }
-                                json_object_put(env);
-                        } else if (kind[t] != 2 && about(m, s->id, kind[t]) &&
-                                   add_entry(s, m, kind[t])) {
-                                rc = pb_seterr(errstr, errsz, "out of memory");
-                        }
-                } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        rc = pb_seterr(errstr, errsz, "%s", rd_kafka_message_errstr(m));
-                }
-                rd_kafka_message_destroy(m);
-                i = 0;
-        }
-        rd_kafka_assign(rk, NULL);
-        free(hi);
-        free(lo);
+                if (l->elems[i].offset < 0 && l->elems[i].offset != RD_KAFKA_OFFSET_BEGINNING)
+                        l->elems[i].offset = RD_KAFKA_OFFSET_END; /* nothing that recent */
+        if (!rc)
+                rc = pb_kafka_read_to_end(rk, l, SCAN_MS, NULL, on_record, s, &s->total, errstr,
+                                          errsz);
         rd_kafka_topic_partition_list_destroy(l);
         return rc;
 }
@@ -390,14 +343,13 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         struct scan s;
         memset(&s, 0, sizeof(s));
         s.id = id;
-        s.state_offset = -1;
         const char *topics[PB_CONFIG_TOPICS + 1];
         pb_config_topics(cfg, topics);
-        topics[PB_CONFIG_TOPICS] = cfg->topic_state;
-        const int kind[PB_CONFIG_TOPICS + 1] = {0, 0, 0, 0, 1, 2};
+        topics[PB_CONFIG_TOPICS] = s.state_topic = cfg->topic_state;
+        s.dead_letter_topic = topics[PB_CONFIG_TOPICS - 1];
         pb_progress_t *pr = pb_progress_start("show", 0, progress_of, &s);
-        int rc = scan_topics(rk, &s, topics, kind, PB_CONFIG_TOPICS + 1, since_us / 1000, err,
-                             sizeof(err));
+        int rc =
+            scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 1, since_us / 1000, err, sizeof(err));
         pb_progress_stop(pr);
         rd_kafka_destroy(rk);
         fprintf(stderr, "show: %lld of %lld records scanned, %lld about %s\n",

@@ -11,14 +11,14 @@
 
 #include "config.h"
 
-/* bootstrap.servers and kafka.properties (SASL, TLS...), after the bridge's
- * producer defaults when producer is set; our log callback. NULL with errstr
- * naming the offending property. A consumer ignores producer-only properties
- * (librdkafka logs that at debug). */
 /* What an envelope and its record headers add to an event at most (the
  * attributes, the ce_ headers, ids up to 256 bytes each). */
 #define PB_ENVELOPE_OVERHEAD_BYTES 16384
 
+/* bootstrap.servers and kafka.properties (SASL, TLS...), after the bridge's
+ * producer defaults when producer is set; our log callback. NULL with errstr
+ * naming the offending property. A consumer ignores producer-only properties
+ * (librdkafka logs that at debug). */
 rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz);
 
 /* 1 if k is "NAME.file" for a secret NAME that may be read from a file
@@ -43,12 +43,6 @@ int pb_kafka_teardown_abandoned(void);
 
 /* Checks kafka.properties against librdkafka (as the producer takes them)
  * without connecting. */
-/* Finds the topic, or creates it (partitions, -1: the broker's default;
- * compacted: cleanup.policy=compact; the cluster's replication): CREATE is
- * needed only when it does not exist yet. Returns PB_ERR with why. */
-int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
-                          char *errstr, size_t errsz);
-
 int pb_kafka_conf_check(const pb_config_t *cfg, char *errstr, size_t errsz);
 
 /* Prints the producer's effective librdkafka properties (secrets redacted). */

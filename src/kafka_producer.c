@@ -13,6 +13,7 @@
 
 #include "deadletter.h"
 #include "kafka_conf.h"
+#include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
 
@@ -1018,29 +1019,20 @@ int pb_producer_warmup(pb_producer_t *p, const char *const *topics, size_t n, in
         int64_t deadline = pb_mono_ms() + timeout_ms;
         for (size_t i = 0; i < n; i++) {
                 pthread_rwlock_rdlock(&p->rk_lock);
-                rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topics[i], NULL);
                 /* Auto-creation may take a moment: ask again until it shows. */
                 for (;;) {
-                        const struct rd_kafka_metadata *md = NULL;
-                        int64_t left = deadline - pb_mono_ms();
-                        rd_kafka_resp_err_t err =
-                            rd_kafka_metadata(p->rk, 0, rkt, &md, left > 0 ? (int)left : 1);
-                        int ok = !err && md->topic_cnt == 1 && !md->topics[0].err &&
-                                 md->topics[0].partition_cnt > 0;
-                        if (md)
-                                rd_kafka_metadata_destroy(md);
-                        if (ok) {
+                        char why[PB_ERRSZ] = "not available";
+                        if (pb_kafka_partitions(p->rk, topics[i], (int)(deadline - pb_mono_ms()),
+                                                NULL, 0, why, sizeof(why)) > 0) {
                                 found++;
                                 break;
                         }
                         if (pb_mono_ms() >= deadline) {
-                                pb_warn("kafka: no metadata for topic %s yet (%s)", topics[i],
-                                        err ? rd_kafka_err2str(err) : "not available");
+                                pb_warn("kafka: no metadata for topic %s yet (%s)", topics[i], why);
                                 break;
                         }
                         pb_sleep_ms(100);
                 }
-                rd_kafka_topic_destroy(rkt);
                 pthread_rwlock_unlock(&p->rk_lock);
         }
         if (found) {

@@ -13,6 +13,7 @@
 #include "deadletter.h"
 #include "dedupe.h"
 #include "kafka_conf.h"
+#include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
 
@@ -158,39 +159,32 @@ static long add_partitions(pb_reconcile_t *r, int64_t until, char *errstr, size_
         const char *topics[N_TOPICS];
         pb_config_topics(r->cfg, topics);
         size_t first = r->nparts;
-        for (int t = 0; t < N_TOPICS; t++) {
-                rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topics[t], NULL);
-                const struct rd_kafka_metadata *md = NULL;
-                int64_t left = until - pb_mono_ms();
-                rd_kafka_resp_err_t err = left < 1
-                                              ? RD_KAFKA_RESP_ERR__TIMED_OUT
-                                              : rd_kafka_metadata(r->rk, 0, rkt, &md, (int)left);
-                rd_kafka_topic_destroy(rkt);
-                if (err) {
-                        pb_seterr(errstr, errsz, "reconcile: metadata of %s: %s", topics[t],
-                                  rd_kafka_err2str(err));
-                        return -1;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+        int rc = 0;
+        for (int t = 0; t < N_TOPICS && !rc; t++)
+                rc = pb_kafka_partitions(r->rk, topics[t], (int)(until - pb_mono_ms()), l, 0,
+                                         errstr, errsz) < 0;
+        for (int i = 0; !rc && i < l->cnt; i++) {
+                const char *topic = l->elems[i].topic;
+                int t = 0;
+                while (strcmp(topics[t], topic)) /* the config's string: parts keep it */
+                        t++;
+                if (find_part(r, topics[t], l->elems[i].partition))
+                        continue;
+                if (r->nparts == MAX_PARTITIONS) {
+                        rc = pb_seterr(errstr, errsz, "reconcile: more than %d partitions to read",
+                                       MAX_PARTITIONS);
+                        break;
                 }
-                if (md->topic_cnt == 1 && !md->topics[0].err)
-                        for (int p = 0; p < md->topics[0].partition_cnt; p++) {
-                                int32_t id = md->topics[0].partitions[p].id;
-                                if (find_part(r, topics[t], id))
-                                        continue;
-                                if (r->nparts == MAX_PARTITIONS) {
-                                        rd_kafka_metadata_destroy(md);
-                                        pb_seterr(errstr, errsz,
-                                                  "reconcile: more than %d partitions to read",
-                                                  MAX_PARTITIONS);
-                                        return -1;
-                                }
-                                struct part *pt = &r->parts[r->nparts++];
-                                pt->topic = topics[t];
-                                pt->partition = id;
-                                pt->target = 0;
-                                pt->next = -1;
-                        }
-                rd_kafka_metadata_destroy(md);
+                struct part *pt = &r->parts[r->nparts++];
+                pt->topic = topics[t];
+                pt->partition = l->elems[i].partition;
+                pt->target = 0;
+                pt->next = -1;
         }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (rc)
+                return -1;
         return (long)first;
 }
 

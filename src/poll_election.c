@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kafka_conf.h"
+#include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
 #include "timefmt.h"

@@ -11,6 +11,7 @@
 
 #include "idmap.h"
 #include "kafka_conf.h"
+#include "kafka_topics.h"
 #include "log.h"
 #include "privacy.h"
 #include "state_table.h"
@@ -23,6 +24,7 @@
 /* Every state record of a batch is acknowledged within this, or the batch
  * is abandoned (the office dropped, its offsets not committed). */
 #define FLUSH_MS           60000
+#define LOAD_MS            120000
 #define DEADLINES_EVERY_MS 5000
 #define RESYNC_RETRY_MS    60000
 #define NOT_FINAL          "pending,authorized,rejected-pending"
@@ -53,6 +55,7 @@ struct pb_state {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         volatile sig_atomic_t stop;
+        size_t loaded;         /* records read by the last load */
         struct write **writes; /* produced, waiting for their reports */
         size_t nwrites, capwrites;
         int64_t next_resync_ms, next_deadlines_ms;
@@ -198,43 +201,15 @@ static int offer(pb_state_t *s, json_object *resource, const char *cause)
 
 /* --- office --- */
 
-/* Adds every partition of topic to l at offset; returns how many. */
-static int add_partitions(rd_kafka_t *rk, const char *topic, rd_kafka_topic_partition_list_t *l,
-                          int64_t offset, char *errstr, size_t errsz)
+static int learn_state(void *ctx, const rd_kafka_message_t *m, char *errstr, size_t errsz)
 {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err =
-            rkt ? rd_kafka_metadata(rk, 0, rkt, &md, KAFKA_TIMEOUT_MS) : rd_kafka_last_error();
-        int n = -1;
-        if (err || !md)
-                pb_seterr(errstr, errsz, "topic %s: %s", topic, rd_kafka_err2str(err));
-        else if (md->topic_cnt != 1 || md->topics[0].err)
-                pb_seterr(errstr, errsz, "topic %s: %s", topic,
-                          rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
-                                                         : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
-        else
-                for (n = 0; n < md->topics[0].partition_cnt; n++)
-                        rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[n].id)
-                            ->offset = offset;
-        if (md)
-                rd_kafka_metadata_destroy(md);
-        if (rkt)
-                rd_kafka_topic_destroy(rkt);
-        return n;
-}
-
-/* One partition of topics.state being read to its end. */
-struct part_end {
-        int32_t partition;
-        int64_t next, hi;
-};
-
-static void learn_state(pb_state_t *s, const rd_kafka_message_t *m)
-{
-        json_object *o = json_tokener_parse((const char *)m->payload);
+        (void)errstr;
+        (void)errsz;
+        pb_state_t *s = ctx;
+        json_object *o = m->payload ? json_tokener_parse((const char *)m->payload) : NULL;
         json_object *data = NULL;
         pb_portout_view_t v;
+        s->loaded++;
         if (o && json_object_object_get_ex(o, "data", &data) &&
             pb_portout_view(data, &v, NULL, 0) == 0)
                 pb_stable_put(s->table, &v);
@@ -242,6 +217,7 @@ static void learn_state(pb_state_t *s, const rd_kafka_message_t *m)
                 pb_warn("state: a record of %s at offset %lld is not a state record; skipped",
                         s->cfg->topic_state, (long long)m->offset);
         json_object_put(o);
+        return 0;
 }
 
 /* Reads topics.state from its beginning to the ends it has now into the
@@ -249,54 +225,18 @@ static void learn_state(pb_state_t *s, const rd_kafka_message_t *m)
 static int load_table(pb_state_t *s, char *errstr, size_t errsz)
 {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-        int n = add_partitions(s->cons, s->cfg->topic_state, l, RD_KAFKA_OFFSET_BEGINNING, errstr,
-                               errsz);
-        struct part_end *pe = n > 0 ? calloc((size_t)n, sizeof(*pe)) : NULL;
-        int rc = n < 0 || (n > 0 && !pe) ? PB_ERR : 0;
-        for (int i = 0; !rc && i < n; i++) {
-                pe[i].partition = l->elems[i].partition;
-                if (rd_kafka_query_watermark_offsets(s->cons, s->cfg->topic_state, pe[i].partition,
-                                                     &pe[i].next, &pe[i].hi, KAFKA_TIMEOUT_MS))
-                        rc = pb_seterr(errstr, errsz, "state: the ends of %s are unknown",
-                                       s->cfg->topic_state);
-        }
-        if (!rc && rd_kafka_assign(s->cons, l))
-                rc = pb_seterr(errstr, errsz, "state: cannot read %s", s->cfg->topic_state);
+        s->loaded = 0;
+        int rc = pb_kafka_partitions(s->cons, s->cfg->topic_state, KAFKA_TIMEOUT_MS, l,
+                                     RD_KAFKA_OFFSET_BEGINNING, errstr, errsz) < 0 ||
+                         pb_kafka_read_to_end(s->cons, l, LOAD_MS, &s->stop, learn_state, s, NULL,
+                                              errstr, errsz)
+                     ? PB_ERR
+                     : 0;
         rd_kafka_topic_partition_list_destroy(l);
-        size_t records = 0;
-        int64_t until = pb_mono_ms() + 120000;
-        for (int i = 0; !rc && i < n && !s->stop;) {
-                if (pe[i].next >= pe[i].hi) {
-                        i++;
-                        continue;
-                }
-                if (pb_mono_ms() > until) {
-                        rc = pb_seterr(errstr, errsz, "state: %s not read to its end in 120 s",
-                                       s->cfg->topic_state);
-                        break;
-                }
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(s->cons, 200);
-                if (!m)
-                        continue;
-                for (int k = 0; k < n; k++)
-                        if (pe[k].partition == m->partition &&
-                            (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || !m->err))
-                                pe[k].next = m->offset + (m->err ? 0 : 1);
-                if (!m->err && m->payload) {
-                        learn_state(s, m);
-                        records++;
-                } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        pb_warn("state: reading %s: %s", s->cfg->topic_state,
-                                rd_kafka_message_errstr(m));
-                }
-                rd_kafka_message_destroy(m);
-                i = 0; /* any partition may have moved */
-        }
-        free(pe);
-        if (!rc && !s->stop)
+        if (!rc)
                 pb_info("state: %zu port-out(s) loaded from %zu record(s) of %s",
-                        pb_stable_size(s->table), records, s->cfg->topic_state);
-        return rc || s->stop ? PB_ERR : 0;
+                        pb_stable_size(s->table), s->loaded, s->cfg->topic_state);
+        return rc;
 }
 
 /* Assigns the event topics from state.group's committed offsets (their
@@ -308,10 +248,13 @@ static int follow_events(pb_state_t *s, char *errstr, size_t errsz)
         pb_config_topics(c, topics);
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
         int rc = 0;
-        for (size_t i = 0; i < PB_CONFIG_TOPICS - 1 && !rc; i++) /* not the dead letters */
-                if (add_partitions(s->cons, topics[i], l, RD_KAFKA_OFFSET_INVALID, errstr, errsz) <
-                    0)
-                        rc = PB_ERR;
+        for (size_t i = 0; i < PB_CONFIG_TOPICS - 1 && !rc; i++) { /* not the dead letters */
+                int n = pb_kafka_partitions(s->cons, topics[i], KAFKA_TIMEOUT_MS, l,
+                                            RD_KAFKA_OFFSET_INVALID, errstr, errsz);
+                if (n == 0)
+                        pb_seterr(errstr, errsz, "state: topic %s does not exist", topics[i]);
+                rc = n > 0 ? 0 : PB_ERR;
+        }
         rd_kafka_resp_err_t err = rc ? 0 : rd_kafka_committed(s->cons, l, KAFKA_TIMEOUT_MS);
         if (err)
                 rc = pb_seterr(errstr, errsz, "state: committed offsets of %s: %s", c->state_group,

@@ -480,28 +480,28 @@ int pb_telnyx_id_valid(const char *id)
         return n > 0;
 }
 
-static char *event_url(pb_telnyx_t *tx, const char *id, const char *suffix)
+/* A request about one resource: base, path, the id (checked: a valid id
+ * needs no escaping), suffix. */
+static pb_tx_rc_t by_id(pb_telnyx_t *tx, const char *path, const char *id, const char *suffix,
+                        int post, char **body, size_t *len, json_object **parsed, char *errstr,
+                        size_t errsz)
 {
-        char *eid = pb_url_encode(id);
-        size_t n = strlen(tx->base) + strlen(tx->path) + (eid ? strlen(eid) : 0) + 32;
+        if (!pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "not a valid id"), PB_TX_REJECTED;
+        size_t n = strlen(tx->base) + strlen(path) + strlen(id) + strlen(suffix) + 2;
         char *url = malloc(n);
-        if (url && eid)
-                snprintf(url, n, "%s%s/%s%s", tx->base, tx->path, eid, suffix);
-        free(eid);
-        return url;
+        if (!url)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
+        snprintf(url, n, "%s%s/%s%s", tx->base, path, id, suffix);
+        pb_tx_rc_t rc = request(tx, url, post, !post, body, len, parsed, errstr, errsz);
+        free(url);
+        return rc;
 }
 
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,
                                char *errstr, size_t errsz)
 {
-        if (!pb_telnyx_id_valid(id))
-                return pb_seterr(errstr, errsz, "not a valid event id"), PB_TX_REJECTED;
-        char *url = event_url(tx, id, "");
-        if (!url)
-                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        pb_tx_rc_t rc = request(tx, url, 0, 1, body, len, NULL, errstr, errsz);
-        free(url);
-        return rc;
+        return by_id(tx, tx->path, id, "", 0, body, len, NULL, errstr, errsz);
 }
 
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
@@ -536,47 +536,33 @@ pb_tx_rc_t pb_telnyx_get_portout(pb_telnyx_t *tx, const char *id, json_object **
                                  size_t errsz)
 {
         *out = NULL;
-        if (!pb_telnyx_id_valid(id))
-                return pb_seterr(errstr, errsz, "not a valid port-out id"), PB_TX_REJECTED;
-        size_t n = strlen(tx->base) + strlen(id) + 16;
-        char *url = malloc(n);
-        if (!url)
-                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        snprintf(url, n, "%s/portouts/%s", tx->base, id); /* a valid id needs no escaping */
-        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, out, errstr, errsz);
-        free(url);
-        return rc;
+        return by_id(tx, "/portouts", id, "", 0, NULL, NULL, out, errstr, errsz);
 }
 
 pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long page, long size,
                                    json_object **page_out, char *errstr, size_t errsz)
 {
         *page_out = NULL;
-        char *st = pb_url_encode(status_in ? status_in : "");
-        size_t n = strlen(tx->base) + (st ? strlen(st) : 0) + 128;
-        char *url = malloc(n);
-        if (!url || !st) {
-                free(st);
-                free(url);
-                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        }
+        pb_buf_t url;
+        pb_buf_init(&url, MAX_URL);
+        char pn[32], ps[32];
+        snprintf(pn, sizeof(pn), "%ld", page);
+        snprintf(ps, sizeof(ps), "%ld", size);
+        int first = 1;
         /* As the SDKs send it: a list comma-separated (filter[status_in]=a,b). */
-        snprintf(url, n, "%s/portouts?%s%s%spage%%5Bnumber%%5D=%ld&page%%5Bsize%%5D=%ld", tx->base,
-                 *st ? "filter%5Bstatus_in%5D=" : "", st, *st ? "&" : "", page, size);
-        free(st);
-        pb_tx_rc_t rc = request(tx, url, 0, 1, NULL, NULL, page_out, errstr, errsz);
-        free(url);
+        int bad =
+            pb_buf_adds(&url, tx->base) || pb_buf_adds(&url, "/portouts") ||
+            (status_in && *status_in && add_param(&url, &first, "filter[status_in]", status_in)) ||
+            add_param(&url, &first, "page[number]", pn) ||
+            add_param(&url, &first, "page[size]", ps);
+        pb_tx_rc_t rc =
+            bad ? (pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE)
+                : request(tx, pb_buf_ptr(&url), 0, 1, NULL, NULL, page_out, errstr, errsz);
+        pb_buf_free(&url);
         return rc;
 }
 
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz)
 {
-        if (!pb_telnyx_id_valid(id))
-                return pb_seterr(errstr, errsz, "not a valid event id"), PB_TX_REJECTED;
-        char *url = event_url(tx, id, "/republish");
-        if (!url)
-                return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
-        pb_tx_rc_t rc = request(tx, url, 1, 0, NULL, NULL, NULL, errstr, errsz);
-        free(url);
-        return rc;
+        return by_id(tx, tx->path, id, "/republish", 1, NULL, NULL, NULL, errstr, errsz);
 }
