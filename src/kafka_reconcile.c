@@ -167,7 +167,7 @@ static long add_partitions(pb_reconcile_t *r, int64_t until, char *errstr, size_
         for (int i = 0; !rc && i < l->cnt; i++) {
                 const char *topic = l->elems[i].topic;
                 int t = 0;
-                while (strcmp(topics[t], topic)) /* the config's string: parts keep it */
+                while (strcmp(topics[t], topic) != 0) /* the config's string: parts keep it */
                         t++;
                 if (find_part(r, topics[t], l->elems[i].partition))
                         continue;

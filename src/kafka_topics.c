@@ -112,7 +112,11 @@ int pb_kafka_read_to_end(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *
 {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(from);
         int64_t *hi = calloc((size_t)l->cnt + 1, sizeof(*hi));
-        int rc = hi ? 0 : pb_seterr(errstr, errsz, "out of memory");
+        if (!hi) {
+                rd_kafka_topic_partition_list_destroy(l);
+                return pb_seterr(errstr, errsz, "out of memory");
+        }
+        int rc = 0;
         int64_t sum = 0, until = pb_mono_ms() + timeout_ms;
         for (int i = 0; !rc && i < l->cnt; i++) {
                 rd_kafka_topic_partition_t *p = &l->elems[i];
