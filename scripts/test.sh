@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started (seconds into the run): where the time goes.
+step() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }
 
 step "dependencies"
 bash scripts/install-deps.sh
