@@ -28,6 +28,7 @@ size_t pb_deadletter_headers(const pb_deadletter_t *dl, pb_header_t *out)
         n = put(out, n, "pb_original_sha256", dl->original_sha256);
         n = put(out, n, "pb_original_bytes", dl->original_bytes);
         n = put(out, n, "pb_value_encoding", dl->value_encoding);
+        n = put(out, n, "pb_redacted", dl->redacted);
         return n;
 }
 

@@ -16,20 +16,23 @@ typedef struct pb_deadletter {
         const char *error_code;     /* Kafka error name (produce), else NULL */
         const char *original_topic; /* topic it was meant for (produce), else NULL */
         pb_provenance_t prov;       /* how, when and where it was received */
-        /* Set when the value is only a prefix (the whole did not fit in a
-         * record): the whole value's SHA-256 (hex) and size, else NULL. */
+        /* Set when the value is not the input's bytes (a prefix: the whole
+         * did not fit in a record; or redacted): the SHA-256 (hex) and size of
+         * those bytes, else NULL. Readers of the topic name the input by it. */
         const char *original_sha256;
         const char *original_bytes;
         /* PB_DL_ENCODING_JSON_BASE64 when the input was not publishable
          * JSON and the value holds its bytes as {"raw_base64":"..."}
          * (RFC 4648, padded), else NULL (the value is the input itself). */
         const char *value_encoding;
+        /* "privacy" when the privacy policy changed the value, else NULL. */
+        const char *redacted;
 } pb_deadletter_t;
 
 #define PB_DL_ENCODING_JSON_BASE64 "json_base64"
 
 /* Most headers pb_deadletter_headers() writes. */
-#define PB_DL_MAX_HEADERS 10
+#define PB_DL_MAX_HEADERS 11
 
 /* A dead letter refused for its size is sent again with this much of its
  * value, and the whole value's hash and size in headers. */

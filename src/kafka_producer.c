@@ -16,6 +16,7 @@
 #include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
+#include "privacy.h"
 
 /* librdkafka's teardown is given this long (pb_kafka_destroy_bounded()). */
 #define DESTROY_MS 5000
@@ -52,6 +53,7 @@ struct pb_msg {
         char *dlq_reason;
         int cut;            /* the dead letter is sent as a prefix (its whole was too large) */
         char *cut_buf;      /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
+        char *red_buf;      /* the input with the privacy policy applied, likewise */
         int64_t expires_ms; /* record deadline (monotonic), 0: none */
         int maybe;          /* a failure that Kafka may have persisted after all */
         pb_done_fn *cb;
@@ -85,10 +87,11 @@ struct pb_producer {
         int rq_blocked; /* the last drain met a full librdkafka queue */
         int abandoned;  /* a handle was left to finish: keep p alive */
         char *dlq_topic;
-        rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
-        int fail_fast_ms;           /* 0: never give up on a refusal */
-        int record_timeout_ms;      /* 0: message.timeout.ms rules; else the deadline */
-        int refused;                /* it gave up (st.refused mirrors it) */
+        const struct pb_privacy *privacy; /* cfg's, for dead letters' values */
+        rd_kafka_conf_t *conf_tmpl;       /* dup'ed for every (re)build */
+        int fail_fast_ms;                 /* 0: never give up on a refusal */
+        int record_timeout_ms;            /* 0: message.timeout.ms rules; else the deadline */
+        int refused;                      /* it gave up (st.refused mirrors it) */
 };
 
 const char *pb_kafka_problem_name(pb_kafka_problem_t problem)
@@ -173,6 +176,7 @@ static void msg_free(struct pb_msg *m)
                 return;
         free(m->dlq_reason);
         free(m->cut_buf);
+        free(m->red_buf);
         free(m); /* everything else lives in the same allocation */
 }
 
@@ -544,9 +548,13 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         if (strcmp(m->hdr_names[i], "content-type") != 0)
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
+                size_t red_len = 0;
+                free(m->red_buf); /* the policy holds for dead letters too */
+                m->red_buf =
+                    m->raw ? pb_privacy_redact_doc(p->privacy, m->raw, m->raw_len, &red_len) : NULL;
                 if (m->raw) {
-                        value = m->raw;
-                        value_len = m->raw_len;
+                        value = m->red_buf ? m->red_buf : m->raw;
+                        value_len = m->red_buf ? red_len : m->raw_len;
                 }
                 char sha[2 * crypto_hash_sha256_BYTES + 1], bytes[24];
                 int cut = (m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)) &&
@@ -574,7 +582,8 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                                       {m->ingest, m->received, *m->origin ? m->origin : NULL},
                                       cut ? sha : NULL,
                                       cut ? bytes : NULL,
-                                      cut && m->cut_buf ? PB_DL_ENCODING_JSON_BASE64 : NULL};
+                                      cut && m->cut_buf ? PB_DL_ENCODING_JSON_BASE64 : NULL,
+                                      m->red_buf ? "privacy" : NULL};
                 pb_header_t h[PB_DL_MAX_HEADERS];
                 size_t n = pb_deadletter_headers(&dl, h);
                 for (size_t i = 0; i < n; i++)
@@ -863,6 +872,7 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         pb_cond_init(&p->cond);
         p->room_at = -1;
         p->dlq_topic = strdup(cfg->topic_dead_letter);
+        p->privacy = cfg->privacy;
         if (!p->dlq_topic) {
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 goto fail;

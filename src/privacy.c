@@ -1,6 +1,7 @@
 #include "privacy.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,34 @@ int pb_privacy_apply(const pb_privacy_t *p, json_object *obj)
                 changed++;
         }
         return changed;
+}
+
+char *pb_privacy_redact_doc(const pb_privacy_t *p, const char *doc, size_t len, size_t *out_len)
+{
+        if (!pb_privacy_active(p) || !doc || len > INT32_MAX)
+                return NULL;
+        json_tokener *tok = json_tokener_new();
+        json_object *root = tok ? json_tokener_parse_ex(tok, doc, (int)len) : NULL, *ev = root;
+        size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
+        while (end < len && strchr(" \t\r\n", doc[end]) && doc[end])
+                end++; /* a line's end */
+        int whole = tok && json_tokener_get_error(tok) == json_tokener_success && end == len;
+        json_tokener_free(tok);
+        json_object *data = NULL;
+        if (json_object_object_get_ex(root, "data", &data) &&
+            json_object_is_type(data, json_type_object))
+                ev = data;
+        char *out = NULL;
+        if (whole && json_object_is_type(ev, json_type_object) && pb_privacy_apply(p, ev) > 0) {
+                size_t n = 0;
+                const char *js = json_object_to_json_string_length(
+                    root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+                out = js ? malloc(n + 1) : NULL;
+                if (out) {
+                        memcpy(out, js, n + 1);
+                        *out_len = n;
+                }
+        }
+        json_object_put(root);
+        return out;
 }

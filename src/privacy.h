@@ -38,6 +38,13 @@ int pb_privacy_active(const pb_privacy_t *p);
  * members it dropped or hashed. */
 int pb_privacy_apply(const pb_privacy_t *p, json_object *obj);
 
+/* A document (a webhook body, a REST event, a replay line) with the policy
+ * applied to its event: its "data" member if that is an object, else the
+ * document itself. A new NUL-terminated JSON text (*out_len bytes; the
+ * caller frees it), or NULL if the policy changes nothing there, the bytes
+ * are not a JSON object, or memory ran out. For a dead letter's value. */
+char *pb_privacy_redact_doc(const pb_privacy_t *p, const char *doc, size_t len, size_t *out_len);
+
 /* The keyed hash of n bytes, as written: "hmac-sha256:" and 64 hex digits
  * (out holds at least 77 bytes). */
 void pb_privacy_hash(const pb_privacy_t *p, const void *data, size_t n, char *out);

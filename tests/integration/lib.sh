@@ -146,6 +146,19 @@ post_signed() {
   echo " $(cat "$WORK/resp")"
 }
 
+# post_signed, retried as Telnyx retries a 503 (the bridge keeps the event
+# for the next attempt: a view behind on a loaded machine, a broker away),
+# at most 10 times, 0.5 s apart; prints the last answer.
+post_signed_retry() {
+  local r i
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    r=$(post_signed "$@")
+    [[ "$r" == 503* ]] || break
+    sleep 0.5
+  done
+  echo "$r"
+}
+
 # Number of records in a topic of this run.
 topic_count() {
   kcat -C -b "$BOOTSTRAP" -t "$1" -o beginning -e -q -f '.\n' 2>/dev/null | wc -l

@@ -6,8 +6,8 @@
 # twice write nothing; a change with no event arrives by the resync; with an
 # advertised rate limit nothing is lost and 429s stay rare; `show` prints the
 # timeline of a port-out whose events came by all three paths, a dead letter
-# among them; with privacy.hash the PIN is on no topic, in no log line and in
-# no `show` output, and equal PINs carry equal hashes.
+# among them; with privacy.hash the PIN is on no topic (dead letters too), in
+# no log line and in no `show` output, and equal PINs carry equal hashes.
 source "$(dirname "$0")/lib.sh"
 cd "$WORK"
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
@@ -74,7 +74,11 @@ summary=$(node -e '
   const per = Object.values(r.per_second);
   const total = per.reduce((a, b) => a + b, 0);
   console.log(`${r.limited} of ${total} requests answered 429, at most ${Math.max(...per)} in one second`);
-  if (r.limited > 3) process.exit(1);
+  // Without the pacing every request past the limit in a second would be
+  // answered 429; with it, only one already in flight on another thread
+  // when an answer said the window was spent can be (a few, more on a
+  // loaded machine).
+  if (r.limited > Math.max(3, total / 20)) process.exit(1);
 ' "$rate") || fail "the advertised limit was not honoured: $rate"
 pass "rate limit honoured, with and without Retry-After: $summary"
 curl -sf -X POST "$FAKE/_admin/faults" -d '{}' > /dev/null
@@ -82,9 +86,13 @@ curl -sf -X POST "$FAKE/_admin/faults" -d '{}' > /dev/null
 # show: one port-out's events by all three paths and a dead letter, in time order.
 PO=$(node -e 'const f=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(f.portouts[0].id)' "$WORK/fake.json")
 printf '{"data":{"event_type":"portout.status_changed","id":"wh-%s","occurred_at":"2026-06-01T00:00:00Z","payload":{"id":"%s","status":"authorized","attempted_pin":"pin-2-secret"},"record_type":"event"},"meta":{"attempt":1}}' "$RUN_ID" "$PO" > "$WORK/wh.json"
-r=$(post_signed "$BASE/hook" "$WORK/wh.json"); [[ "$r" == 200* ]] || fail "webhook: $r"
+r=$(post_signed_retry "$BASE/hook" "$WORK/wh.json"); [[ "$r" == 200* ]] || fail "webhook: $r"
 printf '{"data":{"event_type":"portout.new_comment","id":"dl-%s","occurred_at":"2026-06-02T00:00:00Z","portout_id":"%s","payload":"not an object","record_type":"event"},"meta":{"attempt":1}}' "$RUN_ID" "$PO" > "$WORK/dl.json"
-r=$(post_signed "$BASE/hook" "$WORK/dl.json"); [[ "$r" == *dead_lettered* ]] || fail "dead letter: $r"
+r=$(post_signed_retry "$BASE/hook" "$WORK/dl.json"); [[ "$r" == *dead_lettered* ]] || fail "dead letter: $r"
+# Authentic, unusable (no port-out id anywhere) and carrying a PIN: its dead
+# letter follows the privacy policy too.
+printf '{"data":{"event_type":"portout.status_changed","id":"dlpin-%s","occurred_at":"2026-06-03T00:00:00Z","payload":{"status":"authorized","attempted_pin":"pin-2-secret"},"record_type":"event"},"meta":{"attempt":1}}' "$RUN_ID" > "$WORK/dlpin.json"
+r=$(post_signed_retry "$BASE/hook" "$WORK/dlpin.json"); [[ "$r" == *dead_lettered* ]] || fail "dead letter with a PIN: $r"
 printf '{"data":{"event_type":"portout.new_comment","id":"file-%s","occurred_at":"2026-07-01T00:00:00Z","payload":{"id":"c-1","portout_id":"%s","comment":"from a file"},"record_type":"event"}}\n' "$RUN_ID" "$PO" > "$WORK/one.ndjson"
 "$PB_BIN" -c "$WORK/bridge.conf" replay "$WORK/one.ndjson" 2> "$WORK/replay2.log" || { cat "$WORK/replay2.log"; fail "replay"; }
 "$PB_BIN" -c "$WORK/bridge.conf" show "$PO" > "$WORK/show.txt" 2> "$WORK/show.err" || { cat "$WORK/show.err"; fail "show"; }
@@ -117,8 +125,9 @@ node -e '
     const r = JSON.parse(l); let e; try { e = JSON.parse(r.payload); } catch { continue; }
     const p = e && e.data && e.data.payload;
     if (!p || !p.attempted_pin) continue;
-    const n = parseInt(e.id.slice(0, 8), 16); // the fake: PIN n % 5
-    const pin = isNaN(n) || e.id.startsWith("wh-") ? "pin-2-secret" : "pin-" + (n % 5) + "-secret";
+    const id = e.id || e.data.id; // an envelope, or a dead letter (the webhook body)
+    const n = parseInt(id.slice(0, 8), 16); // the fake: PIN n % 5
+    const pin = isNaN(n) || /^(wh|dlpin)-/.test(id) ? "pin-2-secret" : "pin-" + (n % 5) + "-secret";
     if (!byPin.has(pin)) byPin.set(pin, new Set());
     byPin.get(pin).add(p.attempted_pin);
   }

@@ -73,13 +73,18 @@ static void test_headers_leave_out_what_is_absent(void **state)
                               {"webhook", "t", NULL},
                               NULL,
                               NULL,
-                              PB_DL_ENCODING_JSON_BASE64};
+                              PB_DL_ENCODING_JSON_BASE64,
+                              NULL};
         pb_header_t h[PB_DL_MAX_HEADERS];
         size_t n = pb_deadletter_headers(&dl, h);
         assert_int_equal(n, 6);
         assert_string_equal(h[0].name, "pb_stage");
         assert_string_equal(h[1].value, "rejected"); /* no reason given: still one */
         assert_string_equal(h[n - 1].name, "pb_value_encoding");
+        dl.redacted = "privacy"; /* the policy changed the value: said so */
+        assert_int_equal(pb_deadletter_headers(&dl, h), 7);
+        assert_string_equal(h[6].name, "pb_redacted");
+        assert_string_equal(h[6].value, "privacy");
 }
 
 int main(void)

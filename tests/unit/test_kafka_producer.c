@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -238,6 +239,36 @@ static void test_permanent_error_dead_letters_exactly_the_affected(void **state)
         assert_int_equal(tm_read(f->c, "t.dlq", "pb_error_code", recs, 4), 1);
         assert_string_equal(recs[0].value, "{\"original\":\"bytes\"}"); /* the original bytes */
         assert_string_equal(recs[0].header, "MSG_SIZE_TOO_LARGE");
+        fx_free(f);
+}
+
+/* Under a privacy policy a produce dead letter's value is the input with
+ * the policy applied, said so in pb_redacted. */
+static void test_dead_letter_follows_the_privacy_policy(void **state)
+{
+        (void)state;
+        char keyfile[] = "/tmp/pb-test-key-XXXXXX";
+        int fd = mkstemp(keyfile);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "0123456789abcdef", 16), 16);
+        close(fd);
+        char extra[256];
+        snprintf(extra, sizeof(extra),
+                 "privacy = { hash = \"payload.attempted_pin\"; hash_key_file = \"%s\"; };\n",
+                 keyfile);
+        struct fixture *f = fx_new_extra(NULL, extra);
+        unlink(keyfile);
+        rd_kafka_mock_push_request_errors(f->c->mc, API_PRODUCE, 1,
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+        send_rec(f, 0, "t.b", "{\"envelope\":true}",
+                 "{\"data\":{\"id\":\"e\",\"payload\":{\"attempted_pin\":\"1234\"}}}", -1);
+        assert_int_equal(pb_producer_flush(f->p, 30000), 0);
+        assert_exactly_once(f, 0, 1, PB_FATE_DEAD_LETTERED);
+        static tm_record_t recs[4];
+        assert_int_equal(tm_read(f->c, "t.dlq", "pb_redacted", recs, 4), 1);
+        assert_string_equal(recs[0].header, "privacy");
+        assert_null(strstr(recs[0].value, "1234"));
+        assert_non_null(strstr(recs[0].value, "\"attempted_pin\":\"hmac-sha256:"));
         fx_free(f);
 }
 
@@ -608,6 +639,7 @@ int main(void)
             cmocka_unit_test(test_broker_outage_loses_nothing),
             cmocka_unit_test(test_permanent_error_dead_letters_exactly_the_affected),
             cmocka_unit_test(test_locally_too_large_is_dead_lettered),
+            cmocka_unit_test(test_dead_letter_follows_the_privacy_policy),
             cmocka_unit_test(test_max_event_bytes_must_fit),
             cmocka_unit_test(test_timeout_is_failed_not_dropped),
             cmocka_unit_test(test_full_queue_is_backpressure),

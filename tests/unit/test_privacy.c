@@ -122,13 +122,48 @@ static void test_normalize_applies_it(void **state)
         pb_privacy_free(p);
 }
 
+/* A dead letter's document: the policy applies to its event (a webhook
+ * body's "data", else the document), whitespace after it allowed; nothing
+ * to change, not an object, truncated or followed by more: NULL. */
+static void test_redact_doc(void **state)
+{
+        (void)state;
+        pb_privacy_t *p =
+            pb_privacy_new("payload.spid", "payload.attempted_pin", key, sizeof(key) - 1, NULL, 0);
+        assert_non_null(p);
+        size_t n = 0;
+        const char hook[] = "{\"data\":{\"payload\":{\"attempted_pin\":\"1234\",\"spid\":\"x\","
+                            "\"status\":\"s\"}},\"meta\":{\"attempt\":1}}\n";
+        char *r = pb_privacy_redact_doc(p, hook, sizeof(hook) - 1, &n);
+        assert_non_null(r);
+        assert_int_equal(strlen(r), n);
+        assert_null(strstr(r, "1234"));
+        assert_null(strstr(r, "spid"));
+        assert_non_null(strstr(r, "\"attempted_pin\":\"hmac-sha256:"));
+        assert_non_null(strstr(r, "\"meta\":{\"attempt\":1}"));
+        /* Applying it again changes nothing more. */
+        assert_null(pb_privacy_redact_doc(p, r, n, &n));
+        free(r);
+        const char bare[] = "{\"id\":\"e\",\"payload\":{\"attempted_pin\":\"1234\"}}";
+        r = pb_privacy_redact_doc(p, bare, sizeof(bare) - 1, &n);
+        assert_non_null(r);
+        assert_null(strstr(r, "1234"));
+        free(r);
+        static const char *const none[] = {"{\"payload\":{\"status\":\"s\"}}", "[1,2]", "\"1234\"",
+                                           "{\"payload\":{\"attempted_pin\":\"1234\"}",
+                                           "{\"payload\":{\"attempted_pin\":\"1234\"}} {}"};
+        for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+                assert_null(pb_privacy_redact_doc(p, none[i], strlen(none[i]), &n));
+        assert_null(pb_privacy_redact_doc(NULL, bare, sizeof(bare) - 1, &n)); /* no policy */
+        pb_privacy_free(p);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_rfc4231_vector),
-            cmocka_unit_test(test_drop_and_hash),
-            cmocka_unit_test(test_bad_policies),
-            cmocka_unit_test(test_normalize_applies_it),
+            cmocka_unit_test(test_rfc4231_vector), cmocka_unit_test(test_drop_and_hash),
+            cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_normalize_applies_it),
+            cmocka_unit_test(test_redact_doc),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

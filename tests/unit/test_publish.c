@@ -18,6 +18,7 @@
 #include "mockkafka.h"
 #include "normalize.h"
 #include "pb.h"
+#include "privacy.h"
 #include "publish.h"
 #include "testutil.h"
 
@@ -62,6 +63,9 @@ static void on_done(void *opaque, const pb_delivery_t *d)
         pthread_mutex_unlock(&x->lock);
 }
 
+/* The privacy policy publish_one() normalizes with (NULL: none). */
+static pb_privacy_t *g_privacy;
+
 /* Publishes the first item of doc with the config's mode; returns it read
  * back from topic (header: the one header to copy). */
 static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *doc,
@@ -71,7 +75,7 @@ static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *do
         pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
         if (!p)
                 fail_msg("producer: %s", err);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, g_privacy};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         *batch = pb_normalize(&no, doc, strlen(doc), &ing);
         assert_non_null(*batch);
@@ -188,6 +192,41 @@ static void test_dead_letter_keeps_bytes(void **state)
         tm_cluster_free(c);
 }
 
+/* With a privacy policy, an authentic event the bridge cannot use (no
+ * port-out id) goes to the dead-letter topic with the policy applied, said
+ * so in pb_redacted, and named by the SHA-256 and size of the bytes it came
+ * as: the id the topic's readers (reconcile, the index) know it by. */
+static void test_dead_letter_follows_the_privacy_policy(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "structured");
+        g_privacy = pb_privacy_new(NULL, "payload.attempted_pin", "0123456789abcdef", 16, NULL, 0);
+        assert_non_null(g_privacy);
+        cfg->privacy = g_privacy; /* the config's to free */
+        const char doc[] = "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e-1\","
+                           "\"payload\":{\"status\":\"authorized\",\"attempted_pin\":\"1234\"}}}";
+        pb_batch_t *b;
+        tm_record_t r = publish_one(c, cfg, doc, "t.dlq", "pb_redacted", &b);
+        assert_null(b->items[0].env);
+        assert_string_equal(r.header, "privacy");
+        assert_null(strstr(r.value, "1234"));
+        assert_non_null(strstr(r.value, "\"attempted_pin\":\"hmac-sha256:"));
+        assert_non_null(strstr(r.value, "\"status\":\"authorized\""));
+        assert_memory_equal(b->items[0].raw, doc, sizeof(doc)); /* the input, untouched */
+        char id[PB_DL_REJECT_ID_LEN + 1];
+        pb_deadletter_reject_id(doc, sizeof(doc) - 1, id);
+        tm_record_t h[2];
+        assert_int_equal(tm_read(c, "t.dlq", "pb_original_sha256", h, 2), 1);
+        assert_string_equal(h[0].header, id + 7);
+        assert_int_equal(tm_read(c, "t.dlq", "pb_original_bytes", h, 2), 1);
+        assert_int_equal(atoi(h[0].header), (int)sizeof(doc) - 1);
+        pb_batch_free(b);
+        g_privacy = NULL;
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -196,6 +235,7 @@ int main(void)
             cmocka_unit_test(test_structured_noheaders),
             cmocka_unit_test(test_binary),
             cmocka_unit_test(test_dead_letter_keeps_bytes),
+            cmocka_unit_test(test_dead_letter_follows_the_privacy_policy),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
