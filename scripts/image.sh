@@ -3,6 +3,7 @@
 # registry: Debian's podman (daemonless, vfs storage, chroot isolation) and
 # mmdebstrap (the debian:12-slim base, built from Debian's packages).
 #   scripts/image.sh build    base image (cached), then deploy/Containerfile -> portout-bridge:latest
+#                             (PB_IMAGE_UNIT_TESTS=0: its build stage skips the unit tests)
 #   scripts/image.sh smoke    runs the image's own filesystem (chroot, its non-root user)
 #                             against $PB_KAFKA_BOOTSTRAP: its HEALTHCHECK, and a signed
 #                             webhook read back from Kafka
@@ -45,10 +46,19 @@ base() {
 build() {
   base
   bash scripts/librdkafka.sh stage deploy/.sources
+  # This machine's librdkafka, when it is built: the build stage takes it if
+  # it was made by the same compiler (Debian 12's) from the same source and
+  # flags, and compiles its own otherwise. PB_IMAGE_OWN_LIBRDKAFKA=1 always
+  # compiles.
+  rm -f deploy/.sources/librdkafka-*-built.tar
+  if [ "${PB_IMAGE_OWN_LIBRDKAFKA:-0}" != 1 ] && bash scripts/librdkafka.sh prefix > /dev/null; then
+    bash scripts/librdkafka.sh stage-built deploy/.sources
+  fi
   log "building $IMAGE from deploy/Containerfile"
   # --format docker keeps HEALTHCHECK (the OCI format drops it)
   pm build --quiet --format docker --pull=never --isolation=chroot --network=host \
      --build-arg VERSION="$(sed -n 's/^project(portout-bridge VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)" \
+     --build-arg UNIT_TESTS="${PB_IMAGE_UNIT_TESTS:-1}" \
      -f deploy/Containerfile -t "$IMAGE" . >&2 # the build log (its tests' output) on stderr
   size
 }

@@ -11,6 +11,11 @@
 #                                   into the cache; prints the install prefix
 #   scripts/librdkafka.sh stage DIR the checked tarball into DIR (the container
 #                                   build context: deploy/.sources)
+#   scripts/librdkafka.sh stage-built DIR
+#                                   this machine's build into DIR, which a
+#                                   `build` with PB_SOURCES_DIR=DIR then takes
+#                                   if its stamp matches (same source, flags,
+#                                   compiler) instead of compiling again
 #   scripts/librdkafka.sh prefix    prints the prefix (after a build, else exit 1)
 #   scripts/librdkafka.sh version   prints the pinned librdkafka version
 # CMake runs `build` at configure time (unless -DPB_SYSTEM_RDKAFKA=ON), so a
@@ -76,6 +81,20 @@ fetch() {
 
 built() { [ -f "$PREFIX/.complete" ] && [ "$(cat "$PREFIX/.complete")" = "$(stamp_of)" ]; }
 
+# A build made from the same source with the same flags and compiler (its
+# stamp equal to ours), staged by `stage-built`: the container build takes it
+# instead of compiling again (the host that stages it has just built and
+# tested it, on the same Debian release).
+BUILT_TAR=librdkafka-$RDKAFKA_VERSION-built.tar
+take_built() {
+  local t="$SOURCES/$BUILT_TAR"
+  [ -f "$t" ] || return 1
+  [ "$(tar -xOf "$t" ./.complete 2>/dev/null)" = "$(stamp_of)" ] || { log "$t: another build's; not used"; return 1; }
+  rm -rf "$PREFIX"; mkdir -p "$PREFIX"
+  tar -C "$PREFIX" -xf "$t"
+  log "took the build staged in $t (same source, flags and compiler)"
+}
+
 build() {
   if built; then echo "$PREFIX"; return 0; fi
   mkdir -p "$CACHE"
@@ -83,6 +102,7 @@ build() {
   exec 9> "$CACHE/.librdkafka.lock"
   flock 9
   if built; then echo "$PREFIX"; return 0; fi
+  if take_built && built; then echo "$PREFIX"; return 0; fi
   fetch
   local t0=$SECONDS
   work=$(mktemp -d "$CACHE/.librdkafka-build-XXXXXX") # global: the EXIT trap reads it
@@ -114,7 +134,10 @@ case "${1:-}" in
   stage) [ -n "${2:-}" ] || { echo "usage: $0 stage DIR" >&2; exit 64; }
          fetch; mkdir -p "$2"
          check_integrity "$2/$TARBALL" 2>/dev/null || cp "$SOURCES/$TARBALL" "$2/$TARBALL" ;;
+  stage-built) [ -n "${2:-}" ] || { echo "usage: $0 stage-built DIR" >&2; exit 64; }
+         built || { log "not built yet"; exit 1; }
+         mkdir -p "$2"; tar -C "$PREFIX" -cf "$2/$BUILT_TAR.tmp" . && mv "$2/$BUILT_TAR.tmp" "$2/$BUILT_TAR" ;;
   prefix) built && echo "$PREFIX" ;;
   version) echo "$RDKAFKA_VERSION" ;;
-  *) echo "usage: $0 fetch|build|stage DIR|prefix|version" >&2; exit 64 ;;
+  *) echo "usage: $0 fetch|build|stage DIR|stage-built DIR|prefix|version" >&2; exit 64 ;;
 esac

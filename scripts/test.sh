@@ -57,8 +57,10 @@ step "integration tests: the real binary, and the ASan+UBSan binary side by side
 # The two suites mostly wait (on brokers, clients, timeouts), so they run at
 # once; tests with a broker of their own use other ports in build-asan. A
 # sanitizer report aborts the bridge (and check_sanitizers fails the test).
-# The container image builds meanwhile (deploy.image below then reuses it).
-( bash scripts/image.sh build > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
+# The container image builds meanwhile (deploy.image below then reuses it),
+# without its build stage's unit tests: they just ran here, on the same
+# Debian 12 and sources, and the two cores are busy with the lanes.
+( PB_IMAGE_UNIT_TESTS=0 bash scripts/image.sh build > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
 image_pid=$!
 # Each lane runs two tests at a time, the longest first (their COST in
 # tests/CMakeLists.txt): the tests wait more than they compute. Under ASan
