@@ -203,7 +203,8 @@ static void test_dead_letter_follows_the_privacy_policy(void **state)
         pb_config_t *cfg = mode_config(c, "structured");
         g_privacy = pb_privacy_new(NULL, "payload.attempted_pin", "0123456789abcdef", 16, NULL, 0);
         assert_non_null(g_privacy);
-        cfg->privacy = g_privacy; /* the config's to free */
+        pb_privacy_free(cfg->privacy); /* the loaded one, inactive */
+        cfg->privacy = g_privacy;      /* the config's to free */
         const char doc[] = "{\"data\":{\"event_type\":\"portout.status_changed\",\"id\":\"e-1\","
                            "\"payload\":{\"status\":\"authorized\",\"attempted_pin\":\"1234\"}}}";
         pb_batch_t *b;
