@@ -67,10 +67,11 @@ image_pid=$!
 # the secured-Kafka test runs one SASL mode (the others differ only inside
 # librdkafka, which is not instrumented) with every refusal; the plain lane
 # runs the other modes, no refusals, and the Kafka-versions smoke, so the
-# lanes take about as long.
+# lanes take about as long. Latency bounds get twice the room under ASan
+# (PB_LATENCY_SLACK).
 ( ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0 \
-    PB_SECURE_MODES=scram-512 PB_KAFKA_VERSIONS=none \
+    PB_SECURE_MODES=scram-512 PB_KAFKA_VERSIONS=none PB_LATENCY_SLACK=2 \
     ctest --test-dir build-asan -j2 -L integration --no-tests=error --output-on-failure \
     > build-asan/integration.log 2>&1 ) &
 asan_pid=$!

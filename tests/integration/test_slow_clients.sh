@@ -19,9 +19,14 @@ N=${PB_SLOW_CLIENTS:-1100}
 python3 "$(dirname "$0")/slowloris.py" 127.0.0.1 "${BASE##*:}" "$ADMIN" "$N" 2 20 > "$WORK/slow.json" \
   || fail "slowloris: $(cat "$WORK/slow.json")"
 cat "$WORK/slow.json"; echo
-python3 - "$WORK/slow.json" "$N" "$DEADLINE_MS" <<'PY' || fail "slow clients"
+# The probes' bound: 1 s, times PB_LATENCY_SLACK (scripts/test.sh sets 2 for
+# the sanitizer binary, a few times slower; starvation, which this catches,
+# is seconds or no answer at all).
+SLACK=${PB_LATENCY_SLACK:-1}
+python3 - "$WORK/slow.json" "$N" "$DEADLINE_MS" "$SLACK" <<'PY' || fail "slow clients"
 import json, sys
 r, n, deadline = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]) / 1000
+slack = float(sys.argv[4])
 assert r["open_at_end"] == 0, f"{r['open_at_end']} slow connections still open after 20 s"
 assert r["closed"] + r["refused"] == n, r
 # the deadline, the 0.5 s lingering close, the 0.1 s scan, and slack; those
@@ -30,7 +35,7 @@ assert r["closed"] + r["refused"] == n, r
 assert r["closed_p50_s"] <= deadline + 1.5, f"median slow connection lived {r['closed_p50_s']} s"
 assert r["closed_max_s"] <= 2 * deadline + 1.5, f"a slow connection lived {r['closed_max_s']} s"
 assert r["probes_total"] > 50 and r["probes_failed"] == 0, f"probes failed: {r['probes']}"
-assert r["probe_max_s"] < 1.0, f"a probe took {r['probe_max_s']} s"
+assert r["probe_max_s"] < 1.0 * slack, f"a probe took {r['probe_max_s']} s"
 assert r["answers"].get("HTTP/1.1 408 Request Timeout", 0) > 0, r["answers"]
 PY
 curl -s "$ADMIN/metrics" > "$WORK/metrics"
@@ -45,11 +50,11 @@ out=$(post_signed "$BASE/webhooks/telnyx/portouts" "$FIX/webhook-status-changed.
 N2=${PB_ADMIN_FLOOD:-1000}
 python3 "$(dirname "$0")/slowloris.py" 127.0.0.1 "${ADMIN##*:}" "$ADMIN" "$N2" 2 8 reconnect > "$WORK/flood.json" \
   || fail "admin flood: $(cat "$WORK/flood.json")"
-python3 - "$WORK/flood.json" <<'PY' || fail "probes starved by connections to the admin port: $(cat "$WORK/flood.json")"
+python3 - "$WORK/flood.json" "$SLACK" <<'PY' || fail "probes starved by connections to the admin port: $(cat "$WORK/flood.json")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["probes_total"] > 20 and r["probes_failed"] == 0, f"probes failed: {r['probes']}"
-assert r["probe_max_s"] < 1.0, f"a probe took {r['probe_max_s']} s"
+assert r["probe_max_s"] < 1.0 * float(sys.argv[2]), f"a probe took {r['probe_max_s']} s"
 PY
 flood=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d probes, slowest %s s; %d reconnects, %d refused" % (r["probes_total"], r["probe_max_s"], r.get("reconnects", 0), r["refused"]))' "$WORK/flood.json")
 stop_bridge || fail "stop: exit $?"
