@@ -51,9 +51,11 @@ struct pb_msg {
         char *ingest, *received, *origin; /* provenance, for a dead letter */
         int dlq_err;
         char *dlq_reason;
-        int cut;            /* the dead letter is sent as a prefix (its whole was too large) */
-        char *cut_buf;      /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
-        char *red_buf;      /* the input with the privacy policy applied, likewise */
+        int cut;       /* the dead letter is sent as a prefix (its whole was too large) */
+        char *cut_buf; /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
+        char *red_buf; /* the input with the privacy policy applied, likewise */
+        size_t red_len;
+        int red_done;       /* red_buf computed (once: a requeued dead letter is sent again) */
         int64_t expires_ms; /* record deadline (monotonic), 0: none */
         int maybe;          /* a failure that Kafka may have persisted after all */
         pb_done_fn *cb;
@@ -548,13 +550,13 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         if (strcmp(m->hdr_names[i], "content-type") != 0)
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
-                size_t red_len = 0;
-                free(m->red_buf); /* the policy holds for dead letters too */
-                m->red_buf =
-                    m->raw ? pb_privacy_redact_doc(p->privacy, m->raw, m->raw_len, &red_len) : NULL;
+                if (!m->red_done && m->raw) /* the policy holds for dead letters too */
+                        m->red_buf =
+                            pb_privacy_redact_doc(p->privacy, m->raw, m->raw_len, &m->red_len);
+                m->red_done = 1;
                 if (m->raw) {
                         value = m->red_buf ? m->red_buf : m->raw;
-                        value_len = m->red_buf ? red_len : m->raw_len;
+                        value_len = m->red_buf ? m->red_len : m->raw_len;
                 }
                 char sha[2 * crypto_hash_sha256_BYTES + 1], bytes[24];
                 int cut = (m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)) &&

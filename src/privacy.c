@@ -170,7 +170,7 @@ char *pb_privacy_redact_doc(const pb_privacy_t *p, const char *doc, size_t len, 
         json_tokener *tok = json_tokener_new();
         json_object *root = tok ? json_tokener_parse_ex(tok, doc, (int)len) : NULL, *ev = root;
         size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
-        while (end < len && strchr(" \t\r\n", doc[end]) && doc[end])
+        while (end < len && doc[end] && strchr(" \t\r\n", doc[end]))
                 end++; /* a line's end */
         int whole = tok && json_tokener_get_error(tok) == json_tokener_success && end == len;
         json_tokener_free(tok);
