@@ -28,6 +28,10 @@ const char *pb_ingest_name(pb_ingest_path_t p)
 static void item_reject(pb_norm_item_t *it, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* item_reject() as the -1 a parse step returns (an expression the static
+ * analyzer can follow: it does not look into variadic functions). */
+#define REJECTED(...) (item_reject(__VA_ARGS__), -1)
+
 static void item_reject(pb_norm_item_t *it, const char *fmt, ...)
 {
         char msg[ERR_MAX];
@@ -60,26 +64,18 @@ static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, c
         field_path(path, sizeof(path), prefix, name);
         if (!obj || !json_object_object_get_ex(obj, name, &v) || v == NULL)
                 return 0;
-        if (!json_object_is_type(v, json_type_string)) {
-                item_reject(it, "field \"%s\" must be a string, got %s", path, jtype(v));
-                return -1;
-        }
+        if (!json_object_is_type(v, json_type_string))
+                return REJECTED(it, "field \"%s\" must be a string, got %s", path, jtype(v));
         const char *s = json_object_get_string(v);
         size_t n = (size_t)json_object_get_string_len(v);
-        if (n == 0) {
-                item_reject(it, "field \"%s\" must not be empty", path);
-                return -1;
-        }
-        if (n > PB_MAX_ID_LEN) {
-                item_reject(it, "field \"%s\" is %zu bytes, longer than %d", path, n,
-                            PB_MAX_ID_LEN);
-                return -1;
-        }
+        if (n == 0)
+                return REJECTED(it, "field \"%s\" must not be empty", path);
+        if (n > PB_MAX_ID_LEN)
+                return REJECTED(it, "field \"%s\" is %zu bytes, longer than %d", path, n,
+                                PB_MAX_ID_LEN);
         for (size_t i = 0; i < n; i++)
-                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-                        item_reject(it, "field \"%s\" contains a control character", path);
-                        return -1;
-                }
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                        return REJECTED(it, "field \"%s\" contains a control character", path);
         *out = s;
         return 1;
 }
@@ -91,8 +87,7 @@ static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefi
         if (rc == 0) {
                 char path[160];
                 field_path(path, sizeof(path), prefix, name);
-                item_reject(it, "missing field \"%s\" (%s)", path, what);
-                return -1;
+                return REJECTED(it, "missing field \"%s\" (%s)", path, what);
         }
         return rc < 0 ? -1 : 0;
 }
@@ -116,11 +111,9 @@ static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *pre
                               strcmp(event_type, "portout.foc_date_changed") == 0)
                                  ? "id"
                                  : "portout_id";
-        if (payload && !json_object_is_type(payload, json_type_object)) {
-                item_reject(it, "field \"%s\" must be an object or null, got %s", pprefix,
-                            jtype(payload));
-                return -1;
-        }
+        if (payload && !json_object_is_type(payload, json_type_object))
+                return REJECTED(it, "field \"%s\" must be an object or null, got %s", pprefix,
+                                jtype(payload));
         rc = get_ident(it, payload, pprefix, pfield, out);
         if (rc > 0)
                 return 0;
@@ -164,12 +157,11 @@ static int merge_members(json_object *dst, json_object *src, const char *const *
                 return 0;
         json_object_object_foreach(src, key, val)
         {
-                int skipped = 0;
-                for (int i = 0; skip && skip[i]; i++)
-                        if (strcmp(skip[i], key) == 0)
-                                skipped = 1;
-                if (skipped)
-                        continue;
+                size_t i = 0;
+                while (skip && skip[i] && strcmp(skip[i], key) != 0)
+                        i++;
+                if (skip && skip[i])
+                        continue; /* skipped */
                 if (json_object_object_get_ex(dst, key, NULL)) {
                         char k2[256];
                         size_t pl = strlen(clash_prefix), kl = strlen(key), reps = 1;
@@ -261,11 +253,7 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
                 for (size_t i = 0; i < nn; i++) {
                         if (i)
                                 *o++ = ',';
-                        *o++ = '"';
-                        size_t kl = strlen(mm[i].key);
-                        memcpy(o, mm[i].key, kl);
-                        o += kl;
-                        *o++ = '"';
+                        o = pb_json_string_put(o, mm[i].key, strlen(mm[i].key));
                         *o++ = ':';
                         char *v = o;
                         o = mm[i].is_jv ? pb_json_value_put(o, mm[i].jv)
@@ -472,50 +460,57 @@ static int str_member_is(json_object *o, const char *k, const char *want)
                strcmp(json_object_get_string(v), want) == 0;
 }
 
+/* One element of a REST list response, with its own bytes; why says it is
+ * not valid JSON (NULL: it is). Returns 0, or -1 when out of memory. */
+static int list_item(const pb_norm_opts_t *opts, const pb_ingest_t *ingest, json_object *el,
+                     size_t i, const char *raw, size_t raw_len, const char *why, pb_batch_t *b,
+                     size_t *cap)
+{
+        pb_norm_item_t *it = batch_add(b, cap);
+        if (!it || set_raw(it, raw, raw_len))
+                return -1;
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "data[%zu]", i);
+        if (why)
+                item_reject(it, "not valid JSON: %s: %s", prefix, why);
+        else if (!json_object_is_type(el, json_type_object))
+                item_reject(it, "field \"%s\" must be an object, got %s", prefix, jtype(el));
+        else
+                normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
+        return 0;
+}
+
 /* Shape detection and per-event normalization of a parsed document (borrowed).
  * raw/len are the document's bytes for whole-document rejections. Returns 0,
  * or -1 when out of memory. */
 static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const char *buf,
                           size_t len, const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
 {
-        pb_norm_item_t *it;
         json_object *data = NULL, *meta = NULL;
-        if (!json_object_is_type(root, json_type_object)) {
-                it = batch_add(b, cap);
-                if (!it || set_raw_doc(it, root, buf, len))
-                        return -1;
-                item_reject(it, "input is a JSON %s, expected an object", jtype(root));
-        } else if (!json_object_object_get_ex(root, "data", &data)) {
-                /* A bare REST event record. */
-                it = batch_add(b, cap);
-                if (!it || set_raw_doc(it, root, buf, len))
-                        return -1;
-                normalize_record(opts, ingest, root, "", NULL, NULL, it);
-        } else if (json_object_is_type(data, json_type_array)) {
+        int is_obj = json_object_is_type(root, json_type_object);
+        int has_data = is_obj && json_object_object_get_ex(root, "data", &data);
+        if (json_object_is_type(data, json_type_array)) {
                 /* A REST list response: one item per element; meta is paging. */
                 size_t n = json_object_array_length(data);
                 for (size_t i = 0; i < n; i++) {
                         json_object *el = json_object_array_get_idx(data, i);
-                        char prefix[32];
-                        snprintf(prefix, sizeof(prefix), "data[%zu]", i);
-                        it = batch_add(b, cap);
-                        if (!it)
-                                return -1;
                         size_t elen = 0;
                         const char *ejs = json_object_to_json_string_length(
                             el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &elen);
-                        if (set_raw(it, ejs, elen))
+                        if (list_item(opts, ingest, el, i, ejs, elen, NULL, b, cap))
                                 return -1;
-                        if (!json_object_is_type(el, json_type_object))
-                                item_reject(it, "field \"%s\" must be an object, got %s", prefix,
-                                            jtype(el));
-                        else
-                                normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
                 }
+                return 0;
+        }
+        pb_norm_item_t *it = batch_add(b, cap);
+        if (!it || set_raw_doc(it, root, buf, len))
+                return -1;
+        if (!is_obj) {
+                item_reject(it, "input is a JSON %s, expected an object", jtype(root));
+        } else if (!has_data) {
+                /* A bare REST event record. */
+                normalize_record(opts, ingest, root, "", NULL, NULL, it);
         } else if (json_object_is_type(data, json_type_object)) {
-                it = batch_add(b, cap);
-                if (!it || set_raw_doc(it, root, buf, len))
-                        return -1;
                 json_object_object_get_ex(root, "meta", &meta);
                 /* A webhook delivery says record_type "event"; a show response
                  * says "portout_event". Only webhooks carry delivery meta. */
@@ -525,9 +520,6 @@ static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const c
                                 json_object_object_get_ex(meta, "delivered_to", NULL)));
                 normalize_record(opts, ingest, data, "data", webhook ? meta : NULL, root, it);
         } else {
-                it = batch_add(b, cap);
-                if (!it || set_raw_doc(it, root, buf, len))
-                        return -1;
                 item_reject(it, "field \"data\" must be an object or an array, got %s",
                             jtype(data));
         }
@@ -604,23 +596,13 @@ static int normalize_list_split(const pb_norm_opts_t *opts, json_object *root, c
                 return reject_doc(b, cap, buf, len, jc->why);
         for (size_t i = 0; i < jc->nitems; i++) {
                 const pb_jitem_t *span = &jc->items[i];
-                json_object *el = json_object_array_get_idx(data, i);
-                pb_norm_item_t *it = batch_add(b, cap);
-                if (!it || set_raw(it, buf + span->off, span->len))
-                        return -1;
-                char prefix[32];
-                snprintf(prefix, sizeof(prefix), "data[%zu]", i);
-                if (span->bad) {
-                        pb_jcheck_t one;
-                        memset(&one, 0, sizeof(one));
+                pb_jcheck_t one;
+                memset(&one, 0, sizeof(one));
+                if (span->bad)
                         pb_json_check(buf + span->off, span->len, &one);
-                        item_reject(it, "not valid JSON: %s: %s", prefix, one.why);
-                } else if (!json_object_is_type(el, json_type_object)) {
-                        item_reject(it, "field \"%s\" must be an object, got %s", prefix,
-                                    jtype(el));
-                } else {
-                        normalize_record(opts, ingest, el, prefix, NULL, NULL, it);
-                }
+                if (list_item(opts, ingest, json_object_array_get_idx(data, i), i, buf + span->off,
+                              span->len, span->bad ? one.why : NULL, b, cap))
+                        return -1;
         }
         return 0;
 }
@@ -648,10 +630,8 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         if (!opts->tok)
                 json_tokener_free(tok);
 
-        if (len == 0 || jerr == json_tokener_continue) {
-                /* json-c waits for more bytes; the document ended early. */
+        if (len == 0) /* like json-c waiting for more bytes: the document ended early */
                 jerr = json_tokener_continue;
-        }
         size_t rest = consumed;
         while (rest < len && is_ws(buf[rest]))
                 rest++;
@@ -689,26 +669,17 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         memset(&jc, 0, sizeof(jc));
         jc.want_items = 1;
         int chk = pb_json_check(buf, len, &jc);
-        if (chk != 0) {
-                int split = chk > 0 && jc.items_ok;
-                int r = split ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, &cap)
-                              : reject_doc(b, &cap, buf, len, jc.why);
-                pb_jcheck_free(&jc);
-                if (r)
-                        goto oom_root;
-                json_object_put(root);
-                count_rejected(b);
-                return b;
-        }
+        int r = chk == 0 ? normalize_root(opts, root, buf, len, ingest, b, &cap)
+                : chk > 0 && jc.items_ok
+                    ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, &cap)
+                    : reject_doc(b, &cap, buf, len, jc.why);
         pb_jcheck_free(&jc);
-        if (normalize_root(opts, root, buf, len, ingest, b, &cap))
-                goto oom_root;
         json_object_put(root);
+        if (r)
+                goto oom;
         count_rejected(b);
         return b;
 
-oom_root:
-        json_object_put(root);
 oom:
         pb_batch_free(b);
         return NULL;
