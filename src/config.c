@@ -677,9 +677,7 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
                 free(text);
                 config_destroy(&lcfg);
         }
-        if (ok && finish(&lc))
-                ok = 0;
-        if (!ok) {
+        if (!ok || finish(&lc)) {
                 pb_config_free(cfg);
                 return NULL;
         }

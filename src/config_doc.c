@@ -39,13 +39,13 @@ void pb_config_print_example(FILE *out)
                 }
                 print_doc(o->doc, out);
                 const char *key = dot + 1;
-                if (o->env && o->type != OPT_SECRET)
-                        fprintf(out, "  # Environment: %s.\n", o->env);
-                if (o->type == OPT_SECRET) {
+                if (o->type == OPT_SECRET)
                         fprintf(out, "  # Environment: %s (the secret), or %s_FILE (a file).\n",
                                 o->env, o->env);
-                        fprintf(out, "  # %s = %s;\n", key, o->example);
-                } else if (o->example && !o->def && o->type == OPT_STR) { /* optional */
+                else if (o->env)
+                        fprintf(out, "  # Environment: %s.\n", o->env);
+                /* Secrets and optional strings are shown commented out. */
+                if (o->type == OPT_SECRET || (o->example && !o->def && o->type == OPT_STR)) {
                         fprintf(out, "  # %s = %s;\n", key, o->example);
                 } else if (o->example) {
                         fprintf(out, "  %s = %s;\n", key, o->example);

@@ -153,30 +153,22 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, const p
         char e[256], base[128];
         if (secret_file_base(k, base, sizeof(base))) {
                 char *secret = read_secret_file(k, v, e, sizeof(e));
-                int rc = secret ? conf_set(conf, base, secret, cfg, line, errstr, errsz) : 0;
                 if (secret) {
+                        int rc = conf_set(conf, base, secret, cfg, line, errstr, errsz);
                         memset(secret, 0, strlen(secret));
                         free(secret);
                         return rc;
                 }
-                if (line > 0)
-                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
-                                         line, e);
-                return pb_seterr(errstr, errsz, "kafka property %s", e);
+        } else if (!check_file_prop(k, v, e, sizeof(e))) {
+                if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) == RD_KAFKA_CONF_OK)
+                        return 0;
+                if (line <= 0) /* librdkafka's words do not always name the property */
+                        return pb_seterr(errstr, errsz, "kafka property %s: %s", k, e);
         }
-        if (check_file_prop(k, v, e, sizeof(e))) {
-                if (line > 0)
-                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
-                                         line, e);
-                return pb_seterr(errstr, errsz, "kafka property %s", e);
-        }
-        if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-                if (line > 0)
-                        return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path,
-                                         line, e);
-                return pb_seterr(errstr, errsz, "kafka property %s: %s", k, e);
-        }
-        return 0;
+        /* e names the property (ours) or the line does (the file's). */
+        if (line > 0)
+                return pb_seterr(errstr, errsz, "%s:%d: kafka.properties: %s", cfg->path, line, e);
+        return pb_seterr(errstr, errsz, "kafka property %s", e);
 }
 
 rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz)

@@ -366,10 +366,9 @@ static int is_size_error(rd_kafka_resp_err_t err)
 
 static int is_permanent_record_error(rd_kafka_resp_err_t err)
 {
+        if (is_size_error(err))
+                return 1;
         switch (err) {
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
         case RD_KAFKA_RESP_ERR_INVALID_MSG:
         case RD_KAFKA_RESP_ERR_INVALID_RECORD:
         case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
@@ -410,12 +409,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                 p->st.brokers_up = 1;
                 p->st.problem = PB_KAFKA_OK;
                 pthread_mutex_unlock(&p->lock);
-                if (m->state == MSG_DLQ)
-                        complete(p, m, PB_FATE_DEAD_LETTERED, rd_kafka_topic_name(rkm->rkt),
-                                 rkm->partition, rkm->offset, m->dlq_err, m->dlq_reason);
-                else
-                        complete(p, m, PB_FATE_DELIVERED, rd_kafka_topic_name(rkm->rkt),
-                                 rkm->partition, rkm->offset, 0, NULL);
+                int dlq = m->state == MSG_DLQ;
+                complete(p, m, dlq ? PB_FATE_DEAD_LETTERED : PB_FATE_DELIVERED,
+                         rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset,
+                         dlq ? m->dlq_err : 0, dlq ? m->dlq_reason : NULL);
                 return;
         }
         /* Sent but not acknowledged (a request timed out, a purge of what
@@ -648,9 +645,7 @@ static void drain_requeue(pb_producer_t *p)
                                 to_dead_letter_locked(p, m, err);
                                 continue;
                         }
-                        fail[nfail].m = m;
-                        fail[nfail].err = err;
-                        nfail++;
+                        fail[nfail++] = (struct failed){m, err};
                 }
                 int more = p->rq_head && !p->rq_blocked;
                 pthread_mutex_unlock(&p->lock);
@@ -838,11 +833,6 @@ static int read_max_pending(rd_kafka_conf_t *conf, uint64_t *out)
         return 0;
 }
 
-pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz)
-{
-        return pb_producer_new_opts(cfg, NULL, NULL, errstr, errsz);
-}
-
 /* Frees what the producer owns but its librdkafka handle and thread: the
  * end of pb_producer_free(), and of a pb_producer_new_opts() that failed. */
 static void release(pb_producer_t *p)
@@ -868,6 +858,8 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
                 return NULL;
         }
+        if (fail) /* what is not the system's refusal below */
+                *fail = PB_FAIL_CONFIG;
         p->wake[0] = p->wake[1] = -1;
         pthread_rwlock_init(&p->rk_lock, NULL);
         pthread_mutex_init(&p->lock, NULL);
@@ -880,11 +872,8 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
                 goto fail;
         }
         p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
-        if (!p->conf_tmpl) {
-                if (fail)
-                        *fail = PB_FAIL_CONFIG;
+        if (!p->conf_tmpl)
                 goto fail;
-        }
         if (pipe(p->wake)) {
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "pipe: %s", strerror(errno));
                 goto fail;
@@ -908,11 +897,8 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         rd_kafka_conf_set_error_cb(p->conf_tmpl, error_cb);
         rd_kafka_conf_set_stats_cb(p->conf_tmpl, stats_cb);
         p->rk = make_rk(p, errstr, errsz);
-        if (!p->rk) { /* librdkafka checks its properties (files, SASL) here */
-                if (fail)
-                        *fail = PB_FAIL_CONFIG;
+        if (!p->rk) /* librdkafka checks its properties (files, SASL) here */
                 goto fail;
-        }
         if (pthread_create(&p->thread, NULL, poll_main, p)) {
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the producer thread");
                 goto fail;
@@ -930,10 +916,8 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                      int timeout_ms, char *errstr, size_t errsz)
 {
         struct pb_msg *m = msg_new(rec, cb, opaque);
-        if (!m) {
-                pb_seterr(errstr, errsz, "out of memory");
-                return PB_SEND_ERROR;
-        }
+        if (!m)
+                return pb_seterr(errstr, errsz, "out of memory"), PB_SEND_ERROR;
         int64_t deadline = timeout_ms < 0 ? INT64_MAX : pb_mono_ms() + timeout_ms;
         pthread_mutex_lock(&p->lock);
         for (;;) {
@@ -956,33 +940,26 @@ int pb_producer_send(pb_producer_t *p, const pb_record_t *rec, pb_done_fn *cb, v
                                 m->expires_ms = pb_mono_ms() + p->record_timeout_ms;
                         pending_add(p, m);
                         p->st.sent++;
-                        if (p->rebuilding || p->rq_head) {
-                                /* Behind older records: the poll thread
-                                 * produces them all in order. */
-                                rq_insert(p, m);
-                                pthread_mutex_unlock(&p->lock);
-                                wake_poller(p);
-                                return PB_SEND_OK;
-                        }
-                        rd_kafka_resp_err_t err = produce_one(p, m);
-                        if (!err) {
+                        /* Behind older records, the poll thread produces
+                         * them all in order. */
+                        int behind = p->rebuilding || p->rq_head != NULL;
+                        rd_kafka_resp_err_t err =
+                            behind ? RD_KAFKA_RESP_ERR_NO_ERROR : produce_one(p, m);
+                        if (!behind && !err) {
                                 m->where = IN_KAFKA;
                                 pthread_mutex_unlock(&p->lock);
                                 return PB_SEND_OK;
                         }
-                        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                                /* The handle just died; the poll thread is
-                                 * about to rebuild it and send this too. */
-                                rq_insert(p, m);
-                                pthread_mutex_unlock(&p->lock);
-                                wake_poller(p);
-                                return PB_SEND_OK;
-                        }
-                        if (is_permanent_record_error(err)) {
-                                /* Refused before it left (e.g. larger than
-                                 * message.max.bytes): dead-letter it from the
-                                 * poll thread; the callback reports the fate. */
-                                to_dead_letter_locked(p, m, err);
+                        /* A handle that just died is about to be rebuilt by
+                         * the poll thread, which sends this too. A record
+                         * refused before it left (larger than
+                         * message.max.bytes) is dead-lettered from there. */
+                        if (behind || err == RD_KAFKA_RESP_ERR__FATAL ||
+                            is_permanent_record_error(err)) {
+                                if (behind || err == RD_KAFKA_RESP_ERR__FATAL)
+                                        rq_insert(p, m);
+                                else
+                                        to_dead_letter_locked(p, m, err);
                                 pthread_mutex_unlock(&p->lock);
                                 wake_poller(p);
                                 return PB_SEND_OK;

@@ -99,10 +99,6 @@ typedef struct pb_producer_stats {
         char refusal_text[256];
 } pb_producer_stats_t;
 
-/* Creates a producer from the config (safe defaults, then kafka.properties).
- * Returns NULL with errstr set; the error names the offending property. */
-pb_producer_t *pb_producer_new(const pb_config_t *cfg, char *errstr, size_t errsz);
-
 typedef struct pb_producer_opts {
         /* > 0: every record has this long (librdkafka's message.timeout.ms,
          * over kafka.properties) and is never sent after it: a record that
@@ -114,8 +110,9 @@ typedef struct pb_producer_opts {
         int record_timeout_ms;
 } pb_producer_opts_t;
 
-/* As pb_producer_new(), with options (NULL: the defaults); on failure *fail
- * (may be NULL) tells a configuration error from the system's refusal. */
+/* Creates a producer from the config (safe defaults, then kafka.properties)
+ * and opts (NULL: the defaults). Returns NULL with errstr set (naming the
+ * offending property) and *fail (may be NULL): configuration or system. */
 pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_opts_t *opts,
                                     pb_fail_t *fail, char *errstr, size_t errsz);
 

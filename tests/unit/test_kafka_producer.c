@@ -67,7 +67,7 @@ static struct fixture *fx_new_extra(const char *props, const char *extra)
         pthread_mutex_init(&f->lock, NULL);
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, props, extra);
-        f->p = pb_producer_new(f->cfg, err, sizeof(err));
+        f->p = pb_producer_new_opts(f->cfg, NULL, NULL, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
         return f;
@@ -309,7 +309,7 @@ static void test_max_event_bytes_must_fit(void **state)
         pb_config_t *cfg =
             tm_config(c, "\"message.max.bytes=100000\"", "input = { max_event_bytes = 90000; };\n");
         char err[512];
-        pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
+        pb_producer_t *p = pb_producer_new_opts(cfg, NULL, NULL, err, sizeof(err));
         assert_null(p);
         assert_non_null(strstr(err, "do not fit kafka message.max.bytes (100000)"));
         pb_config_free(cfg);
@@ -365,7 +365,7 @@ static void test_shutdown_reports_undelivered(void **state)
         f->p = NULL;
         assert_exactly_once(f, 0, 7, PB_FATE_FAILED);
         set_all_brokers(f, 1);
-        f->p = pb_producer_new(f->cfg, NULL, 0);
+        f->p = pb_producer_new_opts(f->cfg, NULL, NULL, NULL, 0);
         fx_free(f);
 }
 

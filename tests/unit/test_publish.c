@@ -72,7 +72,7 @@ static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *do
                                const char *topic, const char *header, pb_batch_t **batch)
 {
         char err[512];
-        pb_producer_t *p = pb_producer_new(cfg, err, sizeof(err));
+        pb_producer_t *p = pb_producer_new_opts(cfg, NULL, NULL, err, sizeof(err));
         if (!p)
                 fail_msg("producer: %s", err);
         pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, g_privacy};
