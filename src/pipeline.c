@@ -45,9 +45,8 @@ struct doc {
 /* One item: the publisher of a record, or a follower of another's. */
 struct item {
         struct doc *doc;
-        struct flight *fl; /* the flight it publishes (NULL: no dedupe, or a follower) */
-        struct item *next; /* follower chain */
-        int rejected;
+        struct flight *fl;    /* the flight it publishes (NULL: no dedupe, or a follower) */
+        struct item *next;    /* follower chain */
         const char *dl_stage; /* a rejection's pb_stage (static) */
         uint64_t content;     /* the payload hash of an envelope, else 0 */
         int64_t created_us;
@@ -236,22 +235,46 @@ static void settle(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, 
                 finish(d);
 }
 
-/* An item's result, without a place in Kafka. */
+/* A result without a place in Kafka; no event type: a rejection. */
+static pb_item_result_t result_of(pb_outcome_t o, const char *id, const char *event_type,
+                                  const char *portout_id, const char *dl_stage, int64_t created_us,
+                                  const char *reason)
+{
+        return (pb_item_result_t){.outcome = o,
+                                  .id = id,
+                                  .event_type = event_type,
+                                  .portout_id = portout_id,
+                                  .rejected = event_type == NULL,
+                                  .dl_stage = dl_stage,
+                                  .created_us = created_us,
+                                  .partition = -1,
+                                  .offset = -1,
+                                  .reason = reason};
+}
+
 static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const char *reason)
 {
-        pb_item_result_t r;
-        memset(&r, 0, sizeof(r));
-        r.outcome = o;
-        r.id = it->id;
-        r.event_type = it->event_type;
-        r.portout_id = it->portout_id;
-        r.rejected = it->rejected;
-        r.dl_stage = it->dl_stage;
-        r.created_us = it->created_us;
-        r.partition = -1;
-        r.offset = -1;
-        r.reason = reason;
-        return r;
+        return result_of(o, it->id, it->event_type, it->portout_id, it->dl_stage, it->created_us,
+                         reason);
+}
+
+/* An item leaves the air: returns the items that followed it. remember: its
+ * id joins the window before its flight ends, under one lock, so another
+ * copy sees one or the other, never neither. */
+static struct item *land(pb_pipeline_t *pl, struct item *it, int remember)
+{
+        struct item *followers = NULL;
+        pthread_mutex_lock(&pl->lock);
+        pl->st.in_flight--;
+        pthread_cond_broadcast(&pl->cond);
+        if (it->fl) {
+                if (remember)
+                        pb_dedupe_add_content(pl->window, it->id, pb_mono_ms(), it->content);
+                flight_del(pl, it->fl);
+                followers = it->fl->followers;
+        }
+        pthread_mutex_unlock(&pl->lock);
+        return followers;
 }
 
 /* Settles the items that followed a flight, once the publisher's fate is
@@ -275,29 +298,25 @@ static void settle_followers(pb_pipeline_t *pl, struct item *f, pb_outcome_t pub
         }
 }
 
+/* Settles an item, then its followers, with its result r; frees it. */
+static void settle_flight(pb_pipeline_t *pl, struct item *it, struct item *followers,
+                          const pb_item_result_t *r, int busy)
+{
+        settle(pl, it->doc, r, busy);
+        settle_followers(pl, followers, r->outcome, r->reason, r->maybe_persisted);
+        free(it->fl);
+        free(it);
+}
+
 /* Producer callback: a published item's fate. */
 static void on_record(void *opaque, const pb_delivery_t *dl)
 {
         struct item *it = opaque;
-        struct doc *d = it->doc;
-        pb_pipeline_t *pl = d->pl;
         pb_outcome_t o = dl->fate == PB_FATE_FAILED          ? PB_OUTCOME_FAILED
                          : dl->fate == PB_FATE_DEAD_LETTERED ? PB_OUTCOME_DEAD_LETTERED
-                         : it->rejected                      ? PB_OUTCOME_DEAD_LETTERED
+                         : !it->event_type                   ? PB_OUTCOME_DEAD_LETTERED
                                                              : PB_OUTCOME_DELIVERED;
-        struct item *followers = NULL;
-        pthread_mutex_lock(&pl->lock);
-        pl->st.in_flight--;
-        pthread_cond_broadcast(&pl->cond);
-        if (it->fl) {
-                /* Remembered before the flight ends, under one lock: another
-                 * copy sees one or the other, never neither. */
-                if (o != PB_OUTCOME_FAILED)
-                        pb_dedupe_add_content(pl->window, it->id, pb_mono_ms(), it->content);
-                flight_del(pl, it->fl);
-                followers = it->fl->followers;
-        }
-        pthread_mutex_unlock(&pl->lock);
+        struct item *followers = land(it->doc->pl, it, o != PB_OUTCOME_FAILED);
         pb_item_result_t r = item_result(it, o, dl->reason);
         if (o != PB_OUTCOME_FAILED) {
                 r.topic = dl->topic;
@@ -306,35 +325,20 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
         }
         r.err = dl->err;
         r.maybe_persisted = o == PB_OUTCOME_FAILED && dl->maybe_persisted;
-        if (it->rejected && o == PB_OUTCOME_DEAD_LETTERED && !r.reason)
+        if (!it->event_type && o == PB_OUTCOME_DEAD_LETTERED && !r.reason)
                 r.reason = it->error ? it->error : "rejected by the normalizer";
-        settle(pl, d, &r, 0);
-        settle_followers(pl, followers, o, dl->reason, r.maybe_persisted);
-        free(it->fl);
-        free(it);
+        settle_flight(it->doc->pl, it, followers, &r, 0);
 }
 
 /* --- submission --- */
 
-/* A fate decided here, without Kafka: a duplicate or a refusal. */
-static pb_item_result_t local_result(pb_outcome_t o, const char *id, const pb_envelope_t *e,
-                                     const char *reason)
+/* A fate decided here, without Kafka (a duplicate or a refusal), reported. */
+static void decide(pb_pipeline_t *pl, struct doc *d, pb_outcome_t o, const char *id,
+                   const pb_envelope_t *e, const char *reason, int busy)
 {
-        pb_item_result_t r;
-        memset(&r, 0, sizeof(r));
-        const char *event_type = e ? e->event_type : NULL;
-        int64_t created_us = e ? e->created_us : 0;
-        r.outcome = o;
-        r.id = id;
-        r.event_type = event_type;
-        r.portout_id = e ? e->portout_id : NULL;
-        r.rejected = event_type == NULL;
-        r.dl_stage = event_type ? NULL : "normalize";
-        r.created_us = created_us;
-        r.partition = -1;
-        r.offset = -1;
-        r.reason = reason;
-        return r;
+        pb_item_result_t r = result_of(o, id, e ? e->event_type : NULL, e ? e->portout_id : NULL,
+                                       e ? NULL : "normalize", e ? e->created_us : 0, reason);
+        report(pl, d, &r, busy);
 }
 
 static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t *e,
@@ -350,7 +354,6 @@ static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t 
         it->doc = d;
         it->fl = NULL;
         it->next = NULL;
-        it->rejected = event_type == NULL;
         it->dl_stage = e ? NULL : "normalize";
         it->content = e ? e->payload_hash : 0;
         it->created_us = e ? e->created_us : 0;
@@ -396,20 +399,9 @@ static void dry_publish(pb_pipeline_t *pl, const pb_norm_item_t *ni, struct item
 /* Fails an item that never reached the producer, and whatever followed it. */
 static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int busy)
 {
-        struct item *followers = NULL;
-        pthread_mutex_lock(&pl->lock);
-        pl->st.in_flight--;
-        pthread_cond_broadcast(&pl->cond);
-        if (it->fl) {
-                flight_del(pl, it->fl);
-                followers = it->fl->followers;
-        }
-        pthread_mutex_unlock(&pl->lock);
+        struct item *followers = land(pl, it, 0);
         pb_item_result_t r = item_result(it, PB_OUTCOME_FAILED, reason);
-        settle(pl, it->doc, &r, busy);
-        settle_followers(pl, followers, PB_OUTCOME_FAILED, reason, 0);
-        free(it->fl);
-        free(it);
+        settle_flight(pl, it, followers, &r, busy);
 }
 
 static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
@@ -427,16 +419,13 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
          * after the window, which knows payloads (a conflict is not a
          * duplicate) and copies on their way. */
         if (!pl->window && s->known && s->known(s->known_ctx, key)) {
-                pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
-                report(pl, d, &r, 0);
+                decide(pl, d, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
                 return;
         }
         pthread_mutex_lock(&pl->lock);
         if (pl->closing) {
                 pthread_mutex_unlock(&pl->lock);
-                pb_item_result_t r =
-                    local_result(PB_OUTCOME_FAILED, key, e, "the bridge is shutting down");
-                report(pl, d, &r, 1);
+                decide(pl, d, PB_OUTCOME_FAILED, key, e, "the bridge is shutting down", 1);
                 return;
         }
         struct flight *fl = NULL;
@@ -476,8 +465,7 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         seen = 1;
                 if (seen) {
                         pthread_mutex_unlock(&pl->lock);
-                        pb_item_result_t r = local_result(PB_OUTCOME_DUPLICATE, key, e, NULL);
-                        report(pl, d, &r, 0);
+                        decide(pl, d, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
                         return;
                 }
                 if (cur) {
@@ -491,9 +479,7 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                                 return;
                         }
                         pthread_mutex_unlock(&pl->lock);
-                        pb_item_result_t r =
-                            local_result(PB_OUTCOME_FAILED, key, e, "out of memory");
-                        report(pl, d, &r, 1);
+                        decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
                         return;
                 }
                 fl = flight_add(pl, key);
@@ -511,8 +497,7 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                 pthread_mutex_unlock(&pl->lock);
                 free(fl);
                 free(it);
-                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, key, e, "out of memory");
-                report(pl, d, &r, 1);
+                decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
                 return;
         }
         d->pending++;
@@ -615,9 +600,8 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         pb_time_format_us(s->received_us, received, sizeof(received));
         pb_provenance_t prov = {pb_ingest_name(s->path), received, s->origin};
         if (!b) {
-                pb_item_result_t r = local_result(PB_OUTCOME_FAILED, "", NULL,
-                                                  "out of memory normalizing the document");
-                report(pl, d, &r, 1);
+                decide(pl, d, PB_OUTCOME_FAILED, "", NULL, "out of memory normalizing the document",
+                       1);
         } else {
                 for (size_t i = 0; i < b->cnt; i++)
                         if (b->items[i].env) {
