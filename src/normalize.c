@@ -651,6 +651,9 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                                     scalar_name(buf, len));
                 else if (jerr == json_tokener_continue)
                         item_reject(it, "not valid JSON: document ends early (%zu bytes)", len);
+                else if (jerr == json_tokener_error_depth) /* valid, but no Telnyx event is */
+                        item_reject(it, "nested deeper than %d levels (at byte %zu): not read",
+                                    JSON_TOKENER_DEFAULT_DEPTH, consumed);
                 else if (jerr != json_tokener_success)
                         item_reject(it, "not valid JSON: %s at byte %zu",
                                     json_tokener_error_desc(jerr), consumed);

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "jsoncheck.h"
 #include "normalize.h"
 #include "testutil.h"
 
@@ -563,6 +564,33 @@ static void test_rejections(void **state)
         expect_reject(longid, "longer than 256");
 }
 
+/* Valid JSON nested deeper than json-c reads (32 levels, within what the
+ * scanner passes: 64) is refused for its depth, not called invalid JSON
+ * (fuzz_normalize found "[[[...]]]" 36 deep said "not valid JSON"). */
+static void test_too_deep_is_not_invalid(void **state)
+{
+        (void)state;
+        char doc[2 * 40 + 8] = "{\"d\":";
+        size_t n = strlen(doc);
+        for (int i = 0; i < 39; i++)
+                doc[n++] = '[';
+        for (int i = 0; i < 39; i++)
+                doc[n++] = ']';
+        doc[n++] = '}';
+        doc[n] = '\0';
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        assert_int_equal(pb_json_check(doc, n, &jc), 0); /* fit to publish, as text */
+        pb_jcheck_free(&jc);
+        pb_batch_t *b = norm(doc);
+        assert_int_equal(b->cnt, 1);
+        assert_null(b->items[0].env);
+        assert_non_null(strstr(b->items[0].error, "nested deeper than 32 levels"));
+        assert_null(strstr(b->items[0].error, "not valid JSON"));
+        assert_int_equal(b->items[0].raw_len, n); /* the bytes kept for the dead letter */
+        pb_batch_free(b);
+}
+
 /* The envelope is written directly, not by json-c; it must be the bytes
  * json-c writes for the same tree (PLAIN, no slash escaping): a json-c round
  * trip reproduces it exactly, escapes, unicode, numbers and nesting
@@ -658,6 +686,7 @@ int main(void)
             cmocka_unit_test(test_unicode),
             cmocka_unit_test(test_time_fallbacks),
             cmocka_unit_test(test_rejections),
+            cmocka_unit_test(test_too_deep_is_not_invalid),
             cmocka_unit_test(test_invalid_text_rejected),
             cmocka_unit_test(test_list_split),
             cmocka_unit_test(test_merge_keeps_every_member),
