@@ -1,10 +1,8 @@
 #include "kafka_producer.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -437,26 +435,21 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
                 return;
         }
         /* A fatal handle purges its own queues before we rebuild it: those
-         * records were not delivered by it, the rebuilt one sends them. */
-        if ((p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) && !p->record_timeout_ms) {
-                /* Stays pending; the rebuilt handle sends it again. */
-                pthread_mutex_unlock(&p->lock);
-                return;
-        }
-        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
+         * records were not delivered by it, and stay pending for the rebuilt
+         * one to send. A record too large for the dead-letter topic too goes
+         * again as its prefix and hash, so the event is still accounted for. */
+        int resend = (p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) && !p->record_timeout_ms;
+        int to_dlq = !resend && m->state == MSG_PRIMARY && is_permanent_record_error(err);
+        int cut = !resend && m->state == MSG_DLQ && is_size_error(err) && !m->cut;
+        if (to_dlq)
                 to_dead_letter_locked(p, m, err);
-                pthread_mutex_unlock(&p->lock);
-                return;
-        }
-        if (m->state == MSG_DLQ && is_size_error(err) && !m->cut) {
-                /* Too large for the dead-letter topic too: its prefix and
-                 * hash, so the event is still accounted for. */
+        if (cut) {
                 m->cut = 1;
                 rq_insert(p, m);
-                pthread_mutex_unlock(&p->lock);
-                return;
         }
         pthread_mutex_unlock(&p->lock);
+        if (resend || to_dlq || cut)
+                return;
         char reason[512];
         if (m->state == MSG_DLQ)
                 snprintf(reason, sizeof(reason), "%s; and the dead-letter topic %s failed too: %s",
@@ -671,19 +664,10 @@ static void serve(pb_producer_t *p)
                 ;
 }
 
-static void drain_pipe(pb_producer_t *p)
-{
-        char buf[256];
-        while (read(p->wake[0], buf, sizeof(buf)) > 0)
-                ;
-}
-
 /* Waits for a wake-up (librdkafka event, new requeued work) up to ms. */
 static void wait_wake(pb_producer_t *p, int ms)
 {
-        struct pollfd pfd = {p->wake[0], POLLIN, 0};
-        if (poll(&pfd, 1, ms) > 0)
-                drain_pipe(p);
+        pb_wake_wait(p->wake[0], ms);
 }
 
 /* Purges what librdkafka holds (each record's fate comes through the
@@ -716,16 +700,12 @@ static void rebuild(pb_producer_t *p, const char *why)
         pthread_rwlock_wrlock(&p->rk_lock);
 
         purge_and_destroy(p);
-        drain_pipe(p);
+        wait_wake(p, 0);
 
         char e[512];
-        p->rk = NULL;
-        while (!p->rk) {
-                p->rk = make_rk(p, e, sizeof(e));
-                if (!p->rk) {
-                        pb_err("%s; retrying in 1s", e);
-                        pb_sleep_ms(1000);
-                }
+        while (!(p->rk = make_rk(p, e, sizeof(e)))) {
+                pb_err("%s; retrying in 1s", e);
+                pb_sleep_ms(1000);
         }
         pthread_mutex_lock(&p->lock);
         /* Every record the old handle held goes out again, merged with what
@@ -839,10 +819,7 @@ static void release(pb_producer_t *p)
 {
         if (p->conf_tmpl)
                 rd_kafka_conf_destroy(p->conf_tmpl);
-        if (p->wake[0] >= 0) {
-                close(p->wake[0]);
-                close(p->wake[1]);
-        }
+        pb_wake_close(p->wake);
         pthread_rwlock_destroy(&p->rk_lock);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
@@ -874,13 +851,9 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
         if (!p->conf_tmpl)
                 goto fail;
-        if (pipe(p->wake)) {
+        if (pb_wake_open(p->wake)) {
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "pipe: %s", strerror(errno));
                 goto fail;
-        }
-        for (int i = 0; i < 2; i++) {
-                fcntl(p->wake[i], F_SETFL, fcntl(p->wake[i], F_GETFL) | O_NONBLOCK);
-                fcntl(p->wake[i], F_SETFD, FD_CLOEXEC);
         }
         if (opts && opts->record_timeout_ms > 0) {
                 char v[24], e[256];

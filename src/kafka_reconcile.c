@@ -1,8 +1,6 @@
 #include "kafka_reconcile.h"
 
-#include <fcntl.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -74,10 +72,8 @@ static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metri
         r->ids = pb_dedupe_new(r->capacity, INT64_MAX / 4);
         rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
         char e[512];
-        if (!r->ids || !conf || pipe(r->wake))
+        if (!r->ids || !conf || pb_wake_open(r->wake))
                 goto fail;
-        for (int i = 0; i < 2; i++)
-                fcntl(r->wake[i], F_SETFL, fcntl(r->wake[i], F_GETFL) | O_NONBLOCK);
         /* librdkafka's consumer API needs a group.id; nothing joins or
          * commits under it (assign only, no auto commit), but librdkafka
          * still looks up its coordinator: DESCRIBE on the group. */
@@ -427,12 +423,7 @@ static int read_to_targets(pb_reconcile_t *r, int64_t until, int timeout_ms, uin
                                 return pb_seterr(errstr, errsz,
                                                  "reconcile: not at the topics' ends within %d ms",
                                                  timeout_ms);
-                        struct pollfd pfd = {r->wake[0], POLLIN, 0};
-                        if (poll(&pfd, 1, left < 100 ? (int)left : 100) > 0) {
-                                char buf[64];
-                                while (read(r->wake[0], buf, sizeof(buf)) > 0)
-                                        ;
-                        }
+                        pb_wake_wait(r->wake[0], left < 100 ? (int)left : 100);
                         continue;
                 }
                 struct part *pt =
@@ -541,10 +532,7 @@ void pb_reconcile_free(pb_reconcile_t *r)
                 left = pb_kafka_destroy_bounded(r->rk, 1, DESTROY_MS) == 0;
         if (!left)
                 return; /* librdkafka may still write to the pipe; we are exiting */
-        if (r->wake[0] >= 0) {
-                close(r->wake[0]);
-                close(r->wake[1]);
-        }
+        pb_wake_close(r->wake);
         pb_dedupe_free(r->ids);
         free(r);
 }

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,37 @@
 #include <unistd.h>
 
 #include "pb.h"
+
+int pb_wake_open(int fds[2])
+{
+        if (pipe(fds)) {
+                fds[0] = fds[1] = -1;
+                return PB_ERR;
+        }
+        for (int i = 0; i < 2; i++) {
+                fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+                fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        }
+        return 0;
+}
+
+void pb_wake_wait(int fd, int ms)
+{
+        struct pollfd pfd = {fd, POLLIN, 0};
+        char buf[256];
+        if (poll(&pfd, 1, ms) > 0)
+                while (read(fd, buf, sizeof(buf)) > 0)
+                        ;
+}
+
+void pb_wake_close(int fds[2])
+{
+        if (fds[0] < 0)
+                return;
+        close(fds[0]);
+        close(fds[1]);
+        fds[0] = fds[1] = -1;
+}
 
 int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, const char *fmt, ...)
 {

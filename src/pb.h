@@ -77,6 +77,17 @@ void pb_cond_timedwait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
 /* Sleeps ms milliseconds (relative, resumed after signals). */
 void pb_sleep_ms(int64_t ms);
 
+/* A thread's wake-up pipe (librdkafka's queue events, a stop): both ends
+ * non-blocking and close-on-exec; fds[1] is written, fds[0] waited on.
+ * PB_ERR with errno set, both ends then -1. */
+int pb_wake_open(int fds[2]);
+
+/* Waits up to ms for fd to be readable, and empties it. */
+void pb_wake_wait(int fd, int ms);
+
+/* Closes both ends of a pipe from pb_wake_open() (none if fds[0] is -1). */
+void pb_wake_close(int fds[2]);
+
 /* Reads a whole small file: a regular file (not a directory, FIFO or
  * device, which would hang or mislead) of at most max bytes. *out is
  * NUL-terminated and the caller's to free. PB_ERR with errstr saying why

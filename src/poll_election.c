@@ -1,8 +1,6 @@
 #include "poll_election.h"
 
-#include <fcntl.h>
 #include <json-c/json.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,13 +114,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         lost ? "lost (the group session expired)" : "revoked");
 }
 
-static void drain_pipe(int fd)
-{
-        char buf[64];
-        while (read(fd, buf, sizeof(buf)) > 0)
-                ;
-}
-
 /* Serves the consumer: rebalances, heartbeats' errors. The control topic
  * carries no records; anything read is dropped. */
 
@@ -146,9 +137,7 @@ static void *election_main(void *arg)
                                 pb_warn("poll election: %s; retrying", err);
                         next_create = pb_mono_ms() + 5000;
                 }
-                struct pollfd pfd = {e->wake[0], POLLIN, 0};
-                if (poll(&pfd, 1, 100) > 0)
-                        drain_pipe(e->wake[0]);
+                pb_wake_wait(e->wake[0], 100);
                 rd_kafka_message_t *m;
                 while ((m = rd_kafka_consumer_poll(e->rk, 0)) != NULL) {
                         if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -214,12 +203,10 @@ pb_election_t *pb_election_new(const pb_config_t *cfg, pb_metrics_t *metrics, ch
         char host[64] = "?";
         gethostname(host, sizeof(host) - 1);
         snprintf(e->who, sizeof(e->who), "%s:%ld", host, (long)getpid());
-        if (pipe(e->wake)) {
+        if (pb_wake_open(e->wake)) {
                 pb_seterr(errstr, errsz, "pipe failed");
                 goto fail;
         }
-        for (int i = 0; i < 2; i++)
-                fcntl(e->wake[i], F_SETFL, fcntl(e->wake[i], F_GETFL) | O_NONBLOCK);
         e->rk = make_consumer(cfg, e, 1, errstr, errsz);
         if (!e->rk)
                 goto fail;
@@ -246,10 +233,7 @@ pb_election_t *pb_election_new(const pb_config_t *cfg, pb_metrics_t *metrics, ch
 fail:
         if (e->rk)
                 pb_kafka_destroy_bounded(e->rk, 1, DESTROY_MS);
-        if (e->wake[0] >= 0) {
-                close(e->wake[0]);
-                close(e->wake[1]);
-        }
+        pb_wake_close(e->wake);
         pthread_mutex_destroy(&e->lock);
         pthread_cond_destroy(&e->cond);
         free(e);
@@ -381,8 +365,7 @@ void pb_election_free(pb_election_t *e)
         set_leader_gauge(e, 0);
         if (!left)
                 return; /* librdkafka may still use e and its pipe; we are exiting */
-        close(e->wake[0]);
-        close(e->wake[1]);
+        pb_wake_close(e->wake);
         pthread_mutex_destroy(&e->lock);
         pthread_cond_destroy(&e->cond);
         free(e);
