@@ -112,7 +112,11 @@ start_fake() {
   [ -n "$FAKE_PID" ] && { kill $FAKE_PID 2>/dev/null; wait $FAKE_PID 2>/dev/null || true; }
   python3 "$PB_SOURCE_DIR/tests/fake_telnyx/fake_telnyx.py" --events "$1" "${@:2}" > "$WORK/fake.out" 2>&1 &
   FAKE_PID=$!
-  for _ in $(seq 1 100); do grep -q listening "$WORK/fake.out" && break; sleep 0.1; done
+  # Python starts in well under a second, but not on a machine running two
+  # test lanes at load 15 (10 s was not enough once: the test then talked
+  # to port 80).
+  for _ in $(seq 1 300); do grep -q listening "$WORK/fake.out" && break; sleep 0.1; done
+  grep -q listening "$WORK/fake.out" || { cat "$WORK/fake.out"; fail "the fake Telnyx API did not start within 30 s"; }
   FAKE="http://127.0.0.1:$(sed -n 's/listening on //p' "$WORK/fake.out")"
   export TELNYX_API_BASE="$FAKE/v2" TELNYX_API_KEY=test-key
 }

@@ -62,7 +62,7 @@ start_replica() { # start_replica N [PORT]: the same webhook port again on a res
   URL[$1]="http://127.0.0.1:${PORT[$1]}/hook"
 }
 ready() { # waits until replica N answers /readyz 200 (index loaded)
-  for _ in $(seq 1 300); do curl -sf "${ADM[$1]}/readyz" > /dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -sf "${ADM[$1]}/readyz" > /dev/null && return 0; sleep 0.1; done
   cat "$WORK/r$1.log"; fail "replica $1 never ready: $(curl -s "${ADM[$1]}/readyz")"
 }
 leader_of() {

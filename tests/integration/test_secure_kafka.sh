@@ -116,7 +116,7 @@ for mode in $MODES; do
   start_fake 0
   for i in 1 2 3; do start_replica $i "$conf"; done
   for i in 1 2 3; do
-    for _ in $(seq 1 300); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 600); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
     curl -sf "${ADM[$i]}/readyz" > /dev/null || { cat "$WORK/r$i.log"; fail "$mode: replica $i not ready: $(curl -s "${ADM[$i]}/readyz")"; }
   done
   for _ in $(seq 1 300); do [ "$(leaders)" = 1 ] && break; sleep 0.1; done

@@ -46,7 +46,7 @@ wait_writer() {
 }
 for i in 1 2 3; do start_replica $i; done
 for i in 1 2 3; do
-  for _ in $(seq 1 300); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 600); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
 done
 wait_writer
 first=$W
