@@ -664,12 +664,6 @@ static void serve(pb_producer_t *p)
                 ;
 }
 
-/* Waits for a wake-up (librdkafka event, new requeued work) up to ms. */
-static void wait_wake(pb_producer_t *p, int ms)
-{
-        pb_wake_wait(p->wake[0], ms);
-}
-
 /* Purges what librdkafka holds (each record's fate comes through the
  * delivery callback: FAILED), serves those reports for up to 5 s, then
  * destroys the handle within DESTROY_MS. Returns nonzero if the teardown was
@@ -680,7 +674,7 @@ static int purge_and_destroy(pb_producer_t *p)
         int64_t until = pb_mono_ms() + 5000;
         while (rd_kafka_outq_len(p->rk) > 0 && pb_mono_ms() < until) {
                 serve(p);
-                wait_wake(p, 20);
+                pb_wake_wait(p->wake[0], 20);
         }
         serve(p);
         return pb_kafka_destroy_bounded(p->rk, 0, DESTROY_MS);
@@ -700,7 +694,7 @@ static void rebuild(pb_producer_t *p, const char *why)
         pthread_rwlock_wrlock(&p->rk_lock);
 
         purge_and_destroy(p);
-        wait_wake(p, 0);
+        pb_wake_wait(p->wake[0], 0); /* what the old handle wrote */
 
         char e[512];
         while (!(p->rk = make_rk(p, e, sizeof(e)))) {
@@ -791,7 +785,7 @@ static void *poll_main(void *arg)
                 pthread_mutex_unlock(&p->lock);
                 if (stop)
                         break;
-                wait_wake(p, ms);
+                pb_wake_wait(p->wake[0], ms); /* librdkafka's events, requeued work */
                 serve(p);
                 if (rd_kafka_fatal_error(p->rk, fe, sizeof(fe)) && !p->refused)
                         rebuild(p, fe);

@@ -258,7 +258,7 @@ static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const
                          reason);
 }
 
-/* An item leaves the air: returns the items that followed it. remember: its
+/* An item's flight ends: returns the items that followed it. remember: its
  * id joins the window before its flight ends, under one lock, so another
  * copy sees one or the other, never neither. */
 static struct item *land(pb_pipeline_t *pl, struct item *it, int remember)
