@@ -6,6 +6,8 @@
 #   rest_page  a REST list page: element spans, per-element verdicts, errors
 #   config     the configuration loader with ${VAR} substitution
 #   http       raw bytes into the HTTP listener over loopback
+#   json_members  differential: the JSON checker and json-c read the same
+#              members from every text the checker passes
 #   scripts/fuzz.sh [SECONDS_EACH] [TARGET...]   (default 60, all targets)
 # PB_FUZZ_RUNS=N runs each target for N executions instead (a long run).
 set -euo pipefail
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http)
+[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members)
 CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_FUZZ=ON \
   -DPB_SANITIZE=ON -DPB_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"
@@ -22,6 +24,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   case $t in
     webhook | normalize | rest_page) cp tests/fixtures/*.json "$corpus/" ;;
+    json_members) cp tests/fixtures/*.json tests/fuzz/seeds/json/* "$corpus/" ;;
     config) cp tests/fuzz/seeds/config/* "$corpus/" ;;
     http) cp tests/fuzz/seeds/http/* "$corpus/" ;;
   esac

@@ -293,6 +293,10 @@ static int string(struct scan *sc, struct name *nm)
                                 problem(sc, at, "has a lone surrogate escape (\\u%04x)", cp);
                         }
                 }
+                /* json-c keys are C strings: "id\u0000" would be "id" to it,
+                 * a second "id" the duplicate rule above never saw. */
+                if (nm && cp == 0)
+                        problem(sc, at, "has a member name holding U+0000");
                 if (nm && arena_cp(sc, cp))
                         return fatal(sc, "out of memory");
                 seg = sc->pos;
@@ -449,6 +453,7 @@ static int container(struct scan *sc, int is_array)
 {
         if (sc->depth >= PB_JSON_MAX_DEPTH)
                 return fatal(sc, "nesting too deep");
+        sc->jc->containers++;
         struct frame *f = &sc->fr[++sc->depth];
         memset(f, 0, sizeof(*f));
         f->is_array = is_array;
@@ -485,7 +490,12 @@ static int container(struct scan *sc, int is_array)
                                 return fatal(sc, "out of memory");
                         struct name *nm = &sc->names[sc->nn];
                         nm->at = sc->pos;
-                        if (string(sc, nm))
+                        /* A problem in a name belongs to its object, not to
+                         * the member before it. */
+                        sc->depth--;
+                        int rc = string(sc, nm);
+                        sc->depth++;
+                        if (rc)
                                 return -1;
                         sc->nn++;
                         f->name_plain = !nm->in_arena;
@@ -514,6 +524,10 @@ static int container(struct scan *sc, int is_array)
                 }
                 if (value(sc))
                         return -1;
+                if (is_array)
+                        sc->jc->elements++;
+                else
+                        sc->jc->members++;
                 if (items) {
                         sc->jc->items[sc->jc->nitems - 1].len = sc->pos - vstart;
                         sc->in_item = 0;

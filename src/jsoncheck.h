@@ -30,6 +30,10 @@ typedef struct pb_jcheck {
         pb_jitem_t *items; /* out (want_items): one per element, or NULL */
         size_t nitems;
         int items_ok; /* out: the spans cover the whole "data" array */
+        /* out, as read so far: objects and arrays, the members of every
+         * object, the elements of every array (a parser that reads the text
+         * as we do holds exactly these) */
+        size_t containers, members, elements;
 } pb_jcheck_t;
 
 /* Checks buf[0..len). Returns 0 if it is fit to publish, 1 if it is valid

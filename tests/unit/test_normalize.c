@@ -449,6 +449,17 @@ static void test_invalid_text_rejected(void **state)
             {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"payload\":{"
              "\"id\":\"p\",\"\\u0069d\":\"q\"}}}",
              "field \"data.payload\" has the member \"id\" more than once"},
+            /* A name with U+0000: json-c reads "id\u0000" as "id", so it
+             * would publish evt-B as the id the checker saw once. */
+            {"{\"data\":{\"id\":\"evt-A\",\"id\\u0000\":\"evt-B\",\"event_type\":"
+             "\"portout.status_changed\",\"portout_id\":\"p\"}}",
+             "field \"data\" has a member name holding U+0000"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"portout_id\":"
+             "\"p\"},\"data\\u0000x\":{\"id\":\"b\"}}",
+             "has a member name holding U+0000"},
+            {"{\"data\":{\"id\":\"a\",\"event_type\":\"portout.status_changed\",\"payload\":{"
+             "\"id\":\"p\",\"id\\u0000\":\"q\"}}}",
+             "field \"data.payload\" has a member name holding U+0000"},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 pb_batch_t *b = norm(cases[i].doc);
