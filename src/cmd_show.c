@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cmd.h"
+#include "jsoncheck.h"
 #include "kafka_conf.h"
 #include "kafka_topics.h"
 #include "privacy.h"
@@ -80,7 +81,8 @@ static const char *str_at(json_object *o, const char *a, const char *b)
  * summary of its payload (never the payload itself). */
 static void describe_event(const rd_kafka_message_t *m, struct entry *e)
 {
-        json_object *env = m->payload ? json_tokener_parse((const char *)m->payload) : NULL;
+        char why[PB_ERRSZ];
+        json_object *env = pb_json_parse(m->payload, m->len, why, sizeof(why));
         json_object *data = NULL, *payload = NULL;
         if (env && json_object_object_get_ex(env, "data", &data))
                 json_object_object_get_ex(data, "payload", &payload);
@@ -170,8 +172,8 @@ static int on_record(void *ctx, const rd_kafka_message_t *m, char *errstr, size_
         const char *topic = rd_kafka_topic_name(m->rkt);
         if (!strcmp(topic, s->state_topic)) {
                 json_object *env = NULL, *data = NULL;
-                if (about(m, s->id, 0) && m->payload &&
-                    (env = json_tokener_parse((const char *)m->payload)) &&
+                char why[PB_ERRSZ];
+                if (about(m, s->id, 0) && (env = pb_json_parse(m->payload, m->len, why, sizeof(why))) &&
                     json_object_object_get_ex(env, "data", &data)) {
                         json_object_put(s->state);
                         s->state = json_object_get(data);

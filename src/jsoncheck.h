@@ -44,6 +44,28 @@ int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc);
 /* Frees what pb_json_check() allocated in jc (not jc itself). */
 void pb_jcheck_free(pb_jcheck_t *jc);
 
+/* What json-c would allocate to hold a text of len bytes that the check
+ * counted in jc (an estimate from above, in bytes). */
+size_t pb_json_cost(const pb_jcheck_t *jc, size_t len);
+
+/* The most memory one text may make json-c allocate, unless a caller says
+ * otherwise: 32 MiB (a page of 250 Telnyx events takes about 2). */
+#define PB_JSON_MAX_COST ((size_t)32 << 20)
+
+struct json_object;
+
+/* Reads buf[0..len) (no NUL needed) with json-c: one JSON value and
+ * nothing after it but whitespace, checked first (pb_json_check()) and
+ * refused, before anything is built, if it would take json-c more than
+ * PB_JSON_MAX_COST. Every parse of bytes from Kafka, the API or a file
+ * comes through here. NULL with why when refused; else the caller owns the
+ * value (json_object_put()). */
+struct json_object *pb_json_parse(const char *buf, size_t len, char *why, size_t whysz);
+
+/* pb_json_parse() with another bound (0: none). */
+struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_cost, char *why,
+                                      size_t whysz);
+
 /* 1 if s[0..n) is UTF-8 as RFC 3629 defines it (no overlong forms, no
  * surrogates, nothing above U+10FFFF). */
 int pb_utf8_valid(const char *s, size_t n);

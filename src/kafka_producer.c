@@ -1,3 +1,4 @@
+#include "jsoncheck.h"
 #include "kafka_producer.h"
 
 #include <errno.h>
@@ -484,8 +485,9 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
 {
         (void)rk;
         pb_producer_t *p = opaque;
-        json_object *root = json_tokener_parse(json), *brokers;
-        (void)json_len;
+        char why[PB_ERRSZ];
+        /* librdkafka's own text: bounded by its length, not by its cost */
+        json_object *root = pb_json_parse_max(json, json_len, 0, why, sizeof(why)), *brokers;
         int up = 0;
         if (root && json_object_object_get_ex(root, "brokers", &brokers)) {
                 json_object_object_foreach(brokers, name, b)

@@ -1,3 +1,4 @@
+#include "jsoncheck.h"
 #include "poll_checkpoint.h"
 
 #include <errno.h>
@@ -27,7 +28,8 @@ int pb_checkpoint_read(const char *path, int64_t *created_us, char *errstr, size
         size_t n = fread(buf, 1, MAX_FILE, f);
         fclose(f);
         buf[n] = '\0';
-        json_object *o = json_tokener_parse(buf), *v;
+        char why[PB_ERRSZ];
+        json_object *o = pb_json_parse(buf, n, why, sizeof(why)), *v;
         int64_t us;
         int ok = o && json_object_object_get_ex(o, "created_at", &v) &&
                  json_object_is_type(v, json_type_string) &&
@@ -91,9 +93,13 @@ int pb_checkpoint_lock(const char *path, char *errstr, size_t errsz)
         char lp[4096];
         if (snprintf(lp, sizeof(lp), "%s.lock", path) >= (int)sizeof(lp))
                 return pb_seterr(errstr, errsz, "checkpoint path too long");
-        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        /* O_NOFOLLOW: a planted symlink must not make us truncate and write
+         * the file it names. */
+        int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
-                return pb_seterr(errstr, errsz, "checkpoint lock %s: %s", lp, strerror(errno));
+                return pb_seterr(errstr, errsz, "checkpoint lock %s: %s", lp,
+                                 errno == ELOOP ? "is a symbolic link; refusing to follow it"
+                                                : strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
                 int e = errno;
                 char pid[32] = "";

@@ -1,3 +1,4 @@
+#include "jsoncheck.h"
 #include "state_writer.h"
 
 #include <json-c/json.h>
@@ -206,7 +207,8 @@ static int learn_state(void *ctx, const rd_kafka_message_t *m, char *errstr, siz
         (void)errstr;
         (void)errsz;
         pb_state_t *s = ctx;
-        json_object *o = m->payload ? json_tokener_parse((const char *)m->payload) : NULL;
+        char why[PB_ERRSZ];
+        json_object *o = pb_json_parse(m->payload, m->len, why, sizeof(why));
         json_object *data = NULL;
         pb_portout_view_t v;
         s->loaded++;

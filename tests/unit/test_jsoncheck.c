@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 
 #include "jsoncheck.h"
 
@@ -135,6 +137,58 @@ static void test_items(void **state)
         pb_jcheck_free(&jc);
 }
 
+/* pb_json_parse(): exactly the bytes given, whole, and never more memory
+ * than the bound says. */
+static void test_parse(void **state)
+{
+        (void)state;
+        char why[256];
+        /* No NUL after the text: a Kafka record's payload (exactly its bytes,
+         * so that ASan sees a read past them). */
+        char *rec = malloc(11);
+        memcpy(rec, "{\"a\":[1,2]}", 11);
+        json_object *o = pb_json_parse(rec, 11, why, sizeof(why));
+        assert_non_null(o);
+        assert_int_equal(json_object_object_length(o), 1);
+        json_object_put(o);
+        memcpy(rec, "{\"a\":12345", 10); /* cut short at its last byte */
+        assert_null(pb_json_parse(rec, 10, why, sizeof(why)));
+        free(rec);
+        o = pb_json_parse("12", 2, why, sizeof(why)); /* a number at the very end */
+        assert_non_null(o);
+        assert_int_equal(json_object_get_int(o), 12);
+        json_object_put(o);
+        o = pb_json_parse(" {} \n", 5, why, sizeof(why));
+        assert_non_null(o);
+        json_object_put(o);
+        static const char *const bad[] = {"", "{", "{} {}", "{}x", "null", "{\"a\":1,}"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                why[0] = '\0';
+                assert_null(pb_json_parse(bad[i], strlen(bad[i]), why, sizeof(why)));
+                assert_true(why[0] != '\0');
+        }
+        /* A text cut short inside the bytes given is not read past them. */
+        assert_null(pb_json_parse("{\"a\":\"bc\"}", 8, why, sizeof(why)));
+        /* Cost: 100,000 empty objects take json-c about 80 MB; refused. */
+        size_t n = 100000, len = 2 + 3 * n;
+        char *many = malloc(len + 1);
+        char *p = many;
+        *p++ = '[';
+        for (size_t i = 0; i < n; i++) {
+                memcpy(p, i ? ",{}" : "{}", i ? 3 : 2);
+                p += i ? 3 : 2;
+        }
+        *p++ = ']';
+        len = (size_t)(p - many);
+        assert_null(pb_json_parse(many, len, why, sizeof(why)));
+        assert_non_null(strstr(why, "would take about"));
+        o = pb_json_parse_max(many, len, 0, why, sizeof(why)); /* unbounded: read */
+        assert_non_null(o);
+        assert_int_equal(json_object_array_length(o), n);
+        json_object_put(o);
+        free(many);
+}
+
 static void test_utf8(void **state)
 {
         (void)state;
@@ -150,7 +204,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_publishable), cmocka_unit_test(test_problems),
             cmocka_unit_test(test_not_json),    cmocka_unit_test(test_items),
-            cmocka_unit_test(test_utf8),
+            cmocka_unit_test(test_utf8),        cmocka_unit_test(test_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,28 @@ static void test_lock_in_use(void **state)
         assert_int_equal(pb_checkpoint_lock("/nonexistent-dir/cp.json", err, sizeof(err)), -1);
 }
 
+/* A planted "checkpoint.json.lock" symlink is refused, not followed: the
+ * lock used to open it O_RDWR|O_CREAT and truncate it, so the bridge
+ * overwrote whatever file the link named with its pid. */
+static void test_lock_symlink_refused(void **state)
+{
+        (void)state;
+        char err[256], lock[160], victim[160];
+        snprintf(victim, sizeof(victim), "%s/victim", dir);
+        snprintf(lock, sizeof(lock), "%s.lock", path);
+        write_file(victim, "precious\n");
+        assert_int_equal(symlink(victim, lock), 0);
+        assert_int_equal(pb_checkpoint_lock(path, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "symbolic link"));
+        FILE *f = fopen(victim, "r");
+        char buf[64] = "";
+        assert_non_null(fgets(buf, sizeof(buf), f));
+        fclose(f);
+        assert_string_equal(buf, "precious\n");
+        unlink(lock);
+        unlink(victim);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -141,6 +163,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_unusable, setup, teardown),
             cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
             cmocka_unit_test_setup_teardown(test_lock_in_use, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_lock_symlink_refused, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
