@@ -217,8 +217,17 @@ const struct pb_option pb_options[] = {
      NULL, "Retry-After value (seconds) sent with 503 and 429 answers."},
     {"webhook.max_connections", OPT_INT, OFF(webhook_max_connections), 0, "1024", 1, 100000, NULL,
      NULL, NULL,
-     "Most concurrent connections on the webhook listener; more are refused.\n"
-     "Keep the process's open-file limit above it (LimitNOFILE, ulimit -n)."},
+     "Most concurrent connections on the webhook listener. Past it, the oldest\n"
+     "connection that has shown no validly signed request (and waits on nothing)\n"
+     "is closed for the new one, so a client holding every slot cannot keep\n"
+     "Telnyx out. Keep the process's open-file limit above it (LimitNOFILE)."},
+    {"webhook.unverified_budget_bytes", OPT_INT, OFF(webhook_unverified_budget_bytes), 0,
+     "16777216", 65536, 1073741824, NULL, NULL, NULL,
+     "Bytes of request bodies held before their signature is checked, across all\n"
+     "connections together. Past it, the request whose body has been arriving\n"
+     "longest (250 ms at least) is cut for room (503), or a new one gets 503 at\n"
+     "its headers: what unauthenticated clients can make the bridge hold is\n"
+     "bounded by this, whatever they send (docs/security.md)."},
     {"webhook.max_connections_per_ip", OPT_INT, OFF(webhook_max_connections_per_ip), 0, "0", 0,
      100000, NULL, NULL, NULL,
      "Most concurrent connections from one client address (0: no cap). Leave it 0\n"

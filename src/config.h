@@ -110,6 +110,7 @@ typedef struct pb_config {
         int64_t webhook_connection_timeout_s;
         int64_t webhook_request_timeout_ms;
         int64_t webhook_max_connections_per_ip;
+        int64_t webhook_unverified_budget_bytes;
         int webhook_reuse_port;
         int64_t webhook_threads;
         int64_t dedupe_entries;

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "log.h"
 #include "pb.h"
 
@@ -19,11 +18,15 @@
 struct conn {
         struct conn *prev, *next;
         int fd;
+        int64_t opened_ms;
         int64_t since_ms; /* when the current request's clock started */
         int reading;      /* waiting for a complete request: the deadline runs */
         int uri_seen;     /* a request line arrived (else the connection is idle) */
-        int cut;          /* 1: 408 and FIN sent; 2: shut down both ways */
+        int cut;          /* 1: an answer (408, 503) and FIN sent; 2: shut down both ways */
         int eof_scans;    /* deadline scans in a row that found the client's write side shut */
+        int proven;       /* a request on it was authentic (pb_http_req_trust) */
+        int busy;         /* its request was handed over and is not answered yet */
+        struct pb_http_req *req; /* the request being read or answered on it */
         int64_t cut_ms;
         char addr[64];
 };
@@ -42,7 +45,18 @@ struct pb_http_req {
         int suspended;
         struct MHD_Response *resp;
         unsigned status;
-        pb_buf_t body;
+        /* The body, after PB_HTTP_BODY_ROOM bytes of room (pb_http_req_prefix):
+         * allocated as it arrives, at most max_body, freed once on_request
+         * returns. */
+        char *mem;
+        size_t blen, bcap;
+        int64_t declared; /* Content-Length, -1 if none (chunked) */
+        int overflow;     /* over max_body: read and discarded */
+        int evicted;      /* cut to make room (the budget): its bytes are dropped */
+        size_t held;      /* bytes of the unverified budget it holds (its allocation) */
+        int64_t t0_ms;    /* its headers were taken */
+        struct pb_http_req *rprev, *rnext; /* reading: holding budget, oldest first */
+        int reading_listed;
         long long start_ms;
         void *data;
         struct pb_http_req *wprev, *wnext; /* waiting: handed and unanswered */
@@ -59,6 +73,11 @@ struct pb_httpd {
         struct conn *conns;
         struct pb_http_req *waiting, *waiting_tail; /* oldest first: by deadline */
         size_t nwaiting;
+        struct pb_http_req *reading, *reading_tail; /* bodies being read: oldest first */
+        size_t budget_used;                         /* bytes they hold together */
+        size_t nconns;
+        char evict_resp[512]; /* the 503 a request cut for room gets */
+        size_t evict_resp_len;
         size_t live; /* requests libmicrohttpd has not completed */
         int quiesced;
         int stop;
@@ -75,6 +94,14 @@ static void count(pb_httpd_t *h, unsigned code, const char *reason)
         char labels[128];
         snprintf(labels, sizeof(labels), "code=\"%u\",reason=\"%s\"", code, reason);
         pb_metrics_add(h->o.metrics, "portout_bridge_http_requests_total", labels, 1);
+}
+
+/* A log line about a refused client was left out (its budget was spent). */
+static void left_out(pb_httpd_t *h, int written)
+{
+        if (!written && h->o.metrics)
+                pb_metrics_add(h->o.metrics, "portout_bridge_log_lines_left_out_total",
+                               "what=\"listener\"", 1);
 }
 
 /* --- the request API --- */
@@ -97,13 +124,61 @@ const char *pb_http_req_header(const pb_http_req_t *r, const char *name)
 const char *pb_http_req_body(const pb_http_req_t *r, size_t *len)
 {
         if (len)
-                *len = pb_buf_len(&r->body);
-        return pb_buf_ptr(&r->body);
+                *len = r->mem ? r->blen : 0;
+        return r->mem ? r->mem + PB_HTTP_BODY_ROOM : "";
+}
+
+const void *pb_http_req_prefix(pb_http_req_t *r, const void *prefix, size_t n, size_t *total)
+{
+        if (n > PB_HTTP_BODY_ROOM)
+                return NULL;
+        char *room = r->mem;
+        if (!room) { /* an empty body: the room alone */
+                room = calloc(1, PB_HTTP_BODY_ROOM + 1);
+                if (!room)
+                        return NULL;
+                r->mem = room;
+                r->blen = r->bcap = 0;
+        }
+        memcpy(room + PB_HTTP_BODY_ROOM - n, prefix, n);
+        *total = n + r->blen;
+        return room + PB_HTTP_BODY_ROOM - n;
 }
 
 int pb_http_req_too_large(const pb_http_req_t *r)
 {
-        return r->body.overflow;
+        return r->overflow;
+}
+
+struct count_ctx {
+        const char *name;
+        int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+        (void)kind;
+        (void)value;
+        struct count_ctx *c = cls;
+        if (!strcasecmp(key, c->name))
+                c->n++;
+        return MHD_YES;
+}
+
+int pb_http_req_header_count(const pb_http_req_t *r, const char *name)
+{
+        struct count_ctx c = {name, 0};
+        MHD_get_connection_values(r->mc, MHD_HEADER_KIND, count_header, &c);
+        return c.n;
+}
+
+void pb_http_req_trust(pb_http_req_t *r)
+{
+        pthread_mutex_lock(&r->h->lock);
+        if (r->conn)
+                r->conn->proven = 1;
+        pthread_mutex_unlock(&r->h->lock);
 }
 
 const char *pb_http_req_client(const pb_http_req_t *r)
@@ -126,6 +201,163 @@ void *pb_http_req_data(const pb_http_req_t *r)
         return r->data;
 }
 
+/* --- bodies and the unverified budget ---
+ * Bytes of bodies not yet handed over (so not yet verified) are held
+ * against opts.unverified_budget, across all connections, as they arrive.
+ * When a chunk does not fit, the request that has been reading longest
+ * (at least EVICT_MIN_MS) is cut to make room: 503 and closed. A sender
+ * whose body has not come is the one that waits; taking the budget again
+ * costs an attacker the whole budget in bytes every EVICT_MIN_MS. */
+#define PB_HTTP_CONN_MEMORY (12 * 1024)
+#define BODY_FIRST   (16 * 1024) /* a body's first allocation at most: it grows as bytes come */
+#define EVICT_MIN_MS 250
+
+static pb_log_limit_t evict_log = PB_LOG_LIMIT_INIT;
+
+static void reading_del_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        if (!r->reading_listed)
+                return;
+        if (r->rprev)
+                r->rprev->rnext = r->rnext;
+        else
+                h->reading = r->rnext;
+        if (r->rnext)
+                r->rnext->rprev = r->rprev;
+        else
+                h->reading_tail = r->rprev;
+        r->rprev = r->rnext = NULL;
+        r->reading_listed = 0;
+}
+
+/* The request gives its budget back and leaves the reading list. */
+static void release_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        h->budget_used -= r->held;
+        r->held = 0;
+        reading_del_locked(h, r);
+}
+
+static void body_free_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        release_locked(h, r);
+        free(r->mem);
+        r->mem = NULL;
+        r->blen = r->bcap = 0;
+}
+
+/* Closes a connection from outside libmicrohttpd (under h->lock, which its
+ * close waits for, so the fd is never a reused one): with an answer, as a
+ * lingering close (the answer and a FIN, the read side a moment later), or
+ * at once. */
+static void cut_conn_locked(struct conn *c, const char *answer, size_t len)
+{
+        if (!c || c->fd < 0 || c->cut)
+                return;
+        if (answer) {
+                ssize_t w = send(c->fd, answer, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                (void)w;
+                shutdown(c->fd, SHUT_WR);
+                c->cut = 1;
+                c->cut_ms = pb_mono_ms();
+        } else {
+                shutdown(c->fd, SHUT_RDWR);
+                c->cut = 2;
+        }
+}
+
+static void evict_locked(pb_httpd_t *h, pb_http_req_t *r, const char *why)
+{
+        body_free_locked(h, r);
+        r->evicted = 1;
+        cut_conn_locked(r->conn, h->evict_resp, h->evict_resp_len);
+        count(h, 503, "evicted");
+        if (h->o.metrics)
+                pb_metrics_add(h->o.metrics, "portout_bridge_http_evictions_total",
+                               "what=\"request\"", 1);
+        left_out(h, pb_log_limited(&evict_log, PB_LOG_INFO, "%s: 503 evicted from %s: %s", h->o.name,
+                       r->client, why));
+}
+
+/* The oldest reading request other than r holding budget for at least
+ * EVICT_MIN_MS, or NULL. */
+static pb_http_req_t *victim_locked(pb_httpd_t *h, const pb_http_req_t *r, int64_t now)
+{
+        for (pb_http_req_t *v = h->reading; v; v = v->rnext)
+                if (v != r && v->held)
+                        return now - v->t0_ms >= EVICT_MIN_MS ? v : NULL;
+        return NULL;
+}
+
+/* Makes r hold need bytes of the budget, cutting the longest readers if
+ * they are in the way; -1 if it cannot. */
+static int hold_locked(pb_httpd_t *h, pb_http_req_t *r, size_t need)
+{
+        if (!h->o.unverified_budget || need <= r->held)
+                return 0;
+        int64_t now = pb_mono_ms();
+        while (h->budget_used - r->held + need > h->o.unverified_budget) {
+                pb_http_req_t *v = victim_locked(h, r, now);
+                if (!v)
+                        return -1;
+                evict_locked(h, v, "the bytes of unverified requests reached "
+                                   "webhook.unverified_budget_bytes; the one reading longest "
+                                   "makes room");
+        }
+        h->budget_used += need - r->held;
+        r->held = need;
+        if (!r->reading_listed) {
+                r->t0_ms = now;
+                r->rprev = h->reading_tail;
+                if (h->reading_tail)
+                        h->reading_tail->rnext = r;
+                else
+                        h->reading = r;
+                h->reading_tail = r;
+                r->reading_listed = 1;
+        }
+        return 0;
+}
+
+/* A chunk of the body: kept if it fits max_body and the budget (the
+ * allocation grows by doubling, up to the declared length), else the body
+ * is dropped (too large: the application is told; no room: cut). */
+static void take_upload_locked(pb_httpd_t *h, pb_http_req_t *r, const char *data, size_t n)
+{
+        if (r->answered || r->overflow || r->evicted)
+                return;
+        size_t len = r->blen + n;
+        if (len > h->o.max_body) {
+                r->overflow = 1;
+                body_free_locked(h, r);
+                return;
+        }
+        if (hold_locked(h, r, len)) {
+                evict_locked(h, r, "no room in webhook.unverified_budget_bytes");
+                return;
+        }
+        if (len > r->bcap) {
+                size_t limit = h->o.max_body;
+                if (r->declared >= 0 && (uint64_t)r->declared < limit)
+                        limit = (size_t)r->declared;
+                size_t cap = r->bcap ? r->bcap * 2 : BODY_FIRST;
+                if (cap > limit)
+                        cap = limit;
+                if (cap < len)
+                        cap = len;
+                char *m = realloc(r->mem, PB_HTTP_BODY_ROOM + cap + 1);
+                if (!m) {
+                        evict_locked(h, r, "out of memory");
+                        return;
+                }
+                r->mem = m;
+                r->bcap = cap;
+        }
+        memcpy(r->mem + PB_HTTP_BODY_ROOM + r->blen, data, n);
+        r->blen = len;
+        r->mem[PB_HTTP_BODY_ROOM + len] = '\0';
+}
+
 /* Caller holds h->lock. */
 static void req_unref_locked(pb_http_req_t *r)
 {
@@ -133,7 +365,7 @@ static void req_unref_locked(pb_http_req_t *r)
                 return;
         if (r->resp)
                 MHD_destroy_response(r->resp);
-        pb_buf_free(&r->body);
+        body_free_locked(r->h, r);
         free(r);
 }
 
@@ -358,6 +590,37 @@ static void answer_bad_framing_locked(pb_httpd_t *h, pb_http_req_t *r, const cha
         count(h, 400, "bad_framing");
 }
 
+/* Room for the first bytes of a body (up to BODY_FIRST of its declared
+ * length) in the budget, now or by cutting a long reader when they come. */
+static int room_for_body_locked(pb_httpd_t *h, const pb_http_req_t *r)
+{
+        if (!h->o.unverified_budget || r->declared == 0)
+                return 1;
+        size_t first =
+            r->declared > 0 && r->declared < BODY_FIRST ? (size_t)r->declared : BODY_FIRST;
+        return h->budget_used + first <= h->o.unverified_budget ||
+               victim_locked(h, r, pb_mono_ms()) != NULL;
+}
+
+static pb_log_limit_t busy_log = PB_LOG_LIMIT_INIT;
+
+/* No room for another unverified body: 503 at the headers, the connection
+ * closed (its body is never read). */
+static void answer_busy_locked(pb_httpd_t *h, pb_http_req_t *r)
+{
+        static const char body[] = "{\"error\":\"busy\",\"message\":\"the bytes of unverified "
+                                   "requests reached their budget; retry\"}";
+        struct MHD_Response *resp = make_response("application/json", body, sizeof(body) - 1,
+                                                  h->o.busy_retry_after_s, NULL, 1);
+        answer_locked(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+        count(h, 503, "busy");
+        left_out(h, pb_log_limited(&busy_log, PB_LOG_INFO,
+                       "%s: 503 busy from %s: unverified request bodies hold the whole budget",
+                       h->o.name, r->client));
+}
+
+static pb_log_limit_t framing_log = PB_LOG_LIMIT_INIT, timeout_log = PB_LOG_LIMIT_INIT;
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -378,14 +641,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 r->conn = conn_of(mc);
                 snprintf(r->client, sizeof(r->client), "%s", r->conn ? r->conn->addr : "?");
                 r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
-                pb_buf_init(&r->body, h->o.max_body);
+                const char *cl =
+                    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                r->declared = cl && *cl ? strtoll(cl, NULL, 10) : -1; /* digits: framing_problem() */
                 *con_cls = r;
                 const char *bad = framing_problem(mc);
                 pthread_mutex_lock(&h->lock);
                 h->live++;
+                if (r->conn)
+                        r->conn->req = r;
                 if (bad) {
-                        pb_warn("%s: http: %s %s refused: ambiguous message framing: %s", h->o.name,
-                                r->method, r->path, bad);
+                        left_out(h, pb_log_limited(&framing_log, PB_LOG_WARN,
+                                       "%s: http: %s %s from %s refused: ambiguous message "
+                                       "framing: %s",
+                                       h->o.name, r->method, r->path, r->client, bad));
                         answer_bad_framing_locked(h, r, bad);
                         return refused_unlock(h, r);
                 }
@@ -397,19 +666,26 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 if (h->o.on_headers)
                         h->o.on_headers(h->o.app, r);
                 pthread_mutex_lock(&h->lock);
+                if (!r->answered && !room_for_body_locked(h, r))
+                        answer_busy_locked(h, r);
                 enum MHD_Result ret = r->answered ? queue_locked(r) : MHD_YES;
                 pthread_mutex_unlock(&h->lock);
                 return ret;
         }
 
         if (*upload_size > 0) {
-                if (!r->answered && !r->body.overflow)
-                        pb_buf_add(&r->body, upload, *upload_size); /* over the bound: dropped */
+                pthread_mutex_lock(&h->lock);
+                take_upload_locked(h, r, upload, *upload_size);
+                pthread_mutex_unlock(&h->lock);
                 *upload_size = 0;
                 return MHD_YES;
         }
 
         pthread_mutex_lock(&h->lock);
+        if (r->evicted) { /* answered on the socket already: close */
+                pthread_mutex_unlock(&h->lock);
+                return MHD_NO;
+        }
         if (r->state == REQ_READING && !r->answered) {
                 r->state = REQ_HANDED;
                 r->start_ms = pb_mono_ms();
@@ -420,11 +696,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                         return refused_unlock(h, r);
                 }
                 waiting_add_locked(h, r);
+                if (r->conn)
+                        r->conn->busy = 1;
                 pthread_mutex_unlock(&h->lock);
 
                 h->o.on_request(h->o.app, r);
 
                 pthread_mutex_lock(&h->lock);
+                body_free_locked(h, r); /* the body is the application's only in on_request */
                 if (!r->answered) {
                         /* Answered later from another thread: hold no thread. */
                         MHD_suspend_connection(mc);
@@ -450,7 +729,10 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
                 /* The next request on this connection starts its own clock. */
                 c->reading = 1;
                 c->uri_seen = 0;
+                c->busy = 0;
                 c->since_ms = pb_mono_ms();
+                if (c->req == r)
+                        c->req = NULL;
         }
         if (r) {
                 h->live--;
@@ -467,6 +749,40 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
         }
         pthread_mutex_unlock(&h->lock);
         *con_cls = NULL;
+}
+
+static pb_log_limit_t conn_log = PB_LOG_LIMIT_INIT;
+
+/* Over max_connections: the oldest connection that has shown no authentic
+ * request and waits on nothing of ours is closed for the new one (503 if a
+ * request was under way), so an attacker holding every slot cannot keep
+ * Telnyx out; if every connection is proven or busy, the new one is
+ * closed. libmicrohttpd's own limit is higher, so that it accepts the
+ * connection we then choose between. */
+static void make_room_locked(pb_httpd_t *h, struct conn *fresh)
+{
+        struct conn *victim = NULL;
+        for (struct conn *c = h->conns; c; c = c->next)
+                if (c != fresh && !c->proven && !c->busy && !c->cut && c->fd >= 0 &&
+                    (!victim || c->opened_ms <= victim->opened_ms))
+                        victim = c;
+        if (!victim) {
+                cut_conn_locked(fresh, NULL, 0);
+                return;
+        }
+        pb_http_req_t *r = victim->req;
+        if (r && r->state == REQ_READING && !r->answered && !r->evicted)
+                evict_locked(h, r, "over the connection limit: the oldest unproven connection "
+                                   "makes room");
+        else
+                cut_conn_locked(victim, NULL, 0);
+        if (h->o.metrics)
+                pb_metrics_add(h->o.metrics, "portout_bridge_http_evictions_total",
+                               "what=\"connection\"", 1);
+        left_out(h, pb_log_limited(&conn_log, PB_LOG_INFO,
+                       "%s: closed the oldest unproven connection (from %s) to make room: over "
+                       "%u connections",
+                       h->o.name, victim->addr, h->o.max_connections));
 }
 
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
@@ -492,12 +808,14 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
                                           c->addr, sizeof(c->addr));
                 }
                 c->reading = 1;
-                c->since_ms = pb_mono_ms();
+                c->since_ms = c->opened_ms = pb_mono_ms();
                 pthread_mutex_lock(&h->lock);
                 c->next = h->conns;
                 if (h->conns)
                         h->conns->prev = c;
                 h->conns = c;
+                if (++h->nconns > h->o.max_connections)
+                        make_room_locked(h, c);
                 pthread_mutex_unlock(&h->lock);
                 *socket_context = c;
                 return;
@@ -508,6 +826,9 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         /* libmicrohttpd closes the socket only after this returns, so the
          * deadline (under the same lock) never touches a reused fd. */
         pthread_mutex_lock(&h->lock);
+        h->nconns--;
+        if (c->req)
+                c->req->conn = NULL;
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -590,8 +911,9 @@ static void cut_slow_locked(pb_httpd_t *h, int64_t now)
                 (void)w;
                 shutdown(c->fd, SHUT_WR);
                 count(h, 408, "request_timeout");
-                pb_info("%s: 408 request_timeout from %s: no complete request within %u ms",
-                        h->o.name, c->addr, h->o.request_timeout_ms);
+                left_out(h, pb_log_limited(&timeout_log, PB_LOG_INFO,
+                               "%s: 408 request_timeout from %s: no complete request within %u ms",
+                               h->o.name, c->addr, h->o.request_timeout_ms));
         }
 }
 
@@ -666,6 +988,19 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
                 return NULL;
         }
         h->o = *opts;
+        static const char evict_body[] =
+            "{\"error\":\"busy\",\"message\":\"cut to make room for other requests: the body "
+            "did not arrive in time; retry\"}";
+        int en = snprintf(h->evict_resp, sizeof(h->evict_resp),
+                          "HTTP/1.1 503 Service Unavailable\r\n"
+                          "Content-Type: application/json\r\n"
+                          "Retry-After: %d\r\n"
+                          "Connection: close\r\n"
+                          "Content-Length: %zu\r\n"
+                          "\r\n%s",
+                          opts->busy_retry_after_s > 0 ? opts->busy_retry_after_s : 1,
+                          sizeof(evict_body) - 1, evict_body);
+        h->evict_resp_len = (size_t)en;
         pthread_mutex_init(&h->lock, NULL);
         pb_cond_init(&h->cond);
         pb_cond_init(&h->tcond);
@@ -695,8 +1030,17 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
         OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
         if (opts->threads > 1)
                 OPT(MHD_OPTION_THREAD_POOL_SIZE, opts->threads, NULL);
-        OPT(MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL);
+        /* Above our own limit, so that a new connection is accepted and
+         * the oldest unproven one closed for it (make_room_locked). */
+        OPT(MHD_OPTION_CONNECTION_LIMIT,
+            opts->max_connections + (opts->max_connections / 8 > 16 ? opts->max_connections / 8 : 16),
+            NULL);
         OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL);
+        /* Each connection's own buffer (headers, the body's next bytes,
+         * the answer): libmicrohttpd's 32 KiB default, touched whole by a
+         * body streaming in, is 28 MiB over 900 connections; headers and a
+         * Telnyx answer need a few. */
+        OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PB_HTTP_CONN_MEMORY, NULL);
         OPT(MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout_s, NULL);
         OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h);
         OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h);

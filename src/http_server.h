@@ -2,8 +2,12 @@
  * request means is the application's (http_webhook.c, http_admin.c).
  *
  * Bounds: at most max_connections connections (max_per_ip per client address
- * when set); a body over max_body is read and discarded, the application is
- * told; an idle connection is closed after idle_timeout_s; and every request
+ * when set; over the limit the oldest connection that has shown no authentic
+ * request and waits on nothing is closed for the new one); a body over
+ * max_body is read and discarded, the application is told; bodies not yet
+ * handed over hold at most unverified_budget bytes together (a body is
+ * allocated as its bytes come, not as its Content-Length says); an idle
+ * connection is closed after idle_timeout_s; and every request
  * must be complete (headers and body) within request_timeout_ms of the
  * connection opening or of the previous answer on it (HAProxy's
  * "timeout http-request"), or it gets 408 and the connection is closed, so a
@@ -56,6 +60,12 @@ typedef struct pb_httpd_opts {
         unsigned idle_timeout_s;
         unsigned request_timeout_ms; /* 0: none */
         size_t max_body;
+        /* Bytes of request bodies not yet handed to on_request (so not yet
+         * verified) held at once, across all connections (0: no bound); past
+         * it the longest reader is cut for room, or a new request gets 503 at
+         * its headers (busy_retry_after_s). */
+        size_t unverified_budget;
+        int busy_retry_after_s;
         int reuse_port;
         pb_http_fn *on_headers; /* may be NULL */
         pb_http_fn *on_request;
@@ -92,8 +102,26 @@ const char *pb_http_req_path(const pb_http_req_t *r);
  * on_headers/on_request. */
 const char *pb_http_req_header(const pb_http_req_t *r, const char *name);
 
-/* The body read so far (complete in on_request). */
+/* The body read so far (complete in on_request, and valid only there: it is
+ * freed when on_request returns). */
 const char *pb_http_req_body(const pb_http_req_t *r, size_t *len);
+
+/* Room kept before every body, for pb_http_req_prefix(). */
+#define PB_HTTP_BODY_ROOM 16
+
+/* Writes n bytes (at most PB_HTTP_BODY_ROOM) just before the body and
+ * returns them and the body as one run of *total bytes, with no copy (a
+ * signature's "<timestamp>|" prefix). NULL if n is too large or memory ran
+ * out. Inside on_request only. */
+const void *pb_http_req_prefix(pb_http_req_t *r, const void *prefix, size_t n, size_t *total);
+
+/* How many times the request carries a header (case-insensitive). Valid
+ * only inside on_headers/on_request. */
+int pb_http_req_header_count(const pb_http_req_t *r, const char *name);
+
+/* The request was authentic (a valid signature): its connection is not
+ * closed to make room for others (max_connections). */
+void pb_http_req_trust(pb_http_req_t *r);
 
 /* 1 if the body was over max_body (and was discarded). */
 int pb_http_req_too_large(const pb_http_req_t *r);

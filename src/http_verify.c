@@ -21,6 +21,7 @@ static const char *const rc_names[PB_VERIFY__COUNT] = {
     "timestamp_in_future",
     "bad_signature_encoding",
     "signature_mismatch",
+    "repeated_header",
 };
 
 static const char *const rc_texts[PB_VERIFY__COUNT] = {
@@ -32,6 +33,7 @@ static const char *const rc_texts[PB_VERIFY__COUNT] = {
     "telnyx-timestamp is ahead of the clock by more than the replay window",
     "telnyx-signature-ed25519 is not base64 of a 64-byte Ed25519 signature",
     "the Ed25519 signature does not match the body and timestamp",
+    "telnyx-timestamp or telnyx-signature-ed25519 was sent more than once",
 };
 
 const char *pb_verify_rc_name(pb_verify_rc_t rc)
@@ -111,17 +113,29 @@ int pb_verifier_key_count(const pb_verifier_t *v)
         return v->nkeys;
 }
 
-pb_verify_rc_t pb_verify(const pb_verifier_t *v, const char *timestamp, const char *signature,
-                         const char *body, size_t body_len, int64_t now_s)
+/* A header value's length without the whitespace after it. */
+static size_t trimmed_len(const char *s)
 {
-        if (!timestamp || !*timestamp)
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                n--;
+        return n;
+}
+
+pb_verify_rc_t pb_verify_headers(const pb_verifier_t *v, const char *timestamp,
+                                 const char *signature, int64_t now_s,
+                                 unsigned char sig[64], char prefix[PB_VERIFY_PREFIX_MAX],
+                                 size_t *prefix_len)
+{
+        size_t tlen = timestamp ? trimmed_len(timestamp) : 0;
+        size_t slen = signature ? trimmed_len(signature) : 0;
+        if (!tlen)
                 return PB_VERIFY_MISSING_TIMESTAMP;
-        if (!signature || !*signature)
+        if (!slen)
                 return PB_VERIFY_MISSING_SIGNATURE;
 
         /* All digits, like the Node SDK: no sign, no spaces, no fraction. */
-        size_t tlen = strlen(timestamp);
-        if (tlen > 15 || strspn(timestamp, "0123456789") != tlen)
+        if (tlen > PB_VERIFY_PREFIX_MAX - 1 || strspn(timestamp, "0123456789") != tlen)
                 return PB_VERIFY_BAD_TIMESTAMP;
         int64_t ts = strtoll(timestamp, NULL, 10);
         if (now_s - ts > v->tolerance_s)
@@ -129,29 +143,49 @@ pb_verify_rc_t pb_verify(const pb_verifier_t *v, const char *timestamp, const ch
         if (ts - now_s > v->tolerance_s)
                 return PB_VERIFY_TIMESTAMP_IN_FUTURE;
 
-        unsigned char sig[crypto_sign_BYTES + 8];
+        unsigned char buf[crypto_sign_BYTES + 8];
         size_t siglen = 0;
         /* Padded standard base64 only, as Telnyx sends it and as every
          * official SDK's verifier requires: an unpadded signature is refused
          * (keys, which operators paste, may come either way). */
-        if (sodium_base642bin(sig, sizeof(sig), signature, strlen(signature), NULL, &siglen, NULL,
+        if (sodium_base642bin(buf, sizeof(buf), signature, slen, NULL, &siglen, NULL,
                               sodium_base64_VARIANT_ORIGINAL) != 0 ||
             siglen != crypto_sign_BYTES)
                 return PB_VERIFY_BAD_SIGNATURE_ENCODING;
+        memcpy(sig, buf, crypto_sign_BYTES);
+        /* The signed message starts with the timestamp as sent, then "|". */
+        memcpy(prefix, timestamp, tlen);
+        prefix[tlen] = '|';
+        *prefix_len = tlen + 1;
+        return PB_VERIFY_OK;
+}
 
-        /* The signed message is the timestamp header as sent, "|", the body. */
-        size_t mlen = tlen + 1 + body_len;
-        unsigned char *msg = malloc(mlen ? mlen : 1);
+pb_verify_rc_t pb_verify_message(const pb_verifier_t *v, const unsigned char sig[64],
+                                 const void *msg, size_t mlen)
+{
+        for (int i = 0; i < v->nkeys; i++)
+                if (crypto_sign_verify_detached(sig, msg, mlen, v->keys[i]) == 0)
+                        return PB_VERIFY_OK;
+        return PB_VERIFY_SIGNATURE_MISMATCH;
+}
+
+pb_verify_rc_t pb_verify(const pb_verifier_t *v, const char *timestamp, const char *signature,
+                         const char *body, size_t body_len, int64_t now_s)
+{
+        unsigned char sig[crypto_sign_BYTES];
+        char prefix[PB_VERIFY_PREFIX_MAX];
+        size_t plen = 0;
+        pb_verify_rc_t rc = pb_verify_headers(v, timestamp, signature, now_s, sig, prefix, &plen);
+        if (rc != PB_VERIFY_OK)
+                return rc;
+        size_t mlen = plen + body_len;
+        unsigned char *msg = malloc(mlen);
         if (!msg)
                 return PB_VERIFY_SIGNATURE_MISMATCH;
-        memcpy(msg, timestamp, tlen);
-        msg[tlen] = '|';
+        memcpy(msg, prefix, plen);
         if (body_len)
-                memcpy(msg + tlen + 1, body, body_len);
-        pb_verify_rc_t rc = PB_VERIFY_SIGNATURE_MISMATCH;
-        for (int i = 0; i < v->nkeys && rc != PB_VERIFY_OK; i++)
-                if (crypto_sign_verify_detached(sig, msg, mlen, v->keys[i]) == 0)
-                        rc = PB_VERIFY_OK;
+                memcpy(msg + plen, body, body_len);
+        rc = pb_verify_message(v, sig, msg, mlen);
         free(msg);
         return rc;
 }

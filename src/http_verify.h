@@ -22,6 +22,7 @@ typedef enum pb_verify_rc {
         PB_VERIFY_TIMESTAMP_IN_FUTURE,    /* ahead of the clock by more than it */
         PB_VERIFY_BAD_SIGNATURE_ENCODING, /* not base64 of 64 bytes */
         PB_VERIFY_SIGNATURE_MISMATCH,
+        PB_VERIFY_REPEATED_HEADER, /* telnyx-timestamp or the signature sent twice */
         PB_VERIFY__COUNT
 } pb_verify_rc_t;
 
@@ -38,7 +39,28 @@ void pb_verifier_free(pb_verifier_t *v);
 /* Number of keys loaded. */
 int pb_verifier_key_count(const pb_verifier_t *v);
 
-/* Verifies a request at time now_s (Unix seconds). timestamp and signature
+/* The most bytes "<telnyx-timestamp>|" takes before the body. */
+#define PB_VERIFY_PREFIX_MAX 16
+
+/* A request's headers, checked before its body is read: both present, the
+ * timestamp a decimal number of seconds within the window at now_s, the
+ * signature padded base64 of 64 bytes (decoded into sig). Whitespace after
+ * a value (RFC 9110 §5.5: not part of it, as a web framework hands it to
+ * the SDKs) is ignored. On PB_VERIFY_OK, prefix holds "<timestamp>|" (at
+ * most PB_VERIFY_PREFIX_MAX bytes, *prefix_len of them): the start of the
+ * signed message. */
+pb_verify_rc_t pb_verify_headers(const pb_verifier_t *v, const char *timestamp,
+                                 const char *signature, int64_t now_s,
+                                 unsigned char sig[64], char prefix[PB_VERIFY_PREFIX_MAX],
+                                 size_t *prefix_len);
+
+/* The Ed25519 check of a signed message ("<timestamp>|<body>", contiguous)
+ * against every key: PB_VERIFY_OK or PB_VERIFY_SIGNATURE_MISMATCH. */
+pb_verify_rc_t pb_verify_message(const pb_verifier_t *v, const unsigned char sig[64],
+                                 const void *msg, size_t mlen);
+
+/* Both at once, for a body with no room before it (it is copied once):
+ * verifies a request at time now_s (Unix seconds). timestamp and signature
  * are the header values (NULL when absent). */
 pb_verify_rc_t pb_verify(const pb_verifier_t *v, const char *timestamp, const char *signature,
                          const char *body, size_t body_len, int64_t now_s);

@@ -58,6 +58,9 @@ static json_object *error_body(const char *name, const char *message, const char
         return o;
 }
 
+/* Refusals anyone can cause (4xx): their log lines have a budget. */
+static pb_log_limit_t refusal_log = PB_LOG_LIMIT_INIT;
+
 /* {"error": name, "message": text[, "in_kafka": in_kafka]}; counted and
  * logged. in_kafka (a 503's word on this attempt's event): "no" or "maybe". */
 static int answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, const char *name,
@@ -66,9 +69,12 @@ static int answer_error_in(pb_webhook_t *w, pb_http_req_t *req, unsigned code, c
         char who[64];
         snprintf(who, sizeof(who), "%s", pb_http_req_client(req)); /* req is gone once answered */
         int taken = answer_json(w, req, code, name, error_body(name, message, in_kafka), allow);
-        if (taken)
-                pb_log(code >= 500 ? PB_LOG_WARN : PB_LOG_INFO, "webhook %u %s from %s: %s", code,
-                       name, who, message);
+        if (taken && code >= 500)
+                pb_warn("webhook %u %s from %s: %s", code, name, who, message);
+        else if (taken && !pb_log_limited(&refusal_log, PB_LOG_INFO, "webhook %u %s from %s: %s",
+                                          code, name, who, message))
+                pb_metrics_add(w->metrics, "portout_bridge_log_lines_left_out_total",
+                               "what=\"refusal\"", 1);
         return taken;
 }
 
@@ -101,6 +107,24 @@ static int is_json_type(const char *ct)
         return c == '\0' || c == ';' || c == ' ';
 }
 
+/* The signature headers: each exactly once (two, whichever came first,
+ * would be a choice between a forged and a real one; the SDKs, handed the
+ * two joined by a web framework, refuse them too), and well formed now. */
+static pb_verify_rc_t signature_headers(pb_webhook_t *w, pb_http_req_t *req, unsigned char *sig,
+                                        char *prefix, size_t *plen)
+{
+        if (pb_http_req_header_count(req, "telnyx-timestamp") > 1 ||
+            pb_http_req_header_count(req, "telnyx-signature-ed25519") > 1)
+                return PB_VERIFY_REPEATED_HEADER;
+        unsigned char s[64];
+        char p[PB_VERIFY_PREFIX_MAX];
+        size_t n;
+        return pb_verify_headers(w->verifier, pb_http_req_header(req, "telnyx-timestamp"),
+                                 pb_http_req_header(req, "telnyx-signature-ed25519"),
+                                 pb_now_ms() / 1000, sig ? sig : s, prefix ? prefix : p,
+                                 plen ? plen : &n);
+}
+
 /* Refuses what can be refused before the body is read. */
 static void on_headers(void *app, pb_http_req_t *req)
 {
@@ -124,7 +148,16 @@ static void on_headers(void *app, pb_http_req_t *req)
                 snprintf(msg, sizeof(msg), "body exceeds %lld bytes",
                          (long long)w->cfg->input_max_event_bytes);
                 answer_error(w, req, 413, "body_too_large", msg, NULL);
+                return;
         }
+        if (!w->verifier)
+                return;
+        /* Everything about the signature but the signature itself, before a
+         * byte of the body is read: an unsigned or stale request never gets
+         * to make the bridge hold its body. */
+        pb_verify_rc_t vrc = signature_headers(w, req, NULL, NULL, NULL);
+        if (vrc != PB_VERIFY_OK)
+                answer_error(w, req, 401, pb_verify_rc_name(vrc), pb_verify_rc_text(vrc), NULL);
 }
 
 /* Returns 1 if this was the request's answer, 0 if the listener had given
@@ -218,15 +251,26 @@ static void on_request(void *app, pb_http_req_t *req)
         size_t len;
         const char *body = pb_http_req_body(req, &len);
         if (w->verifier) {
-                pb_verify_rc_t vrc =
-                    pb_verify(w->verifier, pb_http_req_header(req, "telnyx-timestamp"),
-                              pb_http_req_header(req, "telnyx-signature-ed25519"), body, len,
-                              pb_now_ms() / 1000);
+                /* The headers again (the clock moved on while the body came),
+                 * then the signature over "<timestamp>|<body>", written in
+                 * place before the body: no copy of it. */
+                unsigned char sig[64];
+                char prefix[PB_VERIFY_PREFIX_MAX];
+                size_t plen = 0, mlen = 0;
+                pb_verify_rc_t vrc = signature_headers(w, req, sig, prefix, &plen);
+                const void *msg = NULL;
+                if (vrc == PB_VERIFY_OK) {
+                        msg = pb_http_req_prefix(req, prefix, plen, &mlen);
+                        vrc = msg ? pb_verify_message(w->verifier, sig, msg, mlen)
+                                  : PB_VERIFY_SIGNATURE_MISMATCH;
+                }
                 if (vrc != PB_VERIFY_OK) {
                         answer_error(w, req, 401, pb_verify_rc_name(vrc), pb_verify_rc_text(vrc),
                                      NULL);
                         return;
                 }
+                pb_http_req_trust(req); /* Telnyx: its connection is kept */
+                body = pb_http_req_body(req, &len);
         }
         if (w->index && !pb_index_fresh(w->index, w->cfg->dedupe_max_view_age_ms)) {
                 /* Another replica may have delivered it and we would not
@@ -324,6 +368,8 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
             .idle_timeout_s = (unsigned)cfg->webhook_connection_timeout_s,
             .request_timeout_ms = (unsigned)cfg->webhook_request_timeout_ms,
             .max_body = (size_t)cfg->input_max_event_bytes,
+            .unverified_budget = (size_t)cfg->webhook_unverified_budget_bytes,
+            .busy_retry_after_s = (int)cfg->webhook_retry_after_s,
             .reuse_port = cfg->webhook_reuse_port,
             .on_headers = on_headers,
             .on_request = on_request,

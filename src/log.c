@@ -160,3 +160,37 @@ void pb_log_fields(enum pb_log_level lvl, const pb_log_field_t *fields, size_t n
         emit(lvl, fields, n, fmt, ap);
         va_end(ap);
 }
+
+int pb_log_limited(pb_log_limit_t *l, enum pb_log_level lvl, const char *fmt, ...)
+{
+        if (lvl > log_level)
+                return 1;
+        int64_t now = pb_mono_ms();
+        unsigned left_out = 0;
+        pthread_mutex_lock(&l->lock);
+        if (now - l->window_ms >= 1000) {
+                l->window_ms = now;
+                l->lines = 0;
+        }
+        int write = l->lines < PB_LOG_LIMIT_LINES;
+        if (write) {
+                l->lines++;
+                left_out = l->left_out;
+                l->left_out = 0;
+        } else {
+                l->left_out++;
+        }
+        pthread_mutex_unlock(&l->lock);
+        if (!write)
+                return 0;
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (left_out)
+                pb_log(lvl, "%s (and %u more like it left out of the log)", msg, left_out);
+        else
+                pb_log(lvl, "%s", msg);
+        return 1;
+}

@@ -13,6 +13,11 @@ struct family {
 static const struct family families[] = {
     {"portout_bridge_http_requests_total", "counter", "code, reason",
      "HTTP requests by status code and reason (e.g. delivered, duplicate, signature_mismatch)."},
+    {"portout_bridge_http_evictions_total", "counter", "what",
+     "Unverified requests cut to make room (what=request: webhook.unverified_budget_bytes) and "
+     "connections closed for a new one (what=connection: over max_connections)."},
+    {"portout_bridge_log_lines_left_out_total", "counter", "what",
+     "Log lines about refused clients left out of the log (at most 10 a second are written)."},
     {"portout_bridge_events_published_total", "counter", "topic",
      "Events acknowledged by Kafka, by topic (dead-letter topic included)."},
     {"portout_bridge_events_dead_lettered_total", "counter", "stage",

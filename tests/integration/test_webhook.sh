@@ -85,14 +85,18 @@ grep -qi '^Allow: POST' "$WORK/h" || fail "405 without Allow"
 c=$(code -X POST "$A" -H 'content-type: text/plain' --data-binary @"$b"); [ "$c" = 415 ] || fail "text/plain: $c"
 grep -q '"error":"unsupported_media_type"' "$WORK/resp" || fail "415 body"
 c=$(code -X POST "$BASE/nope" -H 'content-type: application/json' -d '{}'); [ "$c" = 404 ] || fail "unknown path: $c"
-# the size bound is 2048 bytes: exactly 2048 is read (and judged on its signature), 2049 is 413
+# the size bound is 2048 bytes: exactly 2048 is read (and judged on its signature), 2049 is 413;
+# the body is read only past signature headers that could be right (a
+# current timestamp, 64 bytes of padded base64): these are forged
+FORGED=(-H "telnyx-timestamp: $(date +%s)" -H "telnyx-signature-ed25519: $(head -c 64 /dev/zero | base64 -w0)")
 python3 -c "import sys; b='{\"pad\":\"' + 'x'*(int(sys.argv[1])-10) + '\"}'; sys.stdout.write(b)" 2048 > "$WORK/at-limit.json"
 python3 -c "import sys; b='{\"pad\":\"' + 'x'*(int(sys.argv[1])-10) + '\"}'; sys.stdout.write(b)" 2049 > "$WORK/over-limit.json"
 [ "$(wc -c < "$WORK/at-limit.json")" = 2048 ] && [ "$(wc -c < "$WORK/over-limit.json")" = 2049 ] || fail "fixture sizes"
-c=$(code -X POST "$A" -H 'content-type: application/json' --data-binary @"$WORK/at-limit.json"); [ "$c" = 401 ] || fail "2048 bytes: $c"
+c=$(code -X POST "$A" -H 'content-type: application/json' "${FORGED[@]}" --data-binary @"$WORK/at-limit.json"); [ "$c" = 401 ] || fail "2048 bytes: $c"
+grep -q '"error":"signature_mismatch"' "$WORK/resp" || fail "2048 bytes: read and judged on the signature: $(cat "$WORK/resp")"
 c=$(code -X POST "$A" -H 'content-type: application/json' --data-binary @"$WORK/over-limit.json"); [ "$c" = 413 ] || fail "2049 bytes: $c"
 grep -q '"error":"body_too_large"' "$WORK/resp" || fail "413 body"
-c=$(code -X POST "$A" -H 'content-type: application/json' -H 'transfer-encoding: chunked' --data-binary @"$WORK/over-limit.json"); [ "$c" = 413 ] || fail "chunked 2049 bytes: $c"
+c=$(code -X POST "$A" -H 'content-type: application/json' -H 'transfer-encoding: chunked' "${FORGED[@]}" --data-binary @"$WORK/over-limit.json"); [ "$c" = 413 ] || fail "chunked 2049 bytes: $c"
 pass "405 (with Allow), 415, 404, and the body bound: 2048 read, 2049 is 413 (also chunked)"
 
 # --- health, readiness, metrics
@@ -103,7 +107,7 @@ curl -s "$ADMIN/metrics" > "$WORK/metrics"
 for m in 'portout_bridge_http_requests_total{code="200",reason="delivered"} 3' \
          'portout_bridge_http_requests_total{code="200",reason="duplicate"} 1' \
          'portout_bridge_http_requests_total{code="200",reason="dead_lettered"} 1' \
-         'portout_bridge_http_requests_total{code="401",reason="signature_mismatch"} 2' \
+         'portout_bridge_http_requests_total{code="401",reason="signature_mismatch"} 3' \
          'portout_bridge_http_requests_total{code="413",reason="body_too_large"} 2' \
          'portout_bridge_duplicates_total{ingest="webhook"} 1' \
          'portout_bridge_kafka_up 1' \

@@ -34,6 +34,9 @@ struct app {
 };
 
 static unsigned answer_timeout_ms; /* start()'s answer deadline; 0: none */
+static size_t budget;              /* start()'s unverified budget; 0: none */
+static unsigned max_conns = 64;
+static size_t max_body = 1000;
 
 static void on_timeout(void *ctx, pb_http_req_t *req)
 {
@@ -61,6 +64,8 @@ static void on_request(void *ctx, pb_http_req_t *req)
                 a->too_large_seen = 1;
         pthread_mutex_unlock(&a->lock);
         const char *path = pb_http_req_path(req);
+        if (strcmp(path, "/trust") == 0)
+                pb_http_req_trust(req); /* as a verified signature would */
         if (strcmp(path, "/later") == 0 || strcmp(path, "/never") == 0) {
                 pthread_mutex_lock(&a->lock);
                 a->held = req;
@@ -85,11 +90,13 @@ static pb_httpd_t *start(struct app *a, unsigned port, int reuse, unsigned reque
             .address = "127.0.0.1",
             .port = port,
             .threads = 2,
-            .max_connections = 64,
+            .max_connections = max_conns,
             .max_per_ip = max_per_ip,
             .idle_timeout_s = 30,
             .request_timeout_ms = request_timeout_ms,
-            .max_body = 1000,
+            .max_body = max_body,
+            .unverified_budget = budget,
+            .busy_retry_after_s = 2,
             .reuse_port = reuse,
             .on_headers = on_headers,
             .on_request = on_request,
@@ -391,6 +398,105 @@ static void test_per_address_cap(void **state)
         pb_httpd_free(h);
 }
 
+/* Sends headers with Content-Length cl and then n bytes of body. */
+static void send_partial(int fd, const char *path, size_t cl, size_t n)
+{
+        char head[256];
+        int k = snprintf(head, sizeof(head),
+                         "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", path, cl);
+        assert_int_equal(send(fd, head, (size_t)k, MSG_NOSIGNAL), k);
+        char *body = malloc(n + 1);
+        memset(body, 'x', n);
+        size_t off = 0;
+        while (off < n) {
+                ssize_t w = send(fd, body + off, n - off, MSG_NOSIGNAL);
+                if (w <= 0)
+                        break;
+                off += (size_t)w;
+        }
+        free(body);
+}
+
+/* The unverified budget: bodies still arriving hold at most it together.
+ * A new body that does not fit makes the one reading longest (250 ms or
+ * more) give way (503, closed); with none that old, a new request gets 503
+ * at its headers, before its body. */
+static void test_unverified_budget(void **state)
+{
+        (void)state;
+        struct app a;
+        budget = 64 * 1024;
+        max_body = 100000;
+        pb_httpd_t *h = start(&a, 0, 0, 10000, 0);
+        unsigned port = pb_httpd_port(h);
+        char buf[2048];
+        int old = raw_connect(port);
+        send_partial(old, "/now", 60000, 50000); /* 50,000 held, 10,000 withheld */
+        pb_sleep_ms(400);
+        int fresh = raw_connect(port);
+        send_partial(fresh, "/now", 30000, 30000); /* does not fit beside the old one */
+        assert_true(raw_read(old, buf, sizeof(buf), 3000) > 0);
+        assert_non_null(strstr(buf, "HTTP/1.1 503"));
+        assert_non_null(strstr(buf, "\"error\":\"busy\""));
+        assert_non_null(strstr(buf, "Retry-After: 2"));
+        raw_read(fresh, buf, sizeof(buf), 2000);
+        assert_non_null(strstr(buf, "HTTP/1.1 200"));
+        assert_non_null(strstr(buf, "\"len\":30000"));
+        close(old);
+        close(fresh);
+        /* A young holder is not cut: the newcomer is refused at its headers. */
+        int young = raw_connect(port);
+        send_partial(young, "/now", 65000, 64000);
+        pb_sleep_ms(50);
+        int late = raw_connect(port);
+        send_partial(late, "/now", 30000, 0); /* headers only: is it answered? */
+        assert_true(raw_read(late, buf, sizeof(buf), 2000) >= 0);
+        assert_non_null(strstr(buf, "HTTP/1.1 503"));
+        assert_non_null(strstr(buf, "\"error\":\"busy\""));
+        close(late);
+        close(young);
+        pb_httpd_free(h);
+        budget = 0;
+        max_body = 1000;
+}
+
+/* Over max_connections, the oldest connection that has shown nothing
+ * authentic is closed for the new one; one that has (pb_http_req_trust) is
+ * kept. */
+static void test_connection_room(void **state)
+{
+        (void)state;
+        struct app a;
+        max_conns = 4;
+        pb_httpd_t *h = start(&a, 0, 0, 10000, 0);
+        unsigned port = pb_httpd_port(h);
+        char buf[2048];
+        int trusted = raw_connect(port);
+        const char *req = "POST /trust HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+        assert_true(send(trusted, req, strlen(req), 0) > 0);
+        assert_int_equal(raw_read(trusted, buf, sizeof(buf), 500), -1); /* answered, kept open */
+        assert_non_null(strstr(buf, "HTTP/1.1 200"));
+        int idle[4];
+        for (int i = 0; i < 4; i++) {
+                idle[i] = raw_connect(port);
+                pb_sleep_ms(20); /* an order of age */
+        }
+        /* Five connections for four places: the oldest idle one went. */
+        assert_true(raw_read(idle[0], buf, sizeof(buf), 1000) >= 0);
+        char out[1100];
+        assert_int_equal(request(port, "/now", "{}", out), 200); /* and another for this */
+        assert_true(raw_read(idle[1], buf, sizeof(buf), 1000) >= 0);
+        /* The trusted one was never the one to go. */
+        assert_true(send(trusted, req, strlen(req), MSG_NOSIGNAL) > 0);
+        raw_read(trusted, buf, sizeof(buf), 500);
+        assert_non_null(strstr(buf, "HTTP/1.1 200"));
+        close(trusted);
+        for (int i = 0; i < 4; i++)
+                close(idle[i]);
+        pb_httpd_free(h);
+        max_conns = 64;
+}
+
 int main(void)
 {
         pb_log_set_level(PB_LOG_ERROR);
@@ -404,6 +510,8 @@ int main(void)
             cmocka_unit_test(test_quiesce_answers_503_on_keepalive),
             cmocka_unit_test(test_stop_with_unanswered_requests),
             cmocka_unit_test(test_per_address_cap),
+            cmocka_unit_test(test_unverified_budget),
+            cmocka_unit_test(test_connection_room),
         };
         int rc = cmocka_run_group_tests(tests, NULL, NULL);
         curl_global_cleanup();

@@ -126,6 +126,35 @@ static void test_accepts_and_rejects(void **state)
         unpadded[strcspn(unpadded, "=")] = '\0';
         assert_int_equal(pb_verify(v, "1772713845", unpadded, body, strlen(body), NOW),
                          PB_VERIFY_BAD_SIGNATURE_ENCODING);
+        /* Whitespace after a header's value is not part of it (RFC 9110
+         * §5.5; the SDKs get values trimmed from their web framework): the
+         * message signed is "1772713845|body" all the same. Before, both
+         * were refused (bad_timestamp, bad_signature_encoding). */
+        char spaced[160];
+        snprintf(spaced, sizeof(spaced), "%s \t ", sig);
+        assert_int_equal(pb_verify(v, "1772713845\t", spaced, body, strlen(body), NOW),
+                         PB_VERIFY_OK);
+        assert_int_equal(pb_verify(v, "1772713845 ", sig, body, strlen(body), NOW), PB_VERIFY_OK);
+        assert_int_equal(pb_verify(v, "  ", sig, body, strlen(body), NOW),
+                         PB_VERIFY_MISSING_TIMESTAMP);
+        assert_int_equal(pb_verify(v, "17727 13845", sig, body, strlen(body), NOW),
+                         PB_VERIFY_BAD_TIMESTAMP); /* inside a value, a space stays wrong */
+        /* The check split in two, as the listener uses it: the headers,
+         * then the message with the prefix they gave. */
+        unsigned char raw[64];
+        char prefix[PB_VERIFY_PREFIX_MAX];
+        size_t plen = 0;
+        assert_int_equal(pb_verify_headers(v, "1772713845 ", sig, NOW, raw, prefix, &plen),
+                         PB_VERIFY_OK);
+        assert_int_equal(plen, 11);
+        assert_memory_equal(prefix, "1772713845|", 11);
+        char msg[256];
+        memcpy(msg, prefix, plen);
+        memcpy(msg + plen, body, strlen(body));
+        assert_int_equal(pb_verify_message(v, raw, msg, plen + strlen(body)), PB_VERIFY_OK);
+        msg[plen] ^= 1;
+        assert_int_equal(pb_verify_message(v, raw, msg, plen + strlen(body)),
+                         PB_VERIFY_SIGNATURE_MISMATCH);
 
         /* Every single-byte change of the body is caught. */
         char *copy = strdup(body);

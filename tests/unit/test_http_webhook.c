@@ -123,7 +123,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 }
 
 /* One request; sign: 1 a good signature, 0 none, -1 a wrong one, 2 a stale
- * timestamp. */
+ * timestamp, 3 a good one with whitespace after both values, 4 a forged
+ * signature header and then the good one, 5 the timestamp header twice. */
 static struct answer request(struct fixture *f, const char *method, const char *path,
                              const char *ctype, const char *body, int sign)
 {
@@ -158,9 +159,19 @@ static struct answer request(struct fixture *f, const char *method, const char *
                                                      sodium_base64_VARIANT_ORIGINAL)];
                 sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig),
                                   sodium_base64_VARIANT_ORIGINAL);
-                snprintf(line, sizeof(line), "telnyx-timestamp: %s", ts);
+                const char *after = sign == 3 ? " \t" : "";
+                snprintf(line, sizeof(line), "telnyx-timestamp: %s%s", ts, after);
                 hd = curl_slist_append(hd, line);
-                snprintf(line, sizeof(line), "telnyx-signature-ed25519: %s", sig64);
+                if (sign == 5)
+                        hd = curl_slist_append(hd, line);
+                if (sign == 4) {
+                        char forged[sizeof(sig64)];
+                        memcpy(forged, sig64, sizeof(sig64));
+                        forged[0] = forged[0] == 'A' ? 'B' : 'A';
+                        snprintf(line, sizeof(line), "telnyx-signature-ed25519: %s", forged);
+                        hd = curl_slist_append(hd, line);
+                }
+                snprintf(line, sizeof(line), "telnyx-signature-ed25519: %s%s", sig64, after);
                 hd = curl_slist_append(hd, line);
         }
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
@@ -236,7 +247,17 @@ static void test_refusals(void **state)
         assert_int_equal(a.status, 401);
         a = request(f, "POST", PATH, "application/json", ev, 2);
         assert_int_equal(a.status, 401);
+        /* A repeated signature or timestamp header is refused, whichever
+         * copy is the good one: the SDKs, handed both joined, refuse too. */
+        a = request(f, "POST", PATH, "application/json", ev, 4);
+        assert_answer(&a, 401, "error", "repeated_header");
+        a = request(f, "POST", PATH, "application/json", ev, 5);
+        assert_answer(&a, 401, "error", "repeated_header");
         assert_int_equal(tm_topic_count(f->c, TOPIC), 0); /* none got in */
+        /* Whitespace after a value is not part of it (RFC 9110 §5.5), as the
+         * SDKs get it from a web framework: a valid delivery. */
+        a = request(f, "POST", PATH, "application/json", event("e-trailing-space"), 3);
+        assert_answer(&a, 200, "status", "delivered");
         fx_free(f);
 }
 
