@@ -291,15 +291,23 @@ const struct pb_option pb_options[] = {
     {"privacy.drop", OPT_STR, OFF(privacy_drop), 0, NULL, 0, 0, NULL, NULL,
      "\"payload.subscriber_name\"",
      "Comma-separated JSON member paths removed from what goes downstream: the\n"
-     "event envelopes (paths under their data: payload.subscriber_name), the state\n"
-     "records (paths in the port-out resource: end_user_name, service_address)\n"
-     "and `show`. Unset: everything verbatim, as the envelope contract says."},
+     "event envelopes (paths under their data: payload.subscriber_name), dead\n"
+     "letters, the state records (paths in the port-out resource: end_user_name,\n"
+     "service_address) and `show`. payload.attempted_pin, a port-out PIN, is\n"
+     "dropped whatever this says, unless privacy.hash names it or\n"
+     "privacy.publish_pin_in_clear is true."},
     {"privacy.hash", OPT_STR, OFF(privacy_hash), 0, NULL, 0, 0, NULL, NULL,
      "\"payload.attempted_pin\"",
      "Comma-separated member paths replaced by \"hmac-sha256:<hex>\" of their value\n"
      "(HMAC-SHA-256 under the key of privacy.hash_key_file): consumers can still\n"
-     "match equal values without learning them. Recommended for\n"
-     "payload.attempted_pin, a port-out PIN: a credential (docs/operations.md)."},
+     "match equal values without learning them. For payload.attempted_pin it\n"
+     "is the way to keep PINs comparable downstream (docs/operations.md)."},
+    {"privacy.publish_pin_in_clear", OPT_BOOL, OFF(privacy_publish_pin_in_clear), 0, "false", 0, 0,
+     NULL, NULL, NULL,
+     "Publish payload.attempted_pin (the PIN a gaining carrier tried: a\n"
+     "credential) as Telnyx sent it, to every topic, dead letters and `show`.\n"
+     "Off, it is dropped (or hashed, if privacy.hash names it). On, a warning\n"
+     "is logged at every start."},
     {"privacy.hash_key_file", OPT_SECRET, OFF(privacy_hash_key_file), OFF(privacy_hash_key), NULL,
      0, 0, NULL, "PORTOUT_BRIDGE_HASH_KEY", "\"/run/secrets/portout_hash_key\"",
      "File holding the hash key (at least 16 bytes; a trailing newline is not part\n"
@@ -590,6 +598,53 @@ static int read_secret_file(struct load_ctx *lc, const struct pb_option *o, cons
         return 0;
 }
 
+/* 1 if the comma-separated list names path. */
+static int path_listed(const char *list, const char *path)
+{
+        size_t pl = strlen(path);
+        for (const char *s = list ? list : ""; *s;) {
+                s += strspn(s, ", ");
+                size_t n = strcspn(s, ", ");
+                if (n == pl && !strncmp(s, path, n))
+                        return 1;
+                s += n;
+        }
+        return 0;
+}
+
+/* The PIN goes downstream only if the operator asked for it by name. */
+#define PIN_PATH "payload.attempted_pin"
+
+static int privacy_policy(struct load_ctx *lc)
+{
+        pb_config_t *cfg = lc->cfg;
+        int named = path_listed(cfg->privacy_drop, PIN_PATH) || path_listed(cfg->privacy_hash, PIN_PATH);
+        char *drop = NULL, e[PB_ERRSZ];
+        if (cfg->privacy_publish_pin_in_clear && named)
+                return pb_seterr(lc->errstr, lc->errsz,
+                                 "%s: privacy.publish_pin_in_clear is true and privacy.drop or "
+                                 "privacy.hash names " PIN_PATH ": choose one",
+                                 lc->file);
+        if (!cfg->privacy_publish_pin_in_clear && !named) {
+                const char *d = cfg->privacy_drop;
+                size_t n = (d ? strlen(d) : 0) + sizeof(PIN_PATH) + 1;
+                drop = malloc(n);
+                if (!drop)
+                        return pb_seterr(lc->errstr, lc->errsz, "out of memory");
+                snprintf(drop, n, "%s%s%s", d ? d : "", d && *d ? "," : "", PIN_PATH);
+        }
+        const char *key = cfg->privacy_hash_key;
+        cfg->privacy = pb_privacy_new(drop ? drop : cfg->privacy_drop, cfg->privacy_hash, key,
+                                      key ? strlen(key) : 0, e, sizeof(e));
+        free(drop);
+        if (!cfg->privacy)
+                return pb_seterr(lc->errstr, lc->errsz, "%s: privacy: %s", lc->file, e);
+        if (cfg->privacy_publish_pin_in_clear)
+                pb_warn("privacy.publish_pin_in_clear is true: port-out PINs (" PIN_PATH
+                        ") go to every topic, dead letters and show as Telnyx sent them");
+        return 0;
+}
+
 static int finish(struct load_ctx *lc)
 {
         pb_config_t *cfg = lc->cfg;
@@ -633,13 +688,7 @@ static int finish(struct load_ctx *lc)
         }
         pb_log_set_level((enum pb_log_level)cfg->log_level);
         pb_log_set_format(cfg->log_format);
-        char e[PB_ERRSZ];
-        const char *key = cfg->privacy_hash_key;
-        cfg->privacy = pb_privacy_new(cfg->privacy_drop, cfg->privacy_hash, key,
-                                      key ? strlen(key) : 0, e, sizeof(e));
-        if (!cfg->privacy)
-                return pb_seterr(lc->errstr, lc->errsz, "%s: privacy: %s", lc->file, e);
-        return 0;
+        return privacy_policy(lc);
 }
 
 pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr, size_t errsz)

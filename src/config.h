@@ -90,6 +90,7 @@ typedef struct pb_config {
         int64_t state_coalesce_ms, state_resync_interval_s, state_pending_alert_s;
         char *privacy_drop, *privacy_hash, *privacy_hash_key_file;
         char *privacy_hash_key;     /* from PORTOUT_BRIDGE_HASH_KEY or the file */
+        int privacy_publish_pin_in_clear;
         struct pb_privacy *privacy; /* built from the three above at load */
         char *telnyx_poll_group;
         char *telnyx_reconcile_group;

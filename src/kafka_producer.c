@@ -542,9 +542,15 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
                         if (strcmp(m->hdr_names[i], "content-type") != 0)
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
-                if (!m->red_done && m->raw) /* the policy holds for dead letters too */
-                        m->red_buf =
-                            pb_privacy_redact_doc(p->privacy, m->raw, m->raw_len, &m->red_len);
+                /* The policy holds for dead letters too; out of memory, the
+                 * record waits (as when librdkafka is full) rather than leave
+                 * without it. */
+                if (!m->red_done && m->raw &&
+                    pb_privacy_scrub(p->privacy, m->raw, m->raw_len, &m->red_buf, &m->red_len) <
+                        0) {
+                        rd_kafka_headers_destroy(hdrs);
+                        return RD_KAFKA_RESP_ERR__QUEUE_FULL;
+                }
                 m->red_done = 1;
                 if (m->raw) {
                         value = m->red_buf ? m->red_buf : m->raw;

@@ -1,6 +1,7 @@
 #include "normalize.h"
 
 #include <json-c/json.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,11 +527,30 @@ static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const c
         return 0;
 }
 
-static void count_rejected(pb_batch_t *b)
+/* Counts the rejected items and puts the privacy policy on their bytes:
+ * a dead letter's value, and the SHA-256 that names it, must not be a way
+ * back to what the policy protects. -1 when out of memory. */
+static int finish_rejected(const pb_norm_opts_t *opts, pb_batch_t *b)
 {
-        for (size_t i = 0; i < b->cnt; i++)
-                if (!b->items[i].env)
-                        b->rejected++;
+        for (size_t i = 0; i < b->cnt; i++) {
+                pb_norm_item_t *it = &b->items[i];
+                if (it->env)
+                        continue;
+                b->rejected++;
+                char *out;
+                size_t n;
+                int rc = pb_privacy_scrub(opts->privacy, it->raw, it->raw_len, &out, &n);
+                if (rc < 0)
+                        return -1;
+                if (rc > 0) {
+                        sodium_memzero(it->raw, it->raw_len);
+                        free(it->raw);
+                        it->raw = out;
+                        it->raw_len = n;
+                        it->redacted = 1;
+                }
+        }
+        return 0;
 }
 
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
@@ -540,11 +560,10 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         size_t cap = 0;
         if (!b)
                 return NULL;
-        if (normalize_root(opts, root, raw, raw_len, ingest, b, &cap)) {
+        if (normalize_root(opts, root, raw, raw_len, ingest, b, &cap) || finish_rejected(opts, b)) {
                 pb_batch_free(b);
                 return NULL;
         }
-        count_rejected(b);
         return b;
 }
 
@@ -663,7 +682,8 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                                     "byte %zu",
                                     rest);
                 json_object_put(root);
-                b->rejected = 1;
+                if (finish_rejected(opts, b))
+                        goto oom;
                 return b;
         }
 
@@ -678,9 +698,8 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                     : reject_doc(b, &cap, buf, len, jc.why);
         pb_jcheck_free(&jc);
         json_object_put(root);
-        if (r)
+        if (r || finish_rejected(opts, b))
                 goto oom;
-        count_rejected(b);
         return b;
 
 oom:

@@ -69,8 +69,12 @@ typedef struct pb_envelope {
 typedef struct pb_norm_item {
         pb_envelope_t *env; /* NULL when rejected */
         char *error;        /* rejection reason naming the field; NULL if ok */
-        char *raw;          /* the event's own bytes, for the dead-letter topic */
+        /* The event's own bytes, for the dead-letter topic; a rejected item's
+         * with the privacy policy applied (pb_privacy_scrub: they leave the
+         * bridge as they are, and are what names the rejection) */
+        char *raw;
         size_t raw_len;
+        int redacted;         /* the policy changed a rejected item's raw */
         const char *dl_stage; /* a dead letter's pb_stage (static): NULL is "normalize" */
 } pb_norm_item_t;
 

@@ -12,6 +12,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "pb.h"
+#include "privacy.h"
 #include "publish.h"
 #include "timefmt.h"
 
@@ -404,8 +405,10 @@ static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int b
         settle_flight(pl, it, followers, &r, busy);
 }
 
-static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
-                        const pb_norm_item_t *ni, const pb_provenance_t *prov)
+/* submit_item(); a conflict's bytes with the privacy policy on them go
+ * into *scrubbed (the caller frees it once they are sent). */
+static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
+                           const pb_norm_item_t *ni, const pb_provenance_t *prov, char **scrubbed_out)
 {
         char key[KEY_MAX + 1];
         const pb_envelope_t *e = ni->env;
@@ -451,6 +454,24 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         conflict.raw = ni->raw;
                         conflict.raw_len = ni->raw_len;
                         conflict.dl_stage = "conflict";
+                        /* An envelope's bytes as they came: the privacy
+                         * policy goes on before they leave, and before they
+                         * are hashed into the rejection's name. */
+                        size_t sn;
+                        char *scrubbed = NULL;
+                        int src = pb_privacy_scrub(pl->cfg->privacy, ni->raw, ni->raw_len,
+                                                   &scrubbed, &sn);
+                        *scrubbed_out = scrubbed;
+                        if (src < 0) {
+                                pthread_mutex_unlock(&pl->lock);
+                                decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
+                                return;
+                        }
+                        if (src > 0) {
+                                conflict.raw = scrubbed;
+                                conflict.raw_len = sn;
+                                conflict.redacted = 1;
+                        }
                         ni = &conflict;
                         e = NULL;
                         content = 0;
@@ -520,6 +541,16 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                                  sizeof(err));
         if (rc != PB_SEND_OK)
                 refuse(pl, it, err, rc == PB_SEND_BUSY || rc == PB_SEND_CLOSED);
+}
+
+/* One item of a document: decided at once (a duplicate, a refusal), made to
+ * follow a copy on its way, or published. */
+static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
+                        const pb_norm_item_t *ni, const pb_provenance_t *prov)
+{
+        char *scrubbed = NULL;
+        submit_item_in(pl, d, s, ni, prov, &scrubbed);
+        free(scrubbed); /* the producer copied what it sends */
 }
 
 /* Each submitting thread (HTTP workers, pollers) keeps one json-c parser:

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "pb.h"
 
 struct path {
@@ -191,4 +192,207 @@ char *pb_privacy_redact_doc(const pb_privacy_t *p, const char *doc, size_t len, 
         }
         json_object_put(root);
         return out;
+}
+
+/* --- the textual pass: members found by name in any text --- */
+
+static int is_ws_byte(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The end of a string token starting at its opening quote (past the
+ * closing one), or len if it never closes. */
+static size_t string_end(const char *s, size_t len, size_t i)
+{
+        for (i++; i < len; i++) {
+                if (s[i] == '\\')
+                        i++;
+                else if (s[i] == '"')
+                        return i + 1;
+        }
+        return len;
+}
+
+/* Up to the next delimiter: what a value that is not JSON runs to. */
+static size_t run_end(const char *s, size_t len, size_t i)
+{
+        while (i < len && !strchr(",}]\"", s[i]) && !is_ws_byte(s[i]))
+                i++;
+        return i;
+}
+
+/* The end of a value at i: a string, a container (balanced, strings
+ * skipped), or a run up to a delimiter, each with whatever sticks to it
+ * before the next delimiter (in text that is not JSON), so that what
+ * replaces it is read back as one token; len if the text ends first. */
+static size_t value_end(const char *s, size_t len, size_t i)
+{
+        if (i >= len)
+                return len;
+        if (s[i] == '"')
+                return run_end(s, len, string_end(s, len, i));
+        if (s[i] == '{' || s[i] == '[') {
+                int depth = 0;
+                while (i < len) {
+                        char c = s[i];
+                        if (c == '"') {
+                                i = string_end(s, len, i);
+                                continue;
+                        }
+                        if (c == '{' || c == '[')
+                                depth++;
+                        else if ((c == '}' || c == ']') && --depth == 0)
+                                return run_end(s, len, i + 1);
+                        i++;
+                }
+                return len;
+        }
+        return run_end(s, len, i);
+}
+
+/* Four hex digits, exactly. */
+static int hex4(const char *s, unsigned *v)
+{
+        *v = 0;
+        for (int i = 0; i < 4; i++) {
+                char c = s[i];
+                unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                                    : 16;
+                if (d == 16)
+                        return 0;
+                *v = *v << 4 | d;
+        }
+        return 1;
+}
+
+/* A member name as sent, its escapes decoded as far as a policy name can
+ * need (ASCII); 0 if it is longer than out or holds anything else. */
+static size_t name_text(const char *s, size_t n, char *out, size_t outsz)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '\\' && i + 1 < n) {
+                        char e = s[++i];
+                        unsigned v = 0;
+                        if (e == 'u' && i + 4 < n && hex4(s + i + 1, &v) && v < 0x80)
+                                c = (char)v, i += 4;
+                        else if (e == '/' || e == '\\' || e == '"')
+                                c = e;
+                        else
+                                return 0;
+                }
+                if (k == outsz)
+                        return 0;
+                out[k++] = c;
+        }
+        return k;
+}
+
+/* The policy's member names (a path's last name), hash or not. */
+static int name_rule(const pb_privacy_t *p, const char *sent, size_t sent_len)
+{
+        char name[128];
+        size_t n = memchr(sent, '\\', sent_len) ? name_text(sent, sent_len, name, sizeof(name))
+                                                 : sent_len;
+        if (!n || n > sizeof(name))
+                return -1;
+        if (!memchr(sent, '\\', sent_len))
+                memcpy(name, sent, n);
+        int rule = -1; /* -1: not named; 0: drop; 1: hash (drop wins a tie) */
+        for (int i = 0; i < p->npaths; i++) {
+                const char *last = p->paths[i].segs[p->paths[i].nsegs - 1];
+                if (strlen(last) == n && memcmp(last, name, n) == 0 &&
+                    (rule < 0 || !p->paths[i].hash))
+                        rule = p->paths[i].hash;
+        }
+        return rule;
+}
+
+static int is_hash_text(const char *v, size_t n)
+{
+        return n == 78 && v[0] == '"' && !strncmp(v + 1, "hmac-sha256:", 12) &&
+               strspn(v + 13, "0123456789abcdef") == 64 && v[77] == '"';
+}
+
+/* Writes text with the value of every member the policy names replaced;
+ * returns how many were, or -1 when the buffer could not take it. */
+static int scrub_text(const pb_privacy_t *p, const char *s, size_t len, pb_buf_t *out)
+{
+        int changed = 0, bad = 0;
+        size_t copied = 0, i = 0;
+        while (i < len) {
+                if (s[i] != '"') {
+                        i++;
+                        continue;
+                }
+                size_t end = string_end(s, len, i), k = end;
+                while (k < len && is_ws_byte(s[k]))
+                        k++;
+                int rule = k < len && s[k] == ':' && end - i >= 2
+                               ? name_rule(p, s + i + 1, end - i - 2)
+                               : -1;
+                if (rule < 0) {
+                        i = end;
+                        continue;
+                }
+                size_t v = k + 1;
+                while (v < len && is_ws_byte(s[v]))
+                        v++;
+                size_t vend = value_end(s, len, v);
+                const char *val = s + v;
+                size_t vn = vend - v;
+                if (vn == 0 || (!rule && vn == 4 && !memcmp(val, "null", 4)) ||
+                    (rule && is_hash_text(val, vn))) {
+                        i = vend > end ? vend : end;
+                        continue;
+                }
+                bad |= pb_buf_add(out, s + copied, v - copied);
+                if (!rule) {
+                        bad |= pb_buf_adds(out, "null");
+                } else {
+                        char h[80];
+                        int quoted = val[0] == '"' && vn >= 2 && val[vn - 1] == '"';
+                        pb_privacy_hash(p, quoted ? val + 1 : val, quoted ? vn - 2 : vn, h);
+                        bad |= pb_buf_adds(out, "\"");
+                        bad |= pb_buf_adds(out, h);
+                        bad |= pb_buf_adds(out, "\"");
+                }
+                copied = i = vend;
+                changed++;
+        }
+        bad |= pb_buf_add(out, s + copied, len - copied);
+        return bad ? -1 : changed;
+}
+
+int pb_privacy_scrub(const pb_privacy_t *p, const char *doc, size_t len, char **out,
+                     size_t *out_len)
+{
+        *out = NULL;
+        *out_len = 0;
+        if (!pb_privacy_active(p) || !doc)
+                return 0;
+        /* The text only: a dead letter keeps every byte the policy does not
+         * name, as sent (json-c would rewrite what made it unusable). */
+        const char *text = doc;
+        size_t tn = len;
+        /* Each replaced member took its name, quotes, colon and a byte of
+         * value ("n":1) and gets at most 78 bytes more. */
+        size_t shortest = SIZE_MAX;
+        for (int i = 0; i < p->npaths; i++) {
+                size_t l = strlen(p->paths[i].segs[p->paths[i].nsegs - 1]);
+                shortest = l < shortest ? l : shortest;
+        }
+        pb_buf_t b;
+        pb_buf_init(&b, tn + (tn / (shortest + 4) + 1) * 80 + 4096);
+        int n = scrub_text(p, text, tn, &b);
+        if (n <= 0) {
+                pb_buf_free(&b);
+                return n;
+        }
+        *out = pb_buf_take(&b, out_len);
+        return *out ? 1 : -1;
 }

@@ -45,6 +45,19 @@ int pb_privacy_apply(const pb_privacy_t *p, json_object *obj);
  * are not a JSON object, or memory ran out. For a dead letter's value. */
 char *pb_privacy_redact_doc(const pb_privacy_t *p, const char *doc, size_t len, size_t *out_len);
 
+/* The bytes of an unusable input (a dead letter's value) as they may leave
+ * the bridge: anywhere in the text, JSON or not (a truncated body, a list,
+ * a member the paths would not reach), the value of every member named as
+ * a path ends ("attempted_pin", escapes decoded) replaced by null (drop) or
+ * the hash of its text as sent (hash); every other byte as it came (json-c
+ * would rewrite what made it unusable). Nothing derived from the input's
+ * own bytes (its SHA-256, its size) may leave the bridge beside it: name it
+ * by these bytes. Returns 1 with a new NUL-terminated buffer (*out, *out_len; the
+ * caller frees it) if anything changed, 0 if nothing did, -1 if out of
+ * memory. */
+int pb_privacy_scrub(const pb_privacy_t *p, const char *doc, size_t len, char **out,
+                     size_t *out_len);
+
 /* The keyed hash of n bytes, as written: "hmac-sha256:" and 64 hex digits
  * (out holds at least 77 bytes). */
 void pb_privacy_hash(const pb_privacy_t *p, const void *data, size_t n, char *out);

@@ -1,13 +1,11 @@
 #include "publish.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "deadletter.h"
 #include "jsoncheck.h"
 #include "pb.h"
-#include "privacy.h"
 
 #define CE_CONTENT_TYPE   "application/cloudevents+json; charset=UTF-8"
 #define DATA_CONTENT_TYPE "application/json"
@@ -69,39 +67,29 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
         }
         /* Every record is strict JSON in UTF-8, dead letters too: input that
          * is not (or that the bridge could not publish as sent) goes as
-         * {"raw_base64":"..."}, said so in a header, its bytes intact. */
+         * {"raw_base64":"..."}, said so in a header, its bytes intact. The
+         * bytes are the item's, the privacy policy already on them
+         * (normalize, the pipeline for a conflict): nothing derived from
+         * what it removed goes beside them. */
         char *b64 = NULL;
         const char *raw = it->raw ? it->raw : "";
         size_t raw_len = it->raw ? it->raw_len : 0;
-        /* Under a privacy policy the policy applies here too; the input is
-         * then named by the hash and size of the bytes it came as. */
-        size_t red_len = 0;
-        char *red = pb_privacy_redact_doc(cfg->privacy, raw, raw_len, &red_len);
-        char id[PB_DL_REJECT_ID_LEN + 1], bytes[24];
-        if (red) {
-                pb_deadletter_reject_id(raw, raw_len, id);
-                snprintf(bytes, sizeof(bytes), "%zu", raw_len);
-                raw = red;
-                raw_len = red_len;
-        }
         pb_jcheck_t jc;
         memset(&jc, 0, sizeof(jc));
         if (pb_json_check(raw, raw_len, &jc) != 0) {
                 b64 = pb_deadletter_wrap(raw, raw_len);
-                if (!b64) {
-                        free(red);
+                if (!b64)
                         return pb_seterr(errstr, errsz, "out of memory"), PB_SEND_ERROR;
-                }
         }
         pb_deadletter_t dl = {it->dl_stage ? it->dl_stage : "normalize",
                               it->error,
                               NULL,
                               NULL,
                               *prov,
-                              red ? id + 7 : NULL, /* past "sha256:" */
-                              red ? bytes : NULL,
+                              NULL,
+                              NULL,
                               b64 ? PB_DL_ENCODING_JSON_BASE64 : NULL,
-                              red ? "privacy" : NULL};
+                              it->redacted ? "privacy" : NULL};
         pb_header_t h[PB_DL_MAX_HEADERS];
         rec.headers_cnt = pb_deadletter_headers(&dl, h);
         rec.headers = h;
@@ -109,6 +97,5 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
         rec.value_len = b64 ? strlen(b64) : raw_len;
         int rc = pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);
         free(b64); /* the producer copies what it sends */
-        free(red);
         return rc;
 }

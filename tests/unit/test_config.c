@@ -11,7 +11,10 @@
 
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
 #include "config.h"
+#include "privacy.h"
 #include "testutil.h"
 
 static pb_config_t *load_text(const char *text, char *err, size_t errsz)
@@ -206,6 +209,60 @@ static void test_odd_files(void **state)
         rmdir(dir);
 }
 
+/* The PIN of the event's payload after the configuration's policy: its
+ * value, "hashed", or NULL when dropped. */
+static const char *pin_after(const pb_config_t *cfg)
+{
+        static char out[16];
+        json_object *d = json_tokener_parse("{\"payload\":{\"attempted_pin\":\"4711\","
+                                            "\"subscriber_name\":\"Jo\",\"status\":\"s\"}}");
+        pb_privacy_apply(cfg->privacy, d);
+        json_object *pl = json_object_object_get(d, "payload"), *v;
+        const char *r = NULL;
+        if (json_object_object_get_ex(pl, "attempted_pin", &v)) {
+                const char *s = json_object_get_string(v);
+                snprintf(out, sizeof(out), "%s", strncmp(s, "hmac-sha256:", 12) ? s : "hashed");
+                r = out;
+        }
+        json_object_put(d);
+        return r;
+}
+
+/* The port-out PIN is a credential: by default it goes nowhere. Only the
+ * operator naming it (privacy.hash, or privacy.publish_pin_in_clear) lets
+ * it out, and asking both ways is refused. */
+static void test_pin_dropped_by_default(void **state)
+{
+        (void)state;
+        char err[512];
+        pb_config_t *cfg = pb_config_load(NULL, tu_env_lookup, err, sizeof(err));
+        assert_non_null(cfg);
+        assert_null(pin_after(cfg)); /* no configuration at all */
+        pb_config_free(cfg);
+        cfg = load_text("privacy = { drop = \"payload.subscriber_name\"; };\n", err, sizeof(err));
+        assert_non_null(cfg);
+        assert_null(pin_after(cfg)); /* another drop list keeps the PIN's */
+        pb_config_free(cfg);
+        tu_setenv("PORTOUT_BRIDGE_HASH_KEY", "0123456789abcdef0123");
+        cfg = load_text("privacy = { hash = \"payload.attempted_pin\"; };\n", err, sizeof(err));
+        assert_non_null(cfg);
+        assert_string_equal(pin_after(cfg), "hashed");
+        pb_config_free(cfg);
+        cfg = load_text("privacy = { publish_pin_in_clear = true; };\n", err, sizeof(err));
+        assert_non_null(cfg);
+        assert_string_equal(pin_after(cfg), "4711");
+        pb_config_free(cfg);
+        expect_error("privacy = { publish_pin_in_clear = true; hash = \"payload.attempted_pin\"; };\n",
+                     "publish_pin_in_clear", "choose one");
+        /* The shipped example changes none of this. */
+        cfg = pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup, err,
+                             sizeof(err));
+        if (!cfg)
+                fail_msg("conf/portout-bridge.conf: %s", err);
+        assert_null(pin_after(cfg));
+        pb_config_free(cfg);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +271,7 @@ int main(void)
             cmocka_unit_test_teardown(test_errors_name_file_line_key, teardown),
             cmocka_unit_test_teardown(test_secrets, teardown),
             cmocka_unit_test_teardown(test_odd_files, teardown),
+            cmocka_unit_test_teardown(test_pin_dropped_by_default, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,12 +158,72 @@ static void test_redact_doc(void **state)
         pb_privacy_free(p);
 }
 
+/* A dead letter's value: the structural policy where the event is an
+ * object, then every member named as a path ends, anywhere in any text:
+ * a list, a truncated body, bytes that are not JSON. Applying it again
+ * changes nothing; nothing named keeps its value. */
+static void test_scrub(void **state)
+{
+        (void)state;
+        pb_privacy_t *drop = pb_privacy_new("payload.attempted_pin", NULL, NULL, 0, NULL, 0);
+        pb_privacy_t *hash =
+            pb_privacy_new(NULL, "payload.attempted_pin", key, sizeof(key) - 1, NULL, 0);
+        static const char *const docs[] = {
+            /* a webhook: the path reaches it */
+            "{\"data\":{\"payload\":{\"attempted_pin\":\"4711\",\"status\":\"s\"}}}",
+            /* a list page: the paths do not, the name does */
+            "{\"data\":[{\"payload\":{\"attempted_pin\":\"4711\"}},{\"payload\":{"
+            "\"attempted_pin\" : 4711}}]}",
+            /* truncated: not JSON at all */
+            "{\"data\":{\"payload\":{\"attempted_pin\":\"4711\",\"status\":\"s",
+            /* cut inside the PIN's own string */
+            "{\"data\":{\"payload\":{\"attempted_pin\":\"47",
+            /* the name written with escapes */
+            "{\"payload\":{\"attempted\\u005fpin\":\"4711\",\"attempted_p\\u0069n\":4711}}",
+            /* a value of another type, and an escaped quote in a string before it */
+            "{\"x\":\"a\\\"b\",\"attempted_pin\":{\"v\":\"4711\"},\"y\":[\"attempted_pin\"]}",
+        };
+        for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+                for (int h = 0; h < 2; h++) {
+                        pb_privacy_t *p = h ? hash : drop;
+                        char *out = NULL, *again = NULL;
+                        size_t n = 0, n2 = 0;
+                        assert_int_equal(pb_privacy_scrub(p, docs[i], strlen(docs[i]), &out, &n),
+                                         1);
+                        if (strstr(out, "4711") || strstr(out, "\"47"))
+                                fail_msg("case %zu (%s): %s", i, h ? "hash" : "drop", out);
+                        assert_int_equal(strlen(out), n);
+                        assert_int_equal(pb_privacy_scrub(p, out, n, &again, &n2), 0);
+                        assert_null(again);
+                        if (i == 5) /* a member name inside a value is not a member */
+                                assert_non_null(strstr(out, "[\"attempted_pin\"]"));
+                        if (h)
+                                assert_non_null(strstr(out, "hmac-sha256:"));
+                        free(out);
+                }
+        }
+        /* Equal PINs hash equal, in a list as in an event. */
+        char *a = NULL, *b = NULL;
+        size_t na, nb;
+        assert_int_equal(pb_privacy_scrub(hash, docs[0], strlen(docs[0]), &a, &na), 1);
+        assert_int_equal(pb_privacy_scrub(hash, docs[2], strlen(docs[2]), &b, &nb), 1);
+        assert_memory_equal(strstr(a, "hmac-sha256:"), strstr(b, "hmac-sha256:"), 76);
+        free(a);
+        free(b);
+        /* Nothing named: nothing to do. */
+        const char plain[] = "{\"data\":{\"payload\":{\"status\":\"s\"}}";
+        assert_int_equal(pb_privacy_scrub(drop, plain, strlen(plain), &a, &na), 0);
+        assert_int_equal(pb_privacy_scrub(NULL, docs[0], strlen(docs[0]), &a, &na), 0);
+        pb_privacy_free(drop);
+        pb_privacy_free(hash);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rfc4231_vector), cmocka_unit_test(test_drop_and_hash),
             cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_normalize_applies_it),
-            cmocka_unit_test(test_redact_doc),
+            cmocka_unit_test(test_redact_doc),     cmocka_unit_test(test_scrub),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
