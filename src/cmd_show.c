@@ -324,24 +324,14 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         pb_config_t *cfg = pb_cmd_load_config(g);
         if (!cfg)
                 return PB_EXIT_CONFIG;
-        char err[PB_ERRSZ], e[256];
-        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, err, sizeof(err));
-        if (conf && (rd_kafka_conf_set(conf, "group.id", PB_NAME "-show", e, sizeof(e)) ||
-                     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
-                     rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof(e)))) {
-                rd_kafka_conf_destroy(conf);
-                conf = NULL;
-                snprintf(err, sizeof(err), "%s", e);
-        }
-        rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e)) : NULL;
+        char err[PB_ERRSZ];
+        pb_consumer_spec_t spec = {.role = "show", .group_id = PB_NAME "-show", .partition_eof = 1};
+        rd_kafka_t *rk = pb_kafka_consumer_new(cfg, &spec, err, sizeof(err));
         if (!rk) {
-                if (conf)
-                        rd_kafka_conf_destroy(conf);
-                fprintf(stderr, PB_NAME ": configuration error: %s\n", conf ? e : err);
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
                 pb_config_free(cfg);
                 return PB_EXIT_CONFIG;
         }
-        rd_kafka_poll_set_consumer(rk);
         struct scan s;
         memset(&s, 0, sizeof(s));
         s.id = id;

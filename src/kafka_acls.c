@@ -84,6 +84,8 @@ static void state_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *p
         const char *st[] = {cfg->topic_state};
         topics_cmd(out, principal, "Read", st, 1);
         topics_cmd(out, principal, "Write", st, 1);
+        /* to check that it is compacted */
+        topics_cmd(out, principal, "DescribeConfigs", st, 1);
         cmd_head(out, principal);
         fprintf(out, " --operation Read --group '%s'\n", cfg->state_group);
         fprintf(out,

@@ -5,6 +5,7 @@
 #include "kafka_acls.h"
 #include "kafka_conf.h"
 #include "kafka_producer.h"
+#include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
 
@@ -102,15 +103,38 @@ static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int n
         return bad;
 }
 
+/* The state topic is a table: compacted, or refused (state_writer.c). */
+static int check_compacted(rd_kafka_t *rk, const char *topic, FILE *out)
+{
+        char policy[64], e[PB_ERRSZ];
+        if (pb_kafka_topic_config(rk, topic, "cleanup.policy", policy, sizeof(policy), e,
+                                  sizeof(e))) {
+                fprintf(out, "? topic %-40s cleanup.policy unknown: %s (grant DESCRIBE_CONFIGS)\n",
+                        topic, e);
+                return 0;
+        }
+        int ok = strstr(policy, "compact") != NULL;
+        fprintf(out, "%s topic %-40s cleanup.policy=%s%s\n", ok ? "✓" : "✗", topic, policy,
+                ok ? ""
+                   : "  (must be compact; the state writer refuses it: kafka-configs.sh "
+                     "--alter --entity-type topics --entity-name ... --add-config "
+                     "cleanup.policy=compact)");
+        return !ok;
+}
+
 /* reads: the topics must be readable too (the index, the reconcile);
- * replicas: the control topic as well (the election). */
+ * replicas: the control topic as well (the election); with state.enabled,
+ * the state topic and its cleanup.policy. */
 static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int replicas, FILE *out,
                         char *errstr, size_t errsz)
 {
-        const char *names[PB_CONFIG_TOPICS + 1];
+        const char *names[PB_CONFIG_TOPICS + 2];
         pb_config_topics(cfg, names);
-        names[PB_CONFIG_TOPICS] = cfg->topic_control;
-        size_t n = PB_CONFIG_TOPICS + (replicas ? 1 : 0);
+        size_t n = PB_CONFIG_TOPICS;
+        if (replicas)
+                names[n++] = cfg->topic_control;
+        if (cfg->state_enabled)
+                names[n++] = cfg->topic_state;
         rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, n);
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
@@ -123,10 +147,13 @@ static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int r
                     rd_kafka_event_DescribeTopics_result(ev), &cnt);
                 bad = 0;
                 for (size_t i = 0; i < cnt; i++) {
-                        int control = strcmp(rd_kafka_TopicDescription_name(ds[i]),
-                                             cfg->topic_control) == 0 &&
-                                      replicas;
-                        bad += topic_row(ds[i], !control, reads, control ? 1 : 0, out);
+                        const char *name = rd_kafka_TopicDescription_name(ds[i]);
+                        int control = strcmp(name, cfg->topic_control) == 0 && replicas;
+                        int state = cfg->state_enabled && !strcmp(name, cfg->topic_state);
+                        int row = topic_row(ds[i], !control, reads || state, control ? 1 : 0, out);
+                        bad += row;
+                        if (state && !row)
+                                bad += check_compacted(rk, name, out);
                 }
                 rd_kafka_event_destroy(ev);
         }

@@ -335,3 +335,47 @@ void pb_kafka_conf_print(const pb_config_t *cfg, FILE *out)
         }
         rd_kafka_conf_destroy(conf);
 }
+
+rd_kafka_t *pb_kafka_consumer_new(const pb_config_t *cfg, const pb_consumer_spec_t *spec,
+                                  char *errstr, size_t errsz)
+{
+        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
+        if (!conf)
+                return NULL;
+        char client[64], e[512];
+        snprintf(client, sizeof(client), PB_NAME "-%s", spec->role);
+        const char *set[][2] = {
+            {"client.id", client},
+            {"group.id", spec->group_id},
+            {"isolation.level", "read_committed"},
+            {"enable.auto.commit", "false"},
+            {"enable.auto.offset.store", "false"},
+            {"allow.auto.create.topics", "false"},
+            {"auto.offset.reset", "earliest"},
+            {"enable.partition.eof", spec->partition_eof ? "true" : "false"},
+            {"fetch.wait.max.ms", spec->fetch_wait_max_ms},
+            {"fetch.min.bytes", spec->fetch_min_bytes},
+            {"queued.max.messages.kbytes", spec->queued_max_kbytes},
+            {"session.timeout.ms", spec->session_timeout_ms},
+            {"heartbeat.interval.ms", spec->heartbeat_interval_ms},
+            {"partition.assignment.strategy", spec->assignment_strategy},
+        };
+        for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+                if (set[i][1] && rd_kafka_conf_set(conf, set[i][0], set[i][1], e, sizeof(e))) {
+                        rd_kafka_conf_destroy(conf);
+                        pb_seterr(errstr, errsz, "%s: %s", spec->role, e);
+                        return NULL;
+                }
+        if (spec->opaque)
+                rd_kafka_conf_set_opaque(conf, spec->opaque);
+        if (spec->rebalance_cb)
+                rd_kafka_conf_set_rebalance_cb(conf, spec->rebalance_cb);
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        if (!rk) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "%s: cannot create the consumer: %s", spec->role, e);
+                return NULL;
+        }
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+}

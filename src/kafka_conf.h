@@ -21,6 +21,31 @@
  * (librdkafka logs that at debug). */
 rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errstr, size_t errsz);
 
+/* What one of the bridge's consumers needs beyond what they all share. */
+typedef struct pb_consumer_spec {
+        const char *role;     /* "index", "reconcile", "election", "state", "show": client.id, errors */
+        const char *group_id; /* joined by subscribers; assign-only readers name one for librdkafka */
+        int partition_eof;    /* report each partition's end */
+        const char *fetch_wait_max_ms, *fetch_min_bytes, *queued_max_kbytes; /* NULL: librdkafka's */
+        /* A group member (the election): NULL otherwise. */
+        const char *session_timeout_ms, *heartbeat_interval_ms, *assignment_strategy;
+        void (*rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t *parts, void *opaque);
+        void *opaque;
+} pb_consumer_spec_t;
+
+/* The one way the bridge builds a consumer, so that their settings cannot
+ * drift apart: pb_kafka_conf() (brokers, security, logging), then
+ * isolation.level=read_committed, stated (records of a transaction of
+ * another writer are read once committed, never once aborted, as consumers
+ * downstream read them), no auto commit and no offset store (every commit
+ * is the bridge's own), no topic auto-creation (a topic a reader asks about
+ * is not created with the broker's defaults), auto.offset.reset=earliest
+ * (records deleted under a reader: what is left), then the spec. Polled
+ * through its consumer queue. NULL with errstr. The caller destroys it. */
+rd_kafka_t *pb_kafka_consumer_new(const pb_config_t *cfg, const pb_consumer_spec_t *spec,
+                                  char *errstr, size_t errsz);
+
 /* 1 if k is "NAME.file" for a secret NAME that may be read from a file
  * (sasl.password.file, ssl.key.password.file, ...). */
 int pb_kafka_is_secret_file_property(const char *k);

@@ -70,42 +70,27 @@ static pb_reconcile_t *reconcile_new(const pb_config_t *cfg, pb_metrics_t *metri
         r->wake[0] = r->wake[1] = -1;
         r->capacity = (size_t)cfg->telnyx_reconcile_max_ids;
         r->ids = pb_dedupe_new(r->capacity, INT64_MAX / 4);
-        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
-        char e[512];
-        if (!r->ids || !conf || pb_wake_open(r->wake))
+        if (!r->ids || pb_wake_open(r->wake))
                 goto fail;
         /* librdkafka's consumer API needs a group.id; nothing joins or
-         * commits under it (assign only, no auto commit), but librdkafka
-         * still looks up its coordinator: DESCRIBE on the group. */
-        if (rd_kafka_conf_set(conf, "group.id", cfg->telnyx_reconcile_group, e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
-            /* Records deleted by retention under us: read what is left. */
-            rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
-            /* A Fetch waiting at the broker holds back every later request
-             * on the connection (metadata, list offsets); keep it short. */
-            rd_kafka_conf_set(conf, "fetch.wait.max.ms", follow ? PB_FOLLOW_FETCH_WAIT : "100", e,
-                              sizeof(e)) ||
-            (follow &&
-             rd_kafka_conf_set(conf, "fetch.min.bytes", PB_FOLLOW_FETCH_MIN, e, sizeof(e))) ||
-            rd_kafka_conf_set(conf, "client.id", follow ? PB_NAME "-index" : PB_NAME "-reconcile",
-                              e, sizeof(e))) {
-                pb_seterr(errstr, errsz, "reconcile: %s", e);
+         * commits under it (assign only), but librdkafka still looks up its
+         * coordinator: DESCRIBE on the group. A Fetch waiting at the broker
+         * holds back every later request on the connection (metadata, list
+         * offsets): kept short. */
+        pb_consumer_spec_t spec = {
+            .role = follow ? "index" : "reconcile",
+            .group_id = cfg->telnyx_reconcile_group,
+            .fetch_wait_max_ms = follow ? PB_FOLLOW_FETCH_WAIT : "100",
+            .fetch_min_bytes = follow ? PB_FOLLOW_FETCH_MIN : NULL,
+        };
+        r->rk = pb_kafka_consumer_new(cfg, &spec, errstr, errsz);
+        if (!r->rk)
                 goto fail;
-        }
-        r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
-        if (!r->rk) {
-                pb_seterr(errstr, errsz, "reconcile: cannot create the consumer: %s", e);
-                goto fail;
-        }
-        conf = NULL;
-        rd_kafka_poll_set_consumer(r->rk);
         rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(r->rk);
         rd_kafka_queue_io_event_enable(q, r->wake[1], "r", 1);
         rd_kafka_queue_destroy(q);
         return r;
 fail:
-        if (conf)
-                rd_kafka_conf_destroy(conf);
         pb_reconcile_free(r);
         return NULL;
 }
@@ -409,6 +394,24 @@ static void resume(pb_reconcile_t *r, size_t first, int64_t until)
         rd_kafka_topic_partition_list_destroy(behind);
 }
 
+/* A transaction's commit or abort marker, and under read_committed the
+ * records of an aborted transaction, take offsets but are never handed
+ * over: a partition whose last offsets are such would never be "read to its
+ * end" by the records alone. librdkafka's position moves past them (the
+ * marker is consumed inside the poll), so the position is where a
+ * partition's reading stands. */
+static void take_positions(pb_reconcile_t *r)
+{
+        if (!r->nparts)
+                return;
+        rd_kafka_topic_partition_list_t *l = part_list(r, 0, RD_KAFKA_OFFSET_INVALID);
+        if (!rd_kafka_position(r->rk, l))
+                for (int i = 0; i < l->cnt; i++)
+                        if (l->elems[i].offset > r->parts[i].next)
+                                r->parts[i].next = l->elems[i].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Reads records until every partition is at its target; *nread counts them. */
 static int read_to_targets(pb_reconcile_t *r, int64_t until, int timeout_ms, uint64_t *nread,
                            char *errstr, size_t errsz)
@@ -418,6 +421,9 @@ static int read_to_targets(pb_reconcile_t *r, int64_t until, int timeout_ms, uin
                         return pb_seterr(errstr, errsz, "reconcile: stopped");
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 0);
                 if (!m) {
+                        take_positions(r);
+                        if (caught_up(r))
+                                break;
                         int64_t left = until - pb_mono_ms();
                         if (left <= 0)
                                 return pb_seterr(errstr, errsz,

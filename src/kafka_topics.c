@@ -40,15 +40,12 @@ int pb_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
         return n;
 }
 
-int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
-                          char *errstr, size_t errsz)
+/* Asks the cluster to create the topic: 0 created, 1 it exists, 2 not
+ * authorized to create it, PB_ERR with why. */
+static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                        char *errstr, size_t errsz)
 {
         char e[256];
-        int exists = pb_kafka_partitions(rk, topic, ADMIN_TIMEOUT_MS, NULL, 0, errstr, errsz);
-        if (exists < 0)
-                return PB_ERR;
-        if (exists)
-                return 0;
         rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, e, sizeof(e));
         if (!nt)
                 return pb_seterr(errstr, errsz, "topic %s: %s", topic, e);
@@ -77,14 +74,12 @@ int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
                 if (terr == RD_KAFKA_RESP_ERR_NO_ERROR)
                         pb_info("kafka: created the topic %s%s", topic,
                                 compacted ? " (compacted)" : "");
+                else if (terr == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = 1;
                 else if (terr == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                          terr == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
-                        rc = pb_seterr(errstr, errsz,
-                                       "topic %s does not exist and the bridge may not create it "
-                                       "(%s): create it, or grant CREATE on it "
-                                       "(docs/operations.md)",
-                                       topic, rd_kafka_topic_result_error_string(res[0]));
-                else if (terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                        rc = 2;
+                else
                         rc = pb_seterr(errstr, errsz, "topic %s: %s", topic,
                                        rd_kafka_topic_result_error_string(res[0]));
         }
@@ -96,6 +91,94 @@ int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int
         return rc;
 }
 
+int pb_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *out,
+                          size_t outsz, char *errstr, size_t errsz)
+{
+        rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *opts =
+            rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_TIMEOUT_MS, NULL, 0);
+        rd_kafka_DescribeConfigs(rk, &cr, 1, opts, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
+        int rc = PB_ERR;
+        if (!ev) {
+                pb_seterr(errstr, errsz, "topic %s: no answer from Kafka", topic);
+        } else if (rd_kafka_event_error(ev)) {
+                pb_seterr(errstr, errsz, "topic %s: %s", topic, rd_kafka_event_error_string(ev));
+        } else {
+                size_t n = 0, ne = 0;
+                const rd_kafka_ConfigResource_t **rs = rd_kafka_DescribeConfigs_result_resources(
+                    rd_kafka_event_DescribeConfigs_result(ev), &n);
+                if (n && rd_kafka_ConfigResource_error(rs[0])) {
+                        pb_seterr(errstr, errsz, "topic %s: %s", topic,
+                                  rd_kafka_ConfigResource_error_string(rs[0]));
+                } else if (n) {
+                        const rd_kafka_ConfigEntry_t **es = rd_kafka_ConfigResource_configs(rs[0], &ne);
+                        for (size_t i = 0; i < ne && rc; i++)
+                                if (!strcmp(rd_kafka_ConfigEntry_name(es[i]), name)) {
+                                        const char *v = rd_kafka_ConfigEntry_value(es[i]);
+                                        snprintf(out, outsz, "%s", v ? v : "");
+                                        rc = 0;
+                                }
+                        if (rc)
+                                pb_seterr(errstr, errsz, "topic %s: no %s in its configuration",
+                                          topic, name);
+                }
+        }
+        if (ev)
+                rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_ConfigResource_destroy(cr);
+        return rc;
+}
+
+int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
+                          char *errstr, size_t errsz)
+{
+        int made = create_topic(rk, topic, partitions, compacted, errstr, errsz);
+        if (made < 0) {
+                /* No answer to the creation: it may exist all the same (the
+                 * metadata request is safe: our clients never auto-create). */
+                char e[PB_ERRSZ];
+                int n = pb_kafka_partitions(rk, topic, ADMIN_TIMEOUT_MS, NULL, 0, e, sizeof(e));
+                if (n <= 0)
+                        return PB_ERR;
+                made = 1;
+        }
+        if (made == 2) { /* no CREATE: it must exist already */
+                int n = pb_kafka_partitions(rk, topic, ADMIN_TIMEOUT_MS, NULL, 0, errstr, errsz);
+                if (n < 0)
+                        return PB_ERR;
+                if (n == 0)
+                        return pb_seterr(errstr, errsz,
+                                         "topic %s does not exist and the bridge may not create "
+                                         "it: create it%s, or grant CREATE on it "
+                                         "(docs/operations.md)",
+                                         topic, compacted ? " with cleanup.policy=compact" : "");
+        }
+        if (!compacted || made == 0)
+                return 0;
+        char policy[64], e[PB_ERRSZ];
+        if (pb_kafka_topic_config(rk, topic, "cleanup.policy", policy, sizeof(policy), e,
+                                  sizeof(e))) {
+                pb_warn("kafka: cannot check that %s is compacted (%s): grant DESCRIBE_CONFIGS on "
+                        "it to have it checked",
+                        topic, e);
+                return 0;
+        }
+        if (strstr(policy, "compact"))
+                return 0;
+        pb_seterr(errstr, errsz,
+                  "topic %s has cleanup.policy=%s, but it must be compacted (its records are a "
+                  "table, one per key; with delete it grows without end and loses what "
+                  "retention drops): kafka-configs.sh --bootstrap-server ... --alter "
+                  "--entity-type topics --entity-name %s --add-config cleanup.policy=compact",
+                  topic, policy, topic);
+        return PB_KAFKA_NOT_COMPACTED;
+}
+
 /* The index in l of m's partition, or -1. */
 static int part_of(const rd_kafka_topic_partition_list_t *l, const rd_kafka_message_t *m)
 {
@@ -104,6 +187,20 @@ static int part_of(const rd_kafka_topic_partition_list_t *l, const rd_kafka_mess
                     !strcmp(l->elems[k].topic, rd_kafka_topic_name(m->rkt)))
                         return k;
         return -1;
+}
+
+/* Transaction markers and aborted records take offsets and are never handed
+ * over: where a partition's reading stands is librdkafka's position, which
+ * moves past them (kafka_reconcile.c says more). */
+static void take_positions(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *l, const int64_t *hi)
+{
+        rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(l);
+        if (!rd_kafka_position(rk, pos))
+                for (int i = 0; i < pos->cnt; i++)
+                        if (pos->elems[i].offset > l->elems[i].offset)
+                                l->elems[i].offset =
+                                    pos->elems[i].offset < hi[i] ? pos->elems[i].offset : hi[i];
+        rd_kafka_topic_partition_list_destroy(pos);
 }
 
 int pb_kafka_read_to_end(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *from,
@@ -148,6 +245,8 @@ int pb_kafka_read_to_end(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *
                                        l->elems[i].topic, (int)l->elems[i].partition, timeout_ms);
                 } else {
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+                        if (!m)
+                                take_positions(rk, l, hi);
                         int k = m ? part_of(l, m) : -1;
                         if (m && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && k >= 0)
                                 l->elems[k].offset = hi[k];

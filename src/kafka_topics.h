@@ -18,11 +18,25 @@ int pb_kafka_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         rd_kafka_topic_partition_list_t *l, int64_t offset, char *errstr,
                         size_t errsz);
 
-/* Finds the topic, or creates it (partitions, -1: the broker's default;
- * compacted: cleanup.policy=compact; the cluster's replication): CREATE is
- * needed only when it does not exist yet. Returns PB_ERR with why. */
+/* Creates the topic if it is missing (partitions, -1: the broker's default;
+ * compacted: cleanup.policy=compact; the cluster's replication), asking for
+ * it before anything else: a metadata request first would have a broker
+ * with auto.create.topics.enable make it with its defaults (delete), and
+ * the compaction asked for after would be refused as "exists". Without
+ * CREATE, an existing topic is found by metadata. A compacted one must be:
+ * an existing topic whose cleanup.policy has no "compact" is refused
+ * (PB_KAFKA_NOT_COMPACTED, errstr says how to fix it); one whose policy
+ * cannot be read (no DESCRIBE_CONFIGS) is taken, with a warning. Returns
+ * 0, PB_ERR or PB_KAFKA_NOT_COMPACTED with why. */
 int pb_kafka_ensure_topic(rd_kafka_t *rk, const char *topic, int partitions, int compacted,
                           char *errstr, size_t errsz);
+#define PB_KAFKA_NOT_COMPACTED (-2)
+
+/* One configuration value of a topic as the cluster has it (DescribeConfigs):
+ * 0 with out set, or PB_ERR with why (not authorized, no such topic, no
+ * answer). */
+int pb_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, char *out,
+                          size_t outsz, char *errstr, size_t errsz);
 
 /* Called for each record read; non-zero stops the read (errstr set). */
 typedef int pb_kafka_record_fn(void *ctx, const rd_kafka_message_t *m, char *errstr, size_t errsz);

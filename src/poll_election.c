@@ -154,37 +154,23 @@ static void *election_main(void *arg)
 static rd_kafka_t *make_consumer(const pb_config_t *cfg, void *opaque, int with_rebalance,
                                  char *errstr, size_t errsz)
 {
-        rd_kafka_conf_t *conf = pb_kafka_conf(cfg, 0, errstr, errsz);
-        if (!conf)
-                return NULL;
-        char sto[32], hb[32], e[512];
+        char sto[32], hb[32];
         snprintf(sto, sizeof(sto), "%lld", (long long)cfg->telnyx_poll_session_timeout_ms);
         /* The survivors learn of a rebalance at their next heartbeat: at a
          * tenth of the session, take-over is the session plus a little,
          * not plus librdkafka's default 3 s. */
         long long hbms = cfg->telnyx_poll_session_timeout_ms / 10;
         snprintf(hb, sizeof(hb), "%lld", hbms < 100 ? 100 : hbms);
-        if (rd_kafka_conf_set(conf, "group.id", cfg->telnyx_poll_group, e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "session.timeout.ms", sto, e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "heartbeat.interval.ms", hb, e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", e,
-                              sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "client.id", PB_NAME "-election", e, sizeof(e))) {
-                rd_kafka_conf_destroy(conf);
-                pb_seterr(errstr, errsz, "poll election: %s", e);
-                return NULL;
-        }
-        rd_kafka_conf_set_opaque(conf, opaque);
-        if (with_rebalance)
-                rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
-        if (!rk) {
-                rd_kafka_conf_destroy(conf);
-                pb_seterr(errstr, errsz, "poll election: cannot create the consumer: %s", e);
-        }
-        return rk;
+        pb_consumer_spec_t spec = {
+            .role = "election",
+            .group_id = cfg->telnyx_poll_group,
+            .session_timeout_ms = sto,
+            .heartbeat_interval_ms = hb,
+            .assignment_strategy = "cooperative-sticky",
+            .rebalance_cb = with_rebalance ? rebalance_cb : NULL,
+            .opaque = opaque,
+        };
+        return pb_kafka_consumer_new(cfg, &spec, errstr, errsz);
 }
 
 pb_election_t *pb_election_new(const pb_config_t *cfg, pb_metrics_t *metrics, char *errstr,
@@ -210,7 +196,6 @@ pb_election_t *pb_election_new(const pb_config_t *cfg, pb_metrics_t *metrics, ch
         e->rk = make_consumer(cfg, e, 1, errstr, errsz);
         if (!e->rk)
                 goto fail;
-        rd_kafka_poll_set_consumer(e->rk);
         rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(e->rk);
         rd_kafka_queue_io_event_enable(q, e->wake[1], "e", 1);
         rd_kafka_queue_destroy(q);

@@ -28,6 +28,7 @@
 #define LOAD_MS            120000
 #define DEADLINES_EVERY_MS 5000
 #define RESYNC_RETRY_MS    60000
+#define NOT_COMPACTED_RETRY_MS 60000
 #define NOT_FINAL          "pending,authorized,rejected-pending"
 
 /* One port-out of the current batch, and the last event that named it. */
@@ -285,46 +286,37 @@ static void leave_office(pb_state_t *s, const char *why)
 
 static rd_kafka_t *consumer_new(pb_state_t *s, char *errstr, size_t errsz)
 {
-        char e[512];
-        rd_kafka_conf_t *conf = pb_kafka_conf(s->cfg, 0, errstr, errsz);
-        if (!conf)
-                return NULL;
-        /* assign() only: nothing joins the group; its offsets are the position. */
-        if (rd_kafka_conf_set(conf, "group.id", s->cfg->state_group, e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "enable.partition.eof", "true", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", e, sizeof(e)) ||
-            /* A batch takes at most BATCH_MAX port-outs: no need for
-             * librdkafka's default 64 MiB of prefetched records. */
-            rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "1024", e, sizeof(e)) ||
-            rd_kafka_conf_set(conf, "client.id", PB_NAME "-state", e, sizeof(e))) {
-                rd_kafka_conf_destroy(conf);
-                pb_seterr(errstr, errsz, "state: %s", e);
-                return NULL;
-        }
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
-        if (!rk) {
-                rd_kafka_conf_destroy(conf);
-                pb_seterr(errstr, errsz, "state: cannot create the consumer: %s", e);
-                return NULL;
-        }
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
+        /* assign() only: nothing joins the group; its offsets are the
+         * position. A batch takes at most BATCH_MAX port-outs: no need for
+         * librdkafka's default 64 MiB of prefetched records. */
+        pb_consumer_spec_t spec = {
+            .role = "state",
+            .group_id = s->cfg->state_group,
+            .partition_eof = 1,
+            .queued_max_kbytes = "1024",
+        };
+        return pb_kafka_consumer_new(s->cfg, &spec, errstr, errsz);
 }
 
+/* Returns 0, PB_ERR, or PB_KAFKA_NOT_COMPACTED: the state topic is not a
+ * table, and the writer will not write it until it is. */
 static int take_office(pb_state_t *s)
 {
         char err[PB_ERRSZ];
+        int topic = 0;
         s->cons = consumer_new(s, err, sizeof(err));
         if (!s->cons ||
-            pb_kafka_ensure_topic(s->prod, s->cfg->topic_state, -1, 1, err, sizeof(err)) ||
+            (topic = pb_kafka_ensure_topic(s->prod, s->cfg->topic_state, -1, 1, err,
+                                           sizeof(err))) != 0 ||
             load_table(s, err, sizeof(err)) || follow_events(s, err, sizeof(err))) {
-                if (!s->stop)
+                if (topic == PB_KAFKA_NOT_COMPACTED)
+                        pb_err("state: not writing: %s (checked again every %d s)", err,
+                               NOT_COMPACTED_RETRY_MS / 1000);
+                else if (!s->stop)
                         pb_warn("state: cannot take office: %s", err);
                 if (s->cons)
                         leave_office(s, "could not start");
-                return PB_ERR;
+                return topic == PB_KAFKA_NOT_COMPACTED ? topic : PB_ERR;
         }
         pb_info("state: writing %s (%zu port-out(s) known)", s->cfg->topic_state,
                 pb_stable_size(s->table));
@@ -529,8 +521,9 @@ static void *state_main(void *arg)
                         pause_ms(s, 500);
                         continue;
                 }
-                if (!s->cons && take_office(s)) {
-                        pause_ms(s, 2000);
+                int office = s->cons ? 0 : take_office(s);
+                if (office) {
+                        pause_ms(s, office == PB_KAFKA_NOT_COMPACTED ? NOT_COMPACTED_RETRY_MS : 2000);
                         continue;
                 }
                 int64_t now = pb_mono_ms();
@@ -591,7 +584,10 @@ pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leade
         if (conf) {
                 rd_kafka_conf_set_opaque(conf, s);
                 rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                /* It writes the state topic only, created compacted by us:
+                 * a metadata request must never create it otherwise. */
                 if (rd_kafka_conf_set(conf, "statistics.interval.ms", "0", e, sizeof(e)) ||
+                    rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", e, sizeof(e)) ||
                     rd_kafka_conf_set(conf, "client.id", PB_NAME "-state", e, sizeof(e)) ||
                     !(s->prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e)))) {
                         rd_kafka_conf_destroy(conf);

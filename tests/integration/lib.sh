@@ -210,3 +210,10 @@ converged() {
   echo "$c" >&2
   return 1
 }
+
+# Apache Kafka's own kafka-topics tool (TopicCommand from the broker's jars),
+# against $BOOTSTRAP: a view of the cluster the bridge did not write.
+kafka_topics() {
+  local lib=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-${KAFKA_VERSION:-4.1.1}/lib
+  java ${KAFKA_JVM_OPTS:-} -cp "$lib/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@" 2>/dev/null
+}
