@@ -23,7 +23,8 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t
   mkdir -p "$corpus"
   case $t in
-    webhook | normalize | rest_page) cp tests/fixtures/*.json "$corpus/" ;;
+    webhook | normalize) cp tests/fixtures/*.json "$corpus/" ;;
+    rest_page) cp tests/fixtures/*.json tests/fuzz/seeds/rest_page/* "$corpus/" ;;
     json_members) cp tests/fixtures/*.json tests/fuzz/seeds/json/* "$corpus/" ;;
     config) cp tests/fuzz/seeds/config/* "$corpus/" ;;
     http) cp tests/fuzz/seeds/http/* "$corpus/" ;;

@@ -125,6 +125,10 @@ const struct pb_option pb_options[] = {
      NULL, "Cap of one retry delay."},
     {"telnyx.page_size", OPT_INT, OFF(telnyx_page_size), 0, "250", 1, 250, NULL, NULL, NULL,
      "page[size] of list requests (Telnyx allows 1..250)."},
+    {"telnyx.max_pages", OPT_INT, OFF(telnyx_max_pages), 0, "10000", 1, 1000000, NULL, NULL, NULL,
+     "Most pages one pass of a scan reads (at page_size 250, 2.5 million events):\n"
+     "an API that never says it is done (or ignores page[number]) ends the pass\n"
+     "with an error here, not a loop; the checkpoint stays."},
     {"telnyx.backfill_max_passes", OPT_INT, OFF(telnyx_backfill_max_passes), 0, "5", 1, 100, NULL,
      NULL, NULL,
      "A scan of the event list is repeated while pages shifted under it (new\n"

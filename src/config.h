@@ -78,6 +78,7 @@ typedef struct pb_config {
         int64_t telnyx_retry_max_ms;
         int64_t telnyx_page_size;
         int64_t telnyx_backfill_max_passes;
+        int64_t telnyx_max_pages;
         int telnyx_poll_enabled;
         int64_t telnyx_poll_interval_s;
         int64_t telnyx_poll_overlap_s;

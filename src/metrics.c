@@ -92,7 +92,8 @@ static const struct family families[] = {
     {"portout_bridge_state_writer", "gauge", "",
      "1 while this replica writes the state topic (the poll leader, or the single instance)."},
     {"portout_bridge_state_fetches_total", "counter", "outcome",
-     "GET /portouts/{id} and resync reads, by outcome (written, unchanged, not_found, failed)."},
+     "GET /portouts/{id} and resync reads, by outcome (written, unchanged, not_found, invalid: an "
+     "answer that is no port-out's state, skipped; failed: the API or Kafka, tried again)."},
     {"portout_bridge_state_api_calls_total", "counter", "",
      "Telnyx API calls of the state writer (fetches and resync pages)."},
     {"portout_bridge_state_events_total", "counter", "",

@@ -137,11 +137,13 @@ void pb_poll_window(const pb_config_t *cfg, int have, int64_t cp_us, int64_t now
 }
 
 const char *pb_poll_next_checkpoint(const pb_scan_result_t *r, int have, int64_t cp_us,
-                                    int64_t *next_us)
+                                    int64_t until_us, int64_t *next_us)
 {
         /* Only to Telnyx time actually read: the newest created_at, or just
-         * before the oldest failure. */
+         * before the oldest failure; and no further than the window asked. */
         int64_t next = r->max_created_us;
+        if (next > until_us)
+                next = until_us;
         if (r->failed)
                 next =
                     r->min_failed_us > 0 && r->min_failed_us - 1 < next ? r->min_failed_us - 1 : 0;
@@ -244,7 +246,14 @@ static int poll_once(pb_poller_t *p)
                 pb_warn("poll: %zu event(s) created since start were not delivered by webhook",
                         r.fresh);
         int64_t next;
-        const char *why = pb_poll_next_checkpoint(&r, have, cp_us, &next);
+        if (r.max_created_us > until_us) {
+                char late[40];
+                pb_time_format_us(r.max_created_us, late, sizeof(late));
+                pb_warn("poll: an event is dated %s, after the end of the window asked for (%s): "
+                        "the checkpoint goes no further than the window",
+                        late, until);
+        }
+        const char *why = pb_poll_next_checkpoint(&r, have, cp_us, until_us, &next);
         if (why) {
                 pb_info("poll: %zu event(s) read, %zu delivered, %zu already delivered, %zu "
                         "failed; checkpoint stays (%s)",

@@ -51,9 +51,12 @@ void pb_poller_free(pb_poller_t *p);
 void pb_poll_window(const pb_config_t *cfg, int have, int64_t cp_us, int64_t now_us,
                     int64_t *since_us, int64_t *until_us);
 
-/* Where a completed scan moves the checkpoint: NULL and *next_us, or why it
- * stays where it is (cp_us, if have). Pure. */
+/* Where a completed scan of the window [.., until_us] moves the
+ * checkpoint: NULL and *next_us, or why it stays where it is (cp_us, if
+ * have). Never past until_us: an event dated later (a clock ahead, an API
+ * ignoring the filter, created_at 2099) would make every later poll find
+ * nothing. Pure. */
 const char *pb_poll_next_checkpoint(const pb_scan_result_t *r, int have, int64_t cp_us,
-                                    int64_t *next_us);
+                                    int64_t until_us, int64_t *next_us);
 
 #endif

@@ -116,12 +116,56 @@ static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t 
 
 /* Reads every page once, submitting each; *consistent says whether the list
  * held still while it was read (docs/telnyx-api.md §2). */
+/* The first and last element's "id" of a page (the page's bytes if they
+ * have none): two pages in a row that are one page is an API ignoring
+ * page[number]. */
+static uint64_t page_mark(json_object *data)
+{
+        size_t n = json_object_array_length(data);
+        json_object *ends[2] = {json_object_array_get_idx(data, 0),
+                                json_object_array_get_idx(data, n ? n - 1 : 0)};
+        uint64_t h = n;
+        for (int i = 0; i < 2; i++) {
+                json_object *id = NULL;
+                const char *s = json_object_object_get_ex(ends[i], "id", &id)
+                                    ? json_object_get_string(id)
+                                    : json_object_to_json_string(ends[i]);
+                h = h * 1099511628211ULL ^ pb_fnv1a_str(s ? s : "");
+        }
+        return h;
+}
+
+/* Why a page cannot be the one asked for (NULL: it can): more elements than
+ * page[size], another page_number than the one asked, the same page again,
+ * more pages than one pass may read. */
+static const char *page_problem(const pb_config_t *cfg, long asked, int64_t page_number,
+                                size_t n, uint64_t mark, uint64_t last_mark, char *buf, size_t bufsz)
+{
+        if ((int64_t)n > cfg->telnyx_page_size)
+                snprintf(buf, bufsz, "page %ld has %zu events, more than page[size] %lld", asked, n,
+                         (long long)cfg->telnyx_page_size);
+        else if (page_number != asked)
+                snprintf(buf, bufsz,
+                         "asked for page %ld, the API answered page %lld (it ignores page[number]?)",
+                         asked, (long long)page_number);
+        else if (asked > 1 && n && mark == last_mark)
+                snprintf(buf, bufsz, "page %ld holds what page %ld held (it ignores page[number]?)",
+                         asked, asked - 1);
+        else if (asked > cfg->telnyx_max_pages)
+                snprintf(buf, bufsz, "more than telnyx.max_pages (%lld) pages in one pass",
+                         (long long)cfg->telnyx_max_pages);
+        else
+                return NULL;
+        return buf;
+}
+
 static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                             const pb_config_t *cfg, const pb_scan_opts_t *o, int *consistent,
                             char *errstr, size_t errsz)
 {
         int64_t first_total = -1, got = 0;
         int stable = 1;
+        uint64_t last_mark = 0;
         /* Page n+1 is fetched (on a helper thread) while page n is normalized
          * and handed to Kafka. */
         struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
@@ -147,6 +191,16 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                 int64_t total_pages = meta_int(meta, "total_pages", -1);
                 int64_t page_number = meta_int(meta, "page_number", cur.page);
                 size_t n = json_object_array_length(data);
+                char bad[PB_ERRSZ];
+                uint64_t mark = page_mark(data);
+                if (page_problem(cfg, cur.page, page_number, n, mark, last_mark, bad,
+                                 sizeof(bad))) {
+                        json_object_put(cur.page_obj);
+                        free(cur.raw);
+                        return pb_seterr(errstr, errsz, "%s; this pass stops here", bad),
+                               PB_TX_UNAVAILABLE;
+                }
+                last_mark = mark;
                 if (o->progress) {
                         atomic_store(&o->progress->pages, (int64_t)cur.page);
                         atomic_store(&o->progress->total_pages, total_pages > 0 ? total_pages : 0);

@@ -61,6 +61,7 @@ struct pb_state {
         struct write **writes; /* produced, waiting for their reports */
         size_t nwrites, capwrites;
         int64_t next_resync_ms, next_deadlines_ms;
+        int failed_batches; /* in a row: the pause before the next grows */
 };
 
 static void count(pb_state_t *s, const char *family, const char *labels, int64_t n)
@@ -175,16 +176,34 @@ static int settle(pb_state_t *s)
         return rc;
 }
 
-/* Writes the resource if it is newer; returns PB_ERR on a bad resource or a
- * refused produce. */
-static int offer(pb_state_t *s, json_object *resource, const char *cause)
+/* Answers of the API that cannot be a port-out's state: skipped, counted,
+ * logged within a budget. */
+static pb_log_limit_t invalid_log = PB_LOG_LIMIT_INIT;
+
+static void skip_invalid(pb_state_t *s, const char *why)
+{
+        count(s, "portout_bridge_state_fetches_total", "outcome=\"invalid\"", 1);
+        pb_log_limited(&invalid_log, PB_LOG_WARN, "state: %s; skipped (the next event of it, or "
+                                                  "a resync, fetches it again)",
+                       why);
+}
+
+/* Writes the resource if it is newer. Returns 0 (written, or nothing new),
+ * SKIPPED (not a port-out's state: skipped, counted) or PB_ERR (a refused
+ * produce). want_id: the port-out asked for (NULL: any, a resync's list). */
+#define SKIPPED 1
+static int offer(pb_state_t *s, json_object *resource, const char *want_id, const char *cause)
 {
         pb_portout_view_t v;
         char err[PB_ERRSZ];
         if (pb_portout_view(resource, &v, err, sizeof(err))) {
-                pb_warn("state: %s; not written", err);
-                count(s, "portout_bridge_state_fetches_total", "outcome=\"failed\"", 1);
-                return PB_ERR;
+                skip_invalid(s, err);
+                return SKIPPED;
+        }
+        if (want_id && strcmp(v.id, want_id) != 0) {
+                snprintf(err, sizeof(err), "GET /portouts/%s answered port-out %s", want_id, v.id);
+                skip_invalid(s, err);
+                return SKIPPED;
         }
         if (!pb_stable_newer(s->table, &v)) {
                 count(s, "portout_bridge_state_fetches_total", "outcome=\"unchanged\"", 1);
@@ -252,6 +271,11 @@ static int follow_events(pb_state_t *s, char *errstr, size_t errsz)
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
         int rc = 0;
         for (size_t i = 0; i < PB_CONFIG_TOPICS - 1 && !rc; i++) { /* not the dead letters */
+                int seen = 0; /* two event types may share a topic: assigned once */
+                for (size_t k = 0; k < i; k++)
+                        seen |= !strcmp(topics[k], topics[i]);
+                if (seen)
+                        continue;
                 int n = pb_kafka_partitions(s->cons, topics[i], KAFKA_TIMEOUT_MS, l,
                                             RD_KAFKA_OFFSET_INVALID, errstr, errsz);
                 if (n == 0)
@@ -373,7 +397,12 @@ static void keep_position(rd_kafka_topic_partition_list_t *pos, const rd_kafka_m
 }
 
 /* Fetches and writes every port-out of the batch; PB_ERR if one could not
- * be fetched or written (the batch is then abandoned). */
+ * be fetched (the API or the network failing: the batch is tried again) or
+ * written. An answer that cannot be a port-out's state (no "data", no valid
+ * id or another one, an updated_at that is not RFC 3339) or a request the
+ * API refuses for good (4xx) concerns that port-out alone: it is skipped,
+ * counted and logged, and the batch goes on: one bad port-out must not
+ * stop the table. */
 static int write_batch(pb_state_t *s, pb_idmap_t *batch)
 {
         char err[PB_ERRSZ];
@@ -387,21 +416,41 @@ static int write_batch(pb_state_t *s, pb_idmap_t *batch)
                                 pb_warn("state: port-out %s: not found at Telnyx", p->id);
                                 count(s, "portout_bridge_state_fetches_total",
                                       "outcome=\"not_found\"", 1);
-                        } else if (rc != PB_TX_OK) {
+                                continue;
+                        }
+                        if (rc == PB_TX_REJECTED) {
+                                char why[PB_ERRSZ + 64];
+                                snprintf(why, sizeof(why), "port-out %s: %s", p->id, err);
+                                skip_invalid(s, why);
+                                continue;
+                        }
+                        if (rc != PB_TX_OK) {
                                 if (!s->stop)
                                         pb_warn("state: port-out %s: %s", p->id, err);
                                 count(s, "portout_bridge_state_fetches_total", "outcome=\"failed\"",
                                       1);
                                 settle(s);
                                 return PB_ERR;
-                        } else if ((s->leader && !s->leader(s->leader_ctx)) ||
-                                   !json_object_object_get_ex(o, "data", &data) ||
-                                   offer(s, data, p->cause[0] ? p->cause : "unknown")) {
-                                json_object_put(o); /* no longer the writer, or refused */
+                        }
+                        if (s->leader && !s->leader(s->leader_ctx)) {
+                                json_object_put(o); /* no longer the writer */
                                 settle(s);
                                 return PB_ERR;
                         }
+                        int rcv;
+                        if (!json_object_object_get_ex(o, "data", &data)) {
+                                snprintf(err, sizeof(err), "GET /portouts/%s: no \"data\" in the answer",
+                                         p->id);
+                                skip_invalid(s, err);
+                                rcv = SKIPPED;
+                        } else {
+                                rcv = offer(s, data, p->id, p->cause[0] ? p->cause : "unknown");
+                        }
                         json_object_put(o);
+                        if (rcv == PB_ERR) { /* a refused produce */
+                                settle(s);
+                                return PB_ERR;
+                        }
                 }
         return settle(s);
 }
@@ -467,7 +516,7 @@ static int resync(pb_state_t *s)
                     json_object_is_type(data, json_type_array))
                         n = json_object_array_length(data);
                 for (size_t i = 0; i < n; i++)
-                        offer(s, json_object_array_get_idx(data, i), "resync");
+                        offer(s, json_object_array_get_idx(data, i), NULL, "resync");
                 seen += n;
                 json_object_object_get_ex(o, "meta", &meta);
                 long pages = meta && json_object_object_get_ex(meta, "total_pages", &tp)
@@ -534,10 +583,16 @@ static void *state_main(void *arg)
                                                         : INT64_MAX;
                 }
                 if (run_batch(s)) {
+                        /* The API or Kafka failing: again after 1 s, then
+                         * longer each time (up to a minute), not every second
+                         * forever against a quota. */
+                        int64_t wait = (int64_t)1000 << (s->failed_batches < 6 ? s->failed_batches : 6);
+                        s->failed_batches++;
                         leave_office(s, s->stop ? "stopping" : "a batch failed; starting again");
-                        pause_ms(s, 1000);
+                        pause_ms(s, wait < 60000 ? wait : 60000);
                         continue;
                 }
+                s->failed_batches = 0;
                 if (now >= s->next_deadlines_ms) {
                         deadlines(s);
                         s->next_deadlines_ms = now + DEADLINES_EVERY_MS;

@@ -16,7 +16,9 @@
 #include "pb.h"
 
 /* Largest accepted response body: a page of 250 events is ~300 KiB. */
-#define MAX_BODY ((size_t)32 * 1024 * 1024)
+/* A page of 250 events is about 250 KiB; 8 MiB leaves room and bounds
+ * what a hostile or broken answer makes us hold. */
+#define MAX_BODY ((size_t)8 * 1024 * 1024)
 /* Largest delay a server hint may impose. */
 #define MAX_HINT_MS (INT64_C(600) * 1000)
 
@@ -332,21 +334,17 @@ static int wait_ms(pb_telnyx_t *tx, int64_t ms)
         return tx->abort_flag && *tx->abort_flag ? -1 : 0;
 }
 
-/* Parses a body that must be a JSON object; NULL (why set) if it is not. */
+/* Parses a body that must be a JSON object, within what one answer may
+ * cost in memory (pb_json_parse(): a page of empty objects would take json-c
+ * hundreds of bytes for each of its bytes); NULL (why set) if it is not. */
 static json_object *parse_object(const char *body, size_t len, char *why, size_t whysz)
 {
-        json_tokener *tok = json_tokener_new();
-        json_object *o = json_tokener_parse_ex(tok, body ? body : "", (int)len);
-        enum json_tokener_error e = json_tokener_get_error(tok);
-        json_tokener_free(tok);
-        if (o && e == json_tokener_success && json_object_is_type(o, json_type_object))
+        char e[PB_ERRSZ];
+        json_object *o = pb_json_parse(body ? body : "", body ? len : 0, e, sizeof(e));
+        if (o && json_object_is_type(o, json_type_object))
                 return o;
         snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
-                 len == 0                     ? "empty"
-                 : e == json_tokener_continue ? "truncated"
-                 : e != json_tokener_success  ? json_tokener_error_desc(e)
-                                              : "another JSON type",
-                 len);
+                 len == 0 ? "empty" : o ? "another JSON type" : e, len);
         json_object_put(o);
         return NULL;
 }

@@ -15,7 +15,14 @@ Faults, set on the command line (--faults JSON) or at run time
   {"nonjson": {"every": N}}                        every Nth list/show: an HTML page
   {"insert_while_paging": {"after": K, "count": C}}  after K list requests, C new events
                                                    appear inside the listed period
+  {"ignore_page": {"meta": true|false}}            every list answers page 1 (with its
+                                                   meta, or with none)
+  {"oversize": {"times": T}}                       T times page[size] events a page
+  {"dense": {"count": N}}                          every list: a page of N empty objects
 Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
+POST /_admin/portouts/update {"id", "status"?, "foc_date"?, "broken"?} (a change
+with no event; "broken": GET /v2/portouts/{id} answers it wrong from then on:
+updated_at_null, updated_at_text, bad_id, other_id, no_data),
 GET /_admin/lists (each list request's time and User-Agent),
 POST /_admin/insert {"count": C,
 "bad": false} (bad: an event without a port-out id, which the bridge must
@@ -150,6 +157,7 @@ class State:
         self.faults = faults
         self.events = []  # sorted by created_at
         self.portouts = {}  # id -> resource: what each port-out's events made it
+        self.broken = {}  # id -> how GET /v2/portouts/{id} answers it wrong
         self.rl_counts = {}  # second -> requests (the "limit" fault)
         self.keys = []
         self.by_id = {}
@@ -266,6 +274,8 @@ class Handler(BaseHTTPRequestHandler):
                 for k in ("status", "foc_date"):
                     if k in req:
                         r[k] = req[k]
+                if "broken" in req:  # GET /v2/portouts/{id} answers it broken from now on
+                    st.broken[r["id"]] = req["broken"]
                 r["updated_at"] = iso(max(now(), parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
                 return self.send_json(200, {"data": r})
         if path == "/_admin/faults" and method == "POST":
@@ -382,6 +392,18 @@ class Handler(BaseHTTPRequestHandler):
             if not r:
                 return self.send_json(404, error("10005", "Resource not found",
                                                  "The requested resource or URL could not be found."))
+            with st.lock:
+                broken = st.broken.get(r["id"])  # a bad answer for this one (issue 30, finding 6)
+            if broken == "updated_at_null":
+                r["updated_at"] = None
+            elif broken == "updated_at_text":
+                r["updated_at"] = "yesterday"
+            elif broken == "bad_id":
+                r["id"] = "../not an id"
+            elif broken == "other_id":
+                r["id"] = "00000000-0000-4000-8000-0000000000ff"
+            elif broken == "no_data":
+                return self.send_json(200, {"meta": {}})
             return self.send_json(200, {"data": r})
         # /v2/portouts/events[/{id}[/republish]]
         if parts[:4] != ["", "v2", "portouts", "events"]:
@@ -485,7 +507,26 @@ class Handler(BaseHTTPRequestHandler):
             sel.reverse()
         total = len(sel)
         pages = (total + size - 1) // size
+        # A broken or hostile API (issue 30, finding 7): "ignore_page" serves
+        # page 1 whatever was asked, saying so in meta ("meta": true) or with
+        # no paging meta at all; "oversize" sends more events than page[size].
+        if st.faults.get("dense"):  # a 1 MB page of {}: cheap to send, dear to parse
+            n = int(st.faults["dense"].get("count", 300000))
+            body = ("{\"data\":[" + ",".join(["{}"] * n) + "]}").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        bad = st.faults.get("ignore_page")
+        if st.faults.get("oversize"):
+            size = size * int(st.faults["oversize"].get("times", 2))
+        if bad:
+            number = 1
         data = sel[(number - 1) * size: number * size]
+        if bad and not bad.get("meta", True):
+            return self.reply(200, {"data": data}, mangle)
         return self.reply(200, {"data": data, "meta": {"total_pages": pages, "total_results": total,
                                                       "page_number": number, "page_size": size}},
                           mangle)
@@ -526,6 +567,12 @@ class Handler(BaseHTTPRequestHandler):
                    if (not want or r["status"] in want)
                    and all(v is None or (v in r["phone_numbers"] if k == "phone_number" else r.get(k) == v)
                            for k, v in eq.items())]
+            for r in sel:  # broken in a list too, where a list can be
+                b = st.broken.get(r["id"])
+                if b in ("updated_at_null", "updated_at_text", "bad_id"):
+                    r["updated_at"] = None if b == "updated_at_null" else r["updated_at"]
+                    r["updated_at"] = "yesterday" if b == "updated_at_text" else r["updated_at"]
+                    r["id"] = "../not an id" if b == "bad_id" else r["id"]
         sel.sort(key=lambda r: (r["created_at"], r["id"]))
         total = len(sel)
         return self.send_json(200, {"data": sel[(number - 1) * size: number * size],

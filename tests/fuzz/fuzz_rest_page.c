@@ -3,8 +3,13 @@
  * page, in order, without overlap, each a JSON value on its own; a page
  * normalizes to one item per element (or one for the whole page), every
  * envelope strict JSON with the input's own numbers; the error-body parser
- * gives back a bounded, control-free, UTF-8 message. Built by
+ * gives back a bounded, control-free, UTF-8 message. Memory per input byte:
+ * reading an answer (pb_json_parse, as the client does) never makes json-c
+ * hold more than the bound it was given, measured by the allocator itself,
+ * and a refused answer costs no more than the scan. Built by
  * scripts/fuzz.sh with clang. */
+#include <json-c/json.h>
+#include <sanitizer/allocator_interface.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +21,47 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Bytes allocated now and at most, counted by the sanitizer's own hooks. */
+static size_t live, peak;
+static int counting;
+
+static void on_malloc(const volatile void *p, size_t n)
+{
+        (void)p;
+        if (counting && (live += n) > peak)
+                peak = live;
+}
+
+static void on_free(const volatile void *p)
+{
+        if (counting && p)
+                live -= __sanitizer_get_allocated_size((const void *)p);
+}
+
+/* The answer read within a bound of 64 bytes per byte of it (json-c's
+ * worst is several hundred): what it held at most, against the bound. */
+static void check_memory(const char *page, size_t size)
+{
+        static int hooked;
+        if (!hooked)
+                hooked = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+        size_t bound = 64 * size + 4096;
+        char why[256];
+        live = peak = 0;
+        counting = 1;
+        json_object *o = pb_json_parse_max(page, size, bound, why, sizeof(why));
+        size_t held = peak;
+        json_object_put(o);
+        counting = 0;
+        /* the bound, and the scan's own arrays and json-c's parser around it */
+        if (held > bound + 16 * size + 65536)
+                abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const char *page = (const char *)data;
+        check_memory(page, size);
         pb_jcheck_t jc;
         memset(&jc, 0, sizeof(jc));
         jc.want_items = 1;

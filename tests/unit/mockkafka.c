@@ -18,6 +18,7 @@ static const char *const topics[][2] = {
     {"telnyx.portouts.foc-date-changed", "3"},
     {"telnyx.portouts.new-comment", "3"},
     {"telnyx.portouts.other", "1"},
+    {"t.state", "1"},
 };
 
 tm_cluster_t *tm_cluster_new(void)

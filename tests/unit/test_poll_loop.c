@@ -65,30 +65,39 @@ static void test_checkpoint_decisions(void **state)
         r.consistent = 1;
         r.min_failed_us = INT64_MAX;
         r.max_created_us = 500 * S;
-        assert_null(pb_poll_next_checkpoint(&r, 0, 0, &next));
+        assert_null(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next));
         assert_int_equal(next, 500 * S);
-        assert_null(pb_poll_next_checkpoint(&r, 1, 400 * S, &next));
-        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 500 * S, &next),
+        assert_null(pb_poll_next_checkpoint(&r, 1, 400 * S, INT64_MAX, &next));
+        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 500 * S, INT64_MAX, &next),
                             "nothing newer was delivered");
         /* A failure holds it just before the oldest failed event. */
         r.failed = 2;
         r.min_failed_us = 450 * S;
-        assert_null(pb_poll_next_checkpoint(&r, 1, 400 * S, &next));
+        assert_null(pb_poll_next_checkpoint(&r, 1, 400 * S, INT64_MAX, &next));
         assert_int_equal(next, 450 * S - 1);
-        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 460 * S, &next),
+        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 460 * S, INT64_MAX, &next),
                             "nothing newer was delivered");
         /* A failed event with no created_at: it stays. */
         r.min_failed_us = 0;
-        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 400 * S, &next),
+        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 400 * S, INT64_MAX, &next),
                             "a failed event has no created_at");
         r.failed = 0;
         r.min_failed_us = INT64_MAX;
         r.max_created_us = 0;
-        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, &next), "no event in the window");
+        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next), "no event in the window");
         r.max_created_us = 500 * S;
         r.consistent = 0;
-        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, &next),
+        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next),
                             "the list moved while it was read");
+        /* An event dated after the window (created_at 2099): the
+         * checkpoint stops at the window's end, so the next poll still
+         * reads what comes. Before, it went to 2099. */
+        r.consistent = 1;
+        r.max_created_us = 4070908800LL * S; /* 2099-01-01 */
+        assert_null(pb_poll_next_checkpoint(&r, 1, 400 * S, 600 * S, &next));
+        assert_int_equal(next, 600 * S);
+        assert_string_equal(pb_poll_next_checkpoint(&r, 1, 600 * S, 600 * S, &next),
+                            "nothing newer was delivered");
 }
 
 static void test_poller_moves_the_checkpoint_file(void **state)

@@ -181,6 +181,43 @@ static void test_api_errors_are_the_scans(void **state)
         fx_free(f);
 }
 
+/* An API that never says it is done ends the pass with an error, not a
+ * loop: one that answers page 1 whatever was asked (with its meta, or with
+ * none and full pages), one that sends more than page[size], and more pages
+ * than telnyx.max_pages. Before, the first two requested pages forever
+ * with no delay. */
+static void test_a_broken_api_ends_the_pass(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *faults, *want;
+        } cases[] = {
+            {"{\"ignore_page\":{\"meta\":true}}", "the API answered page 1"},
+            {"{\"ignore_page\":{\"meta\":false}}", "page 2 holds what page 1 held"},
+            {"{\"oversize\":{\"times\":3}}", "more than page[size] 2"},
+            /* 900 KB of {}: json-c would take some 240 MB to hold it */
+            {"{\"dense\":{\"count\":300000}}", "would take about"},
+            {NULL, "more than telnyx.max_pages (3)"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char flags[256];
+                snprintf(flags, sizeof(flags), "--events 7%s%s%s", cases[i].faults ? " --faults '" : "",
+                         cases[i].faults ? cases[i].faults : "", cases[i].faults ? "'" : "");
+                struct fixture *f = fx_new(flags, NULL);
+                if (!cases[i].faults)
+                        f->cfg->telnyx_max_pages = 3; /* the fake has 4 pages of 2 */
+                pb_scan_opts_t o;
+                memset(&o, 0, sizeof(o));
+                pb_scan_result_t r;
+                char err[PB_ERRSZ] = "";
+                assert_int_equal(scan(f, &o, &r, err), PB_TX_UNAVAILABLE);
+                if (!strstr(err, cases[i].want))
+                        fail_msg("case %zu: \"%s\"", i, err);
+                assert_true(r.pages <= 4);
+                fx_free(f);
+        }
+}
+
 static void test_brokers_down_every_event_fails(void **state)
 {
         (void)state;
@@ -207,6 +244,7 @@ int main(void)
             cmocka_unit_test(test_a_moving_list_is_read_again),
             cmocka_unit_test(test_a_stop_before_a_page_publishes_nothing),
             cmocka_unit_test(test_api_errors_are_the_scans),
+            cmocka_unit_test(test_a_broken_api_ends_the_pass),
             cmocka_unit_test(test_brokers_down_every_event_fails),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

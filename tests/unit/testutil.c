@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -103,6 +104,8 @@ void tu_fake_api_start(tu_fake_api_t *f, const char *flags)
                          PB_SOURCE_DIR, flags ? flags : "");
                 dup2(fds[1], 1);
                 close(fds[0]);
+                /* Gone with the test, even one that failed halfway. */
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
                 execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
                 _exit(127);
         }

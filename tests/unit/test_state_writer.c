@@ -1,0 +1,145 @@
+/* The state writer against the fake Telnyx API and the mock cluster: every
+ * port-out that had an event is fetched and written once; answers that
+ * cannot be a port-out's state (updated_at null or not RFC 3339, a bad id,
+ * another port-out's id, no "data") are skipped and counted, and the
+ * writer goes on: the other port-outs are written, the position is
+ * committed, and an idle writer calls the API no more. Before, one such
+ * answer failed the whole batch, the writer left office, reloaded and
+ * retried it about every second, forever, writing nothing more. */
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "mockkafka.h"
+#include "pb.h"
+#include "state_writer.h"
+#include "testutil.h"
+
+/* The fake's port-out ids (its first n). */
+static size_t portout_ids(const tu_fake_api_t *api, char ids[][64], size_t n)
+{
+        json_object *o = json_tokener_parse(tu_fake_api_admin(api, "/_admin/portouts", NULL));
+        json_object *list = json_object_object_get(o, "portouts");
+        size_t k = 0;
+        for (size_t i = 0; i < json_object_array_length(list) && k < n; i++)
+                snprintf(ids[k++], 64, "%s",
+                         json_object_get_string(
+                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
+        json_object_put(o);
+        return k;
+}
+
+static int64_t fake_stat(const tu_fake_api_t *api, const char *k)
+{
+        json_object *o = json_tokener_parse(tu_fake_api_admin(api, "/_admin/stats", NULL));
+        int64_t v = json_object_get_int64(json_object_object_get(o, k));
+        json_object_put(o);
+        return v;
+}
+
+static void produce_event(tm_cluster_t *c, const char *portout, const char *id)
+{
+        rd_kafka_t *p = tm_producer(c);
+        const char *v = "{}";
+        assert_int_equal(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("t.a"),
+                                           RD_KAFKA_V_KEY(portout, strlen(portout)),
+                                           RD_KAFKA_V_VALUE((void *)v, 2),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                           RD_KAFKA_V_HEADER("ce_id", id, -1), RD_KAFKA_V_END),
+                         0);
+        assert_int_equal(rd_kafka_flush(p, 10000), 0);
+        rd_kafka_destroy(p);
+}
+
+static void test_bad_answers_are_skipped(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 12 --portouts 6");
+        char ids[6][64];
+        assert_int_equal(portout_ids(&api, ids, 6), 6);
+        static const char *const kinds[] = {"updated_at_null", "updated_at_text", "bad_id",
+                                            "other_id", "no_data"};
+        for (size_t i = 0; i < 5; i++) {
+                char body[160];
+                snprintf(body, sizeof(body), "{\"id\":\"%s\",\"broken\":\"%s\"}", ids[i], kinds[i]);
+                tu_fake_api_admin(&api, "/_admin/portouts/update", body);
+        }
+        tm_cluster_t *c = tm_cluster_new();
+        /* The admin API (CreateTopics, DescribeConfigs) is answered "not
+         * supported" at once, not left to time out. */
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
+                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
+                 "\"t.state\"; };\n"
+                 "telnyx = { api_base = \"%s\"; };\n"
+                 "state = { enabled = true; group = \"sw-test\"; coalesce_ms = 100; "
+                 "resync_interval_s = 0; };\n",
+                 api.base);
+        pb_config_t *cfg = tm_config(c, NULL, extra);
+        for (size_t i = 0; i < 6; i++) {
+                char id[32];
+                snprintf(id, sizeof(id), "ev-%zu", i);
+                produce_event(c, ids[i], id);
+        }
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!s)
+                fail_msg("state writer: %s", err);
+        /* Every bad answer skipped: the five fetches, and those of the
+         * resync's list that are broken there too (a list may rightly hold
+         * another port-out, or none without "data"); the good one written,
+         * none of the three broken everywhere. */
+        const char *invalid = "outcome=\"invalid\"";
+        int64_t until = pb_mono_ms() + 40000;
+        while (pb_mono_ms() < until &&
+               (pb_metrics_get(m, "portout_bridge_state_fetches_total", invalid) < 5 ||
+                tm_topic_count(c, "t.state") < 1))
+                pb_sleep_ms(100);
+        int64_t skipped = pb_metrics_get(m, "portout_bridge_state_fetches_total", invalid);
+        assert_true(skipped >= 5);
+        tm_record_t rec[16];
+        size_t n = tm_read(c, "t.state", NULL, rec, 16);
+        int good = 0;
+        for (size_t i = 0; i < n; i++) {
+                good |= !strcmp(rec[i].key, ids[5]);
+                for (size_t k = 0; k < 3; k++)
+                        if (!strcmp(rec[i].key, ids[k]))
+                                fail_msg("a broken port-out was written: %s", rec[i].key);
+        }
+        assert_true(good);
+        /* Idle now: no more API calls (before, the batch was retried about
+         * every second, each time fetching all six again). */
+        pb_sleep_ms(1000);
+        int64_t calls = fake_stat(&api, "portout_gets");
+        pb_sleep_ms(3000);
+        assert_int_equal(fake_stat(&api, "portout_gets"), calls);
+        assert_int_equal(pb_metrics_get(m, "portout_bridge_state_fetches_total", invalid), skipped);
+        pb_state_free(s);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_bad_answers_are_skipped),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
