@@ -29,6 +29,8 @@ pb_config_t *pb_cmd_load_config(const pb_globals_t *g)
         pb_config_t *cfg = pb_config_load(path, env_lookup, err, sizeof(err));
         if (!cfg)
                 fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+        else
+                pb_config_forget_secret_environment();
         return cfg;
 }
 
@@ -60,18 +62,6 @@ int pb_cmd_kafka_refusal(pb_pipeline_t *pl, const char *cmd)
                 "(docs/operations.md, \"Connecting to a secured Kafka\")\n",
                 cmd, pb_kafka_problem_name(st.last_refusal), st.refusal_text, cmd);
         return PB_EXIT_NOPERM;
-}
-
-/* 1 if the URL's host is a loopback name or address. */
-static int loopback_host(const char *url)
-{
-        const char *h = strstr(url, "://");
-        h = h ? h + 3 : url;
-        const char *at = strchr(h, '@');
-        const char *slash = h + strcspn(h, "/?#");
-        if (at && at < slash)
-                h = at + 1;
-        return !strncmp(h, "localhost", 9) || !strncmp(h, "127.", 4) || !strncmp(h, "[::1]", 5);
 }
 
 int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char *text), void *ctx,
@@ -109,16 +99,8 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
                                                  d);
                 }
         }
-        if (warn && cfg->telnyx_poll_enabled && !strncmp(cfg->telnyx_api_base, "http://", 7) &&
-            !loopback_host(cfg->telnyx_api_base)) {
-                char u[512], w[640];
-                pb_url_redact(cfg->telnyx_api_base, u, sizeof(u));
-                snprintf(w, sizeof(w),
-                         "telnyx.api_base %s is plain http outside loopback: the API key would "
-                         "cross the network in clear",
-                         u);
-                warn(ctx, w);
-        }
+        (void)warn; /* (an http:// api_base is warned about by the loader, for every command) */
+        (void)ctx;
         return 0;
 }
 

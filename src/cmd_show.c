@@ -173,7 +173,8 @@ static int on_record(void *ctx, const rd_kafka_message_t *m, char *errstr, size_
         if (!strcmp(topic, s->state_topic)) {
                 json_object *env = NULL, *data = NULL;
                 char why[PB_ERRSZ];
-                if (about(m, s->id, 0) && (env = pb_json_parse(m->payload, m->len, why, sizeof(why))) &&
+                if (about(m, s->id, 0) &&
+                    (env = pb_json_parse(m->payload, m->len, why, sizeof(why))) &&
                     json_object_object_get_ex(env, "data", &data)) {
                         json_object_put(s->state);
                         s->state = json_object_get(data);
@@ -351,7 +352,8 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
                 fprintf(stderr, "show: %s\n", err);
         } else {
                 const char *from = s.state ? "the state topic" : state_from_api(cfg, &s);
-                qsort(s.e, s.n, sizeof(*s.e), by_time);
+                if (s.n > 1) /* no timeline: s.e is NULL, which qsort may not take */
+                        qsort(s.e, s.n, sizeof(*s.e), by_time);
                 if (json)
                         print_json(&s, from);
                 else

@@ -622,7 +622,8 @@ static int path_listed(const char *list, const char *path)
 static int privacy_policy(struct load_ctx *lc)
 {
         pb_config_t *cfg = lc->cfg;
-        int named = path_listed(cfg->privacy_drop, PIN_PATH) || path_listed(cfg->privacy_hash, PIN_PATH);
+        int named =
+            path_listed(cfg->privacy_drop, PIN_PATH) || path_listed(cfg->privacy_hash, PIN_PATH);
         char *drop = NULL, e[PB_ERRSZ];
         if (cfg->privacy_publish_pin_in_clear && named)
                 return pb_seterr(lc->errstr, lc->errsz,
@@ -647,6 +648,22 @@ static int privacy_policy(struct load_ctx *lc)
                 pb_warn("privacy.publish_pin_in_clear is true: port-out PINs (" PIN_PATH
                         ") go to every topic, dead letters and show as Telnyx sent them");
         return 0;
+}
+
+/* The API key goes with every request: over plain http beyond this host,
+ * in clear (fetch, backfill, republish, show, the poll and the state writer
+ * alike). */
+static void warn_api_base(const pb_config_t *cfg)
+{
+        const char *b = cfg->telnyx_api_base;
+        if (!cfg->telnyx_api_key || !*cfg->telnyx_api_key || !b || strncmp(b, "http://", 7) != 0 ||
+            pb_url_is_loopback(b))
+                return;
+        char u[512];
+        pb_url_redact(b, u, sizeof(u));
+        pb_warn("telnyx.api_base %s is plain http outside loopback: the API key would cross the "
+                "network in clear",
+                u);
 }
 
 static int finish(struct load_ctx *lc)
@@ -692,7 +709,52 @@ static int finish(struct load_ctx *lc)
         }
         pb_log_set_level((enum pb_log_level)cfg->log_level);
         pb_log_set_format(cfg->log_format);
+        warn_api_base(cfg);
         return privacy_policy(lc);
+}
+
+/* libconfig reads @include files itself, with none of the checks the main
+ * file gets: each one (and theirs, at most 8 deep) is checked first the
+ * same way, a regular file, no NUL byte, and all of them together within
+ * PB_CONFIG_MAX_BYTES. Paths are relative to dir (libconfig's include
+ * directory, the main file's). */
+static int check_includes(const char *file, const char *text, const char *dir, int depth,
+                          size_t *total, char *errstr, size_t errsz)
+{
+        for (const char *line = text; line && *line;
+             line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+                const char *p = line + strspn(line, " \t");
+                if (strncmp(p, "@include", 8) != 0 || !strchr(" \t", p[8]) || !p[8])
+                        continue;
+                p += 8 + strspn(p + 8, " \t");
+                if (*p != '"')
+                        continue; /* libconfig's syntax error says the rest */
+                size_t n = strcspn(p + 1, "\"\n");
+                char name[1024], path[4096], *buf = NULL, e[PB_ERRSZ];
+                size_t len = 0;
+                snprintf(name, sizeof(name), "%.*s", (int)n, p + 1);
+                snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir,
+                         name[0] == '/' ? "" : "/", name);
+                if (depth >= 8)
+                        return pb_seterr(errstr, errsz, "%s: @include \"%s\": more than 8 deep",
+                                         file, name);
+                if (pb_read_small_file(path, PB_CONFIG_MAX_BYTES - *total, &buf, &len, e,
+                                       sizeof(e)))
+                        return pb_seterr(errstr, errsz, "%s: @include \"%s\": cannot read: %s%s",
+                                         file, name, e,
+                                         strstr(e, "larger") ? " (all files together)" : "");
+                *total += len;
+                int rc = strlen(buf) != len
+                             ? pb_seterr(errstr, errsz,
+                                         "%s: @include \"%s\": holds a NUL byte: not a "
+                                         "configuration file",
+                                         file, name)
+                             : check_includes(path, buf, dir, depth + 1, total, errstr, errsz);
+                free(buf);
+                if (rc)
+                        return rc;
+        }
+        return 0;
 }
 
 pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *errstr, size_t errsz)
@@ -715,13 +777,17 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
                 size_t tlen = 0;
                 char dir[4096];
                 snprintf(dir, sizeof(dir), "%s", path);
-                config_set_include_dir(&lcfg, dirname(dir));
+                const char *incdir = dirname(dir);
+                size_t total = tlen; /* with the @include files, at most PB_CONFIG_MAX_BYTES */
+                config_set_include_dir(&lcfg, incdir);
                 if (pb_read_small_file(path, PB_CONFIG_MAX_BYTES, &text, &tlen, e, sizeof(e))) {
                         pb_seterr(errstr, errsz, "%s: cannot read: %s", path, e);
                         ok = 0;
-                } else if (strlen(text) != tlen) {
-                        pb_seterr(errstr, errsz, "%s: holds a NUL byte: not a configuration file",
-                                  path);
+                } else if (strlen(text) != tlen ||
+                           check_includes(path, text, incdir, 0, &total, errstr, errsz)) {
+                        if (strlen(text) != tlen)
+                                pb_seterr(errstr, errsz,
+                                          "%s: holds a NUL byte: not a configuration file", path);
                         ok = 0;
                 } else if (!config_read_string(&lcfg, text)) {
                         if (config_error_type(&lcfg) == CONFIG_ERR_FILE_IO)
@@ -863,5 +929,18 @@ void pb_config_print(const pb_config_t *cfg, FILE *out)
                 }
                 }
                 print_source(cfg, i, out);
+        }
+}
+
+void pb_config_forget_secret_environment(void)
+{
+        for (size_t i = 0; i < N_OPTIONS; i++) {
+                const struct pb_option *o = &pb_options[i];
+                if (o->type != OPT_SECRET || !o->env || !strcmp(o->name, "webhook.public_key_file"))
+                        continue; /* a public key is no secret */
+                char *v = getenv(o->env);
+                if (v) /* in place: /proc/PID/environ reads the block as it was at exec */
+                        memset(v, 0, strlen(v));
+                unsetenv(o->env);
         }
 }

@@ -90,7 +90,7 @@ typedef struct pb_config {
         char *state_group;
         int64_t state_coalesce_ms, state_resync_interval_s, state_pending_alert_s;
         char *privacy_drop, *privacy_hash, *privacy_hash_key_file;
-        char *privacy_hash_key;     /* from PORTOUT_BRIDGE_HASH_KEY or the file */
+        char *privacy_hash_key; /* from PORTOUT_BRIDGE_HASH_KEY or the file */
         int privacy_publish_pin_in_clear;
         struct pb_privacy *privacy; /* built from the three above at load */
         char *telnyx_poll_group;
@@ -152,5 +152,12 @@ void pb_config_print(const pb_config_t *cfg, FILE *out);
 
 /* Returns 1 if a librdkafka property with this name holds a secret. */
 int pb_config_is_secret_property(const char *key);
+
+/* Takes the secrets' environment variables (TELNYX_API_KEY,
+ * PORTOUT_BRIDGE_HASH_KEY) out of the process once the configuration has
+ * them: zeroed where they were (/proc/PID/environ shows the block as it
+ * was at exec) and unset, so that no child (librdkafka's kinit) inherits
+ * them. Call before any thread starts. */
+void pb_config_forget_secret_environment(void);
 
 #endif

@@ -208,8 +208,9 @@ void *pb_http_req_data(const pb_http_req_t *r)
  * (at least EVICT_MIN_MS) is cut to make room: 503 and closed. A sender
  * whose body has not come is the one that waits; taking the budget again
  * costs an attacker the whole budget in bytes every EVICT_MIN_MS. */
-#define PB_HTTP_CONN_MEMORY (12 * 1024)
-#define BODY_FIRST   (16 * 1024) /* a body's first allocation at most: it grows as bytes come */
+#define PB_HTTP_CONN_MEMORY ((size_t)12 * 1024)
+#define BODY_FIRST                                                                                 \
+        ((size_t)16 * 1024) /* a body's first allocation at most: it grows as bytes come */
 #define EVICT_MIN_MS 250
 
 static pb_log_limit_t evict_log = PB_LOG_LIMIT_INIT;
@@ -275,8 +276,8 @@ static void evict_locked(pb_httpd_t *h, pb_http_req_t *r, const char *why)
         if (h->o.metrics)
                 pb_metrics_add(h->o.metrics, "portout_bridge_http_evictions_total",
                                "what=\"request\"", 1);
-        left_out(h, pb_log_limited(&evict_log, PB_LOG_INFO, "%s: 503 evicted from %s: %s", h->o.name,
-                       r->client, why));
+        left_out(h, pb_log_limited(&evict_log, PB_LOG_INFO, "%s: 503 evicted from %s: %s",
+                                   h->o.name, r->client, why));
 }
 
 /* The oldest reading request other than r holding budget for at least
@@ -300,9 +301,10 @@ static int hold_locked(pb_httpd_t *h, pb_http_req_t *r, size_t need)
                 pb_http_req_t *v = victim_locked(h, r, now);
                 if (!v)
                         return -1;
-                evict_locked(h, v, "the bytes of unverified requests reached "
-                                   "webhook.unverified_budget_bytes; the one reading longest "
-                                   "makes room");
+                evict_locked(h, v,
+                             "the bytes of unverified requests reached "
+                             "webhook.unverified_budget_bytes; the one reading longest "
+                             "makes room");
         }
         h->budget_used += need - r->held;
         r->held = need;
@@ -596,8 +598,8 @@ static int room_for_body_locked(pb_httpd_t *h, const pb_http_req_t *r)
 {
         if (!h->o.unverified_budget || r->declared == 0)
                 return 1;
-        size_t first =
-            r->declared > 0 && r->declared < BODY_FIRST ? (size_t)r->declared : BODY_FIRST;
+        size_t first = r->declared > 0 && (uint64_t)r->declared < BODY_FIRST ? (size_t)r->declared
+                                                                             : BODY_FIRST;
         return h->budget_used + first <= h->o.unverified_budget ||
                victim_locked(h, r, pb_mono_ms()) != NULL;
 }
@@ -614,9 +616,10 @@ static void answer_busy_locked(pb_httpd_t *h, pb_http_req_t *r)
                                                   h->o.busy_retry_after_s, NULL, 1);
         answer_locked(r, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
         count(h, 503, "busy");
-        left_out(h, pb_log_limited(&busy_log, PB_LOG_INFO,
-                       "%s: 503 busy from %s: unverified request bodies hold the whole budget",
-                       h->o.name, r->client));
+        left_out(h, pb_log_limited(
+                        &busy_log, PB_LOG_INFO,
+                        "%s: 503 busy from %s: unverified request bodies hold the whole budget",
+                        h->o.name, r->client));
 }
 
 static pb_log_limit_t framing_log = PB_LOG_LIMIT_INIT, timeout_log = PB_LOG_LIMIT_INIT;
@@ -641,9 +644,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 r->conn = conn_of(mc);
                 snprintf(r->client, sizeof(r->client), "%s", r->conn ? r->conn->addr : "?");
                 r->refs = 2; /* libmicrohttpd's, and the application's until it answers */
-                const char *cl =
-                    MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                r->declared = cl && *cl ? strtoll(cl, NULL, 10) : -1; /* digits: framing_problem() */
+                const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+                                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+                r->declared =
+                    cl && *cl ? strtoll(cl, NULL, 10) : -1; /* digits: framing_problem() */
                 *con_cls = r;
                 const char *bad = framing_problem(mc);
                 pthread_mutex_lock(&h->lock);
@@ -651,10 +655,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
                 if (r->conn)
                         r->conn->req = r;
                 if (bad) {
-                        left_out(h, pb_log_limited(&framing_log, PB_LOG_WARN,
-                                       "%s: http: %s %s from %s refused: ambiguous message "
-                                       "framing: %s",
-                                       h->o.name, r->method, r->path, r->client, bad));
+                        left_out(
+                            h, pb_log_limited(&framing_log, PB_LOG_WARN,
+                                              "%s: http: %s %s from %s refused: ambiguous message "
+                                              "framing: %s",
+                                              h->o.name, r->method, r->path, r->client, bad));
                         answer_bad_framing_locked(h, r, bad);
                         return refused_unlock(h, r);
                 }
@@ -772,17 +777,19 @@ static void make_room_locked(pb_httpd_t *h, struct conn *fresh)
         }
         pb_http_req_t *r = victim->req;
         if (r && r->state == REQ_READING && !r->answered && !r->evicted)
-                evict_locked(h, r, "over the connection limit: the oldest unproven connection "
-                                   "makes room");
+                evict_locked(h, r,
+                             "over the connection limit: the oldest unproven connection "
+                             "makes room");
         else
                 cut_conn_locked(victim, NULL, 0);
         if (h->o.metrics)
                 pb_metrics_add(h->o.metrics, "portout_bridge_http_evictions_total",
                                "what=\"connection\"", 1);
-        left_out(h, pb_log_limited(&conn_log, PB_LOG_INFO,
-                       "%s: closed the oldest unproven connection (from %s) to make room: over "
-                       "%u connections",
-                       h->o.name, victim->addr, h->o.max_connections));
+        left_out(h, pb_log_limited(
+                        &conn_log, PB_LOG_INFO,
+                        "%s: closed the oldest unproven connection (from %s) to make room: over "
+                        "%u connections",
+                        h->o.name, victim->addr, h->o.max_connections));
 }
 
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
@@ -911,9 +918,10 @@ static void cut_slow_locked(pb_httpd_t *h, int64_t now)
                 (void)w;
                 shutdown(c->fd, SHUT_WR);
                 count(h, 408, "request_timeout");
-                left_out(h, pb_log_limited(&timeout_log, PB_LOG_INFO,
-                               "%s: 408 request_timeout from %s: no complete request within %u ms",
-                               h->o.name, c->addr, h->o.request_timeout_ms));
+                left_out(h, pb_log_limited(
+                                &timeout_log, PB_LOG_INFO,
+                                "%s: 408 request_timeout from %s: no complete request within %u ms",
+                                h->o.name, c->addr, h->o.request_timeout_ms));
         }
 }
 
@@ -1033,7 +1041,8 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
         /* Above our own limit, so that a new connection is accepted and
          * the oldest unproven one closed for it (make_room_locked). */
         OPT(MHD_OPTION_CONNECTION_LIMIT,
-            opts->max_connections + (opts->max_connections / 8 > 16 ? opts->max_connections / 8 : 16),
+            opts->max_connections +
+                (opts->max_connections / 8 > 16 ? opts->max_connections / 8 : 16),
             NULL);
         OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->max_per_ip, NULL);
         /* Each connection's own buffer (headers, the body's next bytes,

@@ -123,9 +123,8 @@ static size_t trimmed_len(const char *s)
 }
 
 pb_verify_rc_t pb_verify_headers(const pb_verifier_t *v, const char *timestamp,
-                                 const char *signature, int64_t now_s,
-                                 unsigned char sig[64], char prefix[PB_VERIFY_PREFIX_MAX],
-                                 size_t *prefix_len)
+                                 const char *signature, int64_t now_s, unsigned char sig[64],
+                                 char prefix[PB_VERIFY_PREFIX_MAX], size_t *prefix_len)
 {
         size_t tlen = timestamp ? trimmed_len(timestamp) : 0;
         size_t slen = signature ? trimmed_len(signature) : 0;

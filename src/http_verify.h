@@ -50,9 +50,8 @@ int pb_verifier_key_count(const pb_verifier_t *v);
  * most PB_VERIFY_PREFIX_MAX bytes, *prefix_len of them): the start of the
  * signed message. */
 pb_verify_rc_t pb_verify_headers(const pb_verifier_t *v, const char *timestamp,
-                                 const char *signature, int64_t now_s,
-                                 unsigned char sig[64], char prefix[PB_VERIFY_PREFIX_MAX],
-                                 size_t *prefix_len);
+                                 const char *signature, int64_t now_s, unsigned char sig[64],
+                                 char prefix[PB_VERIFY_PREFIX_MAX], size_t *prefix_len);
 
 /* The Ed25519 check of a signed message ("<timestamp>|<body>", contiguous)
  * against every key: PB_VERIFY_OK or PB_VERIFY_SIGNATURE_MISMATCH. */

@@ -23,10 +23,12 @@ rd_kafka_conf_t *pb_kafka_conf(const pb_config_t *cfg, int producer, char *errst
 
 /* What one of the bridge's consumers needs beyond what they all share. */
 typedef struct pb_consumer_spec {
-        const char *role;     /* "index", "reconcile", "election", "state", "show": client.id, errors */
-        const char *group_id; /* joined by subscribers; assign-only readers name one for librdkafka */
-        int partition_eof;    /* report each partition's end */
-        const char *fetch_wait_max_ms, *fetch_min_bytes, *queued_max_kbytes; /* NULL: librdkafka's */
+        const char *role; /* "index", "reconcile", "election", "state", "show": client.id, errors */
+        const char
+            *group_id;     /* joined by subscribers; assign-only readers name one for librdkafka */
+        int partition_eof; /* report each partition's end */
+        const char *fetch_wait_max_ms, *fetch_min_bytes,
+            *queued_max_kbytes; /* NULL: librdkafka's */
         /* A group member (the election): NULL otherwise. */
         const char *session_timeout_ms, *heartbeat_interval_ms, *assignment_strategy;
         void (*rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -1,5 +1,5 @@
-#include "jsoncheck.h"
 #include "kafka_producer.h"
+#include "jsoncheck.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -48,6 +48,7 @@ struct pb_msg {
         char **hdr_names;
         char **hdr_values;
         char *ingest, *received, *origin; /* provenance, for a dead letter */
+        char *id;                         /* the event's id, "" if none */
         int dlq_err;
         char *dlq_reason;
         int cut;       /* the dead letter is sent as a prefix (its whole was too large) */
@@ -204,7 +205,8 @@ static struct pb_msg *msg_new(const pb_record_t *r, pb_done_fn *cb, void *opaque
         size_t tlen = strlen(r->topic), klen = r->key ? r->key_len : 0;
         size_t total = sizeof(struct pb_msg) + 2 * (r->headers_cnt + 1) * sizeof(char *) + tlen +
                        1 + klen + 1 + r->value_len + 1 + (r->raw ? r->raw_len + 1 : 0) +
-                       slen(r->prov.ingest) + slen(r->prov.received) + slen(r->prov.origin) + 3;
+                       slen(r->prov.ingest) + slen(r->prov.received) + slen(r->prov.origin) +
+                       slen(r->id) + 4;
         for (size_t i = 0; i < r->headers_cnt; i++)
                 total += strlen(r->headers[i].name) + strlen(r->headers[i].value) + 2;
         struct pb_msg *m = malloc(total);
@@ -231,6 +233,7 @@ static struct pb_msg *msg_new(const pb_record_t *r, pb_done_fn *cb, void *opaque
         m->ingest = put(&cur, r->prov.ingest ? r->prov.ingest : "", slen(r->prov.ingest));
         m->received = put(&cur, r->prov.received ? r->prov.received : "", slen(r->prov.received));
         m->origin = put(&cur, r->prov.origin ? r->prov.origin : "", slen(r->prov.origin));
+        m->id = put(&cur, r->id ? r->id : "", slen(r->id));
         m->cb = cb;
         m->opaque = opaque;
         return m;
@@ -538,10 +541,18 @@ static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
         if (m->state == MSG_DLQ) {
                 /* The refused record's own headers (not its content type: the
                  * value becomes the original input), then the reason. */
+                int has_id = 0;
                 for (size_t i = 0; i < m->hdr_cnt; i++)
-                        if (strcmp(m->hdr_names[i], "content-type") != 0)
+                        if (strcmp(m->hdr_names[i], "content-type") != 0) {
                                 rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
                                                     -1);
+                                has_id |= !strcmp(m->hdr_names[i], "ce_id");
+                        }
+                /* structured_noheaders sends no ce_ header: the dead letter
+                 * still names its event, or the index would never know it
+                 * is in Kafka and a restart would dead-letter it again. */
+                if (!has_id && *m->id)
+                        rd_kafka_header_add(hdrs, "ce_id", -1, m->id, -1);
                 /* The policy holds for dead letters too; out of memory, the
                  * record waits (as when librdkafka is full) rather than leave
                  * without it. */

@@ -114,7 +114,8 @@ int pb_kafka_topic_config(rd_kafka_t *rk, const char *topic, const char *name, c
                         pb_seterr(errstr, errsz, "topic %s: %s", topic,
                                   rd_kafka_ConfigResource_error_string(rs[0]));
                 } else if (n) {
-                        const rd_kafka_ConfigEntry_t **es = rd_kafka_ConfigResource_configs(rs[0], &ne);
+                        const rd_kafka_ConfigEntry_t **es =
+                            rd_kafka_ConfigResource_configs(rs[0], &ne);
                         for (size_t i = 0; i < ne && rc; i++)
                                 if (!strcmp(rd_kafka_ConfigEntry_name(es[i]), name)) {
                                         const char *v = rd_kafka_ConfigEntry_value(es[i]);

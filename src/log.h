@@ -45,7 +45,10 @@ typedef struct pb_log_limit {
         int64_t window_ms;
         unsigned lines, left_out;
 } pb_log_limit_t;
-#define PB_LOG_LIMIT_INIT  {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0}
+#define PB_LOG_LIMIT_INIT                                                                          \
+        {                                                                                          \
+                PTHREAD_MUTEX_INITIALIZER, 0, 0, 0                                                 \
+        }
 #define PB_LOG_LIMIT_LINES 10
 
 /* Logs like pb_log() within the limit's budget: returns 1 if the line was

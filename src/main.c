@@ -52,6 +52,7 @@ static int dispatch(const pb_globals_t *gp, int cargc, char **cargv);
 
 int main(int argc, char **argv)
 {
+        pb_no_core_dumps();
         pb_globals_t g = {NULL};
         int i = 1;
         for (; i < argc; i++) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +146,17 @@ int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, ch
         return 0;
 }
 
+int pb_url_is_loopback(const char *url)
+{
+        const char *h = strstr(url, "://");
+        h = h ? h + 3 : url;
+        const char *at = strchr(h, '@');
+        const char *slash = h + strcspn(h, "/?#");
+        if (at && at < slash)
+                h = at + 1;
+        return !strncmp(h, "localhost", 9) || !strncmp(h, "127.", 4) || !strncmp(h, "[::1]", 5);
+}
+
 void pb_url_redact(const char *url, char *out, size_t outsz)
 {
         const char *s = url ? strstr(url, "://") : NULL;
@@ -179,4 +192,15 @@ uint64_t pb_fnv1a_str(const char *s)
                 h *= 1099511628211ULL;
         }
         return h;
+}
+
+void pb_no_core_dumps(void)
+{
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);
+#if !defined(__SANITIZE_ADDRESS__)
+        /* Not with the sanitizers: LeakSanitizer stops the process through
+         * ptrace at exit, which an undumpable process refuses. */
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 }

@@ -95,8 +95,17 @@ void pb_wake_close(int fds[2]);
 int pb_read_small_file(const char *path, size_t max, char **out, size_t *len, char *errstr,
                        size_t errsz);
 
+/* 1 if the URL's host is a loopback name or address. */
+int pb_url_is_loopback(const char *url);
+
 /* Copies url to out with any userinfo ("user:pass@" after the scheme)
  * replaced by "***@", so a credential in a URL is never printed. */
 void pb_url_redact(const char *url, char *out, size_t outsz);
+
+/* Keys in memory never reach a core file: no core dumps (RLIMIT_CORE 0),
+ * and the process undumpable, which also keeps other processes of its user
+ * out of /proc/PID/environ and /proc/PID/mem (but for the sanitizer build,
+ * whose leak check needs ptrace). Called first thing by main. */
+void pb_no_core_dumps(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ struct pb_pipeline {
         pb_dedupe_t *window;  /* delivered ids; NULL: no dedupe */
         pb_idmap_t flights;   /* ids in flight */
         int closing;
+        _Atomic uint64_t failed_closing; /* failures while closing, logged once at the end */
         pb_pipeline_stats_t st;
 };
 
@@ -182,6 +184,12 @@ static void finish(struct doc *d)
 static void log_outcome(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r)
 {
         enum pb_log_level lvl = (enum pb_log_level)pl->cfg->log_delivery_level;
+        if (r->outcome == PB_OUTCOME_FAILED && pb_pipeline_closing(pl)) {
+                /* Stopped in the middle of a page of a backfill: one line
+                 * at the end says how many, not one an event (147,000). */
+                atomic_fetch_add(&pl->failed_closing, 1);
+                return;
+        }
         if (r->outcome == PB_OUTCOME_FAILED)
                 lvl = d->path == PB_INGEST_FILE ? PB_LOG_ERROR : PB_LOG_WARN;
         if (!pb_log_enabled(lvl) || pl->dry_run)
@@ -408,7 +416,8 @@ static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int b
 /* submit_item(); a conflict's bytes with the privacy policy on them go
  * into *scrubbed (the caller frees it once they are sent). */
 static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
-                           const pb_norm_item_t *ni, const pb_provenance_t *prov, char **scrubbed_out)
+                           const pb_norm_item_t *ni, const pb_provenance_t *prov,
+                           char **scrubbed_out)
 {
         char key[KEY_MAX + 1];
         const pb_envelope_t *e = ni->env;
@@ -766,6 +775,12 @@ void pb_pipeline_free(pb_pipeline_t *pl)
         if (!pl)
                 return;
         pb_pipeline_close(pl, 0);
+        uint64_t gone = atomic_load(&pl->failed_closing);
+        if (gone)
+                pb_warn("%llu event(s) not published because the bridge was stopping; their "
+                        "sources give them again (Telnyx's retry, the next poll, the next "
+                        "backfill or replay)",
+                        (unsigned long long)gone);
         pb_producer_free(pl->prod);
         if (pl->flights.size)
                 pb_err("internal: %zu flight(s) left at pipeline free", pl->flights.size);

@@ -1,5 +1,5 @@
-#include "jsoncheck.h"
 #include "poll_checkpoint.h"
+#include "jsoncheck.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -138,16 +138,17 @@ static uint64_t page_mark(json_object *data)
 /* Why a page cannot be the one asked for (NULL: it can): more elements than
  * page[size], another page_number than the one asked, the same page again,
  * more pages than one pass may read. */
-static const char *page_problem(const pb_config_t *cfg, long asked, int64_t page_number,
-                                size_t n, uint64_t mark, uint64_t last_mark, char *buf, size_t bufsz)
+static const char *page_problem(const pb_config_t *cfg, long asked, int64_t page_number, size_t n,
+                                uint64_t mark, uint64_t last_mark, char *buf, size_t bufsz)
 {
         if ((int64_t)n > cfg->telnyx_page_size)
                 snprintf(buf, bufsz, "page %ld has %zu events, more than page[size] %lld", asked, n,
                          (long long)cfg->telnyx_page_size);
         else if (page_number != asked)
-                snprintf(buf, bufsz,
-                         "asked for page %ld, the API answered page %lld (it ignores page[number]?)",
-                         asked, (long long)page_number);
+                snprintf(
+                    buf, bufsz,
+                    "asked for page %ld, the API answered page %lld (it ignores page[number]?)",
+                    asked, (long long)page_number);
         else if (asked > 1 && n && mark == last_mark)
                 snprintf(buf, bufsz, "page %ld holds what page %ld held (it ignores page[number]?)",
                          asked, asked - 1);

@@ -296,8 +296,8 @@ static size_t name_text(const char *s, size_t n, char *out, size_t outsz)
 static int name_rule(const pb_privacy_t *p, const char *sent, size_t sent_len)
 {
         char name[128];
-        size_t n = memchr(sent, '\\', sent_len) ? name_text(sent, sent_len, name, sizeof(name))
-                                                 : sent_len;
+        size_t n =
+            memchr(sent, '\\', sent_len) ? name_text(sent, sent_len, name, sizeof(name)) : sent_len;
         if (!n || n > sizeof(name))
                 return -1;
         if (!memchr(sent, '\\', sent_len))

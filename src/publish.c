@@ -63,6 +63,7 @@ int pb_publish_item(pb_producer_t *p, const pb_config_t *cfg, const pb_norm_item
                     mode == PB_KAFKA_MODE_STRUCTURED_NOHDR ? 1 : sizeof(h) / sizeof(h[0]);
                 rec.raw = it->raw;
                 rec.raw_len = it->raw_len;
+                rec.id = e->id;
                 return pb_producer_send(p, &rec, cb, opaque, timeout_ms, errstr, errsz);
         }
         /* Every record is strict JSON in UTF-8, dead letters too: input that

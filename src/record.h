@@ -31,6 +31,10 @@ typedef struct pb_record {
         const char *raw;
         size_t raw_len;
         pb_provenance_t prov;
+        /* The event's id (may be NULL): a dead letter of the record carries
+         * it as ce_id, in every content mode, so that the topics' readers
+         * know the event is there. */
+        const char *id;
 } pb_record_t;
 
 #endif

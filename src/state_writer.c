@@ -1,5 +1,5 @@
-#include "jsoncheck.h"
 #include "state_writer.h"
+#include "jsoncheck.h"
 
 #include <json-c/json.h>
 #include <librdkafka/rdkafka.h>
@@ -24,12 +24,12 @@
 #define KAFKA_TIMEOUT_MS 15000
 /* Every state record of a batch is acknowledged within this, or the batch
  * is abandoned (the office dropped, its offsets not committed). */
-#define FLUSH_MS           60000
-#define LOAD_MS            120000
-#define DEADLINES_EVERY_MS 5000
-#define RESYNC_RETRY_MS    60000
+#define FLUSH_MS               60000
+#define LOAD_MS                120000
+#define DEADLINES_EVERY_MS     5000
+#define RESYNC_RETRY_MS        60000
 #define NOT_COMPACTED_RETRY_MS 60000
-#define NOT_FINAL          "pending,authorized,rejected-pending"
+#define NOT_FINAL              "pending,authorized,rejected-pending"
 
 /* One port-out of the current batch, and the last event that named it. */
 struct pending {
@@ -183,8 +183,9 @@ static pb_log_limit_t invalid_log = PB_LOG_LIMIT_INIT;
 static void skip_invalid(pb_state_t *s, const char *why)
 {
         count(s, "portout_bridge_state_fetches_total", "outcome=\"invalid\"", 1);
-        pb_log_limited(&invalid_log, PB_LOG_WARN, "state: %s; skipped (the next event of it, or "
-                                                  "a resync, fetches it again)",
+        pb_log_limited(&invalid_log, PB_LOG_WARN,
+                       "state: %s; skipped (the next event of it, or "
+                       "a resync, fetches it again)",
                        why);
 }
 
@@ -439,8 +440,8 @@ static int write_batch(pb_state_t *s, pb_idmap_t *batch)
                         }
                         int rcv;
                         if (!json_object_object_get_ex(o, "data", &data)) {
-                                snprintf(err, sizeof(err), "GET /portouts/%s: no \"data\" in the answer",
-                                         p->id);
+                                snprintf(err, sizeof(err),
+                                         "GET /portouts/%s: no \"data\" in the answer", p->id);
                                 skip_invalid(s, err);
                                 rcv = SKIPPED;
                         } else {
@@ -572,7 +573,8 @@ static void *state_main(void *arg)
                 }
                 int office = s->cons ? 0 : take_office(s);
                 if (office) {
-                        pause_ms(s, office == PB_KAFKA_NOT_COMPACTED ? NOT_COMPACTED_RETRY_MS : 2000);
+                        pause_ms(s,
+                                 office == PB_KAFKA_NOT_COMPACTED ? NOT_COMPACTED_RETRY_MS : 2000);
                         continue;
                 }
                 int64_t now = pb_mono_ms();
@@ -586,7 +588,8 @@ static void *state_main(void *arg)
                         /* The API or Kafka failing: again after 1 s, then
                          * longer each time (up to a minute), not every second
                          * forever against a quota. */
-                        int64_t wait = (int64_t)1000 << (s->failed_batches < 6 ? s->failed_batches : 6);
+                        int64_t wait = (int64_t)1000
+                                       << (s->failed_batches < 6 ? s->failed_batches : 6);
                         s->failed_batches++;
                         leave_office(s, s->stop ? "stopping" : "a batch failed; starting again");
                         pause_ms(s, wait < 60000 ? wait : 60000);

@@ -344,7 +344,10 @@ static json_object *parse_object(const char *body, size_t len, char *why, size_t
         if (o && json_object_is_type(o, json_type_object))
                 return o;
         snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
-                 len == 0 ? "empty" : o ? "another JSON type" : e, len);
+                 len == 0 ? "empty"
+                 : o      ? "another JSON type"
+                          : e,
+                 len);
         json_object_put(o);
         return NULL;
 }

@@ -82,6 +82,30 @@ grep -q 'api_base = "http://\*\*\*@api.example.com/v2"' "$WORK/out" || fail "api
 grep -q "plain http outside loopback" "$WORK/err" || fail "no warning for http:// off loopback"
 pass "check-config refuses what run refuses (no key, bad keys: not base64, url-safe, SPKI, hex; key files that are directories or empty; no API key; an unwritable checkpoint; nothing to run), redacts api_base credentials, warns on http off loopback"
 
+# Secrets do not outlive their use (issue 30, finding 11): once the
+# configuration has them, TELNYX_API_KEY and PORTOUT_BRIDGE_HASH_KEY are
+# neither in /proc/PID/environ (read as it was at exec) nor inherited, and
+# no core file can hold them. Before, both stayed in the environment.
+# And every command that calls the API warns of an http:// base (fetch
+# did not).
+printf 'kafka = { brokers = "127.0.0.1:1"; };\nwebhook = { address = "127.0.0.1"; port = 0; };\nadmin = { address = "127.0.0.1"; port = 0; };\nprivacy = { hash = "payload.attempted_pin"; };\n' > "$WORK/s.conf"
+TELNYX_PUBLIC_KEY=$KEY TELNYX_API_KEY=sekret-api-key-4242 PORTOUT_BRIDGE_HASH_KEY=sekret-hash-key-4242 \
+  "$PB_BIN" -c "$WORK/s.conf" run > "$WORK/run.log" 2>&1 &
+RUN_PID=$!
+for _ in $(seq 1 100); do grep -q 'msg="running' "$WORK/run.log" && break; sleep 0.1; done
+grep -q 'msg="running' "$WORK/run.log" || { cat "$WORK/run.log"; fail "run did not start"; }
+tr '\0' '\n' < "/proc/$RUN_PID/environ" > "$WORK/environ"
+core=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$RUN_PID/limits")
+kill -TERM $RUN_PID; wait $RUN_PID || true
+! grep -q 'sekret-' "$WORK/environ" || fail "a secret is still in /proc/PID/environ: $(grep sekret- "$WORK/environ")"
+[ "$core" = "0 0" ] || fail "core files allowed (limits: $core)"
+! grep -q 'sekret-' "$WORK/run.log" || fail "a secret in the log"
+printf 'telnyx = { max_retries = 0; };\n' > "$WORK/f.conf"
+TELNYX_API_KEY=k TELNYX_API_BASE=http://api.example.invalid/v2 \
+  timeout 20 "$PB_BIN" -c "$WORK/f.conf" fetch 9e7d5c3b-2a1f-4e0d-8c9b-7a6f5e4d3c21 > /dev/null 2> "$WORK/err" || true
+grep -q "plain http outside loopback" "$WORK/err" || { cat "$WORK/err"; fail "fetch does not warn of an http:// api_base"; }
+pass "secrets: not in /proc/PID/environ, no core file, none in the log; fetch warns of an http:// api_base"
+
 # The example config is what check-config --example generates.
 expect_rc 0 "$PB_BIN" check-config --example
 cmp -s "$WORK/out" "$PB_SOURCE_DIR/conf/portout-bridge.conf" || fail "conf/portout-bridge.conf is stale"

@@ -36,6 +36,14 @@ stop_bridge
 kafka_topics --describe --topic "$(topic state)" > "$WORK/describe.txt" || fail "kafka-topics --describe"
 grep -q 'cleanup.policy=compact' "$WORK/describe.txt" || { cat "$WORK/describe.txt"; fail "the state topic is not compacted"; }
 pass "the state topic the bridge created is compacted ($(grep -o 'PartitionCount: *[0-9]*' "$WORK/describe.txt"))"
+# show of a port-out with a state record and no timeline (nothing since
+# 2099): its state alone. It called qsort(NULL, 0), which UBSan aborts on.
+po=$(kcat -C -b "$BOOTSTRAP" -t "$(topic state)" -o beginning -c 1 -e -q -f '%k\n')
+"$PB_BIN" -c "$WORK/bridge.conf" show "$po" --since 2099-01-01T00:00:00Z > "$WORK/show.txt" 2> "$WORK/show.err" ||
+  { cat "$WORK/show.txt" "$WORK/show.err"; fail "show of a state with no timeline"; }
+grep -q "^port-out $po: " "$WORK/show.txt" || { cat "$WORK/show.txt"; fail "show: no state line"; }
+check_sanitizers "$WORK/show.err"
+pass "show of a port-out with a state and no timeline: its state"
 
 # 2. One that exists with cleanup.policy=delete: refused.
 kafka_topics --create --topic "$(topic state-del)" --partitions 3 --replication-factor 1 \

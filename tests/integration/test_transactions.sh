@@ -13,7 +13,9 @@
 #   - a webhook is delivered, and its retry at the other replica is answered
 #     duplicate (the index, read_committed, knows it);
 #   - an unusable event is dead-lettered, and its retry at the same replica
-#     answered duplicate.
+#     answered duplicate;
+#   - the index's load of ids past dedupe.entries is counted as evictions
+#     (issue 30, finding 12: the load's were not).
 source "$(dirname "$0")/lib.sh"
 trap 'trap - ERR; stop_bridge || true; [ -n "${B2:-}" ] && kill $B2 2>/dev/null; [ -n "${TXN:-}" ] && kill $TXN 2>/dev/null; work_done' EXIT
 : "${PB_TXN_PRODUCER:?PB_TXN_PRODUCER must point at tests/tools/txn_producer}"
@@ -22,7 +24,12 @@ export TELNYX_PUBLIC_KEY=$PUB
 write_config
 cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = 0; };
+dedupe = { entries = 3; };
 CONF
+# Five ids already in Kafka for the index's load, two past dedupe.entries.
+for i in 1 2 3 4 5; do
+  echo '{}' | kcat -P -b "$BOOTSTRAP" -t "$(topic status-changed)" -H "ce_id=preloaded-$i" -k po-1
+done
 TOPICS="$(topic dlq),$(topic other)"
 # The topics exist first (as a shared one would), three partitions each.
 for t in dlq other; do
@@ -52,6 +59,10 @@ done
 took=$(( $(date +%s) - t0 ))
 kill -0 $TXN 2>/dev/null || fail "the open transaction ended before the replicas were ready"
 pass "two replicas ready in $took s with a committed, an aborted and an open transaction in two of their topics"
+# Nothing sent yet: what the metric says is the load's (5 ids, 3 kept).
+ev=$(curl -s "$ADMIN2/metrics" | sed -n 's/^portout_bridge_index_evicted_total \([0-9]*\)$/\1/p')
+[ "${ev:-missing}" = 2 ] || fail "the index's evictions at its load: ${ev:-missing}, want 2"
+pass "the index's load past dedupe.entries: $ev evictions counted"
 
 # A webhook delivered by one replica; its retry at the other is a duplicate.
 out=$(post_signed "$B1/webhooks/telnyx/portouts" "$FIX/webhook-status-changed.json")

@@ -199,7 +199,48 @@ static void test_odd_files(void **state)
                 if (!strstr(err, cases[i].want) || !strstr(err, cases[i].path))
                         fail_msg("%s: \"%s\"", cases[i].path, err);
         }
-        char text[256];
+        /* An @include is checked as the main file is (libconfig reads it
+         * itself): a FIFO would hang the load, a directory, a NUL byte or a
+         * huge file would reach libconfig unchecked. */
+        char inc[64], nul[64], text[256];
+        snprintf(inc, sizeof(inc), "%s/main.conf", dir);
+        snprintf(nul, sizeof(nul), "%s/nul.conf", dir);
+        f = fopen(nul, "w");
+        fputs("log = { level = \"info\"; };\n", f);
+        fputc(0, f);
+        fclose(f);
+        struct {
+                const char *included, *want;
+        } incs[] = {{"fifo", "not a regular file"},
+                    {".", "a directory"},
+                    {"big.conf", "larger than"},
+                    {"nul.conf", "NUL byte"},
+                    {"missing.conf", "No such file"}};
+        for (size_t i = 0; i < sizeof(incs) / sizeof(incs[0]); i++) {
+                f = fopen(inc, "w");
+                fprintf(f, "# main\n  @include \"%s\"\n", incs[i].included);
+                fclose(f);
+                err[0] = '\0';
+                assert_null(pb_config_load(inc, tu_env_lookup, err, sizeof(err)));
+                if (!strstr(err, incs[i].want) || !strstr(err, "@include"))
+                        fail_msg("@include %s: \"%s\"", incs[i].included, err);
+        }
+        f = fopen(inc, "w"); /* and one that is fine is read */
+        fputs("@include \"ok.conf\"\n", f);
+        fclose(f);
+        snprintf(nul, sizeof(nul), "%s/ok.conf", dir);
+        f = fopen(nul, "w");
+        fputs("envelope = { source = \"https://example.org/included\"; };\n", f);
+        fclose(f);
+        pb_config_t *ok = pb_config_load(inc, tu_env_lookup, err, sizeof(err));
+        if (!ok)
+                fail_msg("a good @include: %s", err);
+        assert_string_equal(ok->envelope_source, "https://example.org/included");
+        pb_config_free(ok);
+        unlink(nul);
+        snprintf(nul, sizeof(nul), "%s/nul.conf", dir);
+        unlink(nul);
+        unlink(inc);
         snprintf(text, sizeof(text), "telnyx = { api_key_file = \"%s\"; };\n", dir);
         assert_null(pb_config_load(tu_write_temp(text), tu_env_lookup, err, sizeof(err)));
         assert_non_null(strstr(err, "telnyx.api_key_file"));
@@ -252,8 +293,9 @@ static void test_pin_dropped_by_default(void **state)
         assert_non_null(cfg);
         assert_string_equal(pin_after(cfg), "4711");
         pb_config_free(cfg);
-        expect_error("privacy = { publish_pin_in_clear = true; hash = \"payload.attempted_pin\"; };\n",
-                     "publish_pin_in_clear", "choose one");
+        expect_error(
+            "privacy = { publish_pin_in_clear = true; hash = \"payload.attempted_pin\"; };\n",
+            "publish_pin_in_clear", "choose one");
         /* The shipped example changes none of this. */
         cfg = pb_config_load(PB_SOURCE_DIR "/conf/portout-bridge.conf", tu_env_lookup, err,
                              sizeof(err));

@@ -77,7 +77,8 @@ static void test_problems(void **state)
         expect("{\"id\":\"a\",\"id\\u0000\":\"b\"}", 1,
                "the document has a member name holding U+0000");
         expect("{\"a\\u0000b\":1}", 1, "member name holding U+0000");
-        expect("{\"s\":\"a\\u0000b\"}", 0, NULL); /* in a value it is kept (json-c keeps the length) */
+        expect("{\"s\":\"a\\u0000b\"}", 0,
+               NULL); /* in a value it is kept (json-c keeps the length) */
         /* Many members: found by sorting, not pairwise. */
         char big[4096] = "{";
         for (int i = 0; i < 200; i++)

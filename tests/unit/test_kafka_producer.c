@@ -123,7 +123,8 @@ static int send_rec(struct fixture *f, int idx, const char *topic, const char *v
                            2,
                            raw,
                            raw ? strlen(raw) : 0,
-                           {"file", "2026-03-01T00:00:00Z", "test:1"}};
+                           {"file", "2026-03-01T00:00:00Z", "test:1"},
+                           NULL};
         tags[idx].f = f;
         tags[idx].idx = idx;
         char err[512];
@@ -419,8 +420,8 @@ static void *rb_sender(void *arg)
                 snprintf(key, sizeof(key), "key-%d", a->t);
                 snprintf(value, sizeof(value), "%d", i);
                 pb_header_t h[] = {{"ce_id", value}};
-                pb_record_t rec = {"t.a", key, strlen(key), value, strlen(value),
-                                   h,     1,   NULL,        0,     {NULL, NULL, NULL}};
+                pb_record_t rec = {"t.a", key, strlen(key),        value, strlen(value), h, 1,
+                                   NULL,  0,   {NULL, NULL, NULL}, NULL};
                 tags[idx].f = a->f;
                 tags[idx].idx = idx;
                 char err[512];

@@ -84,7 +84,8 @@ static void test_checkpoint_decisions(void **state)
         r.failed = 0;
         r.min_failed_us = INT64_MAX;
         r.max_created_us = 0;
-        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next), "no event in the window");
+        assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next),
+                            "no event in the window");
         r.max_created_us = 500 * S;
         r.consistent = 0;
         assert_string_equal(pb_poll_next_checkpoint(&r, 0, 0, INT64_MAX, &next),

@@ -201,7 +201,8 @@ static void test_a_broken_api_ends_the_pass(void **state)
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char flags[256];
-                snprintf(flags, sizeof(flags), "--events 7%s%s%s", cases[i].faults ? " --faults '" : "",
+                snprintf(flags, sizeof(flags), "--events 7%s%s%s",
+                         cases[i].faults ? " --faults '" : "",
                          cases[i].faults ? cases[i].faults : "", cases[i].faults ? "'" : "");
                 struct fixture *f = fx_new(flags, NULL);
                 if (!cases[i].faults)

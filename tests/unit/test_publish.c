@@ -147,6 +147,39 @@ static void test_structured_noheaders(void **state)
         tm_cluster_free(c);
 }
 
+/* A record Kafka refuses for good, in structured_noheaders mode: its dead
+ * letter still names its event (ce_id), or the index would never learn the
+ * event is in Kafka, and a restart would dead-letter it again. */
+static void test_noheaders_dead_letter_names_its_event(void **state)
+{
+        (void)state;
+        tm_cluster_t *c = tm_cluster_new();
+        pb_config_t *cfg = mode_config(c, "structured_noheaders");
+        char err[512], doc[512];
+        snprintf(doc, sizeof(doc), EVENT, "too-large");
+        pb_producer_t *p = pb_producer_new_opts(cfg, NULL, NULL, err, sizeof(err));
+        assert_non_null(p);
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
+        pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
+        pb_provenance_t prov = {"webhook", "2026-03-05T00:00:00Z", NULL};
+        struct done d = {PTHREAD_MUTEX_INITIALIZER, 0, PB_FATE_FAILED};
+        rd_kafka_mock_push_request_errors(c->mc, 0 /* Produce */, 1,
+                                          RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+        assert_int_equal(
+            pb_publish_item(p, cfg, &b->items[0], &prov, on_done, &d, -1, err, sizeof(err)),
+            PB_SEND_OK);
+        assert_int_equal(pb_producer_flush(p, 10000), 0);
+        assert_int_equal(d.fate, PB_FATE_DEAD_LETTERED);
+        pb_producer_free(p);
+        tm_record_t r[2];
+        assert_int_equal(tm_read(c, "t.dlq", "ce_id", r, 2), 1);
+        assert_string_equal(r[0].header, "e-too-large");
+        pb_batch_free(b);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+}
+
 static void test_binary(void **state)
 {
         (void)state;
@@ -238,6 +271,7 @@ int main(void)
             cmocka_unit_test(test_route),
             cmocka_unit_test(test_structured),
             cmocka_unit_test(test_structured_noheaders),
+            cmocka_unit_test(test_noheaders_dead_letter_names_its_event),
             cmocka_unit_test(test_binary),
             cmocka_unit_test(test_dead_letter_keeps_bytes),
             cmocka_unit_test(test_dead_letter_follows_the_privacy_policy),
