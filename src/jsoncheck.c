@@ -114,6 +114,8 @@ static void problem(struct scan *sc, size_t at, const char *fmt, ...)
 /* Syntax json-c would refuse too: the scan stops. */
 static int fatal(struct scan *sc, const char *what)
 {
+        if (sc->pos >= sc->len)
+                sc->jc->truncated = 1;
         sc->jc->err_off = sc->pos;
         snprintf(sc->jc->why, sizeof(sc->jc->why), "not JSON: %s at byte %zu", what, sc->pos);
         return -1;
@@ -397,6 +399,8 @@ static int word(struct scan *sc)
                 problem(sc, at, "is not a finite number (%.*s is not JSON)", (int)n, w);
                 return 0;
         }
+        if (sc->pos >= sc->len)
+                sc->jc->truncated = 1; /* a word cut by the end: "nu" */
         sc->pos = at;
         return fatal(sc, "an unexpected character");
 }
@@ -587,6 +591,7 @@ int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc)
         jc->nitems = 0;
         jc->items_ok = 0;
         jc->containers = jc->members = jc->elements = 0;
+        jc->truncated = 0;
         ws(&sc);
         int rc = value(&sc);
         if (!rc) {
@@ -633,7 +638,8 @@ struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_co
         int rc = len > INT32_MAX ? -1 : pb_json_check(buf ? buf : "", buf ? len : 0, &jc);
         pb_jcheck_free(&jc);
         if (rc < 0) {
-                snprintf(why, whysz, "%s", len > INT32_MAX ? "larger than 2 GiB" : jc.why);
+                snprintf(why, whysz, "%s%s", jc.truncated ? "truncated: " : "",
+                         len > INT32_MAX ? "larger than 2 GiB" : jc.why);
                 return NULL;
         }
         size_t cost = pb_json_cost(&jc, len);

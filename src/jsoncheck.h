@@ -34,6 +34,7 @@ typedef struct pb_jcheck {
          * object, the elements of every array (a parser that reads the text
          * as we do holds exactly these) */
         size_t containers, members, elements;
+        int truncated; /* out: not JSON because the text ends inside it */
 } pb_jcheck_t;
 
 /* Checks buf[0..len). Returns 0 if it is fit to publish, 1 if it is valid

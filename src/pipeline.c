@@ -181,15 +181,17 @@ static void finish(struct doc *d)
 
 /* One line per outcome: at log.delivery_level; a failure at warn (its source
  * retries: Telnyx, the next poll), or at error from a file (nothing does). */
+#define CLOSING_LINES 10
+
 static void log_outcome(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r)
 {
         enum pb_log_level lvl = (enum pb_log_level)pl->cfg->log_delivery_level;
-        if (r->outcome == PB_OUTCOME_FAILED && pb_pipeline_closing(pl)) {
-                /* Stopped in the middle of a page of a backfill: one line
-                 * at the end says how many, not one an event (147,000). */
-                atomic_fetch_add(&pl->failed_closing, 1);
+        /* Stopped in the middle of a page of a backfill: the first few
+         * failures say what they were, one line at the end how many more,
+         * not one line an event (147,000). */
+        if (r->outcome == PB_OUTCOME_FAILED && pb_pipeline_closing(pl) &&
+            atomic_fetch_add(&pl->failed_closing, 1) >= CLOSING_LINES)
                 return;
-        }
         if (r->outcome == PB_OUTCOME_FAILED)
                 lvl = d->path == PB_INGEST_FILE ? PB_LOG_ERROR : PB_LOG_WARN;
         if (!pb_log_enabled(lvl) || pl->dry_run)
@@ -776,11 +778,11 @@ void pb_pipeline_free(pb_pipeline_t *pl)
                 return;
         pb_pipeline_close(pl, 0);
         uint64_t gone = atomic_load(&pl->failed_closing);
-        if (gone)
-                pb_warn("%llu event(s) not published because the bridge was stopping; their "
-                        "sources give them again (Telnyx's retry, the next poll, the next "
-                        "backfill or replay)",
-                        (unsigned long long)gone);
+        if (gone > CLOSING_LINES)
+                pb_warn("%llu event(s) more not published because the bridge was stopping (the "
+                        "first %d are above); their sources give them again (Telnyx's retry, "
+                        "the next poll, the next backfill or replay)",
+                        (unsigned long long)(gone - CLOSING_LINES), CLOSING_LINES);
         pb_producer_free(pl->prod);
         if (pl->flights.size)
                 pb_err("internal: %zu flight(s) left at pipeline free", pl->flights.size);

@@ -168,8 +168,14 @@ static void test_parse(void **state)
                 assert_null(pb_json_parse(bad[i], strlen(bad[i]), why, sizeof(why)));
                 assert_true(why[0] != '\0');
         }
-        /* A text cut short inside the bytes given is not read past them. */
+        /* A text cut short inside the bytes given is not read past them,
+         * and says it was cut (a proxy, a dropped connection). */
         assert_null(pb_json_parse("{\"a\":\"bc\"}", 8, why, sizeof(why)));
+        assert_non_null(strstr(why, "truncated"));
+        assert_null(pb_json_parse("{\"a\":nu", 7, why, sizeof(why)));
+        assert_non_null(strstr(why, "truncated"));
+        assert_null(pb_json_parse("{\"a\":nul}", 9, why, sizeof(why)));
+        assert_null(strstr(why, "truncated"));
         /* Cost: 100,000 empty objects take json-c about 80 MB; refused. */
         size_t n = 100000, len = 2 + 3 * n;
         char *many = malloc(len + 1);
