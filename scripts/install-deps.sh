@@ -13,7 +13,9 @@ PROFILE=${1:-dev}
 # comes from Debian, shared, so their security updates apply.
 RUNTIME=(libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1
          libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 ca-certificates)
-BUILD=(build-essential cmake ninja-build pkg-config
+# curl: the container's build stage fetches the pinned librdkafka source
+# from the npm registry (scripts/librdkafka.sh), checked against its sha512.
+BUILD=(build-essential cmake ninja-build pkg-config curl ca-certificates
        libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev
        libjson-c-dev libconfig-dev libcurl4-openssl-dev
        libsodium-dev libmicrohttpd-dev libcmocka-dev)

@@ -6,7 +6,8 @@
 # source comes from Confluent's own npm package, which carries librdkafka's
 # complete tree in deps/librdkafka/. It is pinned by version and by the
 # registry's sha512 integrity, checked here before anything is unpacked.
-#   scripts/librdkafka.sh fetch     the source tarball into the cache (npm pack)
+#   scripts/librdkafka.sh fetch     the source tarball into the cache (npm pack, or
+#                                   curl from the npm registry where there is no npm)
 #   scripts/librdkafka.sh build     fetch if needed, build a static librdkafka.a
 #                                   into the cache; prints the install prefix
 #   scripts/librdkafka.sh stage DIR the checked tarball into DIR (the container
@@ -20,8 +21,9 @@
 #   scripts/librdkafka.sh version   prints the pinned librdkafka version
 # CMake runs `build` at configure time (unless -DPB_SYSTEM_RDKAFKA=ON), so a
 # plain `cmake -S . -B build` works too. PB_SOURCES_DIR names a directory
-# holding the tarball already (the container build copies it in; it has no
-# npm). Idempotent: a second run prints the prefix at once.
+# that may hold the tarball already (scripts/image.sh stages it into the
+# container build; a plain `docker build` fetches it with curl). Idempotent:
+# a second run prints the prefix at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,22 +57,34 @@ check_integrity() { # check_integrity FILE
   [ "$(sha512sum "$1" | cut -d' ' -f1)" = "$SHA512" ]
 }
 
+# The same tarball as `npm pack` gets, straight from the registry (what a
+# container build with no npm does): the address is the registry's for
+# every package, name/-/basename-version.tgz.
+REGISTRY=${NPM_CONFIG_REGISTRY:-https://registry.npmjs.org}
+TARBALL_URL="${REGISTRY%/}/$NPM_PKG/-/kafka-javascript-$NPM_VERSION.tgz"
+
 fetch() {
   local f="$SOURCES/$TARBALL"
   if [ -s "$f" ] && check_integrity "$f"; then return 0; fi
   if [ -n "${PB_SOURCES_DIR:-}" ] && [ ! -w "$SOURCES" ]; then
     log "$f is missing or does not match $INTEGRITY"; exit 69
   fi
-  command -v npm > /dev/null || {
-    log "the source tarball is not in $SOURCES and npm is not installed to fetch it"
-    log "(run scripts/install-deps.sh, or put $TARBALL there: npm pack $NPM_PKG@$NPM_VERSION)"
-    exit 69
-  }
   mkdir -p "$SOURCES"
   local tmp; tmp=$(mktemp -d "$SOURCES/.fetch-XXXXXX")
-  log "fetching librdkafka $RDKAFKA_VERSION's source: npm pack $NPM_PKG@$NPM_VERSION"
-  (cd "$tmp" && npm pack --silent "$NPM_PKG@$NPM_VERSION" > /dev/null) \
-    || { rm -rf "$tmp"; log "npm pack failed"; exit 69; }
+  if command -v npm > /dev/null; then
+    log "fetching librdkafka $RDKAFKA_VERSION's source: npm pack $NPM_PKG@$NPM_VERSION"
+    (cd "$tmp" && npm pack --silent "$NPM_PKG@$NPM_VERSION" > /dev/null) \
+      || { rm -rf "$tmp"; log "npm pack failed"; exit 69; }
+  elif command -v curl > /dev/null; then
+    log "fetching librdkafka $RDKAFKA_VERSION's source: $TARBALL_URL"
+    curl -fsSL --retry 3 -o "$tmp/$TARBALL" "$TARBALL_URL" \
+      || { rm -rf "$tmp"; log "cannot fetch $TARBALL_URL (is the npm registry reachable?)"; exit 69; }
+  else
+    rm -rf "$tmp"
+    log "the source tarball is not in $SOURCES, and neither npm nor curl is installed to fetch it"
+    log "(run scripts/install-deps.sh, or put $TARBALL there: npm pack $NPM_PKG@$NPM_VERSION)"
+    exit 69
+  fi
   check_integrity "$tmp/$TARBALL" || {
     log "$TARBALL does not match the pinned integrity $INTEGRITY; refusing it"
     rm -rf "$tmp"; exit 69

@@ -57,10 +57,11 @@ step "integration tests: the real binary, and the ASan+UBSan binary side by side
 # The two suites mostly wait (on brokers, clients, timeouts), so they run at
 # once; tests with a broker of their own use other ports in build-asan. A
 # sanitizer report aborts the bridge (and check_sanitizers fails the test).
-# The container image builds meanwhile (deploy.image below then reuses it),
-# without its build stage's unit tests: they just ran here, on the same
-# Debian 12 and sources, and the two cores are busy with the lanes.
-( PB_IMAGE_UNIT_TESTS=0 bash scripts/image.sh build > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
+# The container image builds meanwhile as a user builds it (deploy.image
+# below then runs it): a fresh copy of the checkout and the plain `podman
+# build -f deploy/Containerfile .`, nothing staged, its unit tests included;
+# below the lanes' priority, since they wait on timers it does not.
+( nice -n 10 bash scripts/image.sh build-fresh > build/image-build.log 2>&1 || echo "image build failed" >> build/image-build.log ) &
 image_pid=$!
 # Each lane runs two tests at a time, the longest first (their COST in
 # tests/CMakeLists.txt): the tests wait more than they compute. Under ASan
@@ -83,8 +84,12 @@ echo "--- ASan+UBSan binary:"; cat build-asan/integration.log
 wait $image_pid || true
 # Built from this checkout a moment ago: deploy.image runs that image instead
 # of building it again (a build whose every layer is cached still takes 1 to
-# 3 minutes here: the vfs storage driver copies layers).
-grep -q "image build failed" build/image-build.log || export PB_IMAGE_BUILT_BY_SUITE=1
+# 3 minutes here: the vfs storage driver copies layers). A failed build fails
+# the suite here, saying why.
+if grep -q "image build failed" build/image-build.log; then
+  tail -40 build/image-build.log; echo "the container image did not build"; exit 1
+fi
+export PB_IMAGE_BUILT_BY_SUITE=1
 
 step "deployment: generated docs, manifests, systemd unit, .deb in a fresh chroot, container image built and run, up.sh in a fresh clone"
 ctest --test-dir build -L deploy -j2 --no-tests=error --output-on-failure
