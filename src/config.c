@@ -405,7 +405,27 @@ static int loc_err(struct load_ctx *lc, int line, const char *key, const char *f
         va_end(ap);
         if (line > 0)
                 return pb_seterr(lc->errstr, lc->errsz, "%s:%d: %s: %s", lc->file, line, key, msg);
-        return pb_seterr(lc->errstr, lc->errsz, "%s: %s", key, msg);
+        /* From the environment or a default: still name the file it loads. */
+        return pb_seterr(lc->errstr, lc->errsz, "%s: %s: %s", lc->file, key, msg);
+}
+
+/* A bad value as an error shows it: at most 40 bytes, control and
+ * non-ASCII bytes as \xNN, "..." when cut, so that a long or binary value
+ * cannot push the reason out of the message (or a newline into the log). */
+static const char *shown(const char *text, char out[200])
+{
+        size_t o = 0, i = 0;
+        for (; i < 40 && text[i]; i++) {
+                unsigned char c = (unsigned char)text[i];
+                if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+                        o += (size_t)snprintf(out + o, 200 - o, "\\x%02x", c);
+                else
+                        out[o++] = (char)c;
+        }
+        out[o] = '\0';
+        if (text[i])
+                snprintf(out + o, 200 - o, "...");
+        return out;
 }
 
 /* Sets one scalar option from text (a default, or a file string after env
@@ -413,6 +433,7 @@ static int loc_err(struct load_ctx *lc, int line, const char *key, const char *f
 static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const char *text, int line)
 {
         pb_config_t *cfg = lc->cfg;
+        char q[200];
         switch (o->type) {
         case OPT_STR:
         case OPT_SECRET: {
@@ -431,7 +452,8 @@ static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const c
                 errno = 0;
                 long long v = strtoll(text, &end, 10);
                 if (errno || end == text || *end != '\0')
-                        return loc_err(lc, line, o->name, "\"%s\" is not an integer", text);
+                        return loc_err(lc, line, o->name, "\"%s\" is not an integer",
+                                       shown(text, q));
                 if (v < o->min || v > o->max)
                         return loc_err(lc, line, o->name, "%lld is out of range [%lld, %lld]", v,
                                        (long long)o->min, (long long)o->max);
@@ -450,7 +472,8 @@ static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const c
                                 strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
                                 strncat(list, o->choices[i], sizeof(list) - strlen(list) - 1);
                         }
-                        return loc_err(lc, line, o->name, "\"%s\" is not one of: %s", text, list);
+                        return loc_err(lc, line, o->name, "\"%s\" is not one of: %s",
+                                       shown(text, q), list);
                 }
         case OPT_BOOL:
                 if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 ||
@@ -461,7 +484,7 @@ static int set_from_text(struct load_ctx *lc, const struct pb_option *o, const c
                         *FIELD(cfg, o->off, int) = 0;
                 else
                         return loc_err(lc, line, o->name, "\"%s\" is not a boolean (true/false)",
-                                       text);
+                                       shown(text, q));
                 return 0;
         case OPT_KVLIST: break;
         }
@@ -736,17 +759,17 @@ static int check_includes(const char *file, const char *text, const char *dir, i
                 snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : dir,
                          name[0] == '/' ? "" : "/", name);
                 if (depth >= 8)
-                        return pb_seterr(errstr, errsz, "%s: @include \"%s\": more than 8 deep",
+                        return pb_seterr(errstr, errsz, "%s: @include \"%.200s\": more than 8 deep",
                                          file, name);
                 if (pb_read_small_file(path, PB_CONFIG_MAX_BYTES - *total, &buf, &len, e,
                                        sizeof(e)))
-                        return pb_seterr(errstr, errsz, "%s: @include \"%s\": cannot read: %s%s",
-                                         file, name, e,
-                                         strstr(e, "larger") ? " (all files together)" : "");
+                        return pb_seterr(errstr, errsz,
+                                         "%s: @include \"%.200s\": cannot read: %s%s", file, name,
+                                         e, strstr(e, "larger") ? " (all files together)" : "");
                 *total += len;
                 int rc = strlen(buf) != len
                              ? pb_seterr(errstr, errsz,
-                                         "%s: @include \"%s\": holds a NUL byte: not a "
+                                         "%s: @include \"%.200s\": holds a NUL byte: not a "
                                          "configuration file",
                                          file, name)
                              : check_includes(path, buf, dir, depth + 1, total, errstr, errsz);

@@ -59,15 +59,15 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                         const char *e = strchr(defval, '}');
                         if (!e) {
                                 pb_buf_free(&buf);
-                                return pb_seterr(errstr, errsz, "unterminated ${%s:-...} reference",
-                                                 vname);
+                                return pb_seterr(errstr, errsz,
+                                                 "unterminated ${%.64s:-...} reference", vname);
                         }
                         deflen = (size_t)(e - defval);
                         q = e;
                 }
                 if (*q != '}') {
                         pb_buf_free(&buf);
-                        return pb_seterr(errstr, errsz, "unterminated ${%s} reference", vname);
+                        return pb_seterr(errstr, errsz, "unterminated ${%.64s} reference", vname);
                 }
                 const char *val = lookup(vname);
                 if (val && *val) {
@@ -80,8 +80,8 @@ int pb_envsubst(const char *in, pb_env_lookup_fn *lookup, char **out, char *errs
                 } else {
                         pb_buf_free(&buf);
                         return pb_seterr(errstr, errsz,
-                                         "environment variable %s is not set (use "
-                                         "${%s:-default} to give a default)",
+                                         "environment variable %.64s is not set (use "
+                                         "${%.64s:-default} to give a default)",
                                          vname, vname);
                 }
                 p = q + 1;

@@ -1,7 +1,9 @@
 /* libFuzzer target: the configuration loader, with ${VAR} substitution from
  * a fixed environment (values with quotes, newlines and "${" in them).
- * Invariants: a configuration or an error, never both, never neither; the
- * error names something (non-empty); a loaded configuration builds its
+ * Invariants: a configuration or an error, never both, never neither; a
+ * refusal says where and why: it starts with the file's path and a colon
+ * (a line number or an @include name may follow) and has a reason after
+ * it, so an operator can find what to fix; a loaded configuration builds its
  * librdkafka producer settings or says why not. Built by scripts/fuzz.sh
  * with clang. */
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include "config.h"
 #include "kafka_conf.h"
 #include "kafka_producer.h"
+#include "pb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +49,23 @@ static int holds(const uint8_t *d, size_t n, const char *s)
         return 0;
 }
 
+/* "<path>:[<line>:] ...: <reason>", whole (not cut by the buffer: a long
+ * quoted value once pushed the reason out), with words after the place;
+ * "out of memory" alone is the one refusal with no place. */
+static int says_why(const char *err, size_t errsz, const char *path)
+{
+        if (!strcmp(err, "out of memory"))
+                return 1;
+        size_t pl = strlen(path);
+        if (strncmp(err, path, pl) != 0 || err[pl] != ':' || strlen(err) >= errsz - 1)
+                return 0;
+        const char *reason = strstr(err + pl, ": ");
+        size_t letters = 0;
+        for (const char *p = reason; p && *p; p++)
+                letters += (*p >= 'a' && *p <= 'z');
+        return letters >= 6;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static char path[64];
@@ -59,12 +79,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         fwrite(data, 1, size, f);
         fclose(f);
-        char err[1024] = "";
+        char err[PB_ERRSZ] = ""; /* as the program's own */
         quote_value = evil_quote;
         pb_config_t *cfg = pb_config_load(path, lookup, err, sizeof(err));
         if (!cfg) {
-                if (!err[0])
-                        abort(); /* refused without a reason */
+                if (!says_why(err, sizeof(err), path))
+                        abort(); /* refused without saying where or why */
                 return 0;
         }
         if (cfg->kafka_brokers && strcmp(cfg->kafka_brokers, "evil:1") == 0 &&

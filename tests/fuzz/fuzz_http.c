@@ -1,8 +1,11 @@
 /* libFuzzer target: raw bytes into the HTTP listener (http_server.c on
  * libmicrohttpd), over a real loopback connection. Each input is sent and
- * the first answer read (an input that is not a whole request gets none: the
- * connection is reset after 2 ms of silence). Invariants: an answer once
- * begun completes; every answer starts with an HTTP/1.1 status line; no
+ * the first answer read. An input that is not a whole request gets none
+ * (the connection is reset after 2 ms of silence), but one the application
+ * was handed is owed its answer however long it takes (under the
+ * sanitizers a few ms): it is waited for, up to 5 s. Invariants: an answer
+ * owed comes; an answer once begun completes; every answer starts with an
+ * HTTP/1.1 status line; no
  * request reaches the application with the headers of an ambiguous framing
  * as libmicrohttpd parsed them (Content-Length with Transfer-Encoding, a
  * coding other than chunked, a length that is not a number). Built by
@@ -10,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static pb_httpd_t *h;
 static struct sockaddr_in addr;
+/* Requests the application was handed (answered at once): an answer is owed. */
+static _Atomic unsigned long handed, parsed;
 
 /* What libmicrohttpd parsed, as the application sees it: a request framed
  * ambiguously must never get this far (http_server.c answers it 400). */
@@ -43,6 +49,7 @@ static void on_headers(void *app, pb_http_req_t *req)
 {
         (void)app;
         check_framing(req);
+        atomic_fetch_add(&parsed, 1);
 }
 
 static void on_request(void *app, pb_http_req_t *req)
@@ -50,6 +57,7 @@ static void on_request(void *app, pb_http_req_t *req)
         (void)app;
         check_framing(req);
         static const char ok[] = "{\"status\":\"ok\"}";
+        atomic_fetch_add(&handed, 1);
         pb_http_answer(req, 200, "application/json", ok, sizeof(ok) - 1, 0, NULL);
 }
 
@@ -103,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         close(fd);
                 return 0;
         }
+        unsigned long handed0 = atomic_load(&handed), parsed0 = atomic_load(&parsed);
         size_t off = 0;
         while (off < size) {
                 ssize_t w = send(fd, data + off, size - off, MSG_NOSIGNAL);
@@ -117,11 +126,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         break;
                 /* An incomplete request gets no answer until its deadline
                  * (tested by test_slow_clients): give up on it after 2 ms of
-                 * silence, but an answer once begun must complete. */
+                 * silence; but an answer once begun must complete, and one
+                 * owed (the application was handed the request) must come,
+                 * however slow the build. A request parsed is given 20 ms
+                 * to be handed. */
                 struct pollfd p = {fd, POLLIN, 0};
-                int r = poll(&p, 1, got ? 5000 : 2);
-                if (r == 0 && got)
-                        abort(); /* an answer cut short, with no close */
+                int owed = atomic_load(&handed) != handed0;
+                int r = poll(&p, 1, got || owed ? 5000 : 2);
+                if (r == 0 && !got && !owed && atomic_load(&parsed) != parsed0) {
+                        for (int i = 0; i < 20 && atomic_load(&handed) == handed0; i++)
+                                poll(NULL, 0, 1);
+                        if (atomic_load(&handed) != handed0)
+                                continue; /* handed after all: wait for its answer */
+                }
+                if (r == 0 && (got || owed))
+                        abort(); /* an answer cut short, or owed and never given */
                 if (r == 0)
                         break;
                 ssize_t n = got < sizeof(resp) - 1 ? recv(fd, resp + got, sizeof(resp) - 1 - got, 0)

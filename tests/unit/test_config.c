@@ -130,6 +130,13 @@ static void test_errors_name_file_line_key(void **state)
         expect_error("kafka = {\n  brokers = \"x\"\n", ":3: syntax error", NULL);
         expect_error("kafka = { brokers = { a = 1; }; };\n", "kafka.brokers",
                      "expected a string, got a group");
+        /* A long value is shown cut and escaped: the reason stays in the
+         * message (found by fuzz_config: 600 bytes of value filled it). */
+        char text[1200] = "log = { level = \"";
+        for (int i = 0; i < 100; i++)
+                strcat(text, "bad\\nvalue");
+        strcat(text, "\"; };\n");
+        expect_error(text, "log.level: \"bad\\x0avaluebad", "...\" is not one of: error, warn");
         char err[512];
         assert_null(pb_config_load("/nonexistent/pb.conf", tu_env_lookup, err, sizeof(err)));
         assert_non_null(strstr(err, "/nonexistent/pb.conf: cannot read"));
