@@ -32,6 +32,12 @@ text carries the base64-decoded bytes B spliced in as the value of its member
 '1, "id": "x"' for a duplicate member); lists and shows send those bytes as
 they are.
 
+--order asc|desc|random: the list's order (not documented by Telnyx):
+oldest first, newest first, or a shuffle that a set of events keeps.
+Times in filters must carry a zone ("Z" or an offset): one without is
+answered 422, since Telnyx does not document how it would read it.
+--webhook-ids same|differ: a webhook's data.id is the REST record's id, or
+another (a UUID derived from it): the case docs/telnyx-api.md §7 leaves open.
 --visibility-delay-ms D: an event shows in lists only D ms after its
 created_at, as an eventually consistent API does.
 --clock-offset-s S: Telnyx's clock runs S seconds ahead of the host's (the
@@ -47,7 +53,8 @@ backoff (0.25 s doubling to 2 s, 2 s timeout, meta.attempt counting).
 Optional: "backoffs" [s, ...] (the waits before each retry; after the last,
 the sender gives up on the event: "gave_up"), "pick": "random" (each attempt
 to a freshly picked receiver, as a load balancer would), "log": true (every
-attempt's answer: "answers", [id, attempt, url, code, error, in_kafka]).
+attempt's answer: "answers", [id, attempt, url, code, error or status, in_kafka,
+seconds, kind], kind "" for an answer, "timeout", "refused" or "reset" for none).
 GET /_admin/webhooks reports created, acked (ids answered 2xx), skipped,
 gave_up, pending, attempts and statuses; POST /_admin/webhooks/finish stops creating
 events (the retries go on).
@@ -64,6 +71,7 @@ import json
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -100,6 +108,14 @@ def new_portout(po, n, created):
             "created_at": iso(created), "inserted_at": iso(created), "updated_at": iso(created)}
 
 
+def parse_filter_time(s):
+    """A filter's date-time, which must say its zone."""
+    t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        raise ValueError("no zone")
+    return t.astimezone(dt.timezone.utc)
+
+
 def parse_iso(s):
     t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
     return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
@@ -132,9 +148,20 @@ def make_event(n, created, bad=False):
     return ev
 
 
+WEBHOOK_IDS = "same"
+
+
+def webhook_id(rest_id):
+    """The id a webhook carries: the REST record's, or with --webhook-ids
+    differ another one (Telnyx does not document that they are equal)."""
+    if WEBHOOK_IDS == "same":
+        return rest_id
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "webhook:" + rest_id))
+
+
 def webhook_body(ev, attempt, url):
     """The webhook delivery of a REST event record (docs/telnyx-api.md §4)."""
-    return {"data": {"event_type": ev["event_type"], "id": ev["id"],
+    return {"data": {"event_type": ev["event_type"], "id": webhook_id(ev["id"]),
                      "occurred_at": ev["created_at"][:19] + "Z", "payload": ev["payload"],
                      "record_type": "event"},
             "meta": {"attempt": attempt, "delivered_to": url}}
@@ -478,10 +505,11 @@ class Handler(BaseHTTPRequestHandler):
                                              f"filter[event_type] must be one of {TYPES}",
                                              parameter="filter[event_type]"))
         try:
-            gte_t = parse_iso(gte) if gte else None
-            lte_t = parse_iso(lte) if lte else None
+            gte_t = parse_filter_time(gte) if gte else None
+            lte_t = parse_filter_time(lte) if lte else None
         except ValueError:
-            return self.send_json(422, error("10015", "Bad Request", "invalid date-time",
+            return self.send_json(422, error("10015", "Bad Request",
+                                             "invalid date-time (with a zone: Z or +hh:mm)",
                                              parameter="filter[created_at]"))
         with st.lock:
             st.lists += 1
@@ -503,8 +531,13 @@ class Handler(BaseHTTPRequestHandler):
                 hi = min(hi, bisect.bisect_right(st.keys, (iso(seen_until), "\uffff")))
             sel = [e for e in st.events[lo:hi]
                    if (et is None or e["event_type"] == et) and (po is None or e["portout_id"] == po)]
+        # The list's order is not documented: oldest first (what Telnyx's
+        # samples show), newest first, or none (a shuffle that a set of
+        # events keeps from page to page, as a hash order would).
         if st.order == "desc":
             sel.reverse()
+        elif st.order == "random":
+            random.Random(len(sel)).shuffle(sel)
         total = len(sel)
         pages = (total + size - 1) // size
         # A broken or hostile API (issue 30, finding 7): "ignore_page" serves
@@ -607,6 +640,7 @@ class Sender:
         self.created = 0
         self.acked, self.skipped = [], []
         self.attempts, self.status = 0, {}
+        self.inflight = 0  # taken from the queue, not answered yet
         self.stopping = False
         self.finishing = False
         self.done_creating = False
@@ -662,6 +696,7 @@ class Sender:
                 if self.stopping:
                     return
                 _, seq, ev, attempt = heapq.heappop(self.queue)
+                self.inflight += 1
             # round robin over the receivers, or a random one, as a load balancer would
             if self.pick == "random":
                 with self.lock:
@@ -673,7 +708,8 @@ class Sender:
             body = json.dumps(webhook_body(ev, attempt, url)).encode()
             ts = str(int(time.time()))
             sig = base64.b64encode(self.key.sign(ts.encode() + b"|" + body)).decode()
-            code, answer = 0, b""
+            code, answer, kind = 0, b"", ""
+            t_send = time.monotonic()
             try:
                 if conn is None:
                     conn = conns[url] = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=2.0)
@@ -686,11 +722,18 @@ class Sender:
                 if resp.getheader("Connection", "").lower() == "close":
                     conn.close()
                     conns.pop(url, None)
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
+                # a timeout is the receiver breaking its word (it answers
+                # within its ack timeout, under Telnyx's 2 s); a refused or
+                # reset connection is a receiver gone (killed, restarting)
+                kind = ("timeout" if isinstance(exc, TimeoutError) or "timed out" in str(exc)
+                        else "refused" if isinstance(exc, ConnectionRefusedError) else "reset")
                 if conn is not None:
                     conn.close()
                 conns.pop(url, None)
+            took = time.monotonic() - t_send
             with self.lock:
+                self.inflight -= 1
                 self.attempts += 1
                 self.status[str(code)] = self.status.get(str(code), 0) + 1
                 if self.log:
@@ -699,7 +742,7 @@ class Sender:
                     except ValueError:
                         a = {}
                     self.answers.append([ev["id"], attempt, url, code, a.get("error") or a.get("status"),
-                                         a.get("in_kafka")])
+                                         a.get("in_kafka"), round(took, 4), kind])
                 if 200 <= code < 300:
                     self.acked.append(ev["id"])
                 elif self.backoffs is not None and attempt > len(self.backoffs):
@@ -715,12 +758,13 @@ class Sender:
                 return {"created": self.created, "acked_count": len(self.acked),
                         "gave_up_count": len(self.gave_up),
                         "pending": len(self.queue), "attempts": self.attempts,
-                        "status": dict(self.status), "done": self.done_creating and not self.queue}
+                        "status": dict(self.status), "inflight": self.inflight,
+                        "done": self.done_creating and not self.queue and not self.inflight}
             return {"created": self.created, "acked": list(self.acked),
                     "skipped": list(self.skipped), "gave_up": list(self.gave_up),
                     "answers": list(self.answers), "pending": len(self.queue),
                     "attempts": self.attempts, "status": dict(self.status),
-                    "done": self.done_creating and not self.queue}
+                    "done": self.done_creating and not self.queue and not self.inflight}
 
 
 def main():
@@ -728,13 +772,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--events", type=int, default=100)
     ap.add_argument("--api-key", default="test-key")
-    ap.add_argument("--order", choices=["asc", "desc"], default="asc")
+    ap.add_argument("--order", choices=["asc", "desc", "random"], default="asc")
+    ap.add_argument("--webhook-ids", choices=["same", "differ"], default="same")
     ap.add_argument("--faults", default="{}")
     ap.add_argument("--visibility-delay-ms", type=int, default=0)
     ap.add_argument("--clock-offset-s", type=int, default=0)
     ap.add_argument("--portouts", type=int, default=97)
     a = ap.parse_args()
-    global CLOCK_OFFSET, PORTOUTS
+    global CLOCK_OFFSET, PORTOUTS, WEBHOOK_IDS
+    WEBHOOK_IDS = a.webhook_ids
     PORTOUTS = a.portouts
     CLOCK_OFFSET = dt.timedelta(seconds=a.clock_offset_s)
     Handler.state = State(a.events, a.api_key, a.order, json.loads(a.faults),

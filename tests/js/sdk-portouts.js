@@ -46,12 +46,19 @@ async function main() {
     assert.ok(expect.length > 0 && expect.length < held.length, 'the filter selects some, not all');
     assert.deepStrictEqual(some.map((p) => p.id).sort(), expect);
     const asked = decodeURIComponent((await admin('/_admin/stats')).last_portout_query);
-    for await (const p of client.portouts.list({ filter: { status: 'ported' } })) assert.strictEqual(p.status, 'ported');
+    // filter[status]: exactly the ported ones, and there are some (a loop
+    // over an empty list would check nothing)
+    const ported = [];
+    for await (const p of client.portouts.list({ filter: { status: 'ported' } })) ported.push(p);
+    const heldPorted = held.filter((p) => p.status === 'ported').map((p) => p.id).sort();
+    assert.ok(heldPorted.length > 0 && heldPorted.length < held.length, `the fake holds ${heldPorted.length} ported`);
+    assert.ok(ported.every((p) => p.status === 'ported'), 'a port-out of another status in filter[status]=ported');
+    assert.deepStrictEqual(ported.map((p) => p.id).sort(), heldPorted);
     const version = JSON.parse(require('fs').readFileSync(
       path.join(__dirname, 'node_modules', 'telnyx', 'package.json'))).version;
     console.log(`the SDK's query for status_in: ${asked}`);
     console.log(`ok: the Node SDK ${version} read ${held.length} port-outs ` +
-      `(retrieve, list paged by 7, status_in ${want.join('+')}: ${some.length})`);
+      `(retrieve, list paged by 7, status_in ${want.join('+')}: ${some.length}, status ported: ${ported.length})`);
   } finally {
     fake.kill();
   }
