@@ -51,7 +51,7 @@ echo $! > "$PIDFILE"
 # Every URL from what this run says it listens on (the configuration's
 # addresses, ports and webhook path), not from assumptions.
 for _ in $(seq 1 150); do
-  tail -n +"$((from + 1))" "$STATE/bridge.log" | grep -q 'msg="running' && break
+  tail -n +"$((from + 1))" "$STATE/bridge.log" | grep 'msg="running' >/dev/null && break
   kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { tail -20 "$STATE/bridge.log"; echo "the bridge exited" >&2; exit 1; }
   sleep 0.2
 done

@@ -324,6 +324,9 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
         w->cfg = cfg;
         w->pl = pl;
         w->metrics = metrics;
+        /* Exported from the start at 0: a check for "none" reads 0, not an
+         * absent series it could take for one. */
+        pb_metrics_add(metrics, "portout_bridge_webhook_late_fates_total", NULL, 0);
         w->verifier = verifier;
         const char *p = cfg->webhook_paths;
         while (*p && w->npaths < MAX_PATHS) {

@@ -326,6 +326,16 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
         p->pl = pl;
         p->metrics = metrics;
         p->lock_fd = lock_fd;
+        /* Exported from the start, 0 on a follower that never polls: a
+         * series that appears only on the leader reads as missing. */
+        if (metrics) {
+                static const char *const outcomes[] = {
+                    "outcome=\"delivered\"", "outcome=\"dead_lettered\"", "outcome=\"duplicate\"",
+                    "outcome=\"failed\""};
+                for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+                        pb_metrics_add(metrics, "portout_bridge_poll_events_total", outcomes[i], 0);
+                pb_metrics_add(metrics, "portout_bridge_poll_missed_by_webhook_total", NULL, 0);
+        }
         pthread_mutex_init(&p->lock, NULL);
         pb_cond_init(&p->cond);
         p->tx = pb_telnyx_new(cfg, errstr, errsz);

@@ -10,7 +10,7 @@
 # and CMD, its HEALTHCHECK command; a signed webhook lands in Kafka.
 source "$(dirname "$0")/lib.sh"
 need podman; need mmdebstrap
-[ -n "${PB_KAFKA_BOOTSTRAP:-}" ] || { echo "SKIP: PB_KAFKA_BOOTSTRAP is not set"; exit 77; }
+[ -n "${PB_KAFKA_BOOTSTRAP:-}" ] || skip "PB_KAFKA_BOOTSTRAP is not set"
 if [ "${PB_IMAGE_BUILT_BY_SUITE:-0}" = 1 ]; then
   # scripts/test.sh built it so from this checkout beside the integration tests.
   bash scripts/image.sh size | tee "$WORK/size"

@@ -11,7 +11,7 @@ pass "deploy/compose.yaml validates against the Compose Specification"
 
 kubernetes-validate --strict --quiet deploy/kubernetes/[!k]*.yaml || fail "a Kubernetes manifest"
 KUSTOMIZE=${KUSTOMIZE:-$(command -v kustomize || echo "${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/bin/kustomize")}
-[ -x "$KUSTOMIZE" ] || { echo "SKIP: kustomize not installed (scripts/install-deps.sh)"; exit 77; }
+[ -x "$KUSTOMIZE" ] || fail "kustomize is not installed (scripts/install-deps.sh installs it)"
 "$KUSTOMIZE" build deploy/kubernetes > "$WORK/rendered.yaml"
 kubernetes-validate --strict --quiet "$WORK/rendered.yaml" || fail "the rendered base"
 n=$(grep -c '^kind:' "$WORK/rendered.yaml")

@@ -16,7 +16,7 @@ sed "s|/usr/bin/portout-bridge|$PB_BIN|g" "$unit" > "$WORK/portout-bridge.servic
 systemd-analyze verify "$WORK/portout-bridge.service" || fail "systemd-analyze verify"
 pass "systemd-analyze verify accepts the unit"
 
-[ -n "${PB_KAFKA_BOOTSTRAP:-}" ] || { echo "SKIP: PB_KAFKA_BOOTSTRAP is not set"; exit 77; }
+[ -n "${PB_KAFKA_BOOTSTRAP:-}" ] || skip "PB_KAFKA_BOOTSTRAP is not set"
 python3 - "$WORK/notify.sock" > "$WORK/notify.log" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

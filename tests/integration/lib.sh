@@ -10,10 +10,12 @@ trap '_pb_rc=$?; [[ $- == *e* ]] && echo "FAIL: ${BASH_SOURCE[0]##*/}:$LINENO: \
 
 : "${PB_BIN:?PB_BIN must point at the portout-bridge binary}"
 : "${PB_SOURCE_DIR:?PB_SOURCE_DIR must point at the source tree}"
-if [ -z "${PB_KAFKA_BOOTSTRAP:-}" ]; then
-  echo "SKIP: PB_KAFKA_BOOTSTRAP is not set (scripts/test.sh starts the local broker)"
-  exit 77
-fi
+# A skip is an exit code that no program of ours returns (the bridge's 77 is
+# "Kafka refused the credentials": a skip there would hide a failure), and
+# scripts/test.sh fails on any skip it was not told to allow.
+PB_SKIP=98
+skip() { echo "SKIP: $*"; exit $PB_SKIP; }
+[ -n "${PB_KAFKA_BOOTSTRAP:-}" ] || skip "PB_KAFKA_BOOTSTRAP is not set (scripts/test.sh starts the local broker)"
 BOOTSTRAP=$PB_KAFKA_BOOTSTRAP
 FIX=$PB_SOURCE_DIR/tests/fixtures
 JS=$PB_SOURCE_DIR/tests/js
@@ -24,7 +26,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/pb-it-XXXXXX")
 work_done() { if [ -n "${PB_KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi; }
 trap 'trap - ERR; work_done' EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# A failure ends the test wherever it is called: in a command substitution
+# or a pipeline's subshell too (an exit there alone would leave the test
+# running, with an empty value where the failed one was).
+fail() {
+  echo "FAIL: $*" >&2
+  [ "$BASHPID" = "$$" ] || kill -USR1 $$ 2>/dev/null
+  exit 1
+}
+trap 'exit 1' USR1
 pass() { echo "ok - $*"; }
 
 # Writes a config for this run's topics to $WORK/bridge.conf.
@@ -64,12 +74,22 @@ run_topics() {
 # /healthz, /readyz, /metrics) and BASE (the webhook listener, if any).
 # PB_WRAP (e.g. "faketime ...") runs the binary under a wrapper.
 start_bridge() {
-  local conf=$1 log=${2:-$WORK/bridge.log}
+  local conf=$1 log=${2:-$WORK/bridge.log} tries=0
   ${PB_WRAP:-} "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
   BRIDGE_PID=$!
   for _ in $(seq 1 300); do
     grep -qE 'msg="running|"msg":"running' "$log" && break
-    kill -0 $BRIDGE_PID 2>/dev/null || { cat "$log"; fail "bridge exited at start"; }
+    if ! kill -0 $BRIDGE_PID 2>/dev/null; then
+      # A fixed port a killed bridge held a moment ago (test_kill9): the
+      # kernel may not have let it go yet; again, a few times.
+      if grep -q "cannot listen on .*address in use" "$log" && [ $((tries += 1)) -le 10 ]; then
+        sleep 0.3
+        ${PB_WRAP:-} "$PB_BIN" -c "$conf" run > "$log" 2>&1 &
+        BRIDGE_PID=$!
+        continue
+      fi
+      cat "$log"; fail "bridge exited at start"
+    fi
     sleep 0.1
   done
   grep -qE 'msg="running|"msg":"running' "$log" || { cat "$log"; fail "bridge did not start"; }
@@ -169,8 +189,9 @@ topic_count() {
 }
 
 # The state topic read as a table (latest record per key) vs the fake's
-# port-outs, field for field: prints {records, keys, fake, missing, differ,
-# dup (a key with two records of one updated_at), bad (not a state record)}.
+# port-outs, field for field, both ways: prints {records, keys, fake,
+# missing, differ, extra (a key the fake does not hold), dup (a key with two
+# records of one updated_at), bad (not a state record)}.
 # STATE_DROP: members the privacy policy drops, left out of the comparison.
 compare() {
   : > "$WORK/state.json"
@@ -197,14 +218,16 @@ compare() {
       if (!t) missing++;
       else if (JSON.stringify(t) !== JSON.stringify(p)) differ++;
     }
-    console.log(JSON.stringify({records: recs.length, keys: table.size, fake: fake.length, missing, differ, dup, bad}));
+    const ids = new Set(fake.map((p) => p.id));
+    const extra = [...table.keys()].filter((k) => !ids.has(k)).length;
+    console.log(JSON.stringify({records: recs.length, keys: table.size, fake: fake.length, missing, differ, extra, dup, bad}));
   ' "$WORK/state.json" "$WORK/fake.json" "${STATE_DROP:-}"
 }
 # Waits up to $1 s for the table to equal the fake; sets c to the last compare.
 converged() {
   for _ in $(seq 1 ${1:-60}); do
     c=$(compare)
-    echo "$c" | grep -q '"missing":0,"differ":0' && return 0
+    echo "$c" | grep -q '"missing":0,"differ":0,"extra":0' && return 0
     sleep 1
   done
   echo "$c" >&2
@@ -216,4 +239,214 @@ converged() {
 kafka_topics() {
   local lib=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-${KAFKA_VERSION:-4.1.1}/lib
   java ${KAFKA_JVM_OPTS:-} -cp "$lib/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@" 2>/dev/null
+}
+
+# Every record of this run's event topics as "ce_id ingestpath", one a line:
+# which path each copy came by (a webhook answered 200 must have its own).
+records_by_path() {
+  local t
+  for t in status-changed foc-date-changed new-comment; do
+    { kcat -C -b "$BOOTSTRAP" -t "$(topic $t)" -o beginning -e -q -f '%h\n' 2>/dev/null || true; } |
+      sed -n 's/.*ce_id=\([^,]*\),.*ce_ingestpath=\([a-z]*\).*/\1 \2/p'
+  done
+}
+
+# Waits until every admin listener given says nothing is on its way to
+# Kafka (events in flight and the producer's queue both 0, twice 0.2 s
+# apart): what lands has landed. Instead of a sleep that stands for it.
+wait_quiet() { # wait_quiet ADMIN_URL...
+  local a n quiet=0
+  for _ in $(seq 1 150); do
+    n=0
+    for a in "$@"; do
+      curl -s --max-time 2 "$a/metrics" | awk '
+        /^portout_bridge_events_in_flight / || /^portout_bridge_producer_queue_depth / {s += $2; seen++}
+        END {exit (seen == 2 && s == 0) ? 0 : 1}' || n=$((n + 1))
+    done
+    if [ $n = 0 ]; then quiet=$((quiet + 1)); [ $quiet -ge 2 ] && return 0; else quiet=0; fi
+    sleep 0.2
+  done
+  fail "still in flight after 30 s: $(for a in "$@"; do curl -s "$a/metrics" | grep -E '^portout_bridge_(events_in_flight|producer_queue_depth) '; done | tr '\n' ' ')"
+}
+
+# Stops a bridge with SIGTERM and checks how it ended: 0, or 75 when Kafka
+# did not take everything in time (the documented "undelivered" exit); a
+# crash (a signal, a sanitizer's abort) or any other code fails the test.
+stop_checked() { # stop_checked PID WHAT
+  kill -TERM "$1" 2>/dev/null || fail "$2: not running at its stop"
+  local rc=0; wait "$1" || rc=$?
+  [ $rc = 0 ] || [ $rc = 75 ] || fail "$2: exited $rc at SIGTERM (a crash?)"
+}
+
+# Milliseconds on the monotonic clock (for bounds finer than $SECONDS).
+now_ms() { awk '{printf "%d\n", $1 * 1000}' /proc/uptime; }
+# The room a latency bound gets: PB_LATENCY_SLACK (scripts/test.sh sets 2
+# for the sanitizer binary).
+SLACK=${PB_LATENCY_SLACK:-1}
+
+# metric ADMIN NAME [LABELS]: the sum of every series of NAME (those whose
+# labels contain the text LABELS, if given). A metric that is not exported
+# fails the test: it must not read as 0.
+metric() {
+  local m; m=$(curl -s --max-time 5 "$1/metrics") || fail "metrics at $1: no answer"
+  awk -v n="$2" -v l="${3:-}" '
+    /^#/ { next }
+    { name = $1; sub(/\{.*/, "", name) }
+    name == n && index($1, l) { s += $2; seen = 1 }
+    END { if (!seen) exit 1; printf "%d\n", s }' <<< "$m" \
+    || fail "metric $2${3:+ {$3}} is not exported at $1"
+}
+
+# wait_for SECONDS WHAT COMMAND...: runs COMMAND every 0.2 s until it
+# succeeds; fails the test, naming WHAT, if it has not within SECONDS.
+# Instead of a sleep that stands for the condition.
+wait_for() {
+  local secs=$1 what=$2 until
+  until=$(($(now_ms) + secs * 1000))
+  shift 2
+  until "$@" 2>/dev/null; do
+    [ "$(now_ms)" -lt $until ] || fail "not within $secs s: $what"
+    sleep 0.2
+  done
+}
+
+# --- A fleet of replicas, as behind a load balancer. P[N] is replica N's
+# pid, ADM[N] its admin URL, PORT[N] its webhook port and URL[N] that port
+# with WEBHOOK_PATH (default /hook), RUNS[N] how often it was started; it
+# logs to $WORK/rN.log, appended across restarts.
+P=(); ADM=(); PORT=(); URL=(); RUNS=()
+# start_replica N [CONF] [WEBHOOK_PORT]: starts it and waits for its
+# "running" line (not for readiness: see ready_replica). WEBHOOK_PORT binds
+# a fixed port (a restart keeping its place behind the balancer); CONF must
+# then say `port = 0; paths`.
+start_replica() {
+  local n=$1 conf=${2:-$WORK/bridge.conf} port=${3:-} tries=0
+  if [ -n "$port" ]; then
+    sed "s/port = 0; paths/port = $port; paths/" "$conf" > "$WORK/r$n.conf"
+    conf=$WORK/r$n.conf
+  fi
+  RUNS[$n]=$((${RUNS[$n]:-0} + 1))
+  "$PB_BIN" -c "$conf" run >> "$WORK/r$n.log" 2>&1 &
+  P[$n]=$!
+  for _ in $(seq 1 300); do
+    [ "$(grep -c 'msg="running' "$WORK/r$n.log")" -ge "${RUNS[$n]}" ] && break
+    if ! kill -0 "${P[$n]}" 2>/dev/null; then
+      # a fixed port that a killed replica held a moment ago: again
+      if grep -q "cannot listen on .*address in use" "$WORK/r$n.log" && [ $((tries += 1)) -le 10 ]; then
+        sleep 0.3
+        "$PB_BIN" -c "$conf" run >> "$WORK/r$n.log" 2>&1 &
+        P[$n]=$!
+        continue
+      fi
+      cat "$WORK/r$n.log"; fail "replica $n exited at its start"
+    fi
+    sleep 0.1
+  done
+  [ "$(grep -c 'msg="running' "$WORK/r$n.log")" -ge "${RUNS[$n]}" ] || { cat "$WORK/r$n.log"; fail "replica $n did not start"; }
+  ADM[$n]="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/r$n.log" | tail -1)"
+  PORT[$n]=$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/r$n.log" | tail -1)
+  URL[$n]="http://127.0.0.1:${PORT[$n]}${WEBHOOK_PATH:-/hook}"
+}
+# ready_replica N: waits until it answers /readyz 200 (Kafka up, index loaded).
+ready_replica() {
+  for _ in $(seq 1 600); do curl -sf "${ADM[$1]}/readyz" > /dev/null && return 0; sleep 0.1; done
+  cat "$WORK/r$1.log"; fail "replica $1 never ready: $(curl -s "${ADM[$1]}/readyz")"
+}
+# live_replicas: the numbers of the replicas running now.
+live_replicas() {
+  local i
+  for i in "${!P[@]}"; do [ -n "${P[$i]}" ] && kill -0 "${P[$i]}" 2>/dev/null && echo "$i"; done
+  return 0
+}
+# holding GAUGE: the live replicas whose GAUGE is 1 (portout_bridge_poll_leader,
+# portout_bridge_state_writer), one a line.
+holding() {
+  local i m
+  for i in $(live_replicas); do
+    # the whole answer first: grep -q would stop early, curl die of SIGPIPE
+    m=$(curl -s --max-time 2 "${ADM[$i]}/metrics" || true)
+    grep -q "^$1 1$" <<< "$m" && echo "$i"
+  done
+  return 0
+}
+leader_of() { holding portout_bridge_poll_leader; }
+# wait_single GAUGE: waits (30 s) for exactly one live replica holding
+# GAUGE; sets HOLDER to it.
+wait_single() {
+  local h
+  for _ in $(seq 1 300); do
+    h=$(holding "$1")
+    [ "$(grep -c . <<< "$h")" = 1 ] && { HOLDER=$h; return 0; }
+    sleep 0.1
+  done
+  fail "not exactly one replica with $1 = 1: $(holding "$1" | tr '\n' ' ')"
+}
+# wait_leader: the single poll leader, in LEADER.
+wait_leader() { wait_single portout_bridge_poll_leader; LEADER=$HOLDER; }
+# stop_replica N SIGNAL: TERM must end it cleanly (stop_checked), and its log
+# must hold no sanitizer report; KILL, STOP and others are faults, not checked.
+stop_replica() {
+  if [ "$2" = TERM ]; then
+    stop_checked "${P[$1]}" "replica $1"
+    check_sanitizers "$WORK/r$1.log"
+  else
+    kill "-$2" "${P[$1]}"; wait "${P[$1]}" 2>/dev/null || true
+  fi
+  P[$1]=""
+}
+# stop_replicas: every live replica stopped with TERM, each checked.
+stop_replicas() {
+  local i
+  for i in $(live_replicas); do stop_replica "$i" TERM; done
+}
+# kill_replicas: for EXIT traps; whatever runs is killed.
+kill_replicas() {
+  local p
+  for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+  return 0
+}
+
+# --- The fake's webhook sender (Telnyx delivering with retries).
+# sender_start JSON: starts it with the run's key, sending to SEND_TO (URLs,
+# space-separated) or else to every live replica; JSON adds or overrides
+# options (rate, count, skip_every...).
+sender_start() {
+  local urls i
+  if [ -n "${SEND_TO:-}" ]; then
+    urls=$(for i in $SEND_TO; do printf '"%s",' "$i"; done)
+  else
+    urls=$(for i in $(live_replicas); do printf '"%s",' "${URL[$i]}"; done)
+  fi
+  curl -sf -X POST "$FAKE/_admin/webhooks/start" -d "$(python3 -c '
+import json, sys
+o = {"urls": json.loads("[" + sys.argv[1].rstrip(",") + "]"), "key": sys.argv[2], "threads": 12}
+o.update(json.loads(sys.argv[3]))
+print(json.dumps(o))' "$urls" "$WORK/keys/dev-private.pem" "${1:-{\}}")" > /dev/null
+}
+sender_summary() { curl -sf "$FAKE/_admin/webhooks?summary=1"; }
+# sender_done [SECONDS]: waits for the sender to finish (every event created,
+# none queued or in flight); fails, saying where it stands, if it does not.
+sender_done() {
+  local until=$(($(now_ms) + ${1:-120} * 1000))
+  while [ "$(now_ms)" -lt $until ]; do
+    sender_summary | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && return 0
+    sleep 0.2
+  done
+  fail "the sender did not finish in ${1:-120} s: $(sender_summary)"
+}
+# sender_acked N: waits (60 s) until at least N of its events were answered 2xx.
+_acked_ge() { sender_summary | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["acked_count"] >= int(sys.argv[1]) else 1)' "$1"; }
+sender_acked() { wait_for 60 "$1 events acknowledged by the bridge" _acked_ge "$1"; }
+# polled_past_last [SECONDS] [CONF]: waits until the poll's checkpoint (in
+# Kafka or the file, as CONF, default $WORK/bridge.conf, says) has passed
+# the fake's newest event.
+polled_past_last() {
+  local last cp="" conf=${2:-$WORK/bridge.conf}
+  last=$(curl -sf "$FAKE/_admin/events" | python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(sys.stdin)["events"]))')
+  for _ in $(seq 1 $((${1:-60} * 5))); do
+    cp=$("$PB_BIN" -c "$conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
+    [[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] && return 0 # "none" sorts after digits
+    sleep 0.2
+  done
+  fail "the checkpoint ($cp) never reached the last event ($last)"
 }

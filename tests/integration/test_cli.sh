@@ -96,7 +96,7 @@ for _ in $(seq 1 100); do grep -q 'msg="running' "$WORK/run.log" && break; sleep
 grep -q 'msg="running' "$WORK/run.log" || { cat "$WORK/run.log"; fail "run did not start"; }
 tr '\0' '\n' < "/proc/$RUN_PID/environ" > "$WORK/environ"
 core=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$RUN_PID/limits")
-kill -TERM $RUN_PID; wait $RUN_PID || true
+stop_checked $RUN_PID "run with secrets in its environment"
 ! grep -q 'sekret-' "$WORK/environ" || fail "a secret is still in /proc/PID/environ: $(grep sekret- "$WORK/environ")"
 [ "$core" = "0 0" ] || fail "core files allowed (limits: $core)"
 ! grep -q 'sekret-' "$WORK/run.log" || fail "a secret in the log"

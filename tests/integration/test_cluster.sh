@@ -22,25 +22,26 @@ T=$(topic status-changed)
 # Auto-created by the bridge's warm-up; on a loaded machine its metadata may
 # take a moment to show every replica.
 for _ in $(seq 1 60); do
-  kcat -L -b "$BOOTSTRAP" -t "$T" 2>/dev/null | grep -q 'replicas: [0-9],[0-9],[0-9]' && break
+  kcat -L -b "$BOOTSTRAP" -t "$T" 2>/dev/null | grep 'replicas: [0-9],[0-9],[0-9]' >/dev/null && break
   sleep 0.5
 done
 kcat -L -b "$BOOTSTRAP" -t "$T" | grep 'replicas: [0-9],[0-9],[0-9]' > /dev/null || { kcat -L -b "$BOOTSTRAP" -t "$T" >&2 || true; fail "topic $T is not replicated 3 times"; }
 curl -sf -X POST "$FAKE/_admin/webhooks/start" \
   -d "{\"url\": \"$BASE/hook\", \"key\": \"$WORK/keys/dev-private.pem\", \"rate\": 300, \"count\": 1000000, \"threads\": 16}" > /dev/null
-sleep 3
+sender_acked 600 # mid-load
 victim=$(kc leader "$T" 0)
 [ -n "$victim" ] || fail "no leader for $T/0"
 kc kill-node "$victim"
 # KRaft fences a dead broker after broker.session.timeout.ms (9 s): until
 # then partition 0 has no live leader, its webhooks get 503 and Telnyx
-# retries them.
-sleep 10
+# retries them. The load goes on until another node leads it, and a while
+# after (300 more acknowledged).
+moved() { local l; l=$(kc leader "$T" 0); [ -n "$l" ] && [ "$l" != "$victim" ] && [ "$l" != -1 ]; }
+wait_for 60 "a new leader for $T/0" moved
+n0=$(sender_summary | python3 -c 'import json,sys; print(json.load(sys.stdin)["acked_count"])')
+sender_acked $((n0 + 300))
 curl -sf -X POST "$FAKE/_admin/webhooks/finish" > /dev/null
-for _ in $(seq 1 300); do
-  curl -sf "$FAKE/_admin/webhooks" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && break
-  sleep 0.2
-done
+sender_done 120
 curl -sf "$FAKE/_admin/webhooks" > "$WORK/acked.json"
 after=$(kc leader "$T" 0)
 stop_bridge || fail "stop: exit $?"

@@ -82,8 +82,8 @@ out=$(post_signed "$BASE/hook" "$WORK/rev1-retry.json"); [[ $out == *'"status":"
 out=$(post_signed "$BASE/hook" "$WORK/rev2.json"); cp "$WORK/resp" "$WORK/answers/rev2.json"
 [[ $out == *'"status":"dead_lettered"'*conflict* ]] || fail "another payload, same id: $out"
 out=$(post_signed "$BASE/hook" "$WORK/rev2.json"); [[ $out == *'"status":"duplicate"'* ]] || fail "the conflict re-sent: $out"
-nc=$(curl -s "$ADMIN/metrics" | sed -n 's/^portout_bridge_events_dead_lettered_total{stage="conflict"} \([0-9]*\)$/\1/p')
-[ "${nc:-0}" = 1 ] || fail "conflicts counted: ${nc:-0}"
+nc=$(metric "$ADMIN" portout_bridge_events_dead_lettered_total 'stage="conflict"')
+[ "$nc" = 1 ] || fail "conflicts counted: $nc"
 pass "the same id with another payload: dead-lettered as a conflict (counted, its bytes kept), the first copy stays; a retry is a duplicate"
 
 # --- a hostile upstream: the API's pages carry the same bytes

@@ -8,17 +8,19 @@ source "$(dirname "$0")/lib.sh"
 trap 'trap - ERR; stop_bridge || true; [ -n "${B_PID:-}" ] && kill $B_PID 2>/dev/null; stop_fake; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-HOOK=$(free_port); ADM=$(free_port)
 start_fake 5
 write_config
-sed -i "s/admin = { address = \"127.0.0.1\"; port = 0; };/admin = { address = \"127.0.0.1\"; port = $ADM; };/" "$WORK/bridge.conf"
 cat >> "$WORK/bridge.conf" <<CONF
-webhook = { address = "127.0.0.1"; port = $HOOK; paths = "/hook"; };
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
 telnyx = { poll_enabled = true; poll_interval_s = 1; checkpoint_file = "$WORK/checkpoint.json"; };
 CONF
 start_bridge "$WORK/bridge.conf" "$WORK/a.log"
 A_PID=$BRIDGE_PID
+# The ports the kernel gave it: the configuration a second instance copies
+# names them (picking free ports first and binding later races other tests).
+HOOK=${BASE##*:}; ADM=${ADMIN##*:}
+sed -i "s/admin = { address = \"127.0.0.1\"; port = 0; };/admin = { address = \"127.0.0.1\"; port = $ADM; };/; s/port = 0; paths/port = $HOOK; paths/" "$WORK/bridge.conf"
+grep -q "port = $ADM;" "$WORK/bridge.conf" && grep -q "port = $HOOK; paths" "$WORK/bridge.conf" || fail "the ports did not go into the configuration"
 
 # The container HEALTHCHECK's command: asks this configuration's admin port.
 "$PB_BIN" -c "$WORK/bridge.conf" healthcheck | grep -q '"status":"ok"' || fail "healthcheck"

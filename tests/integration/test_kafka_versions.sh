@@ -6,7 +6,7 @@
 # suite runs against 4.1.1, the reference version.
 source "$(dirname "$0")/lib.sh"
 VERSIONS=${PB_KAFKA_VERSIONS:-3.3.2 4.4.0}
-if [ "$VERSIONS" = none ]; then echo "SKIP: PB_KAFKA_VERSIONS=none"; exit 77; fi
+[ "$VERSIONS" != none ] || skip "PB_KAFKA_VERSIONS=none"
 PORT=$((9392 + ${PB_IT_PORT_OFFSET:-0}))
 kv() { KAFKA_VERSION=$1 KAFKA_PORT=$PORT KAFKA_HEAP=512m bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" "${@:2}"; }
 cur=""

@@ -16,8 +16,7 @@
 # /metrics, without a retry storm (CPU idle). PB_SECURE_MODES picks modes.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/secure_kafka.sh"
-P=()
-trap 'trap - ERR; for p in "${P[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; stop_fake; sec_broker_stop; work_done' EXIT
+trap 'trap - ERR; kill_replicas; stop_fake; sec_broker_stop; work_done' EXIT
 MODES=${PB_SECURE_MODES:-scram-512 scram-256 plain mtls oauthbearer}
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
@@ -65,31 +64,6 @@ telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "$3.pol
            retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
 CONF
 }
-start_replica() { # start_replica N CONF
-  "$PB_BIN" -c "$2" run > "$WORK/r$1.log" 2>&1 &
-  P[$1]=$!
-  for _ in $(seq 1 300); do grep -q 'msg="running' "$WORK/r$1.log" && break; sleep 0.1; done
-  grep -q 'msg="running' "$WORK/r$1.log" || { cat "$WORK/r$1.log"; fail "replica $1 did not start"; }
-  ADM[$1]="http://127.0.0.1:$(sed -n 's/.*admin listening on [0-9.]*:\([0-9]*\) .*/\1/p' "$WORK/r$1.log" | tail -1)"
-  URL[$1]="http://127.0.0.1:$(sed -n 's/.*msg="listening on [0-9.]*:\([0-9]*\),.*/\1/p' "$WORK/r$1.log" | tail -1)/hook"
-}
-stop_replicas() {
-  local i rc=0
-  for i in 1 2 3; do
-    [ -n "${P[$i]:-}" ] || continue
-    kill -TERM "${P[$i]}"; wait "${P[$i]}" || rc=$?; P[$i]=""
-    check_sanitizers "$WORK/r$i.log"
-  done
-  return $rc
-}
-leaders() {
-  local i m n=0
-  for i in 1 2 3; do
-    m=$(curl -s --max-time 2 "${ADM[$i]}/metrics" || true)
-    grep -q '^portout_bridge_poll_leader 1$' <<< "$m" && n=$((n + 1))
-  done
-  echo $n
-}
 records() { # records PREFIX: "ce_id ingestpath" of every record on the event topics
   local t
   for t in status-changed foc-date-changed new-comment; do
@@ -115,29 +89,13 @@ for mode in $MODES; do
   ! grep -q '^✗' "$WORK/post.out" || { cat "$WORK/post.out"; fail "$mode: check-config --kafka"; }
   start_fake 0
   for i in 1 2 3; do start_replica $i "$conf"; done
-  for i in 1 2 3; do
-    for _ in $(seq 1 600); do curl -sf "${ADM[$i]}/readyz" > /dev/null && break; sleep 0.1; done
-    curl -sf "${ADM[$i]}/readyz" > /dev/null || { cat "$WORK/r$i.log"; fail "$mode: replica $i not ready: $(curl -s "${ADM[$i]}/readyz")"; }
-  done
-  for _ in $(seq 1 300); do [ "$(leaders)" = 1 ] && break; sleep 0.1; done
-  [ "$(leaders)" = 1 ] || { cat "$WORK/r1.log"; fail "$mode: $(leaders) poll leaders, want 1"; }
-  urls=$(printf '"%s",' "${URL[@]:1:3}"); urls="[${urls%,}]"
-  curl -sf -X POST "$FAKE/_admin/webhooks/start" \
-    -d "{\"urls\": $urls, \"key\": \"$WORK/keys/dev-private.pem\", \"rate\": 40, \"count\": 90, \"skip_every\": 3, \"threads\": 6}" > /dev/null
-  for _ in $(seq 1 300); do
-    curl -sf "$FAKE/_admin/webhooks?summary=1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("done") else 1)' && break
-    sleep 0.2
-  done
+  for i in 1 2 3; do ready_replica $i; done
+  wait_leader
+  sender_start '{"rate": 40, "count": 90, "skip_every": 3, "threads": 6}'
+  sender_done 60
   curl -sf "$FAKE/_admin/webhooks" > "$WORK/acked.json"
   curl -sf "$FAKE/_admin/events" > "$WORK/events.json"
-  last=$(python3 -c 'import json,sys; print(max(e["created_at"] for e in json.load(open(sys.argv[1]))["events"]))' "$WORK/events.json")
-  for _ in $(seq 1 300); do
-    cp=$("$PB_BIN" -c "$conf" checkpoint 2>/dev/null | cut -d' ' -f1 || true)
-    # (it prints "none" before the first commit, which sorts after digits)
-    [[ "$cp" == 2* ]] && [[ "$cp" > "$last" || "$cp" = "$last" ]] && break
-    sleep 0.2
-  done
-  [[ "$cp" > "$last" || "$cp" = "$last" ]] || fail "$mode: the checkpoint ($cp) never reached the last event ($last)"
+  polled_past_last 60 "$conf"
   records "$R" > "$WORK/records"
   python3 - "$WORK/events.json" "$WORK/acked.json" "$WORK/records" "$mode" > "$WORK/verdict" <<'PY' || { cat "$WORK/verdict"; fail "$mode: events lost or repeated"; }
 import collections, json, sys
@@ -159,7 +117,7 @@ assert paths["rest"] == 30, "one event in three is found by the poll alone"
 PY
   "$PB_BIN" -c "$conf" check-config --kafka > "$WORK/post.out" 2>&1 || { cat "$WORK/post.out"; fail "$mode: check-config --kafka with the replicas' groups"; }
   grep -q "^✓ group $R.poller .*(needs READ)" "$WORK/post.out" || { cat "$WORK/post.out"; fail "$mode: the poll group's READ"; }
-  stop_replicas || fail "$mode: a replica exited $?"
+  stop_replicas
   # replay and backfill, one-shot, with the same principal and ACLs
   printf '{"data":{"event_type":"portout.status_changed","id":"replay-%s-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-r","status":"ported"},"record_type":"event"}}\n{"data":{"event_type":"portout.new_comment","id":"replay-%s-2","occurred_at":"2026-03-05T12:30:46Z","payload":{"id":"c-r","portout_id":"po-r","comment":"x"},"record_type":"event"}}\n' "$mode" "$mode" > "$WORK/replay.ndjson"
   "$PB_BIN" -c "$conf" replay --quiet "$WORK/replay.ndjson" > "$WORK/replay.out" 2>&1 || { cat "$WORK/replay.out"; fail "$mode: replay exited $?"; }
@@ -170,9 +128,11 @@ PY
   pass "$mode as $(sec_principal "$mode"): $(cat "$WORK/verdict"); one poll leader; replay and backfill published ($((SECONDS - t0)) s)"
 done
 
-# --- what an operator gets wrong (PB_SECURE_REFUSALS=0 skips it: scripts/test.sh
-# runs it in one lane of two)
-[ "${PB_SECURE_REFUSALS:-1}" = 1 ] || exit 0
+# --- what an operator gets wrong. PB_SECURE_REFUSALS: 1 (the default) all
+# of it; "timing" only the documented give-up time of replay, backfill and
+# fetch --publish (scripts/test.sh runs that on the plain binary, the whole
+# on the sanitizer one); 0 none.
+[ "${PB_SECURE_REFUSALS:-1}" != 0 ] || exit 0
 R=it.$RUN_ID.faults
 make_topics "$R"
 # The ACLs of a publisher, all but WRITE on the new-comment topic.
@@ -185,17 +145,22 @@ mkdir -p "$WORK/events"
 printf '{"data":{"event_type":"portout.new_comment","id":"denied-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"c-d","portout_id":"po-d","comment":"x"},"record_type":"event"}}\n' > "$WORK/denied.ndjson"
 printf '{"data":{"event_type":"portout.status_changed","id":"fine-1","occurred_at":"2026-03-05T12:30:45Z","payload":{"id":"po-f","status":"ported"},"record_type":"event"}}\n' > "$WORK/fine.ndjson"
 
+# The promise (README, operations.md): a one-shot command gives up after
+# 5 s of refusals. The bound adds the start, the first refusal (a TLS and
+# SASL handshake: 0.3 s) and the exit: 1 s, times the slack (5.6 s
+# measured for fetch --publish on the plain binary).
+GIVE_UP_MS=$((5000 + 1000 * SLACK))
 # expect_refusal NAME CONF WANT_RC WANT_TEXT FILE: a one-shot replay gives up early, naming the cause
 expect_refusal() {
-  local t=$SECONDS rc=0
+  local t; t=$(now_ms); local rc=0
   "$PB_BIN" -c "$2" replay --quiet "$5" > "$WORK/$1.out" 2>&1 || rc=$?
-  local took=$((SECONDS - t))
+  local took=$(($(now_ms) - t))
   [ "$rc" = "$3" ] || { cat "$WORK/$1.out"; fail "$1: replay exited $rc, want $3"; }
-  [ "$took" -le 15 ] || fail "$1: replay took $took s to give up"
+  [ "$took" -le $GIVE_UP_MS ] || fail "$1: replay took $took ms to give up (the promise: 5 s)"
   local first; first=$(grep -m1 -E 'level=error|^portout-bridge: |Kafka refused' "$WORK/$1.out" || true)
   grep -qi -- "$4" <<< "$first" || { cat "$WORK/$1.out"; fail "$1: the first error line does not say \"$4\": $first"; }
   grep -q '"event failed"\|event failed' "$WORK/$1.out" || [ "$3" = 78 ] || fail "$1: no event failure logged"
-  echo "$1: exit $rc after $took s: ${first:0:160}"
+  echo "$1: exit $rc after $took ms: ${first:0:160}"
 }
 # expect_not_ready NAME CONF PROBLEM: run stays up, not ready, says why, and idles
 expect_not_ready() {
@@ -214,7 +179,7 @@ expect_not_ready() {
   grep -q "^portout_bridge_kafka_problem{reason=\"$3\"} 1$" <<< "$m" || { kill -9 $pid; fail "$1: metric: $(grep kafka_problem <<< "$m")"; }
   # No retry storm: CPU time over 5 s of refusals.
   local c0 c1; c0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 5; c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  kill -TERM $pid; wait $pid || true
+  stop_checked $pid "$1"
   check_sanitizers "$WORK/$1.log"
   local ticks=$((c1 - c0)) hz; hz=$(getconf CLK_TCK)
   [ $((ticks * 100 / hz)) -le 50 ] || fail "$1: $ticks ticks of CPU in 5 s while refused (a retry storm?)"
@@ -224,21 +189,28 @@ expect_not_ready() {
 write_conf "$WORK/badpw.conf" scram-512 "$R" wrong-password
 sed -i 's/poll_enabled = true/poll_enabled = false/' "$WORK/badpw.conf"
 expect_refusal "wrong password" "$WORK/badpw.conf" 77 "authentication" "$WORK/fine.ndjson" >> "$WORK/faults"
-expect_not_ready "wrong password (run)" "$WORK/badpw.conf" authentication >> "$WORK/faults"
+[ "${PB_SECURE_REFUSALS:-1}" = timing ] || expect_not_ready "wrong password (run)" "$WORK/badpw.conf" authentication >> "$WORK/faults"
 # backfill and fetch --publish give up as replay does.
 start_fake 5
-t=$SECONDS; rc=0
+t=$(now_ms); rc=0
 "$PB_BIN" -c "$WORK/badpw.conf" backfill --quiet --since 2000-01-01T00:00:00Z > "$WORK/bf.out" 2>&1 || rc=$?
-[ $rc = 77 ] && [ $((SECONDS - t)) -le 20 ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/bf.out" \
-  || { cat "$WORK/bf.out"; fail "backfill with a wrong password: exit $rc after $((SECONDS - t)) s"; }
-echo "wrong password (backfill): exit 77 after $((SECONDS - t)) s" >> "$WORK/faults"
-t=$SECONDS; rc=0
+took=$(($(now_ms) - t))
+[ $rc = 77 ] && [ $took -le $GIVE_UP_MS ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/bf.out" \
+  || { cat "$WORK/bf.out"; fail "backfill with a wrong password: exit $rc after $took ms (the promise: 5 s)"; }
+echo "wrong password (backfill): exit 77 after $took ms" >> "$WORK/faults"
+t=$(now_ms); rc=0
 fid=$(curl -sf "$FAKE/_admin/ids" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ids"][0])')
 "$PB_BIN" -c "$WORK/badpw.conf" fetch "$fid" --publish > /dev/null 2> "$WORK/fp.out" || rc=$?
-[ $rc = 77 ] && [ $((SECONDS - t)) -le 20 ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/fp.out" \
-  || { cat "$WORK/fp.out"; fail "fetch --publish with a wrong password: exit $rc after $((SECONDS - t)) s"; }
-echo "wrong password (fetch --publish): exit 77 after $((SECONDS - t)) s" >> "$WORK/faults"
+took=$(($(now_ms) - t))
+[ $rc = 77 ] && [ $took -le $GIVE_UP_MS ] && grep -q 'Kafka refused the bridge (authentication)' "$WORK/fp.out" \
+  || { cat "$WORK/fp.out"; fail "fetch --publish with a wrong password: exit $rc after $took ms (the promise: 5 s)"; }
+echo "wrong password (fetch --publish): exit 77 after $took ms" >> "$WORK/faults"
 stop_fake
+if [ "${PB_SECURE_REFUSALS:-1}" = timing ]; then
+  sed 's/^/  /' "$WORK/faults"
+  pass "refusals (timing): replay, backfill and fetch --publish give up within $GIVE_UP_MS ms of a wrong password (the promise: 5 s)"
+  exit 0
+fi
 # The bridge does not trust the broker's certificate (another CA).
 write_conf "$WORK/untrusted.conf" scram-512 "$R"
 sed -i "s|$SEC/ca.pem|$SEC/rogue-ca.pem|; s/poll_enabled = true/poll_enabled = false/" "$WORK/untrusted.conf"
@@ -260,7 +232,7 @@ rc=0; "$PB_BIN" -c "$WORK/badpw.conf" check-config --kafka > "$WORK/ck.out" 2>&1
   || { cat "$WORK/ck.out"; fail "check-config --kafka with a wrong password exited $rc"; }
 echo "check-config --kafka with a wrong password: exit 77, $(grep '^✗' "$WORK/ck.out" | cut -c1-120)" >> "$WORK/faults"
 "$PB_BIN" -c "$WORK/ok.conf" replay --quiet "$WORK/fine.ndjson" > "$WORK/fine.out" 2>&1 || fail "the topic that has its ACL: replay exited $?"
-sec_kcat -C -t "$R.dlq" -o beginning -e -q 2>/dev/null | grep -q denied-1 && fail "an ACL denial was dead-lettered"
+sec_kcat -C -t "$R.dlq" -o beginning -e -q 2>/dev/null | grep denied-1 >/dev/null && fail "an ACL denial was dead-lettered"
 sed "s|$SEC/ca.pem|$SEC/no-such-ca.pem|" "$WORK/ok.conf" > "$WORK/noca.conf"
 expect_refusal "missing CA file" "$WORK/noca.conf" 78 "no-such-ca.pem" "$WORK/fine.ndjson" >> "$WORK/faults"
 sed 's/^/  /' "$WORK/faults"

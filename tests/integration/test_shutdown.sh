@@ -15,7 +15,9 @@ own_broker $((9292 + ${PB_IT_PORT_OFFSET:-0}))
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 GRACE_MS=2000
-BOUND_S=6 # grace + producer purge (bounded at 5 s, instant here) + a margin
+# grace + producer purge (bounded at 5 s, instant here) + a margin, times
+# the slack (PB_LATENCY_SLACK: 2 for the sanitizer binary)
+BOUND_S=$((5 + SLACK))
 
 conf() {
   write_config

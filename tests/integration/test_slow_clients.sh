@@ -20,7 +20,8 @@ python3 "$(dirname "$0")/slowloris.py" 127.0.0.1 "${BASE##*:}" "$ADMIN" "$N" 2 2
   || fail "slowloris: $(cat "$WORK/slow.json")"
 cat "$WORK/slow.json"; echo
 # The probes' bounds, times PB_LATENCY_SLACK (scripts/test.sh sets 2 for the
-# sanitizer binary): nine in ten answer within 1 s, and none takes 3 s. The
+# sanitizer binary): nine in ten answer within 0.1 s, as docs/operations.md
+# promises (0.004 s and 0.024 s measured), and none takes 3 s. The
 # starvation this catches is no answer at all (the 5 s timeout) or seconds
 # for every probe; one probe's latency alone also measures the client, an
 # asyncio loop of 1,100 connections on a machine running two test lanes
@@ -38,13 +39,13 @@ assert r["closed"] + r["refused"] == n, r
 assert r["closed_p50_s"] <= deadline + 1.5, f"median slow connection lived {r['closed_p50_s']} s"
 assert r["closed_max_s"] <= 2 * deadline + 1.5, f"a slow connection lived {r['closed_max_s']} s"
 assert r["probes_total"] > 50 and r["probes_failed"] == 0, f"probes failed: {r['probes']}"
-assert r["probe_p90_s"] < 1.0 * slack, f"one probe in ten took {r['probe_p90_s']} s or more"
+assert r["probe_p90_s"] < 0.1 * slack, f"one probe in ten took {r['probe_p90_s']} s or more"
 assert r["probe_max_s"] < 3.0 * slack, f"a probe took {r['probe_max_s']} s"
 assert r["answers"].get("HTTP/1.1 408 Request Timeout", 0) > 0, r["answers"]
 PY
 curl -s "$ADMIN/metrics" > "$WORK/metrics"
-n408=$(sed -n 's/^portout_bridge_http_requests_total{code="408",reason="request_timeout"} \([0-9]*\)$/\1/p' "$WORK/metrics")
-[ "${n408:-0}" -ge 1000 ] || fail "408 count ${n408:-0}"
+n408=$(metric "$ADMIN" portout_bridge_http_requests_total 'code="408",reason="request_timeout"')
+[ "$n408" -ge 1000 ] || fail "408 count $n408"
 out=$(post_signed "$BASE/webhooks/telnyx/portouts" "$FIX/webhook-status-changed.json")
 [[ $out == 200* ]] || fail "a real webhook after the flood: $out"
 
@@ -60,7 +61,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["probes_total"] > 20 and r["probes_failed"] == 0, f"probes failed: {r['probes']}"
 slack = float(sys.argv[2])
-assert r["probe_p90_s"] < 1.0 * slack, f"one probe in ten took {r['probe_p90_s']} s or more"
+assert r["probe_p90_s"] < 0.1 * slack, f"one probe in ten took {r['probe_p90_s']} s or more"
 assert r["probe_max_s"] < 3.0 * slack, f"a probe took {r['probe_max_s']} s"
 PY
 flood=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%d probes, p90 %s s, slowest %s s; %d reconnects, %d refused" % (r["probes_total"], r["probe_p90_s"], r["probe_max_s"], r.get("reconnects", 0), r["refused"]))' "$WORK/flood.json")

@@ -46,8 +46,18 @@ node -e '
     payload_status: "completed"});
   for (let i = 0; i < 2; i++) for (const e of evs) console.log(JSON.stringify({data: {...rest(e), id: e.id + "-again" + i}}));
 ' "$WORK/events.json" > "$WORK/reverse.ndjson"
+ev0=$(metric "$ADMIN" portout_bridge_state_events_total)
+f0=$(metric "$ADMIN" portout_bridge_state_fetches_total)
 "$PB_BIN" -c "$WORK/bridge.conf" replay "$WORK/reverse.ndjson" 2> "$WORK/replay.log" || { cat "$WORK/replay.log"; fail "replay"; }
-sleep 3
+# The writer has read every replayed event and fetched every port-out of
+# them again; then its fetches stop (what it writes, it writes by then).
+n=$(wc -l < "$WORK/reverse.ndjson")
+P=$(node -e 'const s=new Set(require("fs").readFileSync(process.argv[1],"utf8").split("\n").filter(Boolean).map(l=>JSON.parse(l).data.portout_id));console.log(s.size)' "$WORK/reverse.ndjson")
+read_all() { [ "$(metric "$ADMIN" portout_bridge_state_events_total)" -ge $((ev0 + n)) ] &&
+  [ "$(metric "$ADMIN" portout_bridge_state_fetches_total)" -ge $((f0 + P)) ]; }
+wait_for 30 "the state writer reading the $n replayed events of $P port-outs" read_all
+settled() { local a; a=$(metric "$ADMIN" portout_bridge_state_fetches_total); sleep 1; [ "$a" = "$(metric "$ADMIN" portout_bridge_state_fetches_total)" ]; }
+wait_for 30 "the state writer's fetches to stop" settled
 converged 30 || fail "not converged after the reverse replay"
 after=$(topic_count "$(topic state)")
 [ "$after" = "$before" ] || fail "events replayed in reverse and twice wrote $((after - before)) record(s)"

@@ -25,7 +25,9 @@ HOOK="$BASE/webhooks/telnyx/portouts"
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$BRIDGE_PID/status"; }
 # The sanitizer build keeps freed memory in quarantine and shadows every
 # byte: its RSS says nothing about ours, so it is reported, not bounded.
-ASAN=0; ldd "$PB_BIN" 2>/dev/null | grep -q libasan && ASAN=1
+# (Not `ldd | grep -q`: under pipefail, ldd killed by SIGPIPE after grep's
+# early exit made the pipeline false, and the sanitizer build was bounded.)
+ASAN=0; [[ $(ldd "$PB_BIN" 2>/dev/null) == *libasan* ]] && ASAN=1
 
 # A signed webhook from a connection of its own, timed: "STATUS SECONDS".
 timed_webhook() {

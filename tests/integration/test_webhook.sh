@@ -137,8 +137,8 @@ python3 "$(dirname "$0")/framing.py" 127.0.0.1 "${BASE##*:}" /hooks/a > "$WORK/f
   || fail "framing on the webhook port: $(grep -v '"ok": true' "$WORK/framing.txt")"
 python3 "$(dirname "$0")/framing.py" 127.0.0.1 "${ADMIN##*:}" /healthz > "$WORK/framing-admin.txt" \
   || fail "framing on the admin port: $(grep -v '"ok": true' "$WORK/framing-admin.txt")"
-nf=$(curl -s "$ADMIN/metrics" | sed -n 's/^portout_bridge_http_requests_total{code="400",reason="bad_framing"} \([0-9]*\)$/\1/p')
-[ "${nf:-0}" -ge 11 ] || fail "bad_framing counted ${nf:-0} times"
+nf=$(metric "$ADMIN" portout_bridge_http_requests_total 'code="400",reason="bad_framing"')
+[ "$nf" -ge 11 ] || fail "bad_framing counted $nf times"
 out=$(post_signed "$A" "$FIX/webhook-status-changed.json")
 [[ $out == 200* ]] || fail "a webhook after the framing cases: $out"
 pass "$(grep -c . "$WORK/framing.txt") ambiguous framings (CL with TE, two CLs, TE lists, a space before the colon, a folded line, ...) answered 400 and closed on both listeners, nothing smuggled"

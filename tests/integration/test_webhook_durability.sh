@@ -65,17 +65,18 @@ python3 "$PB_SOURCE_DIR/tests/integration/burst.py" "$F_BASE/hook" "$WORK/keys/d
 wait $!
 kill -TERM $F_PID; set +e; wait $F_PID; frc=$?; set -e
 check_sanitizers "$WORK/full.log"
-python3 - "$WORK/burst.json" "$WORK/probes" <<'PY' || fail "backpressure"
+python3 - "$WORK/burst.json" "$WORK/probes" "$SLACK" <<'PY' || fail "backpressure"
 import json, sys
 r = json.load(open(sys.argv[1]))
+slack = float(sys.argv[3]) # PB_LATENCY_SLACK: 2 for the sanitizer binary
 bp = [x for x in r if x["error"] == "backpressure"]
 waited = [x for x in r if x["error"] in ("ack_timeout", "not_durable")]
 assert len(bp) + len(waited) == 40, r
 assert len(waited) <= 5 and len(bp) >= 35, (len(waited), len(bp))
-assert max(x["ms"] for x in bp) < 300, f"a backpressure answer took {max(x['ms'] for x in bp)} ms"
+assert max(x["ms"] for x in bp) < 300 * slack, f"a backpressure answer took {max(x['ms'] for x in bp)} ms"
 assert all(x["code"] == 503 for x in r)
 probes = [l.split() for l in open(sys.argv[2])]
-assert len(probes) == 20 and all(p[0] == "200" and float(p[1]) < 0.5 for p in probes), probes
+assert len(probes) == 20 and all(p[0] == "200" and float(p[1]) < 0.5 * slack for p in probes), probes
 print(f"{len(bp)} x 503 backpressure, slowest {max(x['ms'] for x in bp)} ms; {len(waited)} waited for the ack timeout")
 PY
 # The five that waited failed at their record deadline (ack 3000 - 1200 ms),
@@ -86,7 +87,7 @@ BRIDGE_PID=$A_BRIDGE BASE=$A_BASE ADMIN=$A_ADMIN
 
 kl start >/dev/null
 for _ in $(seq 1 100); do curl -sf "$ADMIN/readyz" > /dev/null && break; sleep 0.2; done
-sleep 3 # a record still queued would be delivered by now
+wait_quiet "$ADMIN" # a record still queued is delivered (or failed) by now
 ids_now=$(kcat -C -b "$BOOTSTRAP" -t "$(topic status-changed)" -o beginning -e -q -f '%h\n' | tr ',' '\n' | sed -n 's/^ce_id=//p' | sort | tr '\n' ' ')
 [ "$ids_now" = "d-0 " ] || fail "after the outage, before any retry, Kafka holds: $ids_now (the attempts answered 503 must not land)"
 pass "broker back: none of the attempts answered 503 is in Kafka"

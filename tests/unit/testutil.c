@@ -155,3 +155,17 @@ const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const ch
         curl_easy_cleanup(c);
         return out;
 }
+
+int tu_slack(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+        return 2;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+        return 2;
+#endif
+#endif
+        const char *e = getenv("PB_LATENCY_SLACK");
+        int n = e ? atoi(e) : 1;
+        return n > 0 ? n : 1;
+}

@@ -8,6 +8,10 @@
  * path); aborts the test if it cannot. The caller frees it. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* The room a latency bound gets: 2 in a sanitizer build (every call slower),
+ * else PB_LATENCY_SLACK from the environment, else 1. */
+int tu_slack(void);
+
 /* A fake environment for config tests: tu_setenv() entries, nothing else. */
 const char *tu_env_lookup(const char *name);
 void tu_setenv(const char *name, const char *value);
