@@ -9,6 +9,13 @@ WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 export TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }
+# As lib.sh's (this test needs no Kafka, so not its setup): SIGTERM must end
+# a bridge with 0, or 75 when Kafka did not take everything.
+stop_checked() { # stop_checked PID WHAT
+  kill -TERM "$1" 2>/dev/null || fail "$2: not running at its stop"
+  local rc=0; wait "$1" || rc=$?
+  [ $rc = 0 ] || [ $rc = 75 ] || fail "$2: exited $rc at SIGTERM (a crash?)"
+}
 expect_rc() { local want=$1; shift; set +e; "$@" >"$WORK/out" 2>"$WORK/err"; local rc=$?; set -e
   [ "$rc" -eq "$want" ] || { cat "$WORK/out" "$WORK/err"; fail "$* exited $rc, want $want"; }; }
 
