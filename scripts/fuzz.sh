@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members)
+[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members record trace)
 CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_FUZZ=ON \
   -DPB_SANITIZE=ON -DPB_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"
@@ -23,7 +23,8 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t
   mkdir -p "$corpus"
   case $t in
-    webhook | normalize) cp tests/fixtures/*.json "$corpus/" ;;
+    webhook | normalize | record) cp tests/fixtures/*.json "$corpus/" ;;
+    trace) cp tests/fuzz/seeds/trace/* "$corpus/" ;;
     rest_page) cp tests/fixtures/*.json tests/fuzz/seeds/rest_page/* "$corpus/" ;;
     json_members) cp tests/fixtures/*.json tests/fuzz/seeds/json/* "$corpus/" ;;
     config) cp tests/fuzz/seeds/config/* "$corpus/" ;;

@@ -66,7 +66,9 @@ fi
 # Specification schema) and kubernetes-validate (Kubernetes' schemas), which
 # validate the deployment manifests; PyYAML for the manifest checks; the
 # CloudEvents Python SDK and confluent-kafka (with its own librdkafka), the
-# Python consumer of the content-mode test.
+# Python consumer of the content-mode test; OpenTelemetry's SDK, its
+# confluent-kafka instrumentation and its protobuf definitions, which read
+# the bridge's trace context and spans in the tracing test.
 pip_need=()
 python3 -c 'import cryptography' 2>/dev/null || pip_need+=('cryptography>=41')
 command -v check-jsonschema >/dev/null || pip_need+=('check-jsonschema==0.39.0')
@@ -74,6 +76,8 @@ command -v kubernetes-validate >/dev/null || pip_need+=('kubernetes-validate==1.
 python3 -c 'import yaml' 2>/dev/null || pip_need+=('PyYAML>=6')
 python3 -c 'import cloudevents.core.bindings.kafka' 2>/dev/null || pip_need+=('cloudevents==2.2.0')
 python3 -c 'import confluent_kafka' 2>/dev/null || pip_need+=('confluent-kafka==2.16.1')
+python3 -c 'import opentelemetry.instrumentation.confluent_kafka, opentelemetry.sdk, opentelemetry.proto' 2>/dev/null ||
+  pip_need+=('opentelemetry-sdk==1.45.1' 'opentelemetry-instrumentation-confluent-kafka==0.66b1' 'opentelemetry-proto==1.45.1')
 if [ ${#pip_need[@]} -gt 0 ]; then
   echo "install-deps: installing ${pip_need[*]} from PyPI" >&2
   python3 -m pip install --quiet --disable-pip-version-check "${pip_need[@]}" \

@@ -44,7 +44,7 @@ lint_rc=0; wait $lint_pid || lint_rc=$?
 echo "--- lint:"; cat build/lint.log
 [ $unit_rc -eq 0 ] && [ $lint_rc -eq 0 ] || { echo "unit tests ($unit_rc) or lint ($lint_rc) failed"; exit 1; }
 
-step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, with fuzzing beside them (six targets: webhook, normalize, REST page, config, HTTP framing, JSON members against json-c; ${PB_FUZZ_SECONDS:-8} s each)"
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, with fuzzing beside them (eight targets: webhook, normalize, REST page, config, HTTP framing, JSON members against json-c, records both ways, trace context; ${PB_FUZZ_SECONDS:-8} s each)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_SANITIZE=ON -DPB_IT_PORT_OFFSET=1000 >/dev/null
 cmake --build build-asan
 ( bash scripts/fuzz.sh "${PB_FUZZ_SECONDS:-8}" > build-asan/fuzz.log 2>&1 ) &

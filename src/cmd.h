@@ -62,6 +62,12 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
  * prints why on stderr (prefixed by cmd) and returns PB_EXIT_NOPERM; else 0. */
 int pb_cmd_kafka_refusal(pb_pipeline_t *pl, const char *cmd);
 
+/* The span exporter when a collector is named (tracing.otlp_endpoint, or
+ * the OTEL_EXPORTER_OTLP_* variables) and tracing.propagate is on; *out is
+ * NULL when none is. metrics may be NULL. Returns 0, or -1 after saying why
+ * on stderr (exit 78). */
+int pb_cmd_tracing(const pb_config_t *cfg, pb_metrics_t *metrics, pb_span_export_t **out);
+
 /* Returns 1 if argv holds -h or --help (and prints usage). */
 int pb_cmd_wants_help(int argc, char **argv, const char *usage);
 

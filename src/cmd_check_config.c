@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_table.h"
 #include "config_doc.h"
 #include "kafka_acls.h"
 #include "kafka_check.h"
@@ -11,7 +12,7 @@
 #include "pb.h"
 
 static const char usage[] =
-    "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics]\n"
+    "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics|--commands]\n"
     "       portout-bridge [-c FILE] check-config --acls PRINCIPAL [--mode "
     "publish|index|replicas]\n"
     "       portout-bridge [-c FILE] check-config --kafka\n"
@@ -25,6 +26,7 @@ static const char usage[] =
     "  --example    print the commented example configuration instead\n"
     "  --reference  print the option reference (Markdown, for docs/operations.md)\n"
     "  --metrics    print the metrics reference (Markdown, for docs/operations.md)\n"
+    "  --commands   print the table of commands (Markdown, for README.md)\n"
     "  --acls P     print the kafka-acls.sh commands that grant principal P (e.g.\n"
     "               User:bridge) what this configuration needs, or what --mode needs\n"
     "  --kafka      also connect to Kafka as configured and check each topic and\n"
@@ -62,6 +64,9 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
                         example = 1;
                 } else if (strcmp(argv[i], "--reference") == 0) {
                         pb_config_print_reference(stdout);
+                        return PB_EXIT_OK;
+                } else if (strcmp(argv[i], "--commands") == 0) {
+                        pb_commands_markdown(stdout);
                         return PB_EXIT_OK;
                 } else if (strcmp(argv[i], "--metrics") == 0) {
                         pb_metrics_print_reference(stdout);

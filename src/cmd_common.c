@@ -115,3 +115,51 @@ pb_pipeline_t *pb_cmd_pipeline(const pb_config_t *cfg, const pb_pipeline_opts_t 
         }
         return pl;
 }
+
+static const char *env_get(const char *name)
+{
+        return getenv(name);
+}
+
+int pb_cmd_tracing(const pb_config_t *cfg, pb_metrics_t *metrics, pb_span_export_t **out)
+{
+        char url[2048], err[PB_ERRSZ];
+        *out = NULL;
+        if (!pb_span_export_url(cfg->tracing_otlp_endpoint, env_get, url, sizeof(url)))
+                return 0;
+        if (!cfg->tracing_propagate) {
+                pb_warn("tracing: an OTLP endpoint is set but tracing.propagate is false: no "
+                        "spans are exported");
+                return 0;
+        }
+        const char *proto = getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+        if (!proto)
+                proto = getenv("OTEL_EXPORTER_OTLP_PROTOCOL");
+        if (proto && strcmp(proto, "http/json") != 0)
+                pb_warn("tracing: OTEL_EXPORTER_OTLP_PROTOCOL=%.32s: the bridge sends http/json",
+                        proto);
+        /* OTEL_EXPORTER_OTLP_HEADERS: "name=value,name=value" (credentials:
+         * copied into the request, never logged). */
+        char *hdrs = NULL, *save = NULL;
+        const char *list[33];
+        size_t n = 0;
+        const char *h = getenv("OTEL_EXPORTER_OTLP_HEADERS");
+        if (h && *h && (hdrs = strdup(h))) {
+                for (char *kv = strtok_r(hdrs, ",", &save); kv && n < 32;
+                     kv = strtok_r(NULL, ",", &save)) {
+                        char *eq = strchr(kv, '=');
+                        if (!eq || eq == kv)
+                                continue;
+                        *eq = ':'; /* "name:value" is a curl header line */
+                        list[n++] = kv;
+                }
+        }
+        list[n] = NULL;
+        *out = pb_span_export_new(url, list, PB_VERSION, metrics, err, sizeof(err));
+        free(hdrs); /* the exporter copied them */
+        if (!*out) {
+                fprintf(stderr, PB_NAME ": configuration error: %s\n", err);
+                return -1;
+        }
+        return 0;
+}

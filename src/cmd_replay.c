@@ -55,7 +55,7 @@ static void on_signal(int sig)
 }
 
 /* Counting and logging the fates (with file:line) are the pipeline's. */
-static void on_done(void *opaque, const pb_doc_result_t *r)
+static void on_done(void *opaque, pb_doc_result_t *r)
 {
         (void)opaque;
         (void)r;
@@ -96,10 +96,16 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_CONFIG;
         char err[PB_ERRSZ];
         /* A replay publishes what it is given, repeats included: no dedupe. */
-        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
+        pb_span_export_t *spans = NULL;
+        if (pb_cmd_tracing(cfg, NULL, &spans)) {
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
+        }
+        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0, spans};
         int rc = PB_EXIT_OK;
         pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &rc);
         if (!pl) {
+                pb_span_export_free(spans, 0);
                 pb_config_free(cfg);
                 return rc;
         }
@@ -171,6 +177,7 @@ int pb_cmd_replay(const pb_globals_t *g, int argc, char **argv)
         fflush(stdout);
         int refusal = pb_cmd_kafka_refusal(pl, "replay");
         pb_pipeline_free(pl);
+        pb_span_export_free(spans, 2000); /* after the pipeline: its last spans */
         pb_config_free(cfg);
 
         if (refusal)

@@ -113,7 +113,7 @@ static void one_item(void *opaque, const pb_item_result_t *r)
         pthread_mutex_unlock(&o->lock);
 }
 
-static void one_done(void *opaque, const pb_doc_result_t *r)
+static void one_done(void *opaque, pb_doc_result_t *r)
 {
         (void)r;
         struct one *o = opaque;
@@ -139,10 +139,16 @@ static int id_ok(const char *prefix, const char *what, const char *id)
  * returns the exit code. */
 static int publish_one(const pb_config_t *cfg, pb_batch_t *b, int64_t received_us)
 {
-        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0};
+        pb_span_export_t *spans = NULL;
+        if (pb_cmd_tracing(cfg, NULL, &spans)) {
+                pb_batch_free(b);
+                return PB_EXIT_CONFIG;
+        }
+        pb_pipeline_opts_t popts = {0, 0, NULL, PB_CMD_KAFKA_FAIL_FAST_MS, 0, spans};
         int rc = PB_EXIT_OK;
         pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &rc);
         if (!pl) {
+                pb_span_export_free(spans, 0);
                 pb_batch_free(b);
                 return rc;
         }
@@ -178,6 +184,7 @@ static int publish_one(const pb_config_t *cfg, pb_batch_t *b, int64_t received_u
                         o.where);
         }
         pb_pipeline_free(pl);
+        pb_span_export_free(spans, 2000);
         return rc;
 }
 
@@ -350,11 +357,22 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
         pb_telnyx_set_abort_flag(tx, &stop_flag);
         /* Each event once per backfill, whatever the passes: a window as
          * large as the backfill (bounded), never expiring during it. */
-        pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX, INT64_MAX / 4, dry_run ? stdout : NULL,
-                                    PB_CMD_KAFKA_FAIL_FAST_MS, 0};
+        pb_span_export_t *spans = NULL;
+        if (!dry_run && pb_cmd_tracing(cfg, NULL, &spans)) {
+                pb_telnyx_free(tx);
+                pb_config_free(cfg);
+                return PB_EXIT_CONFIG;
+        }
+        pb_pipeline_opts_t popts = {BACKFILL_DEDUPE_MAX,
+                                    INT64_MAX / 4,
+                                    dry_run ? stdout : NULL,
+                                    PB_CMD_KAFKA_FAIL_FAST_MS,
+                                    0,
+                                    spans};
         int prc = PB_EXIT_OK;
         pb_pipeline_t *pl = pb_cmd_pipeline(cfg, &popts, &prc);
         if (!pl) {
+                pb_span_export_free(spans, 0);
                 pb_telnyx_free(tx);
                 pb_config_free(cfg);
                 return prc;
@@ -390,6 +408,7 @@ int pb_cmd_backfill(const pb_globals_t *g, int argc, char **argv)
                 rc = PB_EXIT_OK;
         }
         pb_pipeline_free(pl);
+        pb_span_export_free(spans, 2000);
         pb_telnyx_free(tx);
         pb_config_free(cfg);
         return rc;

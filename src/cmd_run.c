@@ -17,6 +17,7 @@
 #include "pipeline.h"
 #include "poll_loop.h"
 #include "sdnotify.h"
+#include "span_export.h"
 #include "state_writer.h"
 
 /* systemd's watchdog, honestly: it is pinged only while the producer's poll
@@ -151,6 +152,7 @@ struct run {
         pb_index_t *index;
         pb_poller_t *poller;
         pb_state_t *state;
+        pb_span_export_t *spans;
 };
 
 /* Prints why a part did not start; returns its exit code. */
@@ -189,13 +191,20 @@ static int run_start(struct run *r)
          * (pb_webhook_record_timeout_ms()): a 503 is never followed by the
          * same attempt landing behind the answer's back. A poll's records
          * share it; a poll that fails reads the same events again. */
-        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries, cfg->dedupe_ttl_s * 1000, NULL, 0,
-                                    cfg->webhook_enabled ? pb_webhook_record_timeout_ms(cfg) : 0};
+        pb_pipeline_opts_t popts = {(size_t)cfg->dedupe_entries,
+                                    cfg->dedupe_ttl_s * 1000,
+                                    NULL,
+                                    0,
+                                    cfg->webhook_enabled ? pb_webhook_record_timeout_ms(cfg) : 0,
+                                    NULL};
         if (cfg->webhook_enabled && cfg->webhook_ack_timeout_ms < PB_RDKAFKA_TIMEOUT_SCAN_MS + 200)
                 pb_warn("webhook.ack_timeout_ms = %lld leaves no room for librdkafka's timeout "
                         "scan (%d ms): some 503 answers will come before their record's fate, "
                         "and a late copy then relies on the dedupe of the retry",
                         (long long)cfg->webhook_ack_timeout_ms, PB_RDKAFKA_TIMEOUT_SCAN_MS);
+        if (pb_cmd_tracing(cfg, r->metrics, &r->spans))
+                return PB_EXIT_CONFIG;
+        popts.spans = r->spans;
         r->pl = pb_pipeline_new(cfg, r->metrics, &popts, &fail, err, sizeof(err));
         if (!r->pl)
                 return start_failed(pb_fail_exit(fail), "", err);
@@ -296,6 +305,7 @@ static void run_free(struct run *r)
         pb_poller_free(r->poller);
         pb_admin_free(r->admin);
         pb_pipeline_free(r->pl);
+        pb_span_export_free(r->spans, 2000); /* after the pipeline: its last spans */
         pb_metrics_free(r->metrics);
         pb_verifier_free(r->verifier);
         pb_config_free(r->cfg);

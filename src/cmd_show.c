@@ -12,6 +12,7 @@
 #include "kafka_topics.h"
 #include "privacy.h"
 #include "progress.h"
+#include "record.h"
 #include "telnyx_client.h"
 #include "timefmt.h"
 
@@ -33,6 +34,7 @@ static const char usage[] =
 /* One record of the timeline. */
 struct entry {
         char time[40], type[80], id[130], ingest[16], topic[256], detail[300];
+        char trace[PB_TRACEPARENT_LEN + 1]; /* its traceparent, "" if none */
         int32_t partition;
         int64_t offset;
 };
@@ -55,17 +57,6 @@ static void progress_of(void *ctx, pb_progress_state_t *out)
         out->events = (uint64_t)atomic_load(&s->matched);
 }
 
-static const char *header(const rd_kafka_message_t *m, const char *name, char *out, size_t n)
-{
-        rd_kafka_headers_t *h = NULL;
-        const void *v;
-        size_t vl;
-        out[0] = '\0';
-        if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, name, &v, &vl) && v)
-                snprintf(out, n, "%.*s", (int)vl, (const char *)v);
-        return out;
-}
-
 static const char *str_at(json_object *o, const char *a, const char *b)
 {
         json_object *v = NULL;
@@ -77,10 +68,24 @@ static const char *str_at(json_object *o, const char *a, const char *b)
         return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-/* An event record: attributes from its ce_ headers or its envelope, and a
- * summary of its payload (never the payload itself). */
-static void describe_event(const rd_kafka_message_t *m, struct entry *e)
+/* A record's attributes (record.h), and for an event a summary of its
+ * payload (never the payload itself); a dead letter's stage and reason
+ * (its bytes may hold what the privacy policy keeps out of the topics:
+ * never printed). */
+static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_letter)
 {
+        pb_record_view_t v;
+        pb_record_read_kafka(m, &v);
+        snprintf(e->time, sizeof(e->time), "%s", v.time);
+        snprintf(e->ingest, sizeof(e->ingest), "%s", v.ingest);
+        snprintf(e->id, sizeof(e->id), "%s", v.id);
+        snprintf(e->trace, sizeof(e->trace), "%s", v.traceparent);
+        if (dead_letter || v.kind == PB_RECORD_DEAD_LETTER) {
+                snprintf(e->type, sizeof(e->type), "dead letter");
+                snprintf(e->detail, sizeof(e->detail), "%s: %s", v.stage, v.error);
+                return;
+        }
+        snprintf(e->type, sizeof(e->type), "%s", v.type);
         char why[PB_ERRSZ];
         json_object *env = pb_json_parse(m->payload, m->len, why, sizeof(why));
         json_object *data = NULL, *payload = NULL;
@@ -88,36 +93,12 @@ static void describe_event(const rd_kafka_message_t *m, struct entry *e)
                 json_object_object_get_ex(data, "payload", &payload);
         if (env && !data && json_object_object_get_ex(env, "payload", &payload))
                 data = env; /* binary mode: the value is the data */
-        const char *v;
-        if (!header(m, "ce_time", e->time, sizeof(e->time))[0] && (v = str_at(env, "time", NULL)))
-                snprintf(e->time, sizeof(e->time), "%s", v);
-        if (!header(m, "ce_type", e->type, sizeof(e->type))[0] && (v = str_at(env, "type", NULL)))
-                snprintf(e->type, sizeof(e->type), "%s", v);
-        if (!header(m, "ce_id", e->id, sizeof(e->id))[0] && (v = str_at(env, "id", NULL)))
-                snprintf(e->id, sizeof(e->id), "%s", v);
-        if (!header(m, "ce_ingestpath", e->ingest, sizeof(e->ingest))[0] &&
-            (v = str_at(env, "ingestpath", NULL)))
-                snprintf(e->ingest, sizeof(e->ingest), "%s", v);
         const char *st = str_at(payload, "status", NULL), *foc = str_at(payload, "foc_date", NULL),
                    *c = str_at(payload, "comment", NULL);
         snprintf(e->detail, sizeof(e->detail), "%s%s%s%s%s%.200s%s", st ? "status " : "",
                  st ? st : "", foc ? "FOC date " : "", foc ? foc : "", c ? "comment \"" : "",
                  c ? c : "", c ? "\"" : "");
         json_object_put(env);
-}
-
-/* A dead letter: its stage and reason (its bytes may hold what the privacy
- * policy keeps out of the topics: never printed). */
-static void describe_dead_letter(const rd_kafka_message_t *m, struct entry *e)
-{
-        char stage[32], err[200];
-        header(m, "pb_receivedat", e->time, sizeof(e->time));
-        header(m, "pb_ingestpath", e->ingest, sizeof(e->ingest));
-        header(m, "ce_id", e->id, sizeof(e->id));
-        snprintf(e->type, sizeof(e->type), "dead letter");
-        snprintf(e->detail, sizeof(e->detail), "%s: %s",
-                 header(m, "pb_stage", stage, sizeof(stage)),
-                 header(m, "pb_error", err, sizeof(err)));
 }
 
 /* 1 if the record is about the port-out: its key, or (a dead letter, whose
@@ -151,10 +132,7 @@ static int add_entry(struct scan *s, const rd_kafka_message_t *m, int dead_lette
         snprintf(e->topic, sizeof(e->topic), "%s", rd_kafka_topic_name(m->rkt));
         e->partition = m->partition;
         e->offset = m->offset;
-        if (dead_letter)
-                describe_dead_letter(m, e);
-        else
-                describe_event(m, e);
+        describe(m, e, dead_letter);
         if (!e->time[0]) { /* the broker's time, as a last resort */
                 rd_kafka_timestamp_type_t tt;
                 pb_time_format_ms(rd_kafka_message_timestamp(m, &tt), e->time, sizeof(e->time));
@@ -267,6 +245,8 @@ static void print_json(const struct scan *s, const char *from)
                 json_object_object_add(j, "topic", json_object_new_string(e->topic));
                 json_object_object_add(j, "partition", json_object_new_int(e->partition));
                 json_object_object_add(j, "offset", json_object_new_int64(e->offset));
+                if (e->trace[0])
+                        json_object_object_add(j, "traceparent", json_object_new_string(e->trace));
                 json_object_array_add(tl, j);
         }
         json_object_object_add(o, "timeline", tl);
@@ -339,7 +319,7 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         const char *topics[PB_CONFIG_TOPICS + 1];
         pb_config_topics(cfg, topics);
         topics[PB_CONFIG_TOPICS] = s.state_topic = cfg->topic_state;
-        s.dead_letter_topic = topics[PB_CONFIG_TOPICS - 1];
+        s.dead_letter_topic = cfg->topic_dead_letter;
         pb_progress_t *pr = pb_progress_start("show", 0, progress_of, &s);
         int rc =
             scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 1, since_us / 1000, err, sizeof(err));

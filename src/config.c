@@ -52,16 +52,14 @@ const struct pb_option pb_options[] = {
      "Grace period at shutdown for undelivered messages to reach Kafka; what is\n"
      "still undelivered after it is reported (exit 75)."},
 
-    {"topics.status_changed", OPT_STR, OFF(topic_status_changed), 0,
-     "telnyx.portouts.status-changed", 0, 0, NULL, NULL, NULL,
-     "Topic for portout.status_changed events."},
-    {"topics.foc_date_changed", OPT_STR, OFF(topic_foc_date_changed), 0,
-     "telnyx.portouts.foc-date-changed", 0, 0, NULL, NULL, NULL,
-     "Topic for portout.foc_date_changed events."},
-    {"topics.new_comment", OPT_STR, OFF(topic_new_comment), 0, "telnyx.portouts.new-comment", 0, 0,
-     NULL, NULL, NULL, "Topic for portout.new_comment events."},
-    {"topics.other", OPT_STR, OFF(topic_other), 0, "telnyx.portouts.other", 0, 0, NULL, NULL, NULL,
-     "Topic for event types this version does not know (they are never dropped)."},
+/* One row per known event type (event_types.h). */
+#define TOPIC_OPTION(n, telnyx, idf, topic)                                                        \
+        {"topics." #n, OPT_STR, OFF(topic_event[PB_ET_##n]),   0, topic, 0, 0, NULL,               \
+         NULL,         NULL,    "Topic for " telnyx " events."},
+    PB_EVENT_TYPES(TOPIC_OPTION)
+#undef TOPIC_OPTION
+        {"topics.other", OPT_STR, OFF(topic_other), 0, "telnyx.portouts.other", 0, 0, NULL, NULL,
+         NULL, "Topic for event types this version does not know (they are never dropped)."},
     {"topics.dead_letter", OPT_STR, OFF(topic_dead_letter), 0, "telnyx.portouts.dlq", 0, 0, NULL,
      NULL, NULL,
      "Dead-letter topic: input that could not be normalized and events Kafka\n"
@@ -316,6 +314,23 @@ const struct pb_option pb_options[] = {
      0, 0, NULL, "PORTOUT_BRIDGE_HASH_KEY", "\"/run/secrets/portout_hash_key\"",
      "File holding the hash key (at least 16 bytes; a trailing newline is not part\n"
      "of it). Keep it secret and stable: another key gives other hashes."},
+
+    {"tracing.propagate", OPT_BOOL, OFF(tracing_propagate), 0, "true", 0, 0, NULL, NULL, NULL,
+     "W3C trace context: every record the bridge writes for an event carries the\n"
+     "Kafka header traceparent (and tracestate), in the trace of the webhook's\n"
+     "traceparent request header when it sent a valid one, else in a new trace of\n"
+     "its own; log lines about an event carry its trace_id. OpenTelemetry's Kafka\n"
+     "instrumentations read the header. false: no trace headers, no trace_id."},
+    {"tracing.otlp_endpoint", OPT_STR, OFF(tracing_otlp_endpoint), 0, NULL, 0, 0, NULL, NULL,
+     "\"http://127.0.0.1:4318\"",
+     "Optional: an OpenTelemetry collector's OTLP/HTTP base URL; each event's span\n"
+     "(receipt to delivery report: ingest path, topic, outcome, a webhook's answer)\n"
+     "is POSTed as JSON to <url>/v1/traces, batched, never holding an answer back:\n"
+     "when the collector is down or slow, spans are dropped and counted\n"
+     "(portout_bridge_trace_spans_total). Unset, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT\n"
+     "(as is) or OTEL_EXPORTER_OTLP_ENDPOINT (+ /v1/traces) set it, and\n"
+     "OTEL_EXPORTER_OTLP_HEADERS (name=value,...) adds request headers. Needs\n"
+     "tracing.propagate."},
 
     {"admin.enabled", OPT_BOOL, OFF(admin_enabled), 0, "true", 0, 0, NULL, NULL, NULL,
      "Serve GET /healthz, /readyz and /metrics on a listener of their own, so\n"
@@ -835,13 +850,18 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
         return cfg;
 }
 
+const char **pb_config_event_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_EVENT_TOPICS])
+{
+        for (size_t i = 0; i < PB_ET_COUNT; i++)
+                out[i] = cfg->topic_event[i];
+        out[PB_ET_COUNT] = cfg->topic_other;
+        return out;
+}
+
 const char **pb_config_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_TOPICS])
 {
-        out[0] = cfg->topic_status_changed;
-        out[1] = cfg->topic_foc_date_changed;
-        out[2] = cfg->topic_new_comment;
-        out[3] = cfg->topic_other;
-        out[4] = cfg->topic_dead_letter;
+        pb_config_event_topics(cfg, out);
+        out[PB_CONFIG_EVENT_TOPICS] = cfg->topic_dead_letter;
         return out;
 }
 

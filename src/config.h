@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "envsubst.h"
+#include "event_types.h"
 
 /* One "key=value" librdkafka property from kafka.properties. */
 typedef struct pb_kv {
@@ -24,13 +25,6 @@ typedef struct pb_kv {
 #define PB_CONFIG_MAX_OPTIONS 80
 /* Largest configuration file read (a real one is a few KiB). */
 #define PB_CONFIG_MAX_BYTES ((size_t)1024 * 1024)
-
-/* envelope.kafka_mode: the CloudEvents Kafka binding's content mode. */
-enum pb_kafka_mode {
-        PB_KAFKA_MODE_STRUCTURED = 0,   /* envelope value, plus ce_* headers */
-        PB_KAFKA_MODE_STRUCTURED_NOHDR, /* envelope value, content-type only */
-        PB_KAFKA_MODE_BINARY,           /* data value, attributes in ce_* headers */
-};
 
 /* telnyx.checkpoint_store: where the polling checkpoint lives (the order
  * of the option's names in config.c). */
@@ -48,16 +42,14 @@ typedef struct pb_config {
         int log_level;           /* enum pb_log_level */
         int log_format;          /* 0 logfmt, 1 json */
         int log_delivery_level;  /* enum pb_log_level of one line per delivery */
-        int envelope_kafka_mode; /* PB_KAFKA_MODE_* */
+        int envelope_kafka_mode; /* enum pb_kafka_mode (record.h), in kafka_modes order */
 
         char *kafka_brokers;
         pb_kv_t *kafka_props;
         size_t kafka_props_cnt;
         int64_t kafka_flush_timeout_ms;
 
-        char *topic_status_changed;
-        char *topic_foc_date_changed;
-        char *topic_new_comment;
+        char *topic_event[PB_ET_COUNT]; /* by enum pb_event_type_index */
         char *topic_other;
         char *topic_dead_letter;
         char *topic_control;
@@ -90,8 +82,10 @@ typedef struct pb_config {
         char *state_group;
         int64_t state_coalesce_ms, state_resync_interval_s, state_pending_alert_s;
         char *privacy_drop, *privacy_hash, *privacy_hash_key_file;
-        char *privacy_hash_key; /* from PORTOUT_BRIDGE_HASH_KEY or the file */
+        char *tracing_otlp_endpoint; /* OTLP/HTTP base URL, NULL: none */
+        char *privacy_hash_key;      /* from PORTOUT_BRIDGE_HASH_KEY or the file */
         int privacy_publish_pin_in_clear;
+        int tracing_propagate;      /* traceparent on every record of an event */
         struct pb_privacy *privacy; /* built from the three above at load */
         char *telnyx_poll_group;
         char *telnyx_reconcile_group;
@@ -138,12 +132,22 @@ pb_config_t *pb_config_load(const char *path, pb_env_lookup_fn *lookup, char *er
 /* Frees cfg and everything it owns. */
 void pb_config_free(pb_config_t *cfg);
 
-/* The topics the bridge publishes to: the four event topics, then the
- * dead-letter topic. */
-#define PB_CONFIG_TOPICS 5
+/* The topics events go to: one per known event type (event_types.h),
+ * then the "other" topic. */
+#define PB_CONFIG_EVENT_TOPICS (PB_ET_COUNT + 1)
+
+/* Fills out[PB_CONFIG_EVENT_TOPICS] with them (borrowed from cfg); returns
+ * out. */
+const char **pb_config_event_topics(const pb_config_t *cfg,
+                                    const char *out[PB_CONFIG_EVENT_TOPICS]);
+
+/* The topics the bridge publishes to: one per known event type
+ * (event_types.h), the "other" topic, then the dead-letter topic. */
+#define PB_CONFIG_TOPICS (PB_ET_COUNT + 2)
 
 /* Fills out[PB_CONFIG_TOPICS] with them (borrowed from cfg), in that order;
- * returns out. */
+ * returns out. Readers that need one of them by role use its field
+ * (topic_other, topic_dead_letter), never a position. */
 const char **pb_config_topics(const pb_config_t *cfg, const char *out[PB_CONFIG_TOPICS]);
 
 /* Prints the effective configuration, one "key = value" line each, secrets

@@ -208,12 +208,14 @@ static int answer_outcome(pb_webhook_t *w, pb_http_req_t *req, const pb_doc_resu
 }
 
 /* Pipeline callback: the document's outcome. */
-static void on_done(void *opaque, const pb_doc_result_t *res)
+static void on_done(void *opaque, pb_doc_result_t *res)
 {
         pb_http_req_t *req = opaque;
         pb_webhook_t *w = pb_http_req_data(req);
-        if (!answer_outcome(w, req, res) &&
-            (res->delivered || res->dead_lettered || res->maybe_persisted)) {
+        int taken = answer_outcome(w, req, res);
+        /* Not taken: the deadline had answered 503 already. */
+        res->answer = taken && !res->failed ? 200 : 503;
+        if (!taken && (res->delivered || res->dead_lettered || res->maybe_persisted)) {
                 /* Answered 503 at the deadline, and the fate came later: the
                  * answer was not the truth. The record deadline makes this
                  * rare (a fate more than ~1 s late); Telnyx's retry finds the
@@ -301,6 +303,13 @@ static void on_request(void *app, pb_http_req_t *req)
         if (w->index) {
                 s.known = pb_index_known_fn;
                 s.known_ctx = w->index;
+        }
+        /* Trace context: checked by the pipeline (trace.h), which ignores
+         * what is not valid; only one traceparent may be sent (W3C). */
+        if (pb_http_req_header_count(req, "traceparent") == 1) {
+                s.traceparent = pb_http_req_header(req, "traceparent");
+                if (pb_http_req_header_count(req, "tracestate") == 1)
+                        s.tracestate = pb_http_req_header(req, "tracestate");
         }
         pb_pipeline_submit(w->pl, &s);
 }

@@ -73,14 +73,14 @@ static void mode_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *pr
  * writes topics.state, and keeps its position as state.group's offsets. */
 static void state_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal, FILE *out)
 {
-        const char *published[PB_CONFIG_TOPICS];
-        pb_config_topics(cfg, published);
+        const char *events[PB_CONFIG_EVENT_TOPICS];
+        pb_config_event_topics(cfg, events);
         fprintf(out,
                 "# The state writer (state.enabled): the event topics read, %s read and\n"
                 "# written, its position committed in group %s.\n",
                 cfg->topic_state, cfg->state_group);
         if (mode == PB_ACL_PUBLISH)
-                topics_cmd(out, principal, "Read", published, PB_CONFIG_TOPICS - 1);
+                topics_cmd(out, principal, "Read", events, PB_CONFIG_EVENT_TOPICS);
         const char *st[] = {cfg->topic_state};
         topics_cmd(out, principal, "Read", st, 1);
         topics_cmd(out, principal, "Write", st, 1);

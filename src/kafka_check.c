@@ -67,40 +67,54 @@ static rd_kafka_AdminOptions_t *opts_for(rd_kafka_t *rk, rd_kafka_admin_op_t op)
         return o;
 }
 
-/* One topic's row; returns the number of problems (0 or 1). */
-static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int need_read,
-                     int want_partitions, FILE *out)
+int pb_kafka_check_topic_row(const pb_topic_facts_t *f, FILE *out)
 {
-        const char *name = rd_kafka_TopicDescription_name(d);
-        const rd_kafka_error_t *e = rd_kafka_TopicDescription_error(d);
-        if (e && rd_kafka_error_code(e)) {
-                fprintf(out, "✗ topic %-40s %s%s\n", name, rd_kafka_error_string(e),
-                        rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
+        if (f->err) {
+                fprintf(out, "✗ topic %-40s %s%s\n", f->name,
+                        rd_kafka_err2str((rd_kafka_resp_err_t)f->err),
+                        f->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
                             ? " (no DESCRIBE: missing, or no ACL for this principal)"
                             : " (create it; a broker that auto-creates topics would make it with "
                               "its defaults)");
                 return 1;
         }
-        size_t np = 0, nops = 0;
-        rd_kafka_TopicDescription_partitions(d, &np);
-        const rd_kafka_AclOperation_t *ops =
-            rd_kafka_TopicDescription_authorized_operations(d, &nops);
         /* A broker without an authorizer reports no operations: anything goes. */
-        int w = ops ? has_op(ops, nops, RD_KAFKA_ACL_OPERATION_WRITE) : 1;
-        int r = ops ? has_op(ops, nops, RD_KAFKA_ACL_OPERATION_READ) : 1;
-        int bad = (need_write && !w) || (need_read && !r) ||
-                  (want_partitions > 0 && (int)np != want_partitions);
-        const char *yes = ops ? "yes" : "yes (no authorizer)";
-        fprintf(out, "%s topic %-40s %3zu partition(s)  write %s  read %s", bad ? "✗" : "✓", name,
-                np, w ? yes : "no", r ? yes : "no");
-        if (need_write && !w)
+        int w = f->ops_known ? f->can_write : 1, r = f->ops_known ? f->can_read : 1;
+        int parts_bad = f->want_partitions > 0 && (int)f->partitions != f->want_partitions;
+        int bad = (f->need_write && !w) || (f->need_read && !r) || parts_bad;
+        const char *yes = f->ops_known ? "yes" : "yes (no authorizer)";
+        fprintf(out, "%s topic %-40s %3zu partition(s)  write %s  read %s", bad ? "✗" : "✓",
+                f->name, f->partitions, w ? yes : "no", r ? yes : "no");
+        if (f->need_write && !w)
                 fprintf(out, "  (needs WRITE)");
-        if (need_read && !r)
+        if (f->need_read && !r)
                 fprintf(out, "  (needs READ)");
-        if (want_partitions > 0 && (int)np != want_partitions)
-                fprintf(out, "  (must have exactly %d: one poll leader)", want_partitions);
+        if (parts_bad)
+                fprintf(out, "  (must have exactly %d: one poll leader)", f->want_partitions);
         fputc('\n', out);
         return bad;
+}
+
+/* One topic's row from its description; returns the number of problems. */
+static int topic_row(const rd_kafka_TopicDescription_t *d, int need_write, int need_read,
+                     int want_partitions, FILE *out)
+{
+        pb_topic_facts_t f;
+        memset(&f, 0, sizeof(f));
+        f.name = rd_kafka_TopicDescription_name(d);
+        const rd_kafka_error_t *e = rd_kafka_TopicDescription_error(d);
+        f.err = e ? (int)rd_kafka_error_code(e) : 0;
+        size_t nops = 0;
+        rd_kafka_TopicDescription_partitions(d, &f.partitions);
+        const rd_kafka_AclOperation_t *ops =
+            rd_kafka_TopicDescription_authorized_operations(d, &nops);
+        f.ops_known = ops != NULL;
+        f.can_write = ops && has_op(ops, nops, RD_KAFKA_ACL_OPERATION_WRITE);
+        f.can_read = ops && has_op(ops, nops, RD_KAFKA_ACL_OPERATION_READ);
+        f.need_write = need_write;
+        f.need_read = need_read;
+        f.want_partitions = want_partitions;
+        return pb_kafka_check_topic_row(&f, out);
 }
 
 /* The state topic is a table: compacted, or refused (state_writer.c). */

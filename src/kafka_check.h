@@ -14,4 +14,18 @@
  * PB_EXIT_UNAVAILABLE (no answer) or PB_EXIT_CONFIG, with errstr. */
 int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz);
 
+/* What is known of one topic, and what the configuration needs of it. */
+typedef struct pb_topic_facts {
+        const char *name;
+        int err; /* rd_kafka_resp_err_t describing it, 0 if none */
+        size_t partitions;
+        int ops_known; /* 0: the broker reported no operations (no authorizer) */
+        int can_write, can_read;
+        int need_write, need_read;
+        int want_partitions; /* > 0: exactly this many (the control topic) */
+} pb_topic_facts_t;
+
+/* Prints one topic's row of the table; returns its problems (0 or 1). */
+int pb_kafka_check_topic_row(const pb_topic_facts_t *f, FILE *out);
+
 #endif

@@ -10,12 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deadletter.h"
 #include "kafka_conf.h"
 #include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
-#include "privacy.h"
 
 /* librdkafka's teardown is given this long (pb_kafka_destroy_bounded()). */
 #define DESTROY_MS 5000
@@ -51,11 +49,11 @@ struct pb_msg {
         char *id;                         /* the event's id, "" if none */
         int dlq_err;
         char *dlq_reason;
-        int cut;       /* the dead letter is sent as a prefix (its whole was too large) */
-        char *cut_buf; /* that prefix as {"raw_base64":...}, borrowed by librdkafka */
-        char *red_buf; /* the input with the privacy policy applied, likewise */
-        size_t red_len;
-        int red_done;       /* red_buf computed (once: a requeued dead letter is sent again) */
+        int cut; /* the redirect is sent as a prefix (its whole was too large) */
+        /* What is sent instead of the refused record (opts.redirect),
+         * built once per cut: librdkafka borrows its value. */
+        pb_record_out_t *dead;
+        int dead_cut;
         int64_t expires_ms; /* record deadline (monotonic), 0: none */
         int maybe;          /* a failure that Kafka may have persisted after all */
         pb_done_fn *cb;
@@ -83,17 +81,17 @@ struct pb_producer {
         int thread_started;
         int wake[2]; /* pipe: librdkafka's queue events and our own wake-ups */
         int stop;
-        int closing;    /* no new records; failures become FAILED(shutdown) */
-        int closed;     /* pb_producer_close() has run */
-        int rebuilding; /* sends go to the requeue list */
-        int rq_blocked; /* the last drain met a full librdkafka queue */
-        int abandoned;  /* a handle was left to finish: keep p alive */
-        char *dlq_topic;
-        const struct pb_privacy *privacy; /* cfg's, for dead letters' values */
-        rd_kafka_conf_t *conf_tmpl;       /* dup'ed for every (re)build */
-        int fail_fast_ms;                 /* 0: never give up on a refusal */
-        int record_timeout_ms;            /* 0: message.timeout.ms rules; else the deadline */
-        int refused;                      /* it gave up (st.refused mirrors it) */
+        int closing;              /* no new records; failures become FAILED(shutdown) */
+        int closed;               /* pb_producer_close() has run */
+        int rebuilding;           /* sends go to the requeue list */
+        int rq_blocked;           /* the last drain met a full librdkafka queue */
+        int abandoned;            /* a handle was left to finish: keep p alive */
+        pb_redirect_fn *redirect; /* a permanent refusal's record to send instead */
+        void *redirect_ctx;
+        rd_kafka_conf_t *conf_tmpl; /* dup'ed for every (re)build */
+        int fail_fast_ms;           /* 0: never give up on a refusal */
+        int record_timeout_ms;      /* 0: message.timeout.ms rules; else the deadline */
+        int refused;                /* it gave up (st.refused mirrors it) */
 };
 
 const char *pb_kafka_problem_name(pb_kafka_problem_t problem)
@@ -177,8 +175,10 @@ static void msg_free(struct pb_msg *m)
         if (!m)
                 return;
         free(m->dlq_reason);
-        free(m->cut_buf);
-        free(m->red_buf);
+        if (m->dead) {
+                pb_record_out_clear(m->dead);
+                free(m->dead);
+        }
         free(m); /* everything else lives in the same allocation */
 }
 
@@ -443,7 +443,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
          * one to send. A record too large for the dead-letter topic too goes
          * again as its prefix and hash, so the event is still accounted for. */
         int resend = (p->rebuilding || rd_kafka_fatal_error(rk, NULL, 0)) && !p->record_timeout_ms;
-        int to_dlq = !resend && m->state == MSG_PRIMARY && is_permanent_record_error(err);
+        int to_dlq =
+            !resend && m->state == MSG_PRIMARY && p->redirect && is_permanent_record_error(err);
         int cut = !resend && m->state == MSG_DLQ && is_size_error(err) && !m->cut;
         if (to_dlq)
                 to_dead_letter_locked(p, m, err);
@@ -457,8 +458,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
         char reason[512];
         if (m->state == MSG_DLQ)
                 snprintf(reason, sizeof(reason), "%s; and the dead-letter topic %s failed too: %s",
-                         m->dlq_reason ? m->dlq_reason : "refused", p->dlq_topic,
-                         rd_kafka_err2str(err));
+                         m->dlq_reason ? m->dlq_reason : "refused",
+                         m->dead ? m->dead->rec.topic : "its redirect", rd_kafka_err2str(err));
         else
                 snprintf(reason, sizeof(reason), "not delivered to %s: %s", m->topic,
                          rd_kafka_err2str(err));
@@ -531,79 +532,67 @@ static rd_kafka_t *make_rk(pb_producer_t *p, char *errstr, size_t errsz)
         return rk;
 }
 
+/* Asks the redirect for what to send instead of refused record m (once per
+ * cut). Returns 0, or -1 out of memory. */
+static int build_redirect(pb_producer_t *p, struct pb_msg *m)
+{
+        if (m->dead && m->dead_cut == m->cut)
+                return 0;
+        if (!m->dead && !(m->dead = calloc(1, sizeof(*m->dead))))
+                return -1;
+        pb_record_out_clear(m->dead);
+        pb_header_t *h = m->hdr_cnt ? malloc(m->hdr_cnt * sizeof(*h)) : NULL;
+        if (m->hdr_cnt && !h)
+                return -1;
+        for (size_t i = 0; i < m->hdr_cnt; i++)
+                h[i] = (pb_header_t){m->hdr_names[i], m->hdr_values[i]};
+        pb_record_t rec = {m->topic,
+                           m->key,
+                           m->key_len,
+                           m->value,
+                           m->value_len,
+                           h,
+                           m->hdr_cnt,
+                           m->raw,
+                           m->raw_len,
+                           {m->ingest, m->received, *m->origin ? m->origin : NULL},
+                           *m->id ? m->id : NULL};
+        pb_refusal_t r = {&rec, rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err), m->dlq_reason,
+                          m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)};
+        /* The built record borrows m's strings, never h. */
+        int rc = p->redirect(p->redirect_ctx, &r, m->dead);
+        free(h);
+        if (rc)
+                return -1;
+        m->dead_cut = m->cut;
+        return 0;
+}
+
 /* Hands one record to librdkafka (never blocks). Caller holds p->lock.
  * Returns the librdkafka error (QUEUE_FULL is backpressure for the caller). */
 static rd_kafka_resp_err_t produce_one(pb_producer_t *p, struct pb_msg *m)
 {
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->hdr_cnt + PB_DL_MAX_HEADERS);
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(m->hdr_cnt + PB_RECORD_MAX_HEADERS);
         const char *value = m->value;
         size_t value_len = m->value_len;
+        const char *topic = m->topic;
         if (m->state == MSG_DLQ) {
-                /* The refused record's own headers (not its content type: the
-                 * value becomes the original input), then the reason. */
-                int has_id = 0;
-                for (size_t i = 0; i < m->hdr_cnt; i++)
-                        if (strcmp(m->hdr_names[i], "content-type") != 0) {
-                                rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i],
-                                                    -1);
-                                has_id |= !strcmp(m->hdr_names[i], "ce_id");
-                        }
-                /* structured_noheaders sends no ce_ header: the dead letter
-                 * still names its event, or the index would never know it
-                 * is in Kafka and a restart would dead-letter it again. */
-                if (!has_id && *m->id)
-                        rd_kafka_header_add(hdrs, "ce_id", -1, m->id, -1);
-                /* The policy holds for dead letters too; out of memory, the
-                 * record waits (as when librdkafka is full) rather than leave
-                 * without it. */
-                if (!m->red_done && m->raw &&
-                    pb_privacy_scrub(p->privacy, m->raw, m->raw_len, &m->red_buf, &m->red_len) <
-                        0) {
+                /* Out of memory, the record waits (as when librdkafka is
+                 * full) rather than leave without its dead letter. */
+                if (build_redirect(p, m)) {
                         rd_kafka_headers_destroy(hdrs);
                         return RD_KAFKA_RESP_ERR__QUEUE_FULL;
                 }
-                m->red_done = 1;
-                if (m->raw) {
-                        value = m->red_buf ? m->red_buf : m->raw;
-                        value_len = m->red_buf ? m->red_len : m->raw_len;
-                }
-                char sha[2 * crypto_hash_sha256_BYTES + 1], bytes[24];
-                int cut = (m->cut || is_size_error((rd_kafka_resp_err_t)m->dlq_err)) &&
-                          value_len > PB_DL_PREFIX_BYTES;
-                if (cut) {
-                        /* The prefix of a JSON text is not JSON: it goes
-                         * wrapped, as unusable input does. */
-                        unsigned char d[crypto_hash_sha256_BYTES];
-                        crypto_hash_sha256(d, (const unsigned char *)value, value_len);
-                        sodium_bin2hex(sha, sizeof(sha), d, sizeof(d));
-                        snprintf(bytes, sizeof(bytes), "%zu", value_len);
-                        free(m->cut_buf);
-                        m->cut_buf = pb_deadletter_wrap(value, PB_DL_PREFIX_BYTES);
-                        if (m->cut_buf) {
-                                value = m->cut_buf;
-                                value_len = strlen(m->cut_buf);
-                        } else {
-                                value_len = PB_DL_PREFIX_BYTES; /* out of memory: bare */
-                        }
-                }
-                pb_deadletter_t dl = {"produce",
-                                      m->dlq_reason,
-                                      rd_kafka_err2name((rd_kafka_resp_err_t)m->dlq_err),
-                                      m->topic,
-                                      {m->ingest, m->received, *m->origin ? m->origin : NULL},
-                                      cut ? sha : NULL,
-                                      cut ? bytes : NULL,
-                                      cut && m->cut_buf ? PB_DL_ENCODING_JSON_BASE64 : NULL,
-                                      m->red_buf ? "privacy" : NULL};
-                pb_header_t h[PB_DL_MAX_HEADERS];
-                size_t n = pb_deadletter_headers(&dl, h);
-                for (size_t i = 0; i < n; i++)
-                        rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1);
+                const pb_record_t *r = &m->dead->rec;
+                for (size_t i = 0; i < r->headers_cnt; i++)
+                        rd_kafka_header_add(hdrs, r->headers[i].name, -1, r->headers[i].value, -1);
+                topic = r->topic;
+                value = r->value;
+                value_len = r->value_len;
         } else {
                 for (size_t i = 0; i < m->hdr_cnt; i++)
                         rd_kafka_header_add(hdrs, m->hdr_names[i], -1, m->hdr_values[i], -1);
         }
-        const char *topic = m->state == MSG_DLQ ? p->dlq_topic : m->topic;
         rd_kafka_resp_err_t err =
             rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(m->key, m->key_len),
                               RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_HEADERS(hdrs),
@@ -653,7 +642,8 @@ static void drain_requeue(pb_producer_t *p)
                         done++;
                         if (!err)
                                 continue;
-                        if (m->state == MSG_PRIMARY && is_permanent_record_error(err)) {
+                        if (m->state == MSG_PRIMARY && p->redirect &&
+                            is_permanent_record_error(err)) {
                                 to_dead_letter_locked(p, m, err);
                                 continue;
                         }
@@ -666,7 +656,7 @@ static void drain_requeue(pb_producer_t *p)
                         char reason[512];
                         snprintf(reason, sizeof(reason), "%s%scannot produce to %s: %s",
                                  m->dlq_reason ? m->dlq_reason : "", m->dlq_reason ? "; " : "",
-                                 m->state == MSG_DLQ ? p->dlq_topic : m->topic,
+                                 m->state == MSG_DLQ && m->dead ? m->dead->rec.topic : m->topic,
                                  rd_kafka_err2str(fail[i].err));
                         complete(p, m, PB_FATE_FAILED, m->topic, -1, -1, fail[i].err, reason);
                 }
@@ -836,7 +826,6 @@ static void release(pb_producer_t *p)
         pthread_rwlock_destroy(&p->rk_lock);
         pthread_mutex_destroy(&p->lock);
         pthread_cond_destroy(&p->cond);
-        free(p->dlq_topic);
         free(p);
 }
 
@@ -855,11 +844,9 @@ pb_producer_t *pb_producer_new_opts(const pb_config_t *cfg, const pb_producer_op
         pthread_mutex_init(&p->lock, NULL);
         pb_cond_init(&p->cond);
         p->room_at = -1;
-        p->dlq_topic = strdup(cfg->topic_dead_letter);
-        p->privacy = cfg->privacy;
-        if (!p->dlq_topic) {
-                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "out of memory");
-                goto fail;
+        if (opts) {
+                p->redirect = opts->redirect;
+                p->redirect_ctx = opts->redirect_ctx;
         }
         p->conf_tmpl = pb_kafka_conf(cfg, 1, errstr, errsz);
         if (!p->conf_tmpl)

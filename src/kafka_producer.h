@@ -2,8 +2,10 @@
  * reports each record's fate exactly once through its completion callback.
  *
  * Fates: DELIVERED (acked on its topic), DEAD_LETTERED (Kafka refused it
- * permanently, e.g. too large; its original bytes were acked on the dead-letter
- * topic instead), FAILED (not durable: timeout, shutdown, dead-letter failed).
+ * permanently, e.g. too large, and the record opts.redirect made of it was
+ * acked instead), FAILED (not durable: timeout, shutdown, the redirect failed
+ * too, or there is no redirect). What a redirect holds is not the
+ * producer's business: it sends bytes and headers (record.h builds them).
  *
  * Order: records are handed to librdkafka in the order pb_producer_send()
  * accepted them, across rebuilds too, so records with one key reach their
@@ -99,6 +101,11 @@ typedef struct pb_producer_stats {
         char refusal_text[256];
 } pb_producer_stats_t;
 
+/* Fills out with the record to send instead of a refused one (out's
+ * strings may borrow from r's record, which outlives it). Returns 0, or -1
+ * out of memory (asked again later). */
+typedef int(pb_redirect_fn)(void *ctx, const pb_refusal_t *r, pb_record_out_t *out);
+
 typedef struct pb_producer_opts {
         /* > 0: every record has this long (librdkafka's message.timeout.ms,
          * over kafka.properties) and is never sent after it: a record that
@@ -108,6 +115,12 @@ typedef struct pb_producer_opts {
          * behind the answer's back). librdkafka checks its timeouts once a
          * second, so a fate can come up to ~1 s after the deadline. */
         int record_timeout_ms;
+        /* What to send instead of a record Kafka refused for good (its
+         * fate is then DEAD_LETTERED, or FAILED if that fails too); NULL:
+         * such a record FAILS. Called on the poll thread, under the
+         * producer's lock: quick, no call back into the producer. */
+        pb_redirect_fn *redirect;
+        void *redirect_ctx;
 } pb_producer_opts_t;
 
 /* Creates a producer from the config (safe defaults, then kafka.properties)

@@ -1,6 +1,5 @@
 #include "kafka_reconcile.h"
 
-#include <json-c/json.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -8,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "deadletter.h"
 #include "dedupe.h"
 #include "kafka_conf.h"
 #include "kafka_topics.h"
 #include "log.h"
 #include "pb.h"
+#include "record.h"
 
 #define N_TOPICS       PB_CONFIG_TOPICS
 #define MAX_PARTITIONS 1024
@@ -104,22 +103,6 @@ pb_reconcile_t *pb_reconcile_new(const pb_config_t *cfg, pb_metrics_t *metrics, 
 pb_reconcile_t *pb_reconcile_new_follower(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
         return reconcile_new(cfg, NULL, 1, errstr, errsz);
-}
-
-/* The "id" of a structured-mode envelope (no ce_id header to read). */
-static void id_from_envelope(const rd_kafka_message_t *m, char *id, size_t idsz)
-{
-        if (!m->payload || m->len > INT32_MAX)
-                return;
-        json_tokener *tok = json_tokener_new();
-        json_object *o = tok ? json_tokener_parse_ex(tok, m->payload, (int)m->len) : NULL;
-        json_tokener_free(tok);
-        json_object *v;
-        if (o && json_object_object_get_ex(o, "id", &v) &&
-            json_object_is_type(v, json_type_string) &&
-            (size_t)json_object_get_string_len(v) < idsz)
-                snprintf(id, idsz, "%s", json_object_get_string(v));
-        json_object_put(o);
 }
 
 static struct part *find_part(pb_reconcile_t *r, const char *topic, int32_t partition)
@@ -262,44 +245,15 @@ int pb_reconcile_start(pb_reconcile_t *r, int64_t from_ms, char *errstr, size_t 
         return rc;
 }
 
-/* One record's id: ce_id, or "sha256:" of a normalize dead letter's bytes. */
+/* One record's id (record.h: its ce_id, or a rejection's name). */
 static void learn(pb_reconcile_t *r, const rd_kafka_message_t *m)
 {
-        rd_kafka_headers_t *h = NULL;
-        const void *v;
-        size_t vl;
-        char id[600];
-        id[0] = '\0';
-        if (!rd_kafka_message_headers(m, &h)) {
-                if (!rd_kafka_header_get_last(h, "ce_id", &v, &vl) && vl < 512)
-                        snprintf(id, sizeof(id), "%.*s", (int)vl, (const char *)v);
-                else if (!rd_kafka_header_get_last(h, "content-type", &v, &vl) && vl >= 28 &&
-                         memcmp(v, "application/cloudevents+json", 28) == 0)
-                        id_from_envelope(m, id, sizeof(id)); /* structured_noheaders */
-                else if (!rd_kafka_header_get_last(h, "pb_original_sha256", &v, &vl) &&
-                         vl == (size_t)2 * crypto_hash_sha256_BYTES)
-                        snprintf(id, sizeof(id), "sha256:%.*s", (int)vl, (const char *)v); /* cut */
-                else if (!rd_kafka_header_get_last(h, "pb_stage", &v, &vl) &&
-                         ((vl == 9 && memcmp(v, "normalize", 9) == 0) ||
-                          (vl == 8 && memcmp(v, "conflict", 8) == 0))) {
-                        /* The input's own bytes, as the rejection id hashed them. */
-                        unsigned char *bin = NULL;
-                        size_t blen = 0;
-                        const char *val = m->payload ? m->payload : "";
-                        if (!rd_kafka_header_get_last(h, "pb_value_encoding", &v, &vl) &&
-                            vl == strlen(PB_DL_ENCODING_JSON_BASE64) &&
-                            memcmp(v, PB_DL_ENCODING_JSON_BASE64, vl) == 0 &&
-                            pb_deadletter_unwrap(val, m->len, &bin, &blen) == 0)
-                                pb_deadletter_reject_id(bin, blen, id);
-                        else
-                                pb_deadletter_reject_id(val, m->len, id);
-                        free(bin);
-                }
-        }
-        if (id[0]) {
+        pb_record_view_t v;
+        pb_record_read_kafka(m, &v);
+        if (v.id[0]) {
                 rd_kafka_timestamp_type_t tt;
                 int64_t ts = rd_kafka_message_timestamp(m, &tt);
-                pb_dedupe_add(r->ids, id, ts > 0 ? ts : pb_now_ms());
+                pb_dedupe_add(r->ids, v.id, ts > 0 ? ts : pb_now_ms());
         }
 }
 

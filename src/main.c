@@ -6,30 +6,19 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd_table.h"
 #include "kafka_conf.h"
 #include "pb.h"
 
-static const char usage[] =
+static const char usage_head[] =
     "Usage: portout-bridge [-c FILE] COMMAND [ARGS...]\n"
     "\n"
     "Carries Telnyx port-out events (portout.status_changed,\n"
     "portout.foc_date_changed, portout.new_comment) into Kafka as CloudEvents.\n"
-    "\n"
-    "Commands:\n"
-    "  run                      the daemon: signed Telnyx webhooks into Kafka\n"
-    "  fetch EVENT_ID [--publish]  one event from the Telnyx API (and publish it)\n"
-    "  backfill [--since T] [--until T] [--event-type T] [--portout-id ID] [--dry-run]\n"
-    "                           publish a period of events from the Telnyx API\n"
-    "  republish EVENT_ID       ask Telnyx to re-send an event's webhook\n"
-    "  normalize [FILE...|-]    print the CloudEvents envelopes as NDJSON (no Kafka)\n"
-    "  replay [FILE...|-]       publish events from files, wait for delivery reports\n"
-    "  check-config [--example|--reference|--metrics]\n"
-    "                           validate and print the effective configuration\n"
-    "                           (or the example file, the option or metrics reference)\n"
-    "  healthcheck [--ready]    ask the running bridge's admin listener (exit 0: healthy)\n"
-    "  checkpoint               print the poll checkpoint from its store (file or Kafka)\n"
-    "  show PORTOUT_ID [--since T] [--json]\n"
-    "                           a port-out's state and its timeline from Kafka\n"
+    "\n";
+
+/* After the commands (cmd_table.c). */
+static const char usage[] =
     "\n"
     "Options:\n"
     "  -c FILE      configuration file (else $PORTOUT_BRIDGE_CONFIG, else\n"
@@ -50,6 +39,13 @@ static const char usage[] =
 
 static int dispatch(const pb_globals_t *gp, int cargc, char **cargv);
 
+static void print_usage(FILE *out)
+{
+        fputs(usage_head, out);
+        pb_commands_usage(out);
+        fputs(usage, out);
+}
+
 int main(int argc, char **argv)
 {
         pb_no_core_dumps();
@@ -58,7 +54,7 @@ int main(int argc, char **argv)
         for (; i < argc; i++) {
                 const char *a = argv[i];
                 if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0) {
-                        fputs(usage, stdout);
+                        print_usage(stdout);
                         return PB_EXIT_OK;
                 } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0 ||
                            strcmp(a, "version") == 0) {
@@ -68,21 +64,23 @@ int main(int argc, char **argv)
                         return PB_EXIT_OK;
                 } else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
                         if (i + 1 >= argc) {
-                                fprintf(stderr, PB_NAME ": %s needs a file\n%s", a, usage);
+                                fprintf(stderr, PB_NAME ": %s needs a file\n", a);
+                                print_usage(stderr);
                                 return PB_EXIT_USAGE;
                         }
                         g.config_path = argv[++i];
                 } else if (strncmp(a, "--config=", 9) == 0) {
                         g.config_path = a + 9;
                 } else if (a[0] == '-') {
-                        fprintf(stderr, PB_NAME ": unknown option %s\n%s", a, usage);
+                        fprintf(stderr, PB_NAME ": unknown option %s\n", a);
+                        print_usage(stderr);
                         return PB_EXIT_USAGE;
                 } else {
                         break;
                 }
         }
         if (i >= argc) {
-                fputs(usage, stderr);
+                print_usage(stderr);
                 return PB_EXIT_USAGE;
         }
         int rc = dispatch(&g, argc - i, argv + i);
@@ -99,27 +97,10 @@ int main(int argc, char **argv)
 
 static int dispatch(const pb_globals_t *gp, int cargc, char **cargv)
 {
-        const char *cmd = cargv[0];
-        if (strcmp(cmd, "normalize") == 0)
-                return pb_cmd_normalize(gp, cargc, cargv);
-        if (strcmp(cmd, "replay") == 0)
-                return pb_cmd_replay(gp, cargc, cargv);
-        if (strcmp(cmd, "fetch") == 0)
-                return pb_cmd_fetch(gp, cargc, cargv);
-        if (strcmp(cmd, "backfill") == 0)
-                return pb_cmd_backfill(gp, cargc, cargv);
-        if (strcmp(cmd, "republish") == 0)
-                return pb_cmd_republish(gp, cargc, cargv);
-        if (strcmp(cmd, "run") == 0)
-                return pb_cmd_run(gp, cargc, cargv);
-        if (strcmp(cmd, "check-config") == 0)
-                return pb_cmd_check_config(gp, cargc, cargv);
-        if (strcmp(cmd, "healthcheck") == 0)
-                return pb_cmd_healthcheck(gp, cargc, cargv);
-        if (strcmp(cmd, "checkpoint") == 0)
-                return pb_cmd_checkpoint(gp, cargc, cargv);
-        if (strcmp(cmd, "show") == 0)
-                return pb_cmd_show(gp, cargc, cargv);
-        fprintf(stderr, PB_NAME ": unknown command \"%s\"\n%s", cmd, usage);
+        const pb_command_t *c = pb_command_find(cargv[0]);
+        if (c)
+                return c->fn(gp, cargc, cargv);
+        fprintf(stderr, PB_NAME ": unknown command \"%s\"\n", cargv[0]);
+        print_usage(stderr);
         return PB_EXIT_USAGE;
 }

@@ -101,6 +101,10 @@ static const struct family families[] = {
     {"portout_bridge_webhook_late_fates_total", "counter", "",
      "Webhooks answered 503 at their deadline whose event then reached Kafka or failed "
      "unacknowledged (the answer was not the final word; should stay 0)."},
+    {"portout_bridge_trace_spans_total", "counter", "outcome",
+     "Event spans for the OTLP collector (tracing.otlp_endpoint), by outcome (exported: the "
+     "collector took them; dropped: the queue was full, or the collector was down, slow or "
+     "refused them)."},
     {"portout_bridge_ack_seconds", "histogram", "le",
      "Time from a webhook request's arrival to its answer being decided."},
 };

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_types.h"
 #include "json_write.h"
 #include "jsoncheck.h"
 #include "pb.h"
 #include "privacy.h"
 #include "timefmt.h"
 
-#define TYPE_PREFIX "com.telnyx."
-#define ERR_MAX     512
+#define ERR_MAX 512
 
 const char *pb_ingest_name(pb_ingest_path_t p)
 {
@@ -93,10 +93,10 @@ static int require_ident(pb_norm_item_t *it, json_object *obj, const char *prefi
         return rc < 0 ? -1 : 0;
 }
 
-/* Finds the port-out id: top-level portout_id (REST), else by event type in
- * the payload (docs/telnyx-api.md §4): new_comment -> payload.portout_id (payload.id
- * is the comment id there); status_changed, foc_date_changed -> payload.id;
- * unknown types -> payload.portout_id only, never a guess. */
+/* Finds the port-out id: top-level portout_id (REST), else in the payload
+ * member its event type's row names (event_types.h; docs/telnyx-api.md §4:
+ * new_comment's payload.id is the comment's id); unknown types ->
+ * payload.portout_id only, never a guess. */
 static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *prefix,
                            const char *event_type, const char **out)
 {
@@ -108,10 +108,8 @@ static int find_portout_id(pb_norm_item_t *it, json_object *rec, const char *pre
         json_object_object_get_ex(rec, "payload", &payload);
         char pprefix[160];
         field_path(pprefix, sizeof(pprefix), prefix, "payload");
-        const char *pfield = (strcmp(event_type, "portout.status_changed") == 0 ||
-                              strcmp(event_type, "portout.foc_date_changed") == 0)
-                                 ? "id"
-                                 : "portout_id";
+        const pb_event_type_t *et = pb_event_type_find(event_type);
+        const char *pfield = et ? et->id_field : "portout_id";
         if (payload && !json_object_is_type(payload, json_type_object))
                 return REJECTED(it, "field \"%s\" must be an object or null, got %s", pprefix,
                                 jtype(payload));
@@ -296,7 +294,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         char tbuf[40], rbuf[40], type[300];
         pick_time(rec, ingest->received_us, tbuf, sizeof(tbuf));
         pb_time_format_us(ingest->received_us, rbuf, sizeof(rbuf));
-        snprintf(type, sizeof(type), TYPE_PREFIX "%s", event_type);
+        snprintf(type, sizeof(type), PB_CE_TYPE_PREFIX "%s", event_type);
 
         json_object *telnyx = json_object_new_object();
         if (!telnyx) {

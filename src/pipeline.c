@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deadletter.h"
 #include "dedupe.h"
 #include "idmap.h"
 #include "log.h"
@@ -42,6 +41,9 @@ struct doc {
         pb_doc_done_fn *on_done;
         void *opaque;
         char *origin; /* "file:line", for the log; may be NULL */
+        int64_t received_us;
+        pb_span_t *spans; /* its events' spans, exported once it is done */
+        size_t nspans, capspans;
 };
 
 /* One item: the publisher of a record, or a follower of another's. */
@@ -52,9 +54,11 @@ struct item {
         const char *dl_stage; /* a rejection's pb_stage (static) */
         uint64_t content;     /* the payload hash of an envelope, else 0 */
         int64_t created_us;
-        char *event_type; /* NULL for a rejection; points into this allocation */
-        char *portout_id; /* likewise */
-        char *error;      /* the normalizer's reason, for a rejection; likewise */
+        char *event_type;     /* NULL for a rejection; points into this allocation */
+        char *portout_id;     /* likewise */
+        char *error;          /* the normalizer's reason, for a rejection; likewise */
+        pb_trace_ids_t trace; /* its trace and span */
+        int traced;           /* trace is set (tracing.propagate) */
         char id[];
 };
 
@@ -62,6 +66,7 @@ struct pb_pipeline {
         const pb_config_t *cfg;
         pb_metrics_t *metrics;
         pb_producer_t *prod;
+        pb_span_export_t *spans; /* NULL: no span export */
         FILE *dry_run;
         pthread_mutex_t dry_lock;
         pthread_mutex_t lock; /* flights, window decisions, documents, stats */
@@ -175,8 +180,46 @@ static void count_metrics(pb_pipeline_t *pl, struct doc *d, const pb_item_result
 static void finish(struct doc *d)
 {
         d->on_done(d->opaque, &d->res);
+        /* The spans end with the answer: a webhook's is known now. */
+        if (d->nspans) {
+                for (size_t i = 0; i < d->nspans; i++)
+                        d->spans[i].answer = d->res.answer;
+                pb_span_export_add(d->pl->spans, d->spans, d->nspans);
+        }
+        free(d->spans);
         free(d->origin);
         free(d);
+}
+
+/* Keeps the span of an item's fate for when its document is done. Caller
+ * holds pl->lock. Out of memory, the span is dropped (tracing never fails
+ * an event). */
+static void keep_span(struct doc *d, const pb_item_result_t *r)
+{
+        if (d->nspans == d->capspans) {
+                size_t cap = d->capspans ? d->capspans * 2 : 1;
+                pb_span_t *s = realloc(d->spans, cap * sizeof(*s));
+                if (!s)
+                        return;
+                d->spans = s;
+                d->capspans = cap;
+        }
+        pb_span_t *s = &d->spans[d->nspans++];
+        memset(s, 0, sizeof(*s));
+        memcpy(s->trace_id, r->trace->trace_id, 16);
+        memcpy(s->span_id, r->trace->span_id, 8);
+        memcpy(s->parent_id, r->trace->parent_id, 8);
+        s->has_parent = r->trace->has_parent;
+        s->start_us = d->received_us;
+        s->end_us = pb_now_ms() * 1000;
+        s->ingest = pb_ingest_name(d->path);
+        s->outcome = pb_outcome_name(r->outcome);
+        s->error = r->outcome == PB_OUTCOME_FAILED;
+        s->partition = r->topic ? r->partition : -1;
+        s->offset = r->topic ? r->offset : -1;
+        snprintf(s->event_id, sizeof(s->event_id), "%s", r->id);
+        snprintf(s->event_type, sizeof(s->event_type), "%s", r->event_type ? r->event_type : "");
+        snprintf(s->topic, sizeof(s->topic), "%s", r->topic ? r->topic : "");
 }
 
 /* One line per outcome: at log.delivery_level; a failure at warn (its source
@@ -197,9 +240,11 @@ static void log_outcome(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t
         if (!pb_log_enabled(lvl) || pl->dry_run)
                 return;
         char part[16], off[24];
-        pb_log_field_t f[10];
+        pb_log_field_t f[11];
         size_t n = 0;
         f[n++] = (pb_log_field_t){"event_id", r->id, 0};
+        if (r->trace_id && *r->trace_id)
+                f[n++] = (pb_log_field_t){"trace_id", r->trace_id, 0};
         if (d->origin)
                 f[n++] = (pb_log_field_t){"origin", d->origin, 0};
         if (r->portout_id)
@@ -231,6 +276,8 @@ static void report(pb_pipeline_t *pl, struct doc *d, const pb_item_result_t *r, 
         count(pl, d, r);
         if (busy)
                 d->res.busy = 1;
+        if (pl->spans && r->trace)
+                keep_span(d, r);
         pthread_mutex_unlock(&pl->lock);
 }
 
@@ -260,13 +307,19 @@ static pb_item_result_t result_of(pb_outcome_t o, const char *id, const char *ev
                                   .created_us = created_us,
                                   .partition = -1,
                                   .offset = -1,
-                                  .reason = reason};
+                                  .reason = reason,
+                                  .trace_id = ""};
 }
 
 static pb_item_result_t item_result(const struct item *it, pb_outcome_t o, const char *reason)
 {
-        return result_of(o, it->id, it->event_type, it->portout_id, it->dl_stage, it->created_us,
-                         reason);
+        pb_item_result_t r = result_of(o, it->id, it->event_type, it->portout_id, it->dl_stage,
+                                       it->created_us, reason);
+        if (it->traced) {
+                r.trace_id = it->trace.trace_id_hex;
+                r.trace = &it->trace;
+        }
+        return r;
 }
 
 /* An item's flight ends: returns the items that followed it. remember: its
@@ -344,12 +397,24 @@ static void on_record(void *opaque, const pb_delivery_t *dl)
 /* --- submission --- */
 
 /* A fate decided here, without Kafka (a duplicate or a refusal), reported. */
-static void decide(pb_pipeline_t *pl, struct doc *d, pb_outcome_t o, const char *id,
-                   const pb_envelope_t *e, const char *reason, int busy)
+static void decide_traced(pb_pipeline_t *pl, struct doc *d, const pb_trace_t *tr, pb_outcome_t o,
+                          const char *id, const pb_envelope_t *e, const char *reason, int busy)
 {
         pb_item_result_t r = result_of(o, id, e ? e->event_type : NULL, e ? e->portout_id : NULL,
                                        e ? NULL : "normalize", e ? e->created_us : 0, reason);
+        pb_trace_ids_t ids;
+        if (tr) {
+                pb_trace_ids(tr, &ids);
+                r.trace_id = ids.trace_id_hex;
+                r.trace = &ids;
+        }
         report(pl, d, &r, busy);
+}
+
+static void decide(pb_pipeline_t *pl, struct doc *d, pb_outcome_t o, const char *id,
+                   const pb_envelope_t *e, const char *reason, int busy)
+{
+        decide_traced(pl, d, NULL, o, id, e, reason, busy);
 }
 
 static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t *e,
@@ -368,6 +433,7 @@ static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t 
         it->dl_stage = e ? NULL : "normalize";
         it->content = e ? e->payload_hash : 0;
         it->created_us = e ? e->created_us : 0;
+        it->traced = 0;
         memcpy(it->id, id, n + 1);
         it->event_type = it->portout_id = NULL;
         if (e) {
@@ -389,8 +455,8 @@ static struct item *item_new(struct doc *d, const char *id, const pb_envelope_t 
  * recognized and dead-lettered once. */
 static void reject_key(const pb_norm_item_t *ni, char *out, size_t outsz)
 {
-        char id[PB_DL_REJECT_ID_LEN + 1];
-        pb_deadletter_reject_id(ni->raw, ni->raw ? ni->raw_len : 0, id);
+        char id[PB_RECORD_REJECT_ID_LEN + 1];
+        pb_record_reject_id(ni->raw, ni->raw ? ni->raw_len : 0, id);
         snprintf(out, outsz, "%s", id);
 }
 
@@ -419,7 +485,7 @@ static void refuse(pb_pipeline_t *pl, struct item *it, const char *reason, int b
  * into *scrubbed (the caller frees it once they are sent). */
 static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission_t *s,
                            const pb_norm_item_t *ni, const pb_provenance_t *prov,
-                           char **scrubbed_out)
+                           const pb_trace_t *tr, char **scrubbed_out)
 {
         char key[KEY_MAX + 1];
         const pb_envelope_t *e = ni->env;
@@ -433,13 +499,14 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
          * after the window, which knows payloads (a conflict is not a
          * duplicate) and copies on their way. */
         if (!pl->window && s->known && s->known(s->known_ctx, key)) {
-                decide(pl, d, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
+                decide_traced(pl, d, tr, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
                 return;
         }
         pthread_mutex_lock(&pl->lock);
         if (pl->closing) {
                 pthread_mutex_unlock(&pl->lock);
-                decide(pl, d, PB_OUTCOME_FAILED, key, e, "the bridge is shutting down", 1);
+                decide_traced(pl, d, tr, PB_OUTCOME_FAILED, key, e, "the bridge is shutting down",
+                              1);
                 return;
         }
         struct flight *fl = NULL;
@@ -475,7 +542,8 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                         *scrubbed_out = scrubbed;
                         if (src < 0) {
                                 pthread_mutex_unlock(&pl->lock);
-                                decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
+                                decide_traced(pl, d, tr, PB_OUTCOME_FAILED, key, e, "out of memory",
+                                              1);
                                 return;
                         }
                         if (src > 0) {
@@ -497,12 +565,16 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                         seen = 1;
                 if (seen) {
                         pthread_mutex_unlock(&pl->lock);
-                        decide(pl, d, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
+                        decide_traced(pl, d, tr, PB_OUTCOME_DUPLICATE, key, e, NULL, 0);
                         return;
                 }
                 if (cur) {
                         /* Still on its way from an earlier copy: follow it. */
                         struct item *f = item_new(d, key, e, e ? NULL : ni->error);
+                        if (f && tr) {
+                                pb_trace_ids(tr, &f->trace);
+                                f->traced = 1;
+                        }
                         if (f) {
                                 f->next = cur->followers;
                                 cur->followers = f;
@@ -511,7 +583,7 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                                 return;
                         }
                         pthread_mutex_unlock(&pl->lock);
-                        decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
+                        decide_traced(pl, d, tr, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
                         return;
                 }
                 fl = flight_add(pl, key);
@@ -519,6 +591,10 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                         fl->content = content;
         }
         struct item *it = item_new(d, key, e, e ? NULL : ni->error);
+        if (it && tr) {
+                pb_trace_ids(tr, &it->trace);
+                it->traced = 1;
+        }
         if (it && ni->dl_stage)
                 it->dl_stage = ni->dl_stage;
         if (it && d->path != PB_INGEST_WEBHOOK)
@@ -529,7 +605,7 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                 pthread_mutex_unlock(&pl->lock);
                 free(fl);
                 free(it);
-                decide(pl, d, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
+                decide_traced(pl, d, tr, PB_OUTCOME_FAILED, key, e, "out of memory", 1);
                 return;
         }
         d->pending++;
@@ -548,7 +624,7 @@ static void submit_item_in(pb_pipeline_t *pl, struct doc *d, const pb_submission
                 return;
         }
         char err[PB_ERRSZ];
-        int rc = pb_publish_item(pl->prod, pl->cfg, ni, prov, on_record, it, s->wait_ms, err,
+        int rc = pb_publish_item(pl->prod, pl->cfg, ni, prov, tr, on_record, it, s->wait_ms, err,
                                  sizeof(err));
         if (rc != PB_SEND_OK)
                 refuse(pl, it, err, rc == PB_SEND_BUSY || rc == PB_SEND_CLOSED);
@@ -560,7 +636,14 @@ static void submit_item(pb_pipeline_t *pl, struct doc *d, const pb_submission_t 
                         const pb_norm_item_t *ni, const pb_provenance_t *prov)
 {
         char *scrubbed = NULL;
-        submit_item_in(pl, d, s, ni, prov, &scrubbed);
+        /* Its trace: the webhook caller's, when it sent a valid one, else a
+         * new one; the bridge's span in it either way (trace.h). */
+        pb_trace_t tr, *trp = NULL;
+        if (pl->cfg->tracing_propagate) {
+                pb_trace_begin(&tr, s->traceparent, s->tracestate);
+                trp = &tr;
+        }
+        submit_item_in(pl, d, s, ni, prov, trp, &scrubbed);
         free(scrubbed); /* the producer copied what it sends */
 }
 
@@ -627,6 +710,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         d->on_done = s->on_done;
         d->opaque = s->opaque;
         d->origin = s->origin ? strdup(s->origin) : NULL;
+        d->received_us = s->received_us;
         pthread_mutex_lock(&pl->lock);
         pl->st.documents++;
         pthread_mutex_unlock(&pl->lock);
@@ -685,6 +769,7 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
         pl->cfg = cfg;
         pl->metrics = metrics;
         pl->dry_run = opts ? opts->dry_run : NULL;
+        pl->spans = opts ? opts->spans : NULL;
         pthread_mutex_init(&pl->lock, NULL);
         pthread_mutex_init(&pl->dry_lock, NULL);
         pb_cond_init(&pl->cond);
@@ -700,7 +785,8 @@ pb_pipeline_t *pb_pipeline_new(const pb_config_t *cfg, pb_metrics_t *metrics,
                 goto fail;
         }
         if (!pl->dry_run) {
-                pb_producer_opts_t po = {opts ? opts->record_timeout_ms : 0};
+                pb_producer_opts_t po = {opts ? opts->record_timeout_ms : 0, pb_publish_redirect,
+                                         (void *)cfg};
                 pl->prod = pb_producer_new_opts(cfg, &po, fail, errstr, errsz);
                 if (!pl->prod)
                         goto fail;

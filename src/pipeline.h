@@ -38,6 +38,8 @@
 #include "kafka_producer.h"
 #include "metrics.h"
 #include "normalize.h"
+#include "span_export.h"
+#include "trace.h"
 
 typedef struct pb_pipeline pb_pipeline_t;
 
@@ -60,9 +62,11 @@ typedef struct pb_item_result {
         const char *topic;      /* where it is durable; NULL if duplicate or failed */
         int32_t partition;
         int64_t offset;
-        int err;             /* Kafka error of a failure or a produce-stage dead letter */
-        const char *reason;  /* why it was dead-lettered or failed */
-        int maybe_persisted; /* FAILED, but sent unacknowledged: Kafka may hold it */
+        int err;                     /* Kafka error of a failure or a produce-stage dead letter */
+        const char *reason;          /* why it was dead-lettered or failed */
+        int maybe_persisted;         /* FAILED, but sent unacknowledged: Kafka may hold it */
+        const char *trace_id;        /* its trace (32 hex digits); "" with tracing.propagate off */
+        const pb_trace_ids_t *trace; /* its trace and span; NULL with tracing off */
 } pb_item_result_t;
 
 /* A document's outcome; valid during the callback only. */
@@ -72,10 +76,13 @@ typedef struct pb_doc_result {
         int busy;               /* some item was refused because the bridge was full or stopping */
         char first_id[PB_MAX_ID_LEN + 1]; /* first event id, "" if none */
         char reason[512];                 /* last dead-letter or failure reason */
+        /* Set by an on_done that answers a request: the HTTP status it
+         * answered (a webhook's), for the events' spans. 0: none. */
+        int answer;
 } pb_doc_result_t;
 
 typedef void(pb_item_fn)(void *opaque, const pb_item_result_t *r);
-typedef void(pb_doc_done_fn)(void *opaque, const pb_doc_result_t *r);
+typedef void(pb_doc_done_fn)(void *opaque, pb_doc_result_t *r);
 
 typedef struct pb_submission {
         const char *buf; /* the document's bytes (need not be NUL-terminated) */
@@ -98,6 +105,11 @@ typedef struct pb_submission {
          * it must be quick and must not call into the pipeline. */
         int (*known)(void *ctx, const char *id);
         void *known_ctx;
+        /* Optional: the request's W3C trace context headers (a webhook's),
+         * NUL-terminated, borrowed for the call. Invalid ones are ignored:
+         * the events start a trace of their own. */
+        const char *traceparent;
+        const char *tracestate;
 } pb_submission_t;
 
 typedef struct pb_pipeline_opts {
@@ -106,10 +118,13 @@ typedef struct pb_pipeline_opts {
         FILE *dry_run;          /* non-NULL: print envelopes here, publish nothing */
         int kafka_fail_fast_ms; /* one-shot commands: pb_producer_set_fail_fast() */
         int record_timeout_ms;  /* > 0: each record's deadline (pb_producer_opts_t) */
+        /* Optional (borrowed; must outlive the pipeline): each event's span
+         * goes here once its document is done (tracing.otlp_endpoint). */
+        pb_span_export_t *spans;
 } pb_pipeline_opts_t;
 
 /* Every item's outcome is logged (log.delivery_level; failures at warn) with
- * event_id, portout_id, event_type, ingest, outcome, and topic, partition,
+ * event_id, trace_id, portout_id, event_type, ingest, outcome, and topic, partition,
  * offset or the error. */
 
 #define PB_PIPELINE_TOPICS PB_CONFIG_TOPICS

@@ -45,7 +45,7 @@ static void on_item(void *opaque, const pb_item_result_t *it)
         pthread_mutex_unlock(&s->lock);
 }
 
-static void on_page_done(void *opaque, const pb_doc_result_t *res)
+static void on_page_done(void *opaque, pb_doc_result_t *res)
 {
         (void)res;
         struct scan *s = opaque;

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "idmap.h"
-#include "json_write.h"
 #include "timefmt.h"
 
 const char *const pb_portout_statuses[] = {"pending",          "authorized", "ported", "rejected",
@@ -152,48 +151,4 @@ void pb_stable_deadlines(pb_stable_t *t, int64_t now_us, int64_t threshold_us,
                             v->foc_us - now_us < out->nearest_foc_us)
                                 out->nearest_foc_us = v->foc_us - now_us;
                 }
-}
-
-/* Appends "name":"value" (value escaped) and a comma. */
-static char *put_attr(char *o, const char *name, const char *value)
-{
-        o = pb_json_string_put(o, name, strlen(name));
-        *o++ = ':';
-        o = pb_json_string_put(o, value, strlen(value));
-        *o++ = ',';
-        return o;
-}
-
-char *pb_state_envelope(json_object *resource, const pb_portout_view_t *v, const char *cause_id,
-                        const char *source, size_t *len)
-{
-        char id[128];
-        snprintf(id, sizeof(id), "%s@%s", v->id, v->updated_at);
-        const char *attrs[][2] = {
-            {"specversion", "1.0"},
-            {"id", id},
-            {"source", source},
-            {"type", PB_STATE_TYPE},
-            {"subject", v->id},
-            {"time", v->updated_at},
-            {"datacontenttype", "application/json"},
-            {"partitionkey", v->id},
-            {"causationid", cause_id},
-        };
-        size_t n = 2 + strlen("\"data\":") + pb_json_value_len(resource);
-        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-                n += pb_json_string_len(attrs[i][0], strlen(attrs[i][0])) + 2 +
-                     pb_json_string_len(attrs[i][1], strlen(attrs[i][1]));
-        char *buf = malloc(n + 1), *o = buf;
-        if (!buf)
-                return NULL;
-        *o++ = '{';
-        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-                o = put_attr(o, attrs[i][0], attrs[i][1]);
-        memcpy(o, "\"data\":", 7);
-        o = pb_json_value_put(o + 7, resource);
-        *o++ = '}';
-        *o = '\0';
-        *len = (size_t)(o - buf);
-        return buf;
 }

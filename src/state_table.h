@@ -1,12 +1,11 @@
 /* The port-out table: what the state topic holds for each port-out (its
  * updated_at, status, created_at and FOC date), the rule that decides whether
  * a resource fetched from Telnyx is written (strictly newer updated_at: ties
- * and repeats write nothing), the state record's envelope, and the deadlines
- * read from the table. Pure: no I/O, no clock of its own (now is given).
+ * and repeats write nothing), and the deadlines read from the table (the
+ * state record itself: record.h). Pure: no I/O, no clock of its own (now is given).
  *
  * Threads: none of its own; the caller serializes calls.
- * Ownership: pb_stable_new()/pb_stable_free(); pb_state_envelope() returns a
- * malloc'd buffer the caller frees. */
+ * Ownership: pb_stable_new()/pb_stable_free(). */
 #ifndef PB_STATE_TABLE_H
 #define PB_STATE_TABLE_H
 
@@ -16,9 +15,6 @@
 
 #include "pb.h"
 #include "telnyx_client.h"
-
-/* The CloudEvents type of a state record. */
-#define PB_STATE_TYPE "com.telnyx.portout.state"
 
 /* What the table keeps of one port-out resource. */
 typedef struct pb_portout_view {
@@ -70,12 +66,5 @@ void pb_stable_deadlines(pb_stable_t *t, int64_t now_us, int64_t threshold_us,
                          pb_stable_deadlines_t *out,
                          void (*crossed)(void *ctx, const pb_portout_view_t *v, int64_t age_us),
                          void *ctx);
-
-/* The state record's value: a CloudEvent (structured JSON) of type
- * PB_STATE_TYPE whose data is the resource, time its updated_at, subject
- * and partitionkey its id, causationid the event that caused the fetch
- * ("resync" for a resync). Returns NULL out of memory. */
-char *pb_state_envelope(json_object *resource, const pb_portout_view_t *v, const char *cause_id,
-                        const char *source, size_t *len);
 
 #endif

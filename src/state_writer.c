@@ -15,6 +15,7 @@
 #include "kafka_topics.h"
 #include "log.h"
 #include "privacy.h"
+#include "record.h"
 #include "state_table.h"
 #include "telnyx_client.h"
 
@@ -35,7 +36,17 @@
 struct pending {
         pb_idnode_t node;
         char cause[128];
+        /* The causing event record's trace context: the state record
+         * carries it on (record.h). */
+        char traceparent[PB_TRACEPARENT_LEN + 1];
+        char tracestate[PB_TRACESTATE_MAX + 1];
         char id[PB_TELNYX_ID_MAX + 1];
+};
+
+/* What caused a write: the event's id and trace context, or a resync. */
+struct cause {
+        const char *id;
+        const char *traceparent, *tracestate; /* may be NULL */
 };
 
 /* A state record produced, and its delivery report. */
@@ -104,10 +115,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 /* Produces the state record of resource (newer than the table holds). */
 static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t *v,
-                   const char *cause)
+                   const struct cause *cause)
 {
         size_t len;
-        char *env = pb_state_envelope(resource, v, cause, s->cfg->envelope_source, &len);
+        char *env = pb_record_state_value(resource, v->id, v->updated_at, cause->id,
+                                          s->cfg->envelope_source, &len);
         struct write *w = env ? calloc(1, sizeof(*w)) : NULL;
         if (w && s->nwrites == s->capwrites) {
                 size_t cap = s->capwrites ? s->capwrites * 2 : 64;
@@ -125,22 +137,12 @@ static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t
                 return PB_ERR;
         }
         w->v = *v;
-        char ceid[128];
-        snprintf(ceid, sizeof(ceid), "%s@%s", v->id, v->updated_at);
-        rd_kafka_headers_t *h = rd_kafka_headers_new(10);
-        const char *hv[][2] = {
-            {"content-type", "application/cloudevents+json; charset=UTF-8"},
-            {"ce_specversion", "1.0"},
-            {"ce_id", ceid},
-            {"ce_source", s->cfg->envelope_source},
-            {"ce_type", PB_STATE_TYPE},
-            {"ce_subject", v->id},
-            {"ce_time", v->updated_at},
-            {"ce_partitionkey", v->id},
-            {"ce_causationid", cause},
-        };
-        for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++)
-                rd_kafka_header_add(h, hv[i][0], -1, hv[i][1], -1);
+        pb_record_out_t rec;
+        pb_record_state(&rec, s->cfg->topic_state, s->cfg->envelope_source, v->id, v->updated_at,
+                        cause->id, cause->traceparent, cause->tracestate, env, len);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec.rec.headers_cnt);
+        for (size_t i = 0; i < rec.rec.headers_cnt; i++)
+                rd_kafka_header_add(h, rec.rec.headers[i].name, -1, rec.rec.headers[i].value, -1);
         rd_kafka_resp_err_t err = rd_kafka_producev(
             s->prod, RD_KAFKA_V_TOPIC(s->cfg->topic_state), RD_KAFKA_V_KEY(v->id, strlen(v->id)),
             RD_KAFKA_V_VALUE(env, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
@@ -193,7 +195,8 @@ static void skip_invalid(pb_state_t *s, const char *why)
  * SKIPPED (not a port-out's state: skipped, counted) or PB_ERR (a refused
  * produce). want_id: the port-out asked for (NULL: any, a resync's list). */
 #define SKIPPED 1
-static int offer(pb_state_t *s, json_object *resource, const char *want_id, const char *cause)
+static int offer(pb_state_t *s, json_object *resource, const char *want_id,
+                 const struct cause *cause)
 {
         pb_portout_view_t v;
         char err[PB_ERRSZ];
@@ -267,11 +270,11 @@ static int load_table(pb_state_t *s, char *errstr, size_t errsz)
 static int follow_events(pb_state_t *s, char *errstr, size_t errsz)
 {
         const pb_config_t *c = s->cfg;
-        const char *topics[PB_CONFIG_TOPICS];
-        pb_config_topics(c, topics);
+        const char *topics[PB_CONFIG_EVENT_TOPICS];
+        pb_config_event_topics(c, topics);
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
         int rc = 0;
-        for (size_t i = 0; i < PB_CONFIG_TOPICS - 1 && !rc; i++) { /* not the dead letters */
+        for (size_t i = 0; i < PB_CONFIG_EVENT_TOPICS && !rc; i++) {
                 int seen = 0; /* two event types may share a topic: assigned once */
                 for (size_t k = 0; k < i; k++)
                         seen |= !strcmp(topics[k], topics[i]);
@@ -380,11 +383,11 @@ static void take_record(pb_idmap_t *batch, const rd_kafka_message_t *m)
                 memcpy(p->id, id, m->key_len + 1);
                 pb_idmap_add(batch, &p->node);
         }
-        rd_kafka_headers_t *h = NULL;
-        const void *v;
-        size_t vl;
-        if (!rd_kafka_message_headers(m, &h) && !rd_kafka_header_get_last(h, "ce_id", &v, &vl))
-                snprintf(p->cause, sizeof(p->cause), "%.*s", (int)vl, (const char *)v);
+        pb_record_view_t rv;
+        pb_record_read_kafka(m, &rv);
+        snprintf(p->cause, sizeof(p->cause), "%s", rv.id);
+        snprintf(p->traceparent, sizeof(p->traceparent), "%s", rv.traceparent);
+        snprintf(p->tracestate, sizeof(p->tracestate), "%s", rv.tracestate);
 }
 
 static void keep_position(rd_kafka_topic_partition_list_t *pos, const rd_kafka_message_t *m)
@@ -445,7 +448,9 @@ static int write_batch(pb_state_t *s, pb_idmap_t *batch)
                                 skip_invalid(s, err);
                                 rcv = SKIPPED;
                         } else {
-                                rcv = offer(s, data, p->id, p->cause[0] ? p->cause : "unknown");
+                                struct cause c = {p->cause[0] ? p->cause : "unknown",
+                                                  p->traceparent, p->tracestate};
+                                rcv = offer(s, data, p->id, &c);
                         }
                         json_object_put(o);
                         if (rcv == PB_ERR) { /* a refused produce */
@@ -517,7 +522,8 @@ static int resync(pb_state_t *s)
                     json_object_is_type(data, json_type_array))
                         n = json_object_array_length(data);
                 for (size_t i = 0; i < n; i++)
-                        offer(s, json_object_array_get_idx(data, i), NULL, "resync");
+                        offer(s, json_object_array_get_idx(data, i), NULL,
+                              &(struct cause){"resync", NULL, NULL});
                 seen += n;
                 json_object_object_get_ex(o, "meta", &meta);
                 long pages = meta && json_object_object_get_ex(meta, "total_pages", &tp)

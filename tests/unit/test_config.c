@@ -59,9 +59,11 @@ static void test_defaults(void **state)
         pb_config_t *cfg = pb_config_load(NULL, tu_env_lookup, err, sizeof(err));
         assert_non_null(cfg);
         assert_string_equal(cfg->kafka_brokers, "127.0.0.1:9092");
-        assert_string_equal(cfg->topic_status_changed, "telnyx.portouts.status-changed");
-        assert_string_equal(cfg->topic_foc_date_changed, "telnyx.portouts.foc-date-changed");
-        assert_string_equal(cfg->topic_new_comment, "telnyx.portouts.new-comment");
+        assert_string_equal(cfg->topic_event[PB_ET_status_changed],
+                            "telnyx.portouts.status-changed");
+        assert_string_equal(cfg->topic_event[PB_ET_foc_date_changed],
+                            "telnyx.portouts.foc-date-changed");
+        assert_string_equal(cfg->topic_event[PB_ET_new_comment], "telnyx.portouts.new-comment");
         assert_string_equal(cfg->topic_other, "telnyx.portouts.other");
         assert_string_equal(cfg->topic_dead_letter, "telnyx.portouts.dlq");
         assert_int_equal(cfg->kafka_flush_timeout_ms, 30000);

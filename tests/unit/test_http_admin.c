@@ -75,7 +75,7 @@ static void test_probes(void **state)
         tm_cluster_t *c = tm_cluster_new();
         pb_config_t *cfg = tm_config(c, NULL, "admin = { address = \"127.0.0.1\"; port = 0; };\n");
         pb_metrics_t *m = pb_metrics_new();
-        pb_pipeline_opts_t o = {0, 0, NULL, 0, 0};
+        pb_pipeline_opts_t o = {0, 0, NULL, 0, 0, NULL};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, m, &o, NULL, err, sizeof(err));
         assert_non_null(pl);
         pb_admin_t *a = pb_admin_new(cfg, pl, m, err, sizeof(err));

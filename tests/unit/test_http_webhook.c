@@ -59,7 +59,7 @@ static struct fixture *fx_new(void)
                            " retry_after_s = 7; };\n"
                            "input = { max_event_bytes = 4096; };\n");
         f->metrics = pb_metrics_new();
-        pb_pipeline_opts_t o = {1000, 60000, NULL, 0, pb_webhook_record_timeout_ms(f->cfg)};
+        pb_pipeline_opts_t o = {1000, 60000, NULL, 0, pb_webhook_record_timeout_ms(f->cfg), NULL};
         f->pl = pb_pipeline_new(f->cfg, f->metrics, &o, NULL, err, sizeof(err));
         if (!f->pl)
                 fail_msg("pipeline: %s", err);

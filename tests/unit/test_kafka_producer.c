@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mockkafka.h"
 #include "pb.h"
+#include "publish.h"
 #include "testutil.h"
 
 #define MAX_RECS 4000
@@ -67,7 +68,8 @@ static struct fixture *fx_new_extra(const char *props, const char *extra)
         pthread_mutex_init(&f->lock, NULL);
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, props, extra);
-        f->p = pb_producer_new_opts(f->cfg, NULL, NULL, err, sizeof(err));
+        pb_producer_opts_t o = {0, pb_publish_redirect, f->cfg};
+        f->p = pb_producer_new_opts(f->cfg, &o, NULL, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
         return f;
@@ -86,7 +88,8 @@ static struct fixture *fx_new_deadline(int record_timeout_ms)
         pthread_mutex_init(&f->lock, NULL);
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, "\"message.timeout.ms=60000\"", NULL);
-        pb_producer_opts_t o = {record_timeout_ms};
+        pb_producer_opts_t o = {record_timeout_ms, pb_publish_redirect, NULL};
+        o.redirect_ctx = f->cfg;
         f->p = pb_producer_new_opts(f->cfg, &o, NULL, err, sizeof(err));
         if (!f->p)
                 fail_msg("producer: %s", err);
@@ -310,7 +313,8 @@ static void test_max_event_bytes_must_fit(void **state)
         pb_config_t *cfg =
             tm_config(c, "\"message.max.bytes=100000\"", "input = { max_event_bytes = 90000; };\n");
         char err[512];
-        pb_producer_t *p = pb_producer_new_opts(cfg, NULL, NULL, err, sizeof(err));
+        pb_producer_opts_t o = {0, pb_publish_redirect, cfg};
+        pb_producer_t *p = pb_producer_new_opts(cfg, &o, NULL, err, sizeof(err));
         assert_null(p);
         assert_non_null(strstr(err, "do not fit kafka message.max.bytes (100000)"));
         pb_config_free(cfg);
@@ -366,7 +370,8 @@ static void test_shutdown_reports_undelivered(void **state)
         f->p = NULL;
         assert_exactly_once(f, 0, 7, PB_FATE_FAILED);
         set_all_brokers(f, 1);
-        f->p = pb_producer_new_opts(f->cfg, NULL, NULL, NULL, 0);
+        pb_producer_opts_t o = {0, pb_publish_redirect, f->cfg};
+        f->p = pb_producer_new_opts(f->cfg, &o, NULL, NULL, 0);
         fx_free(f);
 }
 

@@ -49,7 +49,7 @@ static void on_item(void *opaque, const pb_item_result_t *r)
         pthread_mutex_unlock(&l->lock);
 }
 
-static void on_done(void *opaque, const pb_doc_result_t *r)
+static void on_done(void *opaque, pb_doc_result_t *r)
 {
         struct doc_log *l = opaque;
         pthread_mutex_lock(&l->lock);
@@ -105,7 +105,7 @@ static struct fixture *fx_new(const char *props, size_t dedupe, FILE *dry)
         char err[512];
         f->c = tm_cluster_new();
         f->cfg = tm_config(f->c, props, NULL);
-        pb_pipeline_opts_t o = {dedupe, 60000, dry, 0, 0};
+        pb_pipeline_opts_t o = {dedupe, 60000, dry, 0, 0, NULL};
         f->pl = pb_pipeline_new(f->cfg, NULL, &o, NULL, err, sizeof(err));
         if (!f->pl)
                 fail_msg("pipeline: %s", err);

@@ -118,7 +118,7 @@ static void test_poller_moves_the_checkpoint_file(void **state)
                  "\"%s/cp\"; };\n",
                  api.base, dir);
         pb_config_t *cfg = tm_config(c, NULL, extra);
-        pb_pipeline_opts_t po = {1000, 600000, NULL, 0, 0};
+        pb_pipeline_opts_t po = {1000, 600000, NULL, 0, 0, NULL};
         pb_pipeline_t *pl = pb_pipeline_new(cfg, NULL, &po, NULL, err, sizeof(err));
         assert_non_null(pl);
         pb_fail_t fail = 0;
@@ -142,9 +142,9 @@ static void test_poller_moves_the_checkpoint_file(void **state)
         pb_pipeline_close(pl, 2000);
         pb_poller_free(p);
         pb_pipeline_free(pl);
-        int64_t n = tm_topic_count(c, cfg->topic_status_changed) +
-                    tm_topic_count(c, cfg->topic_foc_date_changed) +
-                    tm_topic_count(c, cfg->topic_new_comment);
+        int64_t n = tm_topic_count(c, cfg->topic_event[PB_ET_status_changed]) +
+                    tm_topic_count(c, cfg->topic_event[PB_ET_foc_date_changed]) +
+                    tm_topic_count(c, cfg->topic_event[PB_ET_new_comment]);
         assert_int_equal(n, 9); /* every event once, however many polls ran */
         char path[128];
         snprintf(path, sizeof(path), "%s/cp", dir);

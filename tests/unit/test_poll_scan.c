@@ -44,7 +44,7 @@ static struct fixture *fx_new(const char *api_flags, const char *props)
         snprintf(extra, sizeof(extra),
                  "telnyx = { api_base = \"%s\"; page_size = 2; max_retries = 0; };\n", f->api.base);
         f->cfg = tm_config(f->c, props, extra);
-        pb_pipeline_opts_t o = {1000, 600000, NULL, 0, 0};
+        pb_pipeline_opts_t o = {1000, 600000, NULL, 0, 0, NULL};
         f->pl = pb_pipeline_new(f->cfg, NULL, &o, NULL, err, sizeof(err));
         if (!f->pl)
                 fail_msg("pipeline: %s", err);
@@ -69,9 +69,9 @@ static void fx_free(struct fixture *f)
 /* Records on the three event topics. */
 static int64_t published(struct fixture *f)
 {
-        return tm_topic_count(f->c, f->cfg->topic_status_changed) +
-               tm_topic_count(f->c, f->cfg->topic_foc_date_changed) +
-               tm_topic_count(f->c, f->cfg->topic_new_comment);
+        return tm_topic_count(f->c, f->cfg->topic_event[PB_ET_status_changed]) +
+               tm_topic_count(f->c, f->cfg->topic_event[PB_ET_foc_date_changed]) +
+               tm_topic_count(f->c, f->cfg->topic_event[PB_ET_new_comment]);
 }
 
 static pb_tx_rc_t scan(struct fixture *f, pb_scan_opts_t *o, pb_scan_result_t *r, char *err)

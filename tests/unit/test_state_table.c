@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "record.h"
 #include "state_table.h"
 #include "timefmt.h"
 
@@ -186,7 +187,8 @@ static void test_state_envelope(void **state)
         json_object *r = resource("po-9", "pending", "2026-03-01T10:00:00.5Z", "");
         pb_portout_view_t v = view_of(r);
         size_t len;
-        char *env = pb_state_envelope(r, &v, "ev-7", "https://api.telnyx.com/v2/portouts", &len);
+        char *env = pb_record_state_value(r, v.id, v.updated_at, "ev-7",
+                                          "https://api.telnyx.com/v2/portouts", &len);
         assert_non_null(env);
         assert_int_equal(strlen(env), len);
         json_object *e = json_tokener_parse(env);

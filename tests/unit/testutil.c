@@ -169,3 +169,47 @@ int tu_slack(void)
         int n = e ? atoi(e) : 1;
         return n > 0 ? n : 1;
 }
+
+/* Reads an open file from its start into a new NUL-terminated buffer. */
+static char *slurp_fd(int fd)
+{
+        off_t n = lseek(fd, 0, SEEK_END);
+        char *buf = malloc(n > 0 ? (size_t)n + 1 : 1);
+        assert_non_null(buf);
+        ssize_t got = n > 0 ? pread(fd, buf, (size_t)n, 0) : 0;
+        buf[got > 0 ? got : 0] = '\0';
+        return buf;
+}
+
+int tu_run_cmd(tu_cmd_fn *cmd, const char *config, const char *args, char **out, char **err)
+{
+        char line[1024], *argv[32], *save = NULL;
+        int argc = 0;
+        snprintf(line, sizeof(line), "%s", args);
+        for (char *a = strtok_r(line, " ", &save); a && argc < 31; a = strtok_r(NULL, " ", &save))
+                argv[argc++] = a;
+        argv[argc] = NULL;
+        pb_globals_t g = {config};
+        char o_tpl[] = "/tmp/pb-out-XXXXXX", e_tpl[] = "/tmp/pb-err-XXXXXX";
+        int o = mkstemp(o_tpl), e = mkstemp(e_tpl);
+        assert_true(o >= 0 && e >= 0);
+        unlink(o_tpl);
+        unlink(e_tpl);
+        fflush(stdout);
+        fflush(stderr);
+        int saved_o = dup(1), saved_e = dup(2);
+        dup2(o, 1);
+        dup2(e, 2);
+        int rc = cmd(&g, argc, argv);
+        fflush(stdout);
+        fflush(stderr);
+        dup2(saved_o, 1);
+        dup2(saved_e, 2);
+        close(saved_o);
+        close(saved_e);
+        *out = slurp_fd(o);
+        *err = slurp_fd(e);
+        close(o);
+        close(e);
+        return rc;
+}

@@ -38,4 +38,13 @@ void tu_fake_api_stop(tu_fake_api_t *f);
  * the answer's body (static, valid until the next call). */
 const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const char *body);
 
+#include "cmd.h"
+
+typedef int(tu_cmd_fn)(const pb_globals_t *g, int argc, char **argv);
+
+/* Runs a subcommand as main() would (-c config, may be NULL; args split at
+ * spaces, args[0] the command's name) with stdout and stderr captured into
+ * *out and *err (the caller frees them). Returns its exit code. */
+int tu_run_cmd(tu_cmd_fn *cmd, const char *config, const char *args, char **out, char **err);
+
 #endif
