@@ -60,6 +60,8 @@ static void check_rejected(const pb_norm_item_t *it, const pb_trace_t *tr)
         pb_record_out_clear(&o);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         pb_trace_t tr;

@@ -11,6 +11,8 @@
 
 #include "trace.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *in = malloc(size + 1);
