@@ -6,6 +6,8 @@
 #   bench/webhook.sh [SECONDS_PER_LEVEL]   (default 8)
 # PB_BENCH_BIN: the binary (default build/portout-bridge). PB_BENCH_CONF:
 # configuration appended (e.g. 'dedupe = { from_kafka = false; };').
+# PB_BENCH_TLS=1: the listener speaks TLS (a throwaway CA and certificate),
+# wrk keeps its connections alive as Telnyx's sender does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-8}
@@ -14,11 +16,17 @@ bash scripts/build.sh build >/dev/null
 B=$(bash scripts/kafka-local.sh start)
 W=$(mktemp -d); RUN=bench-wh-$(date +%s)
 PUB=$(node scripts/webhook-dev.js keygen "$W/keys")
+SCHEME=http TLSCONF=
+if [ "${PB_BENCH_TLS:-0}" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/tls.key" \
+    -out "$W/tls.pem" -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  SCHEME=https TLSCONF="tls_cert_file = \"$W/tls.pem\"; tls_key_file = \"$W/tls.key\";"
+fi
 cat > "$W/bench.conf" <<CONF
 log = { level = "warn"; };
 kafka = { brokers = "$B"; properties = ( ); }; # the bridge's producer defaults
 topics = { status_changed = "$RUN.sc"; foc_date_changed = "$RUN.foc"; new_comment = "$RUN.nc"; other = "$RUN.other"; dead_letter = "$RUN.dlq"; };
-webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; };
+webhook = { address = "127.0.0.1"; port = 18080; paths = "/hook"; ack_timeout_ms = 10000; max_connections = 256; $TLSCONF };
 admin = { address = "127.0.0.1"; port = 18081; };
 ${PB_BENCH_CONF:-}
 CONF
@@ -30,7 +38,7 @@ printf '%-12s %10s %9s %9s %9s %8s\n' connections req/s p50_ms p99_ms max_ms non
 for c in 1 16 64; do
   node bench/sign-requests.js "$W/keys/dev-private.pem" 200000 "$RUN-c$c" > "$W/reqs.tsv"
   t=$(( c < 2 ? 1 : 2 ))
-  wrk -t"$t" -c"$c" -d"${D}s" --latency -s bench/wrk-webhook.lua http://127.0.0.1:18080/hook -- "$W/reqs.tsv" "$t" > "$W/wrk.txt"
+  wrk -t"$t" -c"$c" -d"${D}s" --latency -s bench/wrk-webhook.lua $SCHEME://127.0.0.1:18080/hook -- "$W/reqs.tsv" "$t" > "$W/wrk.txt"
   python3 - "$c" "$W/wrk.txt" <<'PY'
 import re, sys
 c, t = sys.argv[1], open(sys.argv[2]).read()

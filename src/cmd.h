@@ -38,6 +38,9 @@ int pb_cmd_checkpoint(const pb_globals_t *g, int argc, char **argv);
 /* healthcheck [--ready]: ask the running bridge's admin listener. */
 int pb_cmd_healthcheck(const pb_globals_t *g, int argc, char **argv);
 
+/* reload: the running bridge reads its webhook certificate and key again. */
+int pb_cmd_reload(const pb_globals_t *g, int argc, char **argv);
+
 /* check-config [--example]: validate and print the effective configuration. */
 int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv);
 

@@ -4,12 +4,14 @@
 #include "cmd.h"
 #include "cmd_table.h"
 #include "config_doc.h"
+#include "http_tls.h"
 #include "kafka_acls.h"
 #include "kafka_check.h"
 #include "kafka_conf.h"
 #include "kafka_producer.h"
 #include "metrics.h"
 #include "pb.h"
+#include "timefmt.h"
 
 static const char usage[] =
     "Usage: portout-bridge [-c FILE] check-config [--example|--reference|--metrics|--commands]\n"
@@ -98,6 +100,19 @@ int pb_cmd_check_config(const pb_globals_t *g, int argc, char **argv)
         }
         pb_config_print(cfg, stdout);
         pb_kafka_conf_print(cfg, stdout);
+        if (cfg->webhook_enabled && cfg->webhook_tls_cert_file && *cfg->webhook_tls_cert_file) {
+                pb_tls_info_t ti;
+                if (pb_tls_check(cfg->webhook_tls_cert_file, cfg->webhook_tls_key_file, &ti, err,
+                                 sizeof(err)) == 0) {
+                        char exp[40];
+                        pb_time_format_us(ti.not_after * 1000000, exp, sizeof(exp));
+                        long days = (long)((ti.not_after - pb_now_ms() / 1000) / 86400);
+                        printf("# webhook TLS: %s; SANs %s; serial %s; %u certificate(s); expires "
+                               "%s (%ld days)%s\n",
+                               ti.subject, ti.sans[0] ? ti.sans : "none", ti.serial, ti.chain, exp,
+                               days, days < 14 ? " -- renew it" : "");
+                }
+        }
         fprintf(stdout, "# configuration OK\n");
         int rc = PB_EXIT_OK;
         if (kafka) {

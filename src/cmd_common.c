@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "http_tls.h"
 #include "http_verify.h"
 #include "kafka_producer.h"
 #include "log.h"
@@ -98,6 +99,18 @@ int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char 
                                                  "writable by this user",
                                                  d);
                 }
+        }
+        if (cfg->webhook_enabled) {
+                const char *c = cfg->webhook_tls_cert_file, *k = cfg->webhook_tls_key_file;
+                int hc = c && *c, hk = k && *k;
+                if (hc != hk)
+                        return pb_seterr(errstr, errsz,
+                                         "webhook.tls_cert_file and webhook.tls_key_file go "
+                                         "together: set both for TLS, neither for plain HTTP");
+                pb_tls_info_t info;
+                char e[PB_ERRSZ];
+                if (hc && pb_tls_check(c, k, &info, e, sizeof(e)))
+                        return pb_seterr(errstr, errsz, "webhook TLS: %s", e);
         }
         (void)warn; /* (an http:// api_base is warned about by the loader, for every command) */
         (void)ctx;

@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "http_admin.h"
+#include "http_tls.h"
 #include "http_verify.h"
 #include "http_webhook.h"
 #include "kafka_index.h"
@@ -19,6 +20,7 @@
 #include "sdnotify.h"
 #include "span_export.h"
 #include "state_writer.h"
+#include "timefmt.h"
 
 /* systemd's watchdog, honestly: it is pinged only while the producer's poll
  * thread (every delivery report goes through it) keeps turning. A stuck
@@ -99,8 +101,10 @@ static const char usage[] =
     "that only moves past delivered events. GET /healthz, /readyz and /metrics\n"
     "are served on the admin listener (admin.address, admin.port).\n"
     "\n"
-    "SIGTERM, SIGINT or SIGHUP: stop accepting (new requests get 503), give in-flight\n"
-    "events up to kafka.flush_timeout_ms to reach Kafka, then stop.\n"
+    "SIGTERM or SIGINT: stop accepting (new requests get 503), give in-flight\n"
+    "events up to kafka.flush_timeout_ms to reach Kafka, then stop. SIGHUP (or\n"
+    "`portout-bridge reload`): read webhook.tls_cert_file and tls_key_file again;\n"
+    "new handshakes use the new pair, open connections keep theirs.\n"
     "\n"
     "Exit 0 after a clean stop; 75 if some event was still undelivered when it\n"
     "stopped (its webhook was answered 503: Telnyx re-sends it; a polled one is\n"
@@ -153,6 +157,7 @@ struct run {
         pb_poller_t *poller;
         pb_state_t *state;
         pb_span_export_t *spans;
+        pb_tls_t *tls; /* webhook TLS, NULL: plain HTTP */
 };
 
 /* Prints why a part did not start; returns its exit code. */
@@ -160,6 +165,45 @@ static int start_failed(int code, const char *what, const char *err)
 {
         fprintf(stderr, PB_NAME ": %s%s%s\n", what, *what ? ": " : "", err);
         return code;
+}
+
+/* The certificate's expiry, as a metric (the alert's input). */
+static void tls_gauge(struct run *r)
+{
+        pb_tls_info_t ti;
+        pb_tls_info(r->tls, &ti);
+        pb_metrics_set(r->metrics, "portout_bridge_tls_certificate_expiry_timestamp_seconds", NULL,
+                       ti.not_after);
+}
+
+/* Reads the webhook's certificate and key again (SIGHUP, POST /-/reload):
+ * new handshakes get the new pair; on failure the old one stays. */
+static int reload(void *ctx, char *msg, size_t msgsz)
+{
+        struct run *r = ctx;
+        if (!r->tls) {
+                snprintf(msg, msgsz, "nothing to reload: the webhook listener has no TLS");
+                pb_info("reload: %s", msg);
+                return 0;
+        }
+        char err[PB_ERRSZ];
+        if (pb_tls_reload(r->tls, err, sizeof(err))) {
+                pb_metrics_add(r->metrics, "portout_bridge_tls_reloads_total", "outcome=\"failed\"",
+                               1);
+                snprintf(msg, msgsz, "the old certificate stays: %s", err);
+                pb_warn("reload: %s", msg);
+                return 1;
+        }
+        pb_metrics_add(r->metrics, "portout_bridge_tls_reloads_total", "outcome=\"ok\"", 1);
+        tls_gauge(r);
+        pb_tls_info_t ti;
+        pb_tls_info(r->tls, &ti);
+        char exp[40];
+        pb_time_format_us(ti.not_after * 1000000, exp, sizeof(exp));
+        snprintf(msg, msgsz, "webhook certificate %s (serial %s), expires %s", ti.subject,
+                 ti.serial, exp);
+        pb_info("reload: %s", msg);
+        return 0;
 }
 
 /* Starts every part. Returns PB_EXIT_OK, or the exit code of the first part
@@ -215,6 +259,19 @@ static int run_start(struct run *r)
                 if (!r->admin)
                         return start_failed(PB_EXIT_UNAVAILABLE, "", err);
         }
+        if (cfg->webhook_enabled && cfg->webhook_tls_cert_file && *cfg->webhook_tls_cert_file) {
+                r->tls = pb_tls_new(cfg->webhook_tls_cert_file, cfg->webhook_tls_key_file, err,
+                                    sizeof(err));
+                if (!r->tls)
+                        return start_failed(PB_EXIT_CONFIG, "configuration error: webhook TLS",
+                                            err);
+                pb_metrics_add(r->metrics, "portout_bridge_tls_reloads_total", "outcome=\"ok\"", 0);
+                pb_metrics_add(r->metrics, "portout_bridge_tls_reloads_total", "outcome=\"failed\"",
+                               0);
+                tls_gauge(r);
+        }
+        if (r->admin)
+                pb_admin_set_reload(r->admin, reload, r);
         if (cfg->webhook_enabled) {
                 r->web = pb_webhook_new(cfg, r->pl, r->metrics, r->verifier, err, sizeof(err));
                 if (!r->web)
@@ -260,6 +317,17 @@ static void run_announce(const struct run *r)
                         cfg->webhook_address, pb_webhook_port(r->web), cfg->webhook_paths,
                         r->verifier ? pb_verifier_key_count(r->verifier) : 0,
                         r->verifier ? "checked" : "NOT CHECKED", cfg->kafka_brokers);
+        if (r->web && r->tls) {
+                pb_tls_info_t ti;
+                pb_tls_info(r->tls, &ti);
+                char exp[40];
+                pb_time_format_us(ti.not_after * 1000000, exp, sizeof(exp));
+                pb_info("webhook TLS (1.2, 1.3): %s, SANs %s, serial %s, expires %s", ti.subject,
+                        ti.sans[0] ? ti.sans : "none", ti.serial, exp);
+        } else if (r->web) {
+                pb_info("webhook listener speaks plain HTTP: put it behind a TLS-terminating proxy "
+                        "(or set webhook.tls_cert_file and webhook.tls_key_file)");
+        }
         char api[1024];
         pb_url_redact(cfg->telnyx_api_base, api, sizeof(api));
         if (r->poller && cfg->telnyx_checkpoint_store == PB_CHECKPOINT_KAFKA)
@@ -278,10 +346,7 @@ static void run_announce(const struct run *r)
 static int run_stop(struct run *r, int sig)
 {
         pb_info("%s: stopping: no new requests; up to %lld ms for in-flight events",
-                sig == SIGTERM  ? "SIGTERM"
-                : sig == SIGHUP ? "SIGHUP"
-                                : "SIGINT",
-                (long long)r->cfg->kafka_flush_timeout_ms);
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)r->cfg->kafka_flush_timeout_ms);
         pb_sd_notify("STOPPING=1\nSTATUS=stopping: settling in-flight events");
         pb_admin_set_stopping(r->admin);
         if (r->web)
@@ -308,6 +373,7 @@ static void run_free(struct run *r)
         pb_span_export_free(r->spans, 2000); /* after the pipeline: its last spans */
         pb_metrics_free(r->metrics);
         pb_verifier_free(r->verifier);
+        pb_tls_free(r->tls); /* after the listener: no handshake is left */
         pb_config_free(r->cfg);
 }
 
@@ -320,15 +386,21 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 return PB_EXIT_USAGE;
         }
         /* Signals are taken synchronously by sigwait(): block them before any
-         * thread exists so every thread inherits the mask. SIGHUP (a closed
-         * terminal, a careless `kill -HUP`) drains like SIGTERM instead of
-         * killing the process with events in flight. */
+         * thread exists so every thread inherits the mask. SIGHUP reloads the
+         * webhook's certificate (nothing else: a closed terminal no longer
+         * stops the bridge). */
         sigset_t sigs;
         sigemptyset(&sigs);
         sigaddset(&sigs, SIGTERM);
         sigaddset(&sigs, SIGINT);
         sigaddset(&sigs, SIGHUP);
         pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+        /* An ignored signal is discarded, never pending: sigwait() would
+         * not see it. A parent may have left them ignored (nohup, a
+         * script's background job): they are ours to take. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_IGN);
 
         struct run r = {.cfg = pb_cmd_load_config(g)};
@@ -340,7 +412,13 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 pb_sd_notify("READY=1\nSTATUS=serving");
                 struct watchdog *wd = watchdog_start(r.pl);
                 int sig = 0;
-                sigwait(&sigs, &sig);
+                for (;;) {
+                        sigwait(&sigs, &sig);
+                        if (sig != SIGHUP)
+                                break;
+                        char msg[PB_ERRSZ];
+                        reload(&r, msg, sizeof(msg)); /* it logs what it did */
+                }
                 rc = run_stop(&r, sig);
                 watchdog_stop(wd);
         }

@@ -41,6 +41,11 @@ const pb_command_t pb_commands[] = {
      "asks the running bridge's admin listener (the container's `HEALTHCHECK`; exit 0 healthy, 1 "
      "not)",
      pb_cmd_healthcheck},
+    {"reload", "", "reload the webhook's TLS certificate and key (as SIGHUP)",
+     "asks the running bridge to read `webhook.tls_cert_file` and `webhook.tls_key_file` again "
+     "(as SIGHUP, or the systemd unit's `systemctl reload`): new handshakes use the new pair, open "
+     "connections keep theirs; a pair that does not load or match is refused, the old one stays",
+     pb_cmd_reload},
     {"checkpoint", "", "print the poll checkpoint (file or Kafka)",
      "prints the poll checkpoint (its time, and the store: the file, or the Kafka group) that "
      "polling resumes from; exit 1 if there is none yet",

@@ -191,6 +191,18 @@ const struct pb_option pb_options[] = {
     {"webhook.port", OPT_INT, OFF(webhook_port), 0, "8080", 0, 65535, NULL, NULL,
      "\"${PORTOUT_BRIDGE_PORT:-8080}\"",
      "TCP port of the webhook listener (0: any free port, logged at start)."},
+    {"webhook.tls_cert_file", OPT_STR, OFF(webhook_tls_cert_file), 0, NULL, 0, 0, NULL, NULL,
+     "\"/etc/portout-bridge/tls/fullchain.pem\"",
+     "Optional: TLS on the webhook listener itself (Telnyx needs a valid certificate for\n"
+     "an https webhook URL). A PEM file: the certificate, then its chain. With\n"
+     "webhook.tls_key_file set too, the listener speaks TLS 1.2 and 1.3 only.\n"
+     "Unset: plain HTTP, behind a TLS-terminating proxy or ingress. SIGHUP (or\n"
+     "`portout-bridge reload`) reads both files again without a restart."},
+    {"webhook.tls_key_file", OPT_STR, OFF(webhook_tls_key_file), 0, NULL, 0, 0, NULL, NULL,
+     "\"/etc/portout-bridge/tls/privkey.pem\"",
+     "The private key of webhook.tls_cert_file's certificate (PEM); a secret: a\n"
+     "regular file, read bounded, wiped after use, never printed. check-config\n"
+     "refuses a key that is not the certificate's."},
     {"webhook.paths", OPT_STR, OFF(webhook_paths), 0, "/webhooks/telnyx/portouts", 0, 0, NULL, NULL,
      NULL,
      "Comma-separated URL paths that accept Telnyx webhook POSTs; all feed the\n"

@@ -17,6 +17,8 @@ struct pb_admin {
         pb_httpd_t *http;
         pthread_mutex_t lock;
         int stopping;
+        pb_admin_reload_fn *reload; /* POST /-/reload; NULL: 404 */
+        void *reload_ctx;
 };
 
 static void answer_text(pb_http_req_t *req, unsigned code, const char *type, const char *body)
@@ -60,6 +62,24 @@ static void on_request(void *app, pb_http_req_t *req)
 {
         pb_admin_t *a = app;
         const char *path = pb_http_req_path(req);
+        if (strcmp(path, "/-/reload") == 0 && a->reload) {
+                if (strcmp(pb_http_req_method(req), "POST") != 0) {
+                        pb_http_answer(req, 405, "application/json",
+                                       "{\"error\":\"method_not_allowed\"}", 30, 0, "POST");
+                        return;
+                }
+                char msg[PB_ERRSZ];
+                int rc = a->reload(a->reload_ctx, msg, sizeof(msg));
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "status",
+                                       json_object_new_string(rc == 0 ? "reloaded" : "refused"));
+                json_object_object_add(o, "message", json_object_new_string(msg));
+                answer_text(req, rc == 0 ? 200 : 409, "application/json",
+                            json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(o);
+                return;
+        }
         if (strcmp(pb_http_req_method(req), "GET") != 0 &&
             strcmp(pb_http_req_method(req), "HEAD") != 0) {
                 pb_http_answer(req, 405, "application/json", "{\"error\":\"method_not_allowed\"}",
@@ -165,6 +185,12 @@ void pb_admin_set_index(pb_admin_t *a, pb_index_t *ix, int64_t max_view_age_ms)
                 return;
         a->index = ix;
         a->max_view_age_ms = max_view_age_ms;
+}
+
+void pb_admin_set_reload(pb_admin_t *a, pb_admin_reload_fn *fn, void *ctx)
+{
+        a->reload = fn;
+        a->reload_ctx = ctx;
 }
 
 void pb_admin_set_stopping(pb_admin_t *a)

@@ -29,6 +29,13 @@ typedef struct pb_admin pb_admin_t;
 pb_admin_t *pb_admin_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics_t *metrics,
                          char *errstr, size_t errsz);
 
+/* What POST /-/reload does (set before traffic): 0 with msg (done), or
+ * nonzero with msg (refused: answered 409). */
+typedef int(pb_admin_reload_fn)(void *ctx, char *msg, size_t msgsz);
+
+/* Serves POST /-/reload with fn (`portout-bridge reload`). */
+void pb_admin_set_reload(pb_admin_t *a, pb_admin_reload_fn *fn, void *ctx);
+
 /* From now on /readyz answers 503 (shutting down). */
 void pb_admin_set_stopping(pb_admin_t *a);
 

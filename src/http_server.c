@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_tls.h"
 #include "log.h"
 #include "pb.h"
 
@@ -26,6 +27,8 @@ struct conn {
         int eof_scans;    /* deadline scans in a row that found the client's write side shut */
         int proven;       /* a request on it was authentic (pb_http_req_trust) */
         int busy;         /* its request was handed over and is not answered yet */
+        int tls;          /* a TLS connection: nothing is written to its socket from outside
+                           * libmicrohttpd's session (a cut closes it without the answer) */
         struct pb_http_req *req; /* the request being read or answered on it */
         int64_t cut_ms;
         char addr[64];
@@ -255,7 +258,7 @@ static void cut_conn_locked(struct conn *c, const char *answer, size_t len)
 {
         if (!c || c->fd < 0 || c->cut)
                 return;
-        if (answer) {
+        if (answer && !c->tls) {
                 ssize_t w = send(c->fd, answer, len, MSG_DONTWAIT | MSG_NOSIGNAL);
                 (void)w;
                 shutdown(c->fd, SHUT_WR);
@@ -815,6 +818,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
                                           c->addr, sizeof(c->addr));
                 }
                 c->reading = 1;
+                c->tls = h->o.tls;
                 c->since_ms = c->opened_ms = pb_mono_ms();
                 pthread_mutex_lock(&h->lock);
                 c->next = h->conns;
@@ -906,7 +910,8 @@ static void cut_slow_locked(pb_httpd_t *h, int64_t now)
                 c->eof_scans = 0;
                 if (now - c->since_ms < (int64_t)h->o.request_timeout_ms)
                         continue;
-                if (!c->uri_seen) { /* idle between requests: close quietly */
+                if (!c->uri_seen || c->tls) { /* idle (or a handshake): close quietly; over
+                                               * TLS a 408 cannot be written from here */
                         c->cut = 2;
                         shutdown(c->fd, SHUT_RDWR);
                         continue;
@@ -1030,7 +1035,7 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
                 pb_seterr(errstr, errsz, "\"%s\" is not an IPv4 or IPv6 address", opts->address);
                 goto fail;
         }
-        struct MHD_OptionItem mo[16];
+        struct MHD_OptionItem mo[20];
         int n = 0;
 #define OPT(o, v, p) (mo[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
         /* the logger first, or libmicrohttpd prints early errors itself */
@@ -1062,6 +1067,13 @@ pb_httpd_t *pb_httpd_new(const pb_httpd_opts_t *opts, char *errstr, size_t errsz
          * wait out TIME_WAIT.) */
         if (opts->reuse_port)
                 OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+        if (opts->tls) {
+                /* The pair comes from http_tls.c's callback at each handshake,
+                 * so a reload needs no restart. */
+                flags |= MHD_USE_TLS;
+                OPT(MHD_OPTION_HTTPS_CERT_CALLBACK, 0, pb_tls_cert_callback());
+                OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)pb_tls_priorities());
+        }
         OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
         h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, mo,

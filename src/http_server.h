@@ -67,6 +67,11 @@ typedef struct pb_httpd_opts {
         size_t unverified_budget;
         int busy_retry_after_s;
         int reuse_port;
+        /* TLS only, with the pair http_tls.c serves (pb_tls_new() first).
+         * A handshake counts against request_timeout_ms; a connection cut
+         * for time or room is closed without an answer (none can be written
+         * outside the TLS session). */
+        int tls;
         pb_http_fn *on_headers; /* may be NULL */
         pb_http_fn *on_request;
         unsigned answer_timeout_ms; /* 0: the application always answers */

@@ -383,6 +383,7 @@ pb_webhook_t *pb_webhook_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metri
             .unverified_budget = (size_t)cfg->webhook_unverified_budget_bytes,
             .busy_retry_after_s = (int)cfg->webhook_retry_after_s,
             .reuse_port = cfg->webhook_reuse_port,
+            .tls = cfg->webhook_tls_cert_file && *cfg->webhook_tls_cert_file,
             .on_headers = on_headers,
             .on_request = on_request,
             .answer_timeout_ms = (unsigned)cfg->webhook_ack_timeout_ms,

@@ -105,6 +105,12 @@ static const struct family families[] = {
      "Event spans for the OTLP collector (tracing.otlp_endpoint), by outcome (exported: the "
      "collector took them; dropped: the queue was full, or the collector was down, slow or "
      "refused them)."},
+    {"portout_bridge_tls_certificate_expiry_timestamp_seconds", "gauge", "",
+     "With webhook TLS: when the certificate the listener serves expires (Unix seconds); "
+     "alert well before (deploy/monitoring/alerts.yaml: 14 days)."},
+    {"portout_bridge_tls_reloads_total", "counter", "outcome",
+     "Reloads of the webhook's certificate and key (SIGHUP, POST /-/reload), by outcome (ok; "
+     "failed: the files did not load or did not match, the old pair stays)."},
     {"portout_bridge_ack_seconds", "histogram", "le",
      "Time from a webhook request's arrival to its answer being decided."},
 };

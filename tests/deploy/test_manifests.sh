@@ -40,6 +40,8 @@ KAFKA_BROKERS=kafka:9092 TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaa
 pass "deploy/kubernetes: every manifest and the rendered Kustomize base validate (--strict), the ConfigMap's configuration passes check-config"
 
 promtool check rules deploy/monitoring/alerts.yaml > "$WORK/promtool.txt" || { cat "$WORK/promtool.txt"; fail "promtool"; }
+# The certificate rules fire on the series the bridge exports, and only then.
+promtool test rules tests/deploy/alerts_test.yaml > "$WORK/promtest.txt" 2>&1 || { cat "$WORK/promtest.txt"; fail "promtool test rules"; }
 "$PB_BIN" check-config --metrics | sed -n 's/^| `\([a-z_]*\)`.*/\1/p' > "$WORK/metrics"
 python3 - deploy/monitoring/alerts.yaml deploy/monitoring/dashboard.json "$WORK/metrics" <<'PY' || fail "unknown metrics"
 import json, re, sys

@@ -1,5 +1,5 @@
-/* cmd_healthcheck.c: which URL it asks, and what it says when nobody is
- * there. */
+/* cmd_healthcheck.c (healthcheck and reload): which URL each asks, and what
+ * it says when nobody is there. The reload itself is integration.tls's. */
 #include "cmdtest.h"
 
 static void test_arguments_and_answers(void **state)
@@ -24,10 +24,27 @@ static void test_arguments_and_answers(void **state)
         FREE_IO();
 }
 
+static void test_reload(void **state)
+{
+        (void)state;
+        char *out, *err;
+        RUN(PB_EXIT_USAGE, pb_cmd_reload, NULL, "reload now");
+        assert_has(err, "reload: unexpected argument now");
+        FREE_IO();
+        RUN(0, pb_cmd_reload, NULL, "reload --help");
+        assert_has(out, "Usage: portout-bridge [-c FILE] reload");
+        FREE_IO();
+        const char *c = tu_write_temp("admin = { address = \"127.0.0.1\"; port = 1; };\n");
+        RUN(1, pb_cmd_reload, c, "reload");
+        assert_has(err, "reload: http://127.0.0.1:1/-/reload: ");
+        FREE_IO();
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_arguments_and_answers),
+            cmocka_unit_test(test_reload),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
