@@ -48,7 +48,8 @@ static const struct family families[] = {
      "Events created since start that a poll delivered because no webhook had "
      "(with webhooks on: the measure of webhook delivery health)."},
     {"portout_bridge_poll_last_success_timestamp_seconds", "gauge", "",
-     "When the last poll completed (Unix seconds, host clock)."},
+     "When the last poll completed (Unix seconds, host clock); 0 until the first (a follower that "
+     "was never elected)."},
     {"portout_bridge_poll_errors_total", "counter", "reason",
      "Polls that could not complete, by reason (api, checkpoint)."},
     {"portout_bridge_poll_leader", "gauge", "",

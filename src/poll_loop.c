@@ -335,6 +335,9 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
                 for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
                         pb_metrics_add(metrics, "portout_bridge_poll_events_total", outcomes[i], 0);
                 pb_metrics_add(metrics, "portout_bridge_poll_missed_by_webhook_total", NULL, 0);
+                /* 0: no successful poll yet (a follower's, until elected). */
+                pb_metrics_set(metrics, "portout_bridge_poll_last_success_timestamp_seconds", NULL,
+                               0);
         }
         pthread_mutex_init(&p->lock, NULL);
         pb_cond_init(&p->cond);

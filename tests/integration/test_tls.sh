@@ -12,7 +12,7 @@
 #   - 1,000 sockets that send nothing and 200 half ClientHellos: a signed
 #     webhook still gets 200 within 2 s, /healthz within 1 s.
 source "$(dirname "$0")/lib.sh"
-trap 'trap - ERR; stop_bridge || true; kill ${LOOP_PID:-} ${HOLD_PID:-} ${HALF_PID:-} 2>/dev/null; work_done' EXIT
+trap 'trap - ERR; stop_bridge || true; kill ${LOOP_PID:-} ${HOLD_PID:-} ${HALF_PID:-} 2>/dev/null || true; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 T=$WORK/tls; mkdir -p "$T"

@@ -13,7 +13,7 @@
 #   - an authentic but unusable webhook: its dead letter carries the trace;
 #   - tracing.propagate = false: no trace header at all.
 source "$(dirname "$0")/lib.sh"
-trap 'trap - ERR; stop_bridge || true; kill ${RECV_PID:-} 2>/dev/null; work_done' EXIT
+trap 'trap - ERR; stop_bridge || true; kill ${RECV_PID:-} 2>/dev/null || true; work_done' EXIT
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 write_config
