@@ -5,7 +5,7 @@
 # traceparent header on every record: the default) and exporting (spans to
 # an OTLP/HTTP sink on loopback, bench/otlp_sink.py), alternated in one
 # session, ROUNDS times.
-#   bench/tracing.sh [EVENTS] [ROUNDS] [WEBHOOK_SECONDS]   (200000, 2, 6)
+#   bench/tracing.sh [EVENTS] [ROUNDS] [WEBHOOK_SECONDS]   (200000, 2, 6; 0: replay only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-200000}; ROUNDS=${2:-2}; WS=${3:-6}
@@ -17,7 +17,7 @@ B=$(bash scripts/kafka-local.sh start)
 W=$(mktemp -d)
 python3 bench/otlp_sink.py "$W/sink.port" > "$W/sink.out" &
 SINK=$!
-trap 'kill $SINK 2>/dev/null; rm -rf "$W"' EXIT
+trap 'kill $SINK 2>/dev/null || true; rm -rf "$W"' EXIT
 for _ in $(seq 1 50); do [ -s "$W/sink.port" ] && break; sleep 0.1; done
 OTLP="http://127.0.0.1:$(cat "$W/sink.port")"
 
@@ -61,6 +61,11 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 echo
+echo "the trace's own work per event, apart from the machine's noise (bench/trace_cost.c):"
+cmake --build build --target bench_trace_cost >/dev/null
+./build/bench_trace_cost 1000000 5
+[ "$WS" = 0 ] && exit 0 # replay only
+echo
 echo "signed webhooks (bench/webhook.sh, ${WS} s at 1, 16 and 64 connections), round by round:"
 for r in $(seq 1 "$ROUNDS"); do
   for m in off on export; do
@@ -73,5 +78,5 @@ for r in $(seq 1 "$ROUNDS"); do
     PB_BENCH_CONF="$c" bash bench/webhook.sh "$WS" | grep -E '^(1|16|64) |bridge CPU'
   done
 done
-kill -TERM $SINK; wait $SINK 2>/dev/null || true
+kill -TERM $SINK 2>/dev/null || true; wait $SINK 2>/dev/null || true
 echo "spans the sink received: $(cat "$W/sink.out")"
