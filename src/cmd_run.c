@@ -412,12 +412,33 @@ int pb_cmd_run(const pb_globals_t *g, int argc, char **argv)
                 pb_sd_notify("READY=1\nSTATUS=serving");
                 struct watchdog *wd = watchdog_start(r.pl);
                 int sig = 0;
+                int64_t watch_ms = r.tls ? r.cfg->webhook_tls_watch_s * 1000 : 0;
+                int64_t next_look = pb_mono_ms() + watch_ms;
                 for (;;) {
-                        sigwait(&sigs, &sig);
+                        char msg[PB_ERRSZ];
+                        if (!watch_ms) {
+                                sigwait(&sigs, &sig);
+                        } else {
+                                /* A second at a time: the files are looked at
+                                 * every webhook.tls_watch_s. */
+                                struct timespec one = {1, 0};
+                                sig = sigtimedwait(&sigs, NULL, &one);
+                                if (sig < 0 && pb_mono_ms() >= next_look) {
+                                        next_look = pb_mono_ms() + watch_ms;
+                                        if (pb_tls_changed(r.tls)) {
+                                                pb_info("reload: the certificate or key file "
+                                                        "changed");
+                                                reload(&r, msg, sizeof(msg));
+                                        }
+                                }
+                                if (sig < 0)
+                                        continue;
+                        }
                         if (sig != SIGHUP)
                                 break;
-                        char msg[PB_ERRSZ];
-                        reload(&r, msg, sizeof(msg)); /* it logs what it did */
+                        if (r.tls)
+                                pb_tls_changed(r.tls); /* seen: the watch does not reload again */
+                        reload(&r, msg, sizeof(msg));  /* it logs what it did */
                 }
                 rc = run_stop(&r, sig);
                 watchdog_stop(wd);

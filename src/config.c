@@ -203,6 +203,10 @@ const struct pb_option pb_options[] = {
      "The private key of webhook.tls_cert_file's certificate (PEM); a secret: a\n"
      "regular file, read bounded, wiped after use, never printed. check-config\n"
      "refuses a key that is not the certificate's."},
+    {"webhook.tls_watch_s", OPT_INT, OFF(webhook_tls_watch_s), 0, "60", 0, 86400, NULL, NULL, NULL,
+     "With webhook TLS: every this many seconds, whether either file changed (a\n"
+     "renewal, a Kubernetes Secret updated in place); if so, a reload as SIGHUP does.\n"
+     "0: only SIGHUP and `portout-bridge reload`."},
     {"webhook.paths", OPT_STR, OFF(webhook_paths), 0, "/webhooks/telnyx/portouts", 0, 0, NULL, NULL,
      NULL,
      "Comma-separated URL paths that accept Telnyx webhook POSTs; all feed the\n"

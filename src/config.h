@@ -95,6 +95,7 @@ typedef struct pb_config {
         int webhook_enabled;
         char *webhook_address;
         char *webhook_tls_cert_file, *webhook_tls_key_file; /* NULL: plain HTTP */
+        int64_t webhook_tls_watch_s;
         int64_t webhook_port;
         char *webhook_paths; /* comma-separated */
         char *webhook_public_key_file;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pb.h"
 
@@ -30,8 +31,17 @@ struct pair {
         struct pair *next; /* retired list */
 };
 
+/* What stat() says of a file: a change of any is a new file. */
+struct seen {
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+};
+
 struct pb_tls {
         char *cert_file, *key_file;
+        struct seen seen[2]; /* the files as last looked at (pb_tls_changed) */
         pthread_mutex_t lock;
         struct pair *cur;
         struct pair *retired;
@@ -225,6 +235,28 @@ const char *pb_tls_priorities(void)
         return priorities;
 }
 
+static void look(const char *path, struct seen *out)
+{
+        struct stat st;
+        memset(out, 0, sizeof(*out));
+        if (stat(path, &st) == 0) {
+                out->dev = st.st_dev;
+                out->ino = st.st_ino;
+                out->size = st.st_size;
+                out->mtime = st.st_mtim;
+        }
+}
+
+int pb_tls_changed(pb_tls_t *t)
+{
+        struct seen now[2];
+        look(t->cert_file, &now[0]);
+        look(t->key_file, &now[1]);
+        int changed = memcmp(now, t->seen, sizeof(now)) != 0;
+        memcpy(t->seen, now, sizeof(now));
+        return changed;
+}
+
 pb_tls_t *pb_tls_new(const char *cert_file, const char *key_file, char *errstr, size_t errsz)
 {
         if (sodium_init() < 0)
@@ -238,6 +270,7 @@ pb_tls_t *pb_tls_new(const char *cert_file, const char *key_file, char *errstr, 
                 return pb_seterr(errstr, errsz, "out of memory"), NULL;
         }
         pthread_mutex_init(&t->lock, NULL);
+        pb_tls_changed(t); /* the files as loaded */
         t->cur = load(cert_file, key_file, errstr, errsz);
         if (!t->cur) {
                 pb_tls_free(t);

@@ -46,6 +46,11 @@ pb_tls_t *pb_tls_new(const char *cert_file, const char *key_file, char *errstr, 
  * errstr: the old pair stays. */
 int pb_tls_reload(pb_tls_t *t, char *errstr, size_t errsz);
 
+/* 1 if either file is not what it was when last looked at (another inode,
+ * size or modification time: a renewal, a Kubernetes Secret's swap), 0 if
+ * not; looks again each call. For webhook.tls_watch_s. */
+int pb_tls_changed(pb_tls_t *t);
+
 /* The pair now served. */
 void pb_tls_info(pb_tls_t *t, pb_tls_info_t *out);
 

@@ -162,3 +162,23 @@ echo "signed webhook: $code in $((t1 - t0)) ms; /healthz: $hz in $((h1 - h0)) ms
 pass "1,000 silent sockets and 200 half ClientHellos: a signed webhook 200 in $((t1 - t0)) ms, /healthz in $((h1 - h0)) ms"
 stop_bridge
 check_sanitizers "$WORK/bridge.log"
+
+# The files watched (webhook.tls_watch_s): replaced in place, as a
+# Kubernetes Secret or a renewal replaces them, they are reloaded without a
+# signal; a broken pair is refused once, not again every second.
+install_pair 1
+sed -i 's/tls_key_file = "\([^"]*\)";/tls_key_file = "\1"; tls_watch_s = 1;/' "$WORK/bridge.conf"
+start_bridge "$WORK/bridge.conf" "$WORK/watch.log"
+PORT=${BASE##*:}
+[ "$(serial)" = 03E9 ] || fail "serial at start: $(serial)"
+install_pair 2
+wait_for 10 "the changed files reloaded" bash -c "[ \"\$(echo | openssl s_client -connect 127.0.0.1:$PORT 2>/dev/null | openssl x509 -noout -serial 2>/dev/null)\" = serial=03EA ]"
+grep 'reload: the certificate or key file changed' "$WORK/watch.log" >/dev/null || fail "no line for the change"
+cp "$T/s1.key" "$T/key.pem" # broken: the key of the other certificate
+wait_for 10 "the broken change refused" bash -c "[ \"\$(curl -s $ADMIN/metrics | sed -n 's/^portout_bridge_tls_reloads_total{outcome=\"failed\"} //p')\" = 1 ]"
+sleep 3
+[ "$(metric "$ADMIN" portout_bridge_tls_reloads_total 'outcome="failed"')" = 1 ] || fail "a broken pair was retried"
+[ "$(serial)" = 03EA ] || fail "the old pair was not kept: $(serial)"
+pass "webhook.tls_watch_s: files replaced in place reloaded without a signal; a broken pair refused once"
+stop_bridge
+check_sanitizers "$WORK/watch.log"

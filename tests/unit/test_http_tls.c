@@ -119,6 +119,15 @@ static void test_reload_keeps_the_old_pair(void **state)
         assert_int_equal(pb_tls_reload(t, err, sizeof(err)), 0);
         pb_tls_info(t, &ti);
         assert_string_equal(ti.serial, "03ea");
+        /* The watch: the files replaced above are seen once; then unchanged
+         * files are unchanged, and replaced ones seen once again. */
+        assert_int_equal(pb_tls_changed(t), 1);
+        assert_int_equal(pb_tls_changed(t), 0);
+        sh("cp %s %s.tmp && mv %s.tmp %s", path("chain1.pem"), path("live.pem"), path("live.pem"),
+           path("live.pem"));
+        assert_int_equal(pb_tls_changed(t), 1);
+        assert_int_equal(pb_tls_changed(t), 0);
+        sh("cp %s %s", path("chain2.pem"), path("live.pem"));
         /* The old pairs are kept for handshakes under way, within a bound. */
         int refused = 0;
         for (int i = 0; i < 20 && !refused; i++)
