@@ -7,8 +7,9 @@
 static void test_table(void **state)
 {
         (void)state;
-        const char *want[] = {"run",    "fetch",        "backfill",    "republish",  "normalize",
-                              "replay", "check-config", "healthcheck", "checkpoint", "show"};
+        const char *want[] = {"run",         "fetch",      "backfill", "republish",
+                              "normalize",   "replay",     "reload",   "check-config",
+                              "healthcheck", "checkpoint", "show"};
         assert_int_equal(pb_commands_n, sizeof(want) / sizeof(want[0]));
         for (size_t i = 0; i < pb_commands_n; i++) {
                 const pb_command_t *c = pb_command_find(want[i]);
