@@ -4,7 +4,9 @@
 set -euo pipefail
 : "${PB_BIN:?}" "${PB_SOURCE_DIR:?}"
 FIX=$PB_SOURCE_DIR/tests/fixtures
-WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
+WORK=$(mktemp -d); RUN_PID=
+# A bridge this test started is never left behind, whatever failed.
+trap '[ -n "$RUN_PID" ] && kill -9 "$RUN_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 # A valid webhook public key: check-config, like run, refuses to go without.
 export TELNYX_PUBLIC_KEY=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -104,6 +106,7 @@ grep -q 'msg="running' "$WORK/run.log" || { cat "$WORK/run.log"; fail "run did n
 tr '\0' '\n' < "/proc/$RUN_PID/environ" > "$WORK/environ"
 core=$(awk '/^Max core file size/ {print $5 " " $6}' "/proc/$RUN_PID/limits")
 stop_checked $RUN_PID "run with secrets in its environment"
+RUN_PID=
 ! grep -q 'sekret-' "$WORK/environ" || fail "a secret is still in /proc/PID/environ: $(grep sekret- "$WORK/environ")"
 [ "$core" = "0 0" ] || fail "core files allowed (limits: $core)"
 ! grep -q 'sekret-' "$WORK/run.log" || fail "a secret in the log"
