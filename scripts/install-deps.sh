@@ -14,11 +14,13 @@ PROFILE=${1:-dev}
 RUNTIME=(libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1
          libjson-c5 libconfig9 libcurl4 libsodium23 libmicrohttpd12 libgnutls30 ca-certificates)
 # curl: the container's build stage fetches the pinned librdkafka source
-# from the npm registry (scripts/librdkafka.sh), checked against its sha512.
+# from the npm registry (scripts/librdkafka.sh), checked against its sha512;
+# openssl (the command): the unit tests make their TLS certificates with it,
+# in the build stage too.
 BUILD=(build-essential cmake ninja-build pkg-config curl ca-certificates
        libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev
        libjson-c-dev libconfig-dev libcurl4-openssl-dev
-       libsodium-dev libmicrohttpd-dev libgnutls28-dev libcmocka-dev)
+       libsodium-dev libmicrohttpd-dev libgnutls28-dev libcmocka-dev openssl)
 DEV=("${BUILD[@]}" kcat curl ca-certificates jq python3 bc
      openjdk-17-jre-headless maven nodejs npm
      clang clang-tidy clang-format cppcheck libclang-rt-14-dev wrk time faketime
