@@ -87,8 +87,16 @@ build_fresh() {
   local extra=()
   [ ${#ca[@]} -gt 0 ] && extra=(--build-arg "EXTRA_CA_CERTS=$(cat "${ca[@]}")")
   log "building $IMAGE from a fresh copy of the checkout: podman build -f deploy/Containerfile . (nothing staged)"
-  (cd "$clone" && pm build --quiet --format docker --pull=never --isolation=chroot --network=host \
-     "${extra[@]}" -f deploy/Containerfile -t "$IMAGE" .) >&2
+  # The build's own output (its unit tests') kept, and shown if it fails.
+  local blog="$clone.build.log"
+  if ! (cd "$clone" && pm build --format docker --pull=never --isolation=chroot --network=host \
+     "${extra[@]}" -f deploy/Containerfile -t "$IMAGE" .) > "$blog" 2>&1; then
+    grep -E '\*\*\*|Failed|FAILED|ERROR|error:' "$blog" | head -40 >&2
+    tail -60 "$blog" >&2
+    rm -f "$blog"
+    return 1
+  fi
+  rm -f "$blog"
   size
 }
 
