@@ -23,7 +23,8 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t
   mkdir -p "$corpus"
   case $t in
-    webhook | normalize | record) cp tests/fixtures/*.json "$corpus/" ;;
+    webhook | normalize) cp tests/fixtures/*.json "$corpus/" ;;
+    record) cp tests/fixtures/*.json tests/fuzz/seeds/record/* "$corpus/" ;;
     trace) cp tests/fuzz/seeds/trace/* "$corpus/" ;;
     rest_page) cp tests/fixtures/*.json tests/fuzz/seeds/rest_page/* "$corpus/" ;;
     json_members) cp tests/fixtures/*.json tests/fuzz/seeds/json/* "$corpus/" ;;

@@ -5,7 +5,8 @@
  * path, traceparent) and a dead letter's id the rejection's own name. Then
  * the input itself is read as a record (headers "name=value" lines, a blank
  * line, the value): whatever it holds, a traceparent read is a valid one
- * and equal to the header, and an event or dead letter has an id. */
+ * and equal to the header, an event has an id, and so has a dead letter of
+ * a stage that names it by its bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     get(&r, "traceparent", &tv, &tl) || strcmp(tv, v.traceparent))
                         abort();
         }
-        if ((v.kind == PB_RECORD_EVENT || v.kind == PB_RECORD_DEAD_LETTER) && !v.id[0])
+        /* An event is one by its id; a dead letter of a stage the bridge
+         * writes without ce_id (normalize, conflict) is named by its bytes.
+         * Someone else's record with another pb_stage may have neither. */
+        if (v.kind == PB_RECORD_EVENT && !v.id[0])
+                abort();
+        if (v.kind == PB_RECORD_DEAD_LETTER && !v.id[0] &&
+            (!strcmp(v.stage, "normalize") || !strcmp(v.stage, "conflict")))
                 abort();
         free(copy);
         return 0;
