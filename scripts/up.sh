@@ -7,11 +7,13 @@
 # printed as they landed. Idempotent: a second run restarts the bridge with
 # the fresh build and sends the samples again (same ids: answered "duplicate").
 #   scripts/up.sh        bring it up
-#   scripts/up.sh down   stop the bridge and the broker
+#   scripts/up.sh down   stop the bridge, and the broker if up.sh started it
+#                        (one that ran before, e.g. the test suite's, is left)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge
 PIDFILE=$STATE/bridge.pid
+OWNED=$STATE/kafka.started-by-up
 step() { printf '\n==> %s\n' "$*"; }
 
 stop_bridge() {
@@ -23,7 +25,13 @@ stop_bridge() {
 }
 
 if [ "${1:-}" = down ]; then
-  stop_bridge; bash scripts/kafka-local.sh stop; exit 0
+  stop_bridge
+  if [ -f "$OWNED" ]; then
+    bash scripts/kafka-local.sh stop; rm -f "$OWNED"
+  else
+    echo "up.sh: the Kafka broker was running before up.sh: left running" >&2
+  fi
+  exit 0
 fi
 
 step "dependencies"
@@ -34,6 +42,8 @@ bash scripts/build.sh build
 BIN=$PWD/build/portout-bridge
 
 step "local Kafka broker"
+mkdir -p "$STATE"
+bash scripts/kafka-local.sh status > /dev/null 2>&1 || touch "$OWNED" # ours to stop at `down`
 BOOTSTRAP=$(bash scripts/kafka-local.sh start)
 export KAFKA_BROKERS=$BOOTSTRAP
 
