@@ -60,7 +60,13 @@ took=$(( $(date +%s) - t0 ))
 kill -0 $TXN 2>/dev/null || fail "the open transaction ended before the replicas were ready"
 pass "two replicas ready in $took s with a committed, an aborted and an open transaction in two of their topics"
 # Nothing sent yet: what the metric says is the load's (5 ids, 3 kept).
-ev=$(curl -s "$ADMIN2/metrics" | sed -n 's/^portout_bridge_index_evicted_total \([0-9]*\)$/\1/p')
+# (Read until it shows: on the sanitizer binary the count came a moment
+# after /readyz once.)
+ev=
+for _ in $(seq 1 50); do
+  ev=$(curl -s "$ADMIN2/metrics" | sed -n 's/^portout_bridge_index_evicted_total \([0-9]*\)$/\1/p')
+  [ -n "$ev" ] && break; sleep 0.2
+done
 [ "${ev:-missing}" = 2 ] || fail "the index's evictions at its load: ${ev:-missing}, want 2"
 pass "the index's load past dedupe.entries: $ev evictions counted"
 
