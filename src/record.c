@@ -406,6 +406,18 @@ void pb_record_read(const char *value, size_t len, pb_header_get_fn *get, void *
                 out->kind = PB_RECORD_EVENT;
 }
 
+int pb_record_header_get(void *ctx, const char *name, const void **v, size_t *vl)
+{
+        const pb_record_t *r = ctx;
+        for (size_t i = r->headers_cnt; i-- > 0;) /* the last of a name, as Kafka's readers */
+                if (!strcmp(r->headers[i].name, name)) {
+                        *v = r->headers[i].value;
+                        *vl = strlen(r->headers[i].value);
+                        return 0;
+                }
+        return -1;
+}
+
 static int kafka_get(void *ctx, const char *name, const void **v, size_t *vl)
 {
         rd_kafka_headers_t *h = NULL;

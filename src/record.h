@@ -179,6 +179,10 @@ typedef int(pb_header_get_fn)(void *ctx, const char *name, const void **v, size_
 void pb_record_read(const char *value, size_t len, pb_header_get_fn *get, void *ctx,
                     pb_record_view_t *out);
 
+/* A pb_header_get_fn over a built record (ctx: a const pb_record_t *), so
+ * that what was built can be read back as Kafka would hand it over. */
+int pb_record_header_get(void *ctx, const char *name, const void **v, size_t *vl);
+
 struct rd_kafka_message_s;
 
 /* pb_record_read() of a consumed librdkafka message. */

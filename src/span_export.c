@@ -323,24 +323,25 @@ void pb_span_export_free(pb_span_export_t *x, int grace_ms)
         free(x);
 }
 
+/* base + "/v1/traces", without doubling a trailing slash. */
+static int traces_url(const char *base, char *out, size_t outsz)
+{
+        size_t l = strlen(base);
+        snprintf(out, outsz, "%.*s/v1/traces", (int)(l && base[l - 1] == '/' ? l - 1 : l), base);
+        return 1;
+}
+
 int pb_span_export_url(const char *option, const char *(*lookup)(const char *name), char *out,
                        size_t outsz)
 {
         const char *v;
-        if (option && *option) {
-                size_t l = strlen(option);
-                snprintf(out, outsz, "%.*s/v1/traces", (int)(l && option[l - 1] == '/' ? l - 1 : l),
-                         option);
-                return 1;
-        }
+        if (option && *option)
+                return traces_url(option, out, outsz);
         if ((v = lookup("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) && *v) {
                 snprintf(out, outsz, "%s", v);
                 return 1;
         }
-        if ((v = lookup("OTEL_EXPORTER_OTLP_ENDPOINT")) && *v) {
-                size_t l = strlen(v);
-                snprintf(out, outsz, "%.*s/v1/traces", (int)(l && v[l - 1] == '/' ? l - 1 : l), v);
-                return 1;
-        }
+        if ((v = lookup("OTEL_EXPORTER_OTLP_ENDPOINT")) && *v)
+                return traces_url(v, out, outsz);
         return 0;
 }

@@ -16,17 +16,7 @@
 #include "record.h"
 #include "trace.h"
 
-static int get(void *ctx, const char *name, const void **v, size_t *vl)
-{
-        const pb_record_t *r = ctx;
-        for (size_t i = r->headers_cnt; i-- > 0;)
-                if (!strcmp(r->headers[i].name, name)) {
-                        *v = r->headers[i].value;
-                        *vl = strlen(r->headers[i].value);
-                        return 0;
-                }
-        return -1;
-}
+#define get pb_record_header_get
 
 static void check_event(const pb_envelope_t *e, const pb_trace_t *tr)
 {

@@ -21,17 +21,7 @@
 #include "record.h"
 
 /* Headers of a built record, for pb_record_read(). */
-static int get(void *ctx, const char *name, const void **v, size_t *vl)
-{
-        const pb_record_t *r = ctx;
-        for (size_t i = r->headers_cnt; i-- > 0;)
-                if (!strcmp(r->headers[i].name, name)) {
-                        *v = r->headers[i].value;
-                        *vl = strlen(r->headers[i].value);
-                        return 0;
-                }
-        return -1;
-}
+#define get pb_record_header_get
 
 static const char *header(const pb_record_t *r, const char *name)
 {
