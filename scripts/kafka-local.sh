@@ -171,7 +171,19 @@ start_node() { # start_node NODE [cluster-id]
   nohup java -Xms128m -Xmx${KAFKA_HEAP:-1g} ${KAFKA_JVM_OPTS:--XX:+UseG1GC} -Djava.awt.headless=true \
        -Dlog4j2.configurationFile="$dir/log4j2.properties" -cp "$LIB/*" kafka.Kafka "$dir/server.properties" \
       >"$dir/kafka.log" 2>&1 < /dev/null &
-  echo $! > "$dir/kafka.pid"
+  local pid=$!
+  echo "$pid" > "$dir/kafka.pid"
+  # Between fork and exec the child is still this shell: `running` (which
+  # wants kafka.Kafka in its command line) would call a broker that has not
+  # yet exec'd "exited". On a loaded machine that window is long enough to be
+  # seen (CI failed so, with an empty kafka.log). Wait for the exec.
+  local i
+  for i in $(seq 1 200); do
+    running "$n" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  running "$n" || { log "node $n did not start (pid $pid); last log lines:"; tail -30 "$dir/kafka.log" >&2; exit 1; }
 }
 
 start() {
