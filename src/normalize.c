@@ -52,7 +52,18 @@ static const char *jtype(json_object *o)
  * "data.id". */
 static void field_path(char *out, size_t outsz, const char *prefix, const char *name)
 {
-        snprintf(out, outsz, "%s%s%s", prefix, *prefix ? "." : "", name);
+        size_t pl = strlen(prefix), nl = strlen(name), o = 0;
+        if (!outsz)
+                return;
+        /* (snprintf's cut, without its cost: a path is built for each event) */
+        size_t c = pl < outsz - 1 ? pl : outsz - 1;
+        memcpy(out, prefix, c);
+        o = c;
+        if (pl && o < outsz - 1)
+                out[o++] = '.';
+        c = nl < outsz - 1 - o ? nl : outsz - 1 - o;
+        memcpy(out + o, name, c);
+        out[o + c] = '\0';
 }
 
 /* Reads an identifier-like string field. Returns 1 found, 0 absent or null,
@@ -61,22 +72,35 @@ static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, c
                      const char **out)
 {
         json_object *v;
-        char path[160];
-        field_path(path, sizeof(path), prefix, name);
         if (!obj || !json_object_object_get_ex(obj, name, &v) || v == NULL)
                 return 0;
-        if (!json_object_is_type(v, json_type_string))
+        /* The field's path is written only for a refusal: snprintf on every
+         * lookup was 3% of normalizing. */
+        char path[160];
+        if (!json_object_is_type(v, json_type_string)) {
+                field_path(path, sizeof(path), prefix, name);
                 return REJECTED(it, "field \"%s\" must be a string, got %s", path, jtype(v));
+        }
         const char *s = json_object_get_string(v);
         size_t n = (size_t)json_object_get_string_len(v);
+        const char *why = NULL;
         if (n == 0)
-                return REJECTED(it, "field \"%s\" must not be empty", path);
-        if (n > PB_MAX_ID_LEN)
-                return REJECTED(it, "field \"%s\" is %zu bytes, longer than %d", path, n,
-                                PB_MAX_ID_LEN);
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-                        return REJECTED(it, "field \"%s\" contains a control character", path);
+                why = "must not be empty";
+        else if (n > PB_MAX_ID_LEN)
+                why = "too long";
+        else
+                for (size_t i = 0; i < n && !why; i++)
+                        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                                why = "control";
+        if (why) {
+                field_path(path, sizeof(path), prefix, name);
+                if (n == 0)
+                        return REJECTED(it, "field \"%s\" must not be empty", path);
+                if (n > PB_MAX_ID_LEN)
+                        return REJECTED(it, "field \"%s\" is %zu bytes, longer than %d", path, n,
+                                        PB_MAX_ID_LEN);
+                return REJECTED(it, "field \"%s\" contains a control character", path);
+        }
         *out = s;
         return 1;
 }
@@ -315,7 +339,11 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         /* The privacy policy works on copies: the document stays as given
          * (a dead letter or a second item may still need it). */
         json_object *pcopy = NULL;
-        if (pb_privacy_active(opts->privacy)) {
+        /* Only when it changes something: copying every payload for a
+         * policy that finds no PIN in it was 4% of normalizing. */
+        if (pb_privacy_active(opts->privacy) &&
+            (pb_privacy_reaches(opts->privacy, "payload", payload) ||
+             pb_privacy_reaches(opts->privacy, "telnyx", telnyx))) {
                 json_object *d = json_object_new_object();
                 if (payload && json_object_deep_copy(payload, &pcopy, NULL) != 0)
                         pcopy = NULL;

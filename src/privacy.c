@@ -129,6 +129,26 @@ static int is_hash(json_object *v)
         return strspn(s + 12, "0123456789abcdef") == 64;
 }
 
+int pb_privacy_reaches(const pb_privacy_t *p, const char *member, json_object *v)
+{
+        for (int i = 0; p && i < p->npaths; i++) {
+                const struct path *pa = &p->paths[i];
+                if (strcmp(pa->segs[0], member) != 0)
+                        continue;
+                /* As pb_privacy_apply() walks it: a member whose value is
+                 * null is present (and dropped or hashed). */
+                json_object *cur = v;
+                int found = 1;
+                for (int k = 1; k < pa->nsegs && found; k++)
+                        found = json_object_is_type(cur, json_type_object) &&
+                                json_object_object_get_ex(cur, pa->segs[k], &cur);
+                /* (a hashed value already is left as it is: not a change) */
+                if (found && !(pa->hash && is_hash(cur)))
+                        return 1;
+        }
+        return 0;
+}
+
 int pb_privacy_apply(const pb_privacy_t *p, json_object *obj)
 {
         int changed = 0;

@@ -38,6 +38,11 @@ int pb_privacy_active(const pb_privacy_t *p);
  * members it dropped or hashed. */
 int pb_privacy_apply(const pb_privacy_t *p, json_object *obj);
 
+/* 1 if pb_privacy_apply() on an object holding v as its member would
+ * change anything there (v may be NULL: then only a path that names member
+ * itself does). Lets a caller skip copying what the policy leaves alone. */
+int pb_privacy_reaches(const pb_privacy_t *p, const char *member, json_object *v);
+
 /* A document (a webhook body, a REST event, a replay line) with the policy
  * applied to its event: its "data" member if that is an object, else the
  * document itself. A new NUL-terminated JSON text (*out_len bytes; the

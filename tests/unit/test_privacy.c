@@ -71,6 +71,64 @@ static void test_drop_and_hash(void **state)
         pb_privacy_free(p);
 }
 
+/* pb_privacy_reaches() says yes exactly when pb_privacy_apply() would
+ * change the object: normalize skips its copy of a payload on a no. A
+ * member whose value is null is present (the first version said no to
+ * {"attempted_pin":null} and published it). */
+static void test_reaches_agrees_with_apply(void **state)
+{
+        (void)state;
+        char hashed[80];
+        pb_privacy_t *hp = pb_privacy_new(NULL, "x", key, strlen(key), NULL, 0);
+        pb_privacy_hash(hp, "1234", 4, hashed);
+        pb_privacy_free(hp);
+        char hdoc[160];
+        snprintf(hdoc, sizeof(hdoc), "{\"attempted_pin\":\"%s\"}", hashed);
+        const char *values[] = {
+            NULL, /* the member is null */
+            "{}",
+            "{\"attempted_pin\":\"1234\"}",
+            "{\"attempted_pin\":null}",
+            "{\"attempted_pin\":{\"a\":[1]}}",
+            hdoc,
+            "{\"subscriber_name\":\"Jo\",\"id\":\"p\"}",
+            "{\"deep\":{\"er\":null}}",
+            "{\"deep\":\"not an object\"}",
+            "[1,2]",
+            "\"a string\"",
+        };
+        const char *policies[][2] = {
+            {"payload.attempted_pin", NULL},
+            {NULL, "payload.attempted_pin"},
+            {"payload.subscriber_name", "payload.attempted_pin"},
+            {"payload.deep.er", NULL},
+            {NULL, "payload.deep.er"},
+            {"payload", NULL},
+            {NULL, "payload"},
+            {"telnyx.x", "other.attempted_pin"},
+        };
+        for (size_t pi = 0; pi < sizeof(policies) / sizeof(policies[0]); pi++) {
+                pb_privacy_t *p =
+                    pb_privacy_new(policies[pi][0], policies[pi][1], key, strlen(key), NULL, 0);
+                assert_non_null(p);
+                for (size_t vi = 0; vi < sizeof(values) / sizeof(values[0]); vi++) {
+                        json_object *v = values[vi] ? json_tokener_parse(values[vi]) : NULL;
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "payload", json_object_get(v));
+                        int reaches = pb_privacy_reaches(p, "payload", v);
+                        int changed = pb_privacy_apply(p, o) > 0;
+                        if (reaches != changed)
+                                fail_msg("policy %zu, value %s: reaches %d, apply changed %d", pi,
+                                         values[vi] ? values[vi] : "null", reaches, changed);
+                        /* a path under another member never reaches */
+                        assert_false(pb_privacy_reaches(p, "elsewhere", v));
+                        json_object_put(o);
+                        json_object_put(v);
+                }
+                pb_privacy_free(p);
+        }
+}
+
 static void test_bad_policies(void **state)
 {
         (void)state;
@@ -221,9 +279,13 @@ static void test_scrub(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_rfc4231_vector), cmocka_unit_test(test_drop_and_hash),
-            cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_normalize_applies_it),
-            cmocka_unit_test(test_redact_doc),     cmocka_unit_test(test_scrub),
+            cmocka_unit_test(test_rfc4231_vector),
+            cmocka_unit_test(test_drop_and_hash),
+            cmocka_unit_test(test_bad_policies),
+            cmocka_unit_test(test_reaches_agrees_with_apply),
+            cmocka_unit_test(test_normalize_applies_it),
+            cmocka_unit_test(test_redact_doc),
+            cmocka_unit_test(test_scrub),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

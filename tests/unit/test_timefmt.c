@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -42,6 +43,45 @@ static void test_epoch_value(void **state)
         assert_string_equal(out, "2026-03-05T12:30:45.123Z");
 }
 
+/* The digit writer gives what the old snprintf gave, for every field's
+ * range, and the bounds of the buffer: each instant is formatted, parsed
+ * back and compared with its civil fields. */
+static void test_format_digits(void **state)
+{
+        (void)state;
+        char out[40];
+        /* 0001-01-01 .. 9999-12-31, in steps that visit every field value */
+        for (int64_t s = INT64_C(-62135596800); s < INT64_C(253402300800);
+             s += INT64_C(86400) * 367 + 3661 + 17) {
+                for (int f = 0; f < 3; f++) {
+                        int64_t frac = f == 0 ? 0 : f == 1 ? 7 : 999999;
+                        int64_t us = s * 1000000 + frac, back = 0;
+                        assert_int_equal(pb_time_format_us(us, out, sizeof(out)), 0);
+                        assert_int_equal(strlen(out), frac ? 27 : 20);
+                        assert_int_equal(pb_time_parse_rfc3339(out, &back), 0);
+                        if (back != us)
+                                fail_msg("%lld formatted %s, read back %lld", (long long)us, out,
+                                         (long long)back);
+                }
+        }
+        assert_int_equal(pb_time_format_us(0, out, sizeof(out)), 0);
+        assert_string_equal(out, "1970-01-01T00:00:00Z");
+        assert_int_equal(pb_time_format_us(-1, out, sizeof(out)), 0);
+        assert_string_equal(out, "1969-12-31T23:59:59.999999Z");
+        assert_int_equal(pb_time_format_ms(INT64_C(253402300799999), out, sizeof(out)), 0);
+        assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+        /* years beyond four digits keep printf's form */
+        assert_int_equal(pb_time_format_us(INT64_C(253402300800) * 1000000, out, sizeof(out)), 0);
+        assert_string_equal(out, "10000-01-01T00:00:00Z");
+        /* too small a buffer: -1, nothing written past it */
+        char small[21];
+        memset(small, 'x', sizeof(small));
+        assert_int_equal(pb_time_format_us(0, small, 20), -1);
+        assert_int_equal(small[20], 'x');
+        assert_int_equal(pb_time_format_us(0, small, 21), 0);
+        assert_string_equal(small, "1970-01-01T00:00:00Z");
+}
+
 static void test_rejects(void **state)
 {
         (void)state;
@@ -71,6 +111,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_parse_format),
             cmocka_unit_test(test_epoch_value),
+            cmocka_unit_test(test_format_digits),
             cmocka_unit_test(test_rejects),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
