@@ -56,7 +56,7 @@ int main(int argc, char **argv)
             "\"e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b\",\"occurred_at\":\"2026-03-05T12:30:45Z\","
             "\"payload\":{\"id\":\"5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70\",\"status\":\"authorized\"},"
             "\"record_type\":\"event\"},\"meta\":{\"attempt\":1}}";
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
         if (!b || !b->items[0].env)

@@ -2,7 +2,8 @@
 # Runs the libFuzzer targets under ASan+UBSan, each for a bounded time,
 # seeded with the test fixtures and tests/fuzz/seeds:
 #   webhook    the webhook body -> verify -> envelope path
-#   normalize  the normalizer: strict JSON out, numbers as sent
+#   normalize  the normalizer: strict JSON out, numbers as sent; the text-span
+#              path and the json-c path give the same bytes
 #   rest_page  a REST list page: element spans, per-element verdicts, errors
 #   config     the configuration loader with ${VAR} substitution
 #   http       raw bytes into the HTTP listener over loopback
@@ -23,7 +24,8 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t
   mkdir -p "$corpus"
   case $t in
-    webhook | normalize) cp tests/fixtures/*.json "$corpus/" ;;
+    webhook) cp tests/fixtures/*.json "$corpus/" ;;
+    normalize) cp tests/fixtures/*.json tests/fuzz/seeds/normalize/* "$corpus/" ;;
     record) cp tests/fixtures/*.json tests/fuzz/seeds/record/* "$corpus/" ;;
     trace) cp tests/fuzz/seeds/trace/* "$corpus/" ;;
     rest_page) cp tests/fixtures/*.json tests/fuzz/seeds/rest_page/* "$corpus/" ;;

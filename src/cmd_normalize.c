@@ -30,7 +30,7 @@ static int on_doc(void *arg, const char *where, const char *doc, size_t len, con
                 c->rejected++;
                 return 0;
         }
-        pb_norm_opts_t opts = {c->cfg->envelope_source, c->tok, c->cfg->privacy};
+        pb_norm_opts_t opts = {c->cfg->envelope_source, c->tok, c->cfg->privacy, 0};
         pb_ingest_t ing = {PB_INGEST_FILE, pb_now_ms() * 1000};
         pb_batch_t *b = pb_normalize(&opts, doc, len, &ing);
         if (!b) {

@@ -231,7 +231,7 @@ int pb_cmd_fetch(const pb_globals_t *g, int argc, char **argv)
                 goto out;
         }
         int64_t now_us = pb_now_ms() * 1000;
-        pb_norm_opts_t nopts = {cfg->envelope_source, NULL, cfg->privacy};
+        pb_norm_opts_t nopts = {cfg->envelope_source, NULL, cfg->privacy, 0};
         pb_ingest_t ing = {PB_INGEST_REST, now_us};
         b = pb_normalize(&nopts, body, len, &ing);
         if (!b || b->cnt != 1) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "event_types.h"
+#include "json_spans.h"
 #include "json_write.h"
 #include "jsoncheck.h"
 #include "pb.h"
@@ -228,19 +229,84 @@ static void envelope_free(pb_envelope_t *e)
         free(e);
 }
 
-/* One member of the envelope: a key (plain ASCII, no escaping needed) and a
- * string or a parsed JSON value (jv). */
+/* A member of data.telnyx read from the text (the common case): its name
+ * as written, or a prefixed one for a clash, and its value's bytes. */
+struct tmember {
+        const char *name;
+        size_t name_len;
+        const char *val; /* JSON text (checked) */
+        size_t val_len;
+};
+
+/* How a member's value is written. */
+enum mkind {
+        MK_STR,  /* val[0..len) as a JSON string */
+        MK_JV,   /* jv, a parsed value (NULL: null) */
+        MK_SPAN, /* val[0..len), JSON text, as json-c would write it (NULL: null) */
+        MK_OBJ,  /* an object of tm[0..ntm) */
+};
+
+/* One member of the envelope: a key (plain ASCII, no escaping needed) and
+ * its value. */
 struct member {
         const char *key;
         const char *val;
         size_t len;
-        int is_jv; /* write jv instead of val (NULL: null) */
+        enum mkind kind;
         json_object *jv;
+        const struct tmember *tm;
+        size_t ntm;
 };
 
 static size_t member_len(const struct member *m)
 {
-        return m->is_jv ? pb_json_value_len(m->jv) : pb_json_string_len(m->val, m->len);
+        switch (m->kind) {
+        case MK_JV: return pb_json_value_len(m->jv);
+        case MK_SPAN: return m->val ? pb_jspan_canon_len(m->val, m->len, 1 << 30) : 4;
+        case MK_OBJ: {
+                size_t n = 2 + (m->ntm ? m->ntm - 1 : 0);
+                for (size_t i = 0; i < m->ntm; i++)
+                        n += m->tm[i].name_len + 3 +
+                             pb_jspan_canon_len(m->tm[i].val, m->tm[i].val_len, 1 << 30);
+                return n;
+        }
+        case MK_STR: break;
+        }
+        return pb_json_string_len(m->val, m->len);
+}
+
+/* Copies n bytes (no terminator: o is inside a buffer being written). */
+static char *put_bytes(char *o, const void *src, size_t n)
+{
+        memcpy(o, src, n);
+        return o + n;
+}
+
+static char *member_put(char *o, const struct member *m)
+{
+        switch (m->kind) {
+        case MK_JV: return pb_json_value_put(o, m->jv);
+        case MK_SPAN:
+                if (!m->val)
+                        return put_bytes(o, "null", 4);
+                return pb_jspan_canon_put(o, m->val, m->len);
+        case MK_OBJ:
+                *o++ = '{';
+                for (size_t i = 0; i < m->ntm; i++) {
+                        if (i)
+                                *o++ = ',';
+                        *o++ = '"';
+                        memcpy(o, m->tm[i].name, m->tm[i].name_len);
+                        o += m->tm[i].name_len;
+                        *o++ = '"';
+                        *o++ = ':';
+                        o = pb_jspan_canon_put(o, m->tm[i].val, m->tm[i].val_len);
+                }
+                *o++ = '}';
+                return o;
+        case MK_STR: break;
+        }
+        return pb_json_string_put(o, m->val, m->len);
 }
 
 /* The payload's fingerprint; never 0 (0 means "none"). */
@@ -279,8 +345,7 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
                         o = pb_json_string_put(o, mm[i].key, strlen(mm[i].key));
                         *o++ = ':';
                         char *v = o;
-                        o = mm[i].is_jv ? pb_json_value_put(o, mm[i].jv)
-                                        : pb_json_string_put(o, mm[i].val, mm[i].len);
+                        o = member_put(o, &mm[i]);
                         if (part && !strcmp(mm[i].key, "payload"))
                                 *payload_hash = fnv1a(v, (size_t)(o - v));
                 }
@@ -291,6 +356,43 @@ static char *write_envelope(const struct member *m, size_t n, const struct membe
         *o = '\0';
         *outlen = (size_t)(o - buf);
         return buf;
+}
+
+/* The strings an envelope copies. */
+struct env_fields {
+        const char *id, *type, *event_type, *portout_id, *time, *received;
+};
+
+/* An envelope owning js (freed on failure too); NULL when out of memory. */
+static pb_envelope_t *envelope_new(const pb_norm_opts_t *opts, const pb_ingest_t *ingest,
+                                   const struct env_fields *f, char *js, size_t jlen, size_t doff,
+                                   size_t dlen, uint64_t phash, int64_t created_us)
+{
+        pb_envelope_t *e = js ? calloc(1, sizeof(*e)) : NULL;
+        if (!e) {
+                free(js);
+                return NULL;
+        }
+        e->id = dupstr(f->id);
+        e->type = dupstr(f->type);
+        e->event_type = dupstr(f->event_type);
+        e->portout_id = dupstr(f->portout_id);
+        e->source = dupstr(opts->source);
+        e->time = dupstr(f->time);
+        e->received = dupstr(f->received);
+        e->ingest = pb_ingest_name(ingest->path);
+        e->created_us = created_us;
+        e->json = js;
+        e->json_len = jlen;
+        e->data_off = doff;
+        e->data_len = dlen;
+        e->payload_hash = phash;
+        if (!e->id || !e->type || !e->event_type || !e->portout_id || !e->source || !e->time ||
+            !e->received) {
+                envelope_free(e);
+                return NULL;
+        }
+        return e;
 }
 
 /* Builds the envelope of one event record. meta and top are the webhook's
@@ -375,7 +477,7 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         const char *ingest_name = pb_ingest_name(ingest->path);
 #define M(k, v)                                                                                    \
         {                                                                                          \
-                k, v, strlen(v), 0, NULL                                                           \
+                k, v, strlen(v), MK_STR, NULL, NULL, 0                                             \
         }
         const struct member env[] = {
             M("specversion", "1.0"),
@@ -392,8 +494,8 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
         const struct member data[] = {
             M("event_type", event_type),
             M("portout_id", portout_id),
-            {"payload", NULL, 0, 1, payload},
-            {"telnyx", NULL, 0, 1, telnyx},
+            {"payload", NULL, 0, MK_JV, payload, NULL, 0},
+            {"telnyx", NULL, 0, MK_JV, telnyx, NULL, 0},
         };
 #undef M
         size_t jlen = 0, doff = 0, dlen = 0;
@@ -409,34 +511,10 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
             json_object_is_type(cv, json_type_string) &&
             pb_time_parse_rfc3339(json_object_get_string(cv), &created_us) != 0)
                 created_us = 0;
-
-        pb_envelope_t *e = calloc(1, sizeof(*e));
-        if (e && js) {
-                e->id = dupstr(id);
-                e->type = dupstr(type);
-                e->event_type = dupstr(event_type);
-                e->portout_id = dupstr(portout_id);
-                e->source = dupstr(opts->source);
-                e->time = dupstr(tbuf);
-                e->received = dupstr(rbuf);
-                e->ingest = pb_ingest_name(ingest->path);
-                e->created_us = created_us;
-                e->json = js;
-                e->json_len = jlen;
-                e->data_off = doff;
-                e->data_len = dlen;
-                e->payload_hash = phash;
-                js = NULL;
-        }
-        free(js);
-        if (e && (!e->id || !e->type || !e->event_type || !e->portout_id || !e->source ||
-                  !e->time || !e->received || !e->json)) {
-                envelope_free(e);
-                e = NULL;
-        }
-        if (!e)
+        const struct env_fields f = {id, type, event_type, portout_id, tbuf, rbuf};
+        it->env = envelope_new(opts, ingest, &f, js, jlen, doff, dlen, phash, created_us);
+        if (!it->env)
                 item_reject(it, "out of memory building the envelope");
-        it->env = e;
 }
 
 static pb_norm_item_t *batch_add(pb_batch_t *b, size_t *cap)
@@ -652,6 +730,288 @@ static int normalize_list_split(const pb_norm_opts_t *opts, json_object *root, c
         return 0;
 }
 
+/* ---- The common case, from the text's own spans ----
+ *
+ * A webhook delivery or a bare REST record whose text pb_json_check()
+ * passed, that will become an envelope: its members are read where they lie
+ * and the envelope is written from them, in the bytes the json-c path gives
+ * (json_spans.h). Anything else (a refusal of any kind, a list, a name with
+ * an escape, a string that must be decoded to be compared, a member the
+ * privacy policy reaches, a clash too long) goes the json-c path: that
+ * path alone words refusals, so the two cannot disagree on one. Fuzzing
+ * (fuzz_normalize) compares both on every input. */
+
+#define FAST_MAX_MEMBERS 64
+#define FAST_MAX_TELNYX  ((size_t)FAST_MAX_MEMBERS * 3)
+/* json-c refuses nesting deeper than 32 levels: far enough below it that a
+ * payload (three levels down) written here is one json-c read. */
+#define FAST_MAX_DEPTH 24
+#define FAST_NAMES     4096
+
+/* A string value usable as an identifier, as get_ident() accepts it; NULL
+ * if get_ident() would not (absent, null, another type, empty, too long, a
+ * control character) or it has an escape. */
+static const char *fast_ident(const pb_jmember_t *m, size_t *len)
+{
+        if (!m)
+                return NULL;
+        const char *s = pb_jspan_plain_str(m->val, m->val_len, len);
+        if (!s || *len == 0 || *len > PB_MAX_ID_LEN)
+                return NULL;
+        for (size_t i = 0; i < *len; i++)
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                        return NULL;
+        return s;
+}
+
+/* A time member as pick_time() reads it: 1 parsed (*us), 0 not usable
+ * (absent, not a string, not a time), -1 undecidable here (an escape, or
+ * too long to copy). */
+static int fast_time(const pb_jmember_t *m, int64_t *us)
+{
+        if (!m || pb_jspan_kind(m->val, m->val_len) != '"')
+                return 0;
+        size_t n = 0;
+        const char *s = pb_jspan_plain_str(m->val, m->val_len, &n);
+        char t[64];
+        if (!s || n >= sizeof(t))
+                return -1;
+        memcpy(t, s, n);
+        t[n] = '\0';
+        return pb_time_parse_rfc3339(t, us) == 0 ? 1 : 0;
+}
+
+/* 1 if any path of the policy may change this event: one under telnyx
+ * (which is assembled here), or one under payload that finds its member. */
+static int fast_privacy_reaches(const pb_privacy_t *pv, const pb_jmember_t *payload)
+{
+        const char *const *segs;
+        int nsegs;
+        for (int i = 0; pb_privacy_path(pv, i, &segs, &nsegs); i++) {
+                if (strcmp(segs[0], "telnyx") == 0)
+                        return 1;
+                if (strcmp(segs[0], "payload") != 0)
+                        continue;
+                if (nsegs == 1)
+                        return 1; /* data always has a payload member */
+                const char *v = payload ? payload->val : NULL;
+                size_t vn = payload ? payload->val_len : 0;
+                int k;
+                for (k = 1; k < nsegs && v; k++) {
+                        pb_jmember_t m[FAST_MAX_MEMBERS];
+                        if (pb_jspan_kind(v, vn) != '{')
+                                break;
+                        int cnt = pb_jspan_members(v, vn, m, FAST_MAX_MEMBERS);
+                        if (cnt < 0)
+                                return 1; /* cannot tell: the json-c path can */
+                        const pb_jmember_t *f = pb_jspan_find(m, cnt, segs[k]);
+                        v = f ? f->val : NULL;
+                        vn = f ? f->val_len : 0;
+                }
+                if (k == nsegs && v)
+                        return 1;
+        }
+        return 0;
+}
+
+/* Adds src's members (except skip) to t, as merge_members() does: a name
+ * taken gets prefix until it is free, written into names. -1: leave it to
+ * the json-c path. */
+static int fast_merge(struct tmember *t, size_t *nt, const pb_jmember_t *src, int nsrc,
+                      const char *const *skip, const char *prefix, char *names, size_t *used)
+{
+        size_t pl = strlen(prefix);
+        for (int i = 0; i < nsrc; i++) {
+                const pb_jmember_t *m = &src[i];
+                size_t k = 0;
+                while (
+                    skip && skip[k] &&
+                    !(strlen(skip[k]) == m->name_len && memcmp(skip[k], m->name, m->name_len) == 0))
+                        k++;
+                if (skip && skip[k])
+                        continue;
+                if (*nt >= FAST_MAX_TELNYX)
+                        return -1;
+                const char *name = m->name;
+                size_t nl = m->name_len;
+                for (size_t reps = 1;; reps++) {
+                        size_t j = 0;
+                        while (j < *nt &&
+                               !(t[j].name_len == nl && memcmp(t[j].name, name, nl) == 0))
+                                j++;
+                        if (j == *nt)
+                                break; /* free */
+                        if (!pl || reps * pl + m->name_len >= 256 ||
+                            *used + reps * pl + m->name_len > FAST_NAMES)
+                                return -1;
+                        char *o = names + *used;
+                        for (size_t r = 0; r < reps; r++)
+                                put_bytes(o + r * pl, prefix, pl);
+                        memcpy(o + reps * pl, m->name, m->name_len);
+                        name = o;
+                        nl = reps * pl + m->name_len;
+                        *used += nl;
+                }
+                if (pb_jspan_canon_len(m->val, m->val_len, FAST_MAX_DEPTH) == (size_t)-1)
+                        return -1;
+                t[*nt].name = name;
+                t[*nt].name_len = nl;
+                t[*nt].val = m->val;
+                t[*nt].val_len = m->val_len;
+                (*nt)++;
+        }
+        return 0;
+}
+
+/* 1: the item holds its envelope; 0: not the common case (nothing added);
+ * -1: out of memory. */
+static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t len,
+                          const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+{
+        pb_jmember_t root[FAST_MAX_MEMBERS], rec[FAST_MAX_MEMBERS], meta[FAST_MAX_MEMBERS];
+        int nroot = pb_jspan_members(buf, len, root, FAST_MAX_MEMBERS), nrec, nmeta = 0;
+        if (nroot < 0)
+                return 0;
+        const pb_jmember_t *data = pb_jspan_find(root, nroot, "data"), *mm = NULL;
+        int webhook = 0;
+        if (data) {
+                if (pb_jspan_kind(data->val, data->val_len) != '{')
+                        return 0; /* a list, or a refusal */
+                nrec = pb_jspan_members(data->val, data->val_len, rec, FAST_MAX_MEMBERS);
+                if (nrec < 0)
+                        return 0;
+                const pb_jmember_t *rt = pb_jspan_find(rec, nrec, "record_type");
+                if (rt && pb_jspan_kind(rt->val, rt->val_len) == '"' &&
+                    !pb_jspan_plain_str(rt->val, rt->val_len, &(size_t){0}))
+                        return 0; /* compared only once decoded */
+                mm = pb_jspan_find(root, nroot, "meta");
+                /* json-c reads it even where it is not written: its depth
+                 * counts */
+                if (mm && pb_jspan_canon_len(mm->val, mm->val_len, FAST_MAX_DEPTH) == (size_t)-1)
+                        return 0;
+                if (mm && pb_jspan_kind(mm->val, mm->val_len) == '{') {
+                        nmeta = pb_jspan_members(mm->val, mm->val_len, meta, FAST_MAX_MEMBERS);
+                        if (nmeta < 0)
+                                return 0;
+                } else {
+                        mm = NULL; /* null, or not an object: no delivery meta */
+                }
+                webhook = (rt && pb_jspan_str_is(rt->val, rt->val_len, "event")) ||
+                          (!(rt && pb_jspan_str_is(rt->val, rt->val_len, "portout_event")) && mm &&
+                           (pb_jspan_find(meta, nmeta, "attempt") ||
+                            pb_jspan_find(meta, nmeta, "delivered_to")));
+        } else {
+                memcpy(rec, root, (size_t)nroot * sizeof(root[0]));
+                nrec = nroot;
+        }
+
+        size_t idl = 0, etl = 0, pol = 0;
+        const char *id = fast_ident(pb_jspan_find(rec, nrec, "id"), &idl);
+        const char *et = fast_ident(pb_jspan_find(rec, nrec, "event_type"), &etl);
+        if (!id || !et)
+                return 0;
+        char idb[PB_MAX_ID_LEN + 1], etb[PB_MAX_ID_LEN + 1], pob[PB_MAX_ID_LEN + 1];
+        memcpy(idb, id, idl);
+        idb[idl] = '\0';
+        memcpy(etb, et, etl);
+        etb[etl] = '\0';
+        const pb_jmember_t *payload = pb_jspan_find(rec, nrec, "payload");
+        char pk = payload ? pb_jspan_kind(payload->val, payload->val_len) : 'n';
+        if (pk != '{' && pk != 'n')
+                return 0;
+        if (pk == 'n')
+                payload = NULL; /* null: written as null */
+        const pb_jmember_t *pom = pb_jspan_find(rec, nrec, "portout_id");
+        const char *po = NULL;
+        if (pom && pb_jspan_kind(pom->val, pom->val_len) != 'n') {
+                po = fast_ident(pom, &pol);
+        } else {
+                pb_jmember_t pm[FAST_MAX_MEMBERS];
+                int npm =
+                    payload ? pb_jspan_members(payload->val, payload->val_len, pm, FAST_MAX_MEMBERS)
+                            : -1;
+                const pb_event_type_t *row = pb_event_type_find(etb);
+                if (npm >= 0) {
+                        const pb_jmember_t *f =
+                            pb_jspan_find(pm, npm, row ? row->id_field : "portout_id");
+                        if (f && pb_jspan_kind(f->val, f->val_len) != 'n')
+                                po = fast_ident(f, &pol);
+                }
+        }
+        if (!po)
+                return 0;
+        memcpy(pob, po, pol);
+        pob[pol] = '\0';
+        if (pb_privacy_active(opts->privacy) && fast_privacy_reaches(opts->privacy, payload))
+                return 0;
+        if (payload &&
+            pb_jspan_canon_len(payload->val, payload->val_len, FAST_MAX_DEPTH) == (size_t)-1)
+                return 0;
+
+        /* data.telnyx, as normalize_record() merges it */
+        struct tmember tm[FAST_MAX_TELNYX];
+        char names[FAST_NAMES];
+        size_t ntm = 0, used = 0;
+        static const char *const skip_rec[] = {"id", "event_type", "portout_id", "payload", NULL};
+        static const char *const skip_top[] = {"data", "meta", NULL};
+        if (fast_merge(tm, &ntm, rec, nrec, skip_rec, "", names, &used) ||
+            (webhook && mm && fast_merge(tm, &ntm, meta, nmeta, NULL, "meta_", names, &used)) ||
+            (data && fast_merge(tm, &ntm, root, nroot, skip_top, "top_", names, &used)))
+                return 0;
+
+        int64_t us = 0, created_us = 0;
+        char tbuf[40], rbuf[40], type[300];
+        int ot = fast_time(pb_jspan_find(rec, nrec, "occurred_at"), &us);
+        int ct = fast_time(pb_jspan_find(rec, nrec, "created_at"), &created_us);
+        if (ot < 0 || ct < 0)
+                return 0;
+        if (ct <= 0)
+                created_us = 0;
+        if (!((ot > 0 && pb_time_format_us(us, tbuf, sizeof(tbuf)) == 0) ||
+              (ct > 0 && pb_time_format_us(created_us, tbuf, sizeof(tbuf)) == 0)))
+                pb_time_format_us(ingest->received_us, tbuf, sizeof(tbuf));
+        pb_time_format_us(ingest->received_us, rbuf, sizeof(rbuf));
+        snprintf(type, sizeof(type), PB_CE_TYPE_PREFIX "%s", etb);
+
+        pb_norm_item_t *it = batch_add(b, cap);
+        if (!it || set_raw(it, buf, len))
+                return -1;
+        const char *ingest_name = pb_ingest_name(ingest->path);
+#define M(k, v)                                                                                    \
+        {                                                                                          \
+                k, v, strlen(v), MK_STR, NULL, NULL, 0                                             \
+        }
+        const struct member env[] = {
+            M("specversion", "1.0"),
+            M("id", idb),
+            M("source", opts->source),
+            M("type", type),
+            M("subject", pob),
+            M("time", tbuf),
+            M("datacontenttype", "application/json"),
+            M("partitionkey", pob),
+            M("ingestpath", ingest_name),
+            M("receivedat", rbuf),
+        };
+        const struct member dm[] = {
+            M("event_type", etb),
+            M("portout_id", pob),
+            {"payload", payload ? payload->val : NULL, payload ? payload->val_len : 0, MK_SPAN,
+             NULL, NULL, 0},
+            {"telnyx", NULL, 0, MK_OBJ, NULL, tm, ntm},
+        };
+#undef M
+        size_t jlen = 0, doff = 0, dlen = 0;
+        uint64_t phash = 1;
+        char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), dm, sizeof(dm) / sizeof(dm[0]),
+                                  &jlen, &doff, &dlen, &phash);
+        const struct env_fields f = {idb, type, etb, pob, tbuf, rbuf};
+        it->env = envelope_new(opts, ingest, &f, js, jlen, doff, dlen, phash, created_us);
+        if (!it->env)
+                return -1;
+        return 1;
+}
+
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
                          const pb_ingest_t *ingest)
 {
@@ -660,6 +1020,18 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         if (!b)
                 return NULL;
 
+        if (!opts->tree_only && len) {
+                pb_jcheck_t fjc;
+                memset(&fjc, 0, sizeof(fjc));
+                int fr = pb_json_check(buf, len, &fjc) == 0
+                             ? normalize_fast(opts, buf, len, ingest, b, &cap)
+                             : 0;
+                pb_jcheck_free(&fjc);
+                if (fr > 0)
+                        return b;
+                if (fr < 0)
+                        goto oom;
+        }
         json_tokener *tok = opts->tok ? opts->tok : json_tokener_new();
         if (!tok) {
                 free(b);

@@ -43,6 +43,9 @@ typedef struct pb_norm_opts {
         /* Optional: members dropped or hashed in each event's data
          * (privacy.h); NULL or inactive: verbatim. */
         const struct pb_privacy *privacy;
+        /* Take the json-c path even for the common case (tests and fuzzing
+         * compare the two: they must give the same bytes). */
+        int tree_only;
 } pb_norm_opts_t;
 
 /* One normalized event. Strings are NUL-terminated and owned by the batch. */

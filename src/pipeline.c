@@ -715,7 +715,7 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         pl->st.documents++;
         pthread_mutex_unlock(&pl->lock);
 
-        pb_norm_opts_t nopts = {pl->cfg->envelope_source, NULL, pl->cfg->privacy};
+        pb_norm_opts_t nopts = {pl->cfg->envelope_source, NULL, pl->cfg->privacy, 0};
         if (!s->normalized && !s->parsed)
                 nopts.tok = thread_tok();
         pb_ingest_t ing = {s->path, s->received_us};

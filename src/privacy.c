@@ -129,6 +129,15 @@ static int is_hash(json_object *v)
         return strspn(s + 12, "0123456789abcdef") == 64;
 }
 
+int pb_privacy_path(const pb_privacy_t *p, int i, const char *const **segs, int *nsegs)
+{
+        if (!p || i < 0 || i >= p->npaths)
+                return 0;
+        *segs = (const char *const *)p->paths[i].segs;
+        *nsegs = p->paths[i].nsegs;
+        return 1;
+}
+
 int pb_privacy_reaches(const pb_privacy_t *p, const char *member, json_object *v)
 {
         for (int i = 0; p && i < p->npaths; i++) {

@@ -7,7 +7,9 @@
  * nothing; scrubbed (pb_privacy_scrub, what leaves as a dead letter), they
  * hold no value the policy names (a second scrub finds none), they are still
  * JSON where the input was, and a batch normalized under the policy gives
- * its rejections only such bytes. Built by scripts/fuzz.sh with clang. */
+ * its rejections only such bytes. The common case read from the text's
+ * spans and the json-c path give the same bytes, with and without a policy.
+ * Built by scripts/fuzz.sh with clang. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,10 +22,53 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int same_str(const char *a, const char *b)
+{
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The text's own spans (the common case) and json-c's tree give the same
+ * items, byte for byte: envelopes, reasons and dead-letter bytes. */
+static void same_both_ways(const pb_norm_opts_t *opts, const char *body, size_t size,
+                           const pb_ingest_t *ing)
+{
+        pb_norm_opts_t tree = *opts;
+        tree.tree_only = 1;
+        pb_batch_t *a = pb_normalize(opts, body, size, ing);
+        pb_batch_t *t = pb_normalize(&tree, body, size, ing);
+        if (!a || !t) {
+                pb_batch_free(a);
+                pb_batch_free(t);
+                return; /* out of memory */
+        }
+        if (a->cnt != t->cnt || a->rejected != t->rejected)
+                abort();
+        for (size_t i = 0; i < a->cnt; i++) {
+                const pb_norm_item_t *x = &a->items[i], *y = &t->items[i];
+                if (!same_str(x->error, y->error) || x->raw_len != y->raw_len ||
+                    memcmp(x->raw, y->raw, x->raw_len) != 0 || x->redacted != y->redacted ||
+                    (x->env == NULL) != (y->env == NULL))
+                        abort();
+                if (!x->env)
+                        continue;
+                const pb_envelope_t *e = x->env, *f = y->env;
+                if (e->json_len != f->json_len || memcmp(e->json, f->json, e->json_len) != 0 ||
+                    e->data_off != f->data_off || e->data_len != f->data_len ||
+                    e->payload_hash != f->payload_hash || e->created_us != f->created_us ||
+                    !same_str(e->id, f->id) || !same_str(e->type, f->type) ||
+                    !same_str(e->event_type, f->event_type) ||
+                    !same_str(e->portout_id, f->portout_id) || !same_str(e->time, f->time) ||
+                    !same_str(e->received, f->received) || !same_str(e->ingest, f->ingest))
+                        abort();
+        }
+        pb_batch_free(a);
+        pb_batch_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const char *body = (const char *)data;
-        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1772713845000000};
         pb_batch_t *b = pb_normalize(&opts, body, size, &ing);
         if (!b)
@@ -81,7 +126,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 pb_jcheck_free(&sj);
                 free(s);
         }
-        pb_norm_opts_t popts = {"https://api.telnyx.com/v2/portouts", NULL, pv};
+        pb_norm_opts_t popts = {"https://api.telnyx.com/v2/portouts", NULL, pv, 0};
+        same_both_ways(&opts, body, size, &ing);
+        same_both_ways(&popts, body, size, &ing);
         pb_batch_t *pb = pb_normalize(&popts, body, size, &ing);
         for (size_t i = 0; pb && i < pb->cnt; i++)
                 if (!pb->items[i].env &&

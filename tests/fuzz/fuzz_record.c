@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pb_trace_t tr;
         memset(&tr, 0, sizeof(tr));
         pb_trace_start(&tr);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         pb_batch_t *b = pb_normalize(&no, (const char *)data, size, &ing);
         for (size_t i = 0; b && i < b->cnt; i++) {

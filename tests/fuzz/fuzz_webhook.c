@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
                 free(bent);
         }
-        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t opts = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1772713845000000};
         pb_batch_t *b = pb_normalize(&opts, body, blen, &ing);
         if (!b)

@@ -75,7 +75,7 @@ static void test_normalizer_follows_the_table(void **state)
                          "\"record_type\":\"event\"},\"meta\":{\"attempt\":1}}",
                          t->telnyx, t->id_field, i,
                          strcmp(t->id_field, "id") ? ",\"id\":\"not-the-portout\"" : "");
-                pb_norm_opts_t no = {"src", NULL, NULL};
+                pb_norm_opts_t no = {"src", NULL, NULL, 0};
                 pb_ingest_t ing = {PB_INGEST_WEBHOOK, 1};
                 pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
                 assert_non_null(b);

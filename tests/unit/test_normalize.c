@@ -11,13 +11,14 @@
 
 #include "jsoncheck.h"
 #include "normalize.h"
+#include "privacy.h"
 #include "testutil.h"
 
 #define PORTOUT     "5f0c2a1e-7b3d-4c8e-9a61-2d4e8f1b3c70"
 #define SOURCE      "https://api.telnyx.com/v2/portouts"
 #define RECEIVED_US (INT64_C(1772800000) * 1000000) /* 2026-03-06T12:26:40Z */
 
-static const pb_norm_opts_t opts = {SOURCE, NULL, NULL};
+static const pb_norm_opts_t opts = {SOURCE, NULL, NULL, 0};
 
 static pb_batch_t *norm_ingest(const char *doc, pb_ingest_path_t path, int64_t received)
 {
@@ -668,7 +669,7 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
         /* Content too, through every escape: the source comes from the
          * configuration and may hold anything a C string can. */
         static const char src[] = "https://s.example/a\"b\\c/d\t\n\r\b\f\x01\x1f\x7f\xc3\xa9 e";
-        const pb_norm_opts_t o2 = {src, NULL, NULL};
+        const pb_norm_opts_t o2 = {src, NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, RECEIVED_US};
         pb_batch_t *b = pb_normalize(&o2, docs[0], strlen(docs[0]), &ing);
         assert_non_null(b->items[0].env);
@@ -680,6 +681,84 @@ static void test_envelope_bytes_are_json_c_bytes(void **state)
                             b->items[0].env->json);
         json_object_put(o);
         pb_batch_free(b);
+}
+
+/* Two paths, one result: the common case read from the text's own spans
+ * and json-c's tree give the same items, byte for byte, on every fixture
+ * and the normalize fuzz seeds (escapes, clashes, deep meta, times that
+ * must be decoded), with and without a privacy policy. fuzz_normalize
+ * holds it on every input it makes. */
+static void assert_same_both_ways(const pb_norm_opts_t *o, const char *doc, size_t n,
+                                  const char *name)
+{
+        pb_norm_opts_t tree = *o;
+        tree.tree_only = 1;
+        pb_ingest_t ing = {PB_INGEST_WEBHOOK, RECEIVED_US + 123};
+        pb_batch_t *a = pb_normalize(o, doc, n, &ing), *t = pb_normalize(&tree, doc, n, &ing);
+        assert_non_null(a);
+        assert_non_null(t);
+        if (a->cnt != t->cnt)
+                fail_msg("%s: %zu items, json-c path %zu", name, a->cnt, t->cnt);
+        for (size_t i = 0; i < a->cnt; i++) {
+                const pb_norm_item_t *x = &a->items[i], *y = &t->items[i];
+                if ((x->error || y->error) &&
+                    !(x->error && y->error && strcmp(x->error, y->error) == 0))
+                        fail_msg("%s: \"%s\", json-c path \"%s\"", name, x->error ? x->error : "",
+                                 y->error ? y->error : "");
+                if (!x->env)
+                        continue;
+                if (x->env->json_len != y->env->json_len ||
+                    memcmp(x->env->json, y->env->json, x->env->json_len) != 0 ||
+                    x->env->payload_hash != y->env->payload_hash ||
+                    x->env->created_us != y->env->created_us ||
+                    strcmp(x->env->time, y->env->time) != 0)
+                        fail_msg("%s:\n  %s\n  json-c path:\n  %s", name, x->env->json,
+                                 y->env->json);
+        }
+        pb_batch_free(a);
+        pb_batch_free(t);
+}
+
+static void test_span_path_is_json_c_path(void **state)
+{
+        (void)state;
+        static const char key[] = "0123456789abcdef";
+        pb_privacy_t *pv =
+            pb_privacy_new("payload.spid", "payload.attempted_pin", key, 16, NULL, 0);
+        assert_non_null(pv);
+        const pb_norm_opts_t with = {SOURCE, NULL, pv, 0};
+        static const char *const files[] = {
+            "webhook-status-changed.json", "webhook-foc-date-changed.json",
+            "webhook-new-comment.json",    "rest-show-new-comment.json",
+            "rest-show-payload-null.json", "rest-list.json",
+        };
+        static const char *const seeds[] = {
+            "clash.json",
+            "deep-meta.json",
+            "escapes.json",
+            "name-escape.json",
+            "pin-null.json",
+            "pin.json",
+            "record-type-escaped.json",
+            "spaces.json",
+            "times.json",
+        };
+        for (size_t f = 0; f < 2; f++) {
+                size_t cnt =
+                    f ? sizeof(seeds) / sizeof(seeds[0]) : sizeof(files) / sizeof(files[0]);
+                for (size_t i = 0; i < cnt; i++) {
+                        char path[512];
+                        if (f)
+                                snprintf(path, sizeof(path), "%s/tests/fuzz/seeds/normalize/%s",
+                                         PB_SOURCE_DIR, seeds[i]);
+                        size_t n = 0;
+                        char *doc = tu_read_file(f ? path : files[i], &n);
+                        assert_same_both_ways(&opts, doc, n, f ? seeds[i] : files[i]);
+                        assert_same_both_ways(&with, doc, n, f ? seeds[i] : files[i]);
+                        free(doc);
+                }
+        }
+        pb_privacy_free(pv);
 }
 
 int main(void)
@@ -702,6 +781,7 @@ int main(void)
             cmocka_unit_test(test_list_split),
             cmocka_unit_test(test_merge_keeps_every_member),
             cmocka_unit_test(test_envelope_bytes_are_json_c_bytes),
+            cmocka_unit_test(test_span_path_is_json_c_path),
         };
         remove(PB_ENVELOPE_DUMP);
         return cmocka_run_group_tests(tests, NULL, NULL);

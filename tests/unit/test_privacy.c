@@ -151,7 +151,7 @@ static void test_normalize_applies_it(void **state)
         (void)state;
         pb_privacy_t *p = pb_privacy_new("payload.subscriber_name", "payload.attempted_pin", key,
                                          strlen(key), NULL, 0);
-        pb_norm_opts_t o = {"https://api.telnyx.com/v2/portouts", NULL, p};
+        pb_norm_opts_t o = {"https://api.telnyx.com/v2/portouts", NULL, p, 0};
         size_t len;
         char *page = tu_read_file("rest-list.json", &len); /* the first event's PIN is "0000" */
         assert_non_null(strstr(page, "\"attempted_pin\":\"0000\""));
@@ -170,7 +170,7 @@ static void test_normalize_applies_it(void **state)
         pb_batch_t *b2 = pb_normalize(&o, page, len, &ing);
         assert_string_equal(b2->items[0].env->json, e->json);
         /* no policy: verbatim */
-        pb_norm_opts_t plain = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t plain = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_batch_t *b3 = pb_normalize(&plain, page, len, &ing);
         assert_non_null(strstr(b3->items[0].env->json, "\"attempted_pin\":\"0000\""));
         pb_batch_free(b);

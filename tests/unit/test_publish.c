@@ -77,7 +77,7 @@ static tm_record_t publish_one(tm_cluster_t *c, pb_config_t *cfg, const char *do
         pb_producer_t *p = pb_producer_new_opts(cfg, &po, NULL, err, sizeof(err));
         if (!p)
                 fail_msg("producer: %s", err);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, g_privacy};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, g_privacy, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         *batch = pb_normalize(&no, doc, strlen(doc), &ing);
         assert_non_null(*batch);
@@ -162,7 +162,7 @@ static void test_noheaders_dead_letter_names_its_event(void **state)
         pb_producer_opts_t po = {0, pb_publish_redirect, cfg};
         pb_producer_t *p = pb_producer_new_opts(cfg, &po, NULL, err, sizeof(err));
         assert_non_null(p);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
         pb_provenance_t prov = {"webhook", "2026-03-05T00:00:00Z", NULL};

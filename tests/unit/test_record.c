@@ -38,7 +38,7 @@ static pb_batch_t *one_event(const char *type)
                  "\"2026-03-05T12:30:45Z\",\"payload\":{\"id\":\"po-7\",\"portout_id\":\"po-7\"},"
                  "\"record_type\":\"event\"},\"meta\":{\"attempt\":1}}",
                  type);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL};
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
         pb_ingest_t ing = {PB_INGEST_WEBHOOK, INT64_C(1772668800000000)};
         pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
         assert_non_null(b);
