@@ -209,11 +209,15 @@ static size_t unescape(const char *s, size_t i, size_t n, unsigned char *b, size
 }
 
 /* One walk for both sizing (o NULL) and writing. Returns the bytes, or
- * (size_t)-1. *i: where the value starts; after it on return. */
-static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int max_depth)
+ * (size_t)-1. *i: where the value starts; after it on return. *chg is set
+ * when the bytes written differ from the text's (whitespace, an escape
+ * written otherwise). */
+static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int max_depth, int *chg)
 {
         const size_t BAD = (size_t)-1;
         size_t p = skip_ws(s, *i, n), w = 0;
+        if (p != *i)
+                *chg = 1;
         if (p >= n)
                 return BAD;
         char c = s[p];
@@ -246,6 +250,8 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
                         char tmp[32];
                         size_t tl =
                             (size_t)(pb_json_string_put(tmp, (const char *)b, nb) - tmp) - 2;
+                        if (tl != next - k || memcmp(tmp + 1, s + k, tl) != 0)
+                                *chg = 1;
                         if (o)
                                 memcpy(o + w, tmp + 1, tl);
                         w += tl;
@@ -262,7 +268,10 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
                 if (o)
                         o[0] = c;
                 w = 1;
-                p = skip_ws(s, p + 1, n);
+                size_t q = skip_ws(s, p + 1, n);
+                if (q != p + 1)
+                        *chg = 1;
+                p = q;
                 if (p < n && s[p] == close) {
                         if (o)
                                 o[1] = close;
@@ -276,7 +285,10 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
                                 w++;
                         }
                         if (c == '{') {
-                                p = skip_ws(s, p, n);
+                                q = skip_ws(s, p, n);
+                                if (q != p)
+                                        *chg = 1;
+                                p = q;
                                 if (p >= n || s[p] != '"')
                                         return BAD;
                                 int esc = 0;
@@ -287,6 +299,8 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
                                         memcpy(o + w, s + p, kend - p);
                                 w += kend - p;
                                 p = skip_ws(s, kend, n);
+                                if (p != kend)
+                                        *chg = 1;
                                 if (p >= n || s[p] != ':')
                                         return BAD;
                                 if (o)
@@ -294,11 +308,14 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
                                 w++;
                                 p++;
                         }
-                        size_t vw = canon(s, n, &p, o ? o + w : NULL, depth + 1, max_depth);
+                        size_t vw = canon(s, n, &p, o ? o + w : NULL, depth + 1, max_depth, chg);
                         if (vw == BAD)
                                 return BAD;
                         w += vw;
-                        p = skip_ws(s, p, n);
+                        q = skip_ws(s, p, n);
+                        if (q != p)
+                                *chg = 1;
+                        p = q;
                         if (p < n && s[p] == ',') {
                                 p++;
                                 continue;
@@ -321,18 +338,22 @@ static size_t canon(const char *s, size_t n, size_t *i, char *o, int depth, int 
         return end - p;
 }
 
-size_t pb_jspan_canon_len(const char *s, size_t n, int max_depth)
+size_t pb_jspan_canon_len(const char *s, size_t n, int max_depth, int *verbatim)
 {
         size_t i = 0;
-        size_t w = canon(s, n, &i, NULL, 0, max_depth);
+        int chg = 0;
+        size_t w = canon(s, n, &i, NULL, 0, max_depth, &chg);
         if (w == (size_t)-1 || skip_ws(s, i, n) != n)
                 return (size_t)-1;
+        if (verbatim)
+                *verbatim = !chg && i == n;
         return w;
 }
 
 char *pb_jspan_canon_put(char *o, const char *s, size_t n)
 {
         size_t i = 0;
-        size_t w = canon(s, n, &i, o, 0, 1 << 30);
+        int chg = 0;
+        size_t w = canon(s, n, &i, o, 0, 1 << 30, &chg);
         return o + (w == (size_t)-1 ? 0 : w);
 }

@@ -45,8 +45,9 @@ const char *pb_jspan_plain_str(const char *s, size_t n, size_t *len);
 /* Bytes json-c writes for the value s[0..n) (JSON_C_TO_STRING_PLAIN |
  * JSON_C_TO_STRING_NOSLASHESCAPE): no whitespace, strings re-escaped, numbers
  * as written. (size_t)-1 if json-c would not write it so: a member name with
- * an escape, or nesting deeper than max_depth below it. */
-size_t pb_jspan_canon_len(const char *s, size_t n, int max_depth);
+ * an escape, or nesting deeper than max_depth below it. *verbatim (if not
+ * NULL) says those bytes are s[0..n) itself: a copy writes them. */
+size_t pb_jspan_canon_len(const char *s, size_t n, int max_depth, int *verbatim);
 
 /* Writes those pb_jspan_canon_len() bytes at o; returns the end. */
 char *pb_jspan_canon_put(char *o, const char *s, size_t n);

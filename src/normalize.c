@@ -236,6 +236,8 @@ struct tmember {
         size_t name_len;
         const char *val; /* JSON text (checked) */
         size_t val_len;
+        size_t clen;  /* its bytes as written (pb_jspan_canon_len) */
+        int verbatim; /* those bytes are val's own */
 };
 
 /* How a member's value is written. */
@@ -254,7 +256,7 @@ struct member {
         size_t len;
         enum mkind kind;
         json_object *jv;
-        const struct tmember *tm;
+        const struct tmember *tm; /* MK_OBJ; MK_SPAN: tm[0] sizes val */
         size_t ntm;
 };
 
@@ -262,12 +264,11 @@ static size_t member_len(const struct member *m)
 {
         switch (m->kind) {
         case MK_JV: return pb_json_value_len(m->jv);
-        case MK_SPAN: return m->val ? pb_jspan_canon_len(m->val, m->len, 1 << 30) : 4;
+        case MK_SPAN: return m->val ? m->tm->clen : 4;
         case MK_OBJ: {
                 size_t n = 2 + (m->ntm ? m->ntm - 1 : 0);
                 for (size_t i = 0; i < m->ntm; i++)
-                        n += m->tm[i].name_len + 3 +
-                             pb_jspan_canon_len(m->tm[i].val, m->tm[i].val_len, 1 << 30);
+                        n += m->tm[i].name_len + 3 + m->tm[i].clen;
                 return n;
         }
         case MK_STR: break;
@@ -289,7 +290,8 @@ static char *member_put(char *o, const struct member *m)
         case MK_SPAN:
                 if (!m->val)
                         return put_bytes(o, "null", 4);
-                return pb_jspan_canon_put(o, m->val, m->len);
+                return m->tm->verbatim ? put_bytes(o, m->val, m->len)
+                                       : pb_jspan_canon_put(o, m->val, m->len);
         case MK_OBJ:
                 *o++ = '{';
                 for (size_t i = 0; i < m->ntm; i++) {
@@ -300,7 +302,9 @@ static char *member_put(char *o, const struct member *m)
                         o += m->tm[i].name_len;
                         *o++ = '"';
                         *o++ = ':';
-                        o = pb_jspan_canon_put(o, m->tm[i].val, m->tm[i].val_len);
+                        o = m->tm[i].verbatim
+                                ? put_bytes(o, m->tm[i].val, m->tm[i].val_len)
+                                : pb_jspan_canon_put(o, m->tm[i].val, m->tm[i].val_len);
                 }
                 *o++ = '}';
                 return o;
@@ -395,6 +399,44 @@ static pb_envelope_t *envelope_new(const pb_norm_opts_t *opts, const pb_ingest_t
         return e;
 }
 
+/* Writes an event's envelope, in the order and bytes json-c would use for
+ * the same object (test_normalize checks that a json-c round trip
+ * reproduces it; building a json-c tree only to serialize it was a quarter
+ * of a replay's time), with data's payload and telnyx members as given. */
+static pb_envelope_t *event_envelope(const pb_norm_opts_t *opts, const pb_ingest_t *ingest,
+                                     const struct env_fields *f, const struct member *payload,
+                                     const struct member *telnyx, int64_t created_us)
+{
+#define M(k, v)                                                                                    \
+        {                                                                                          \
+                k, v, strlen(v), MK_STR, NULL, NULL, 0                                             \
+        }
+        const struct member env[] = {
+            M("specversion", "1.0"),
+            M("id", f->id),
+            M("source", opts->source),
+            M("type", f->type),
+            M("subject", f->portout_id),
+            M("time", f->time),
+            M("datacontenttype", "application/json"),
+            M("partitionkey", f->portout_id),
+            M("ingestpath", pb_ingest_name(ingest->path)),
+            M("receivedat", f->received),
+        };
+        const struct member data[] = {
+            M("event_type", f->event_type),
+            M("portout_id", f->portout_id),
+            *payload,
+            *telnyx,
+        };
+#undef M
+        size_t jlen = 0, doff = 0, dlen = 0;
+        uint64_t phash = 1;
+        char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), data,
+                                  sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen, &phash);
+        return envelope_new(opts, ingest, f, js, jlen, doff, dlen, phash, created_us);
+}
+
 /* Builds the envelope of one event record. meta and top are the webhook's
  * delivery metadata and other top-level members (NULL for REST records). */
 static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *ingest,
@@ -470,40 +512,8 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
                 json_object_put(d);
         }
 
-        /* The envelope is written directly, in the order and bytes json-c
-         * would use for the same object (test_normalize checks that a
-         * json-c round trip reproduces it): building it as a json-c tree
-         * only to serialize it was a quarter of a replay's time. */
-        const char *ingest_name = pb_ingest_name(ingest->path);
-#define M(k, v)                                                                                    \
-        {                                                                                          \
-                k, v, strlen(v), MK_STR, NULL, NULL, 0                                             \
-        }
-        const struct member env[] = {
-            M("specversion", "1.0"),
-            M("id", id),
-            M("source", opts->source),
-            M("type", type),
-            M("subject", portout_id),
-            M("time", tbuf),
-            M("datacontenttype", "application/json"),
-            M("partitionkey", portout_id),
-            M("ingestpath", ingest_name),
-            M("receivedat", rbuf),
-        };
-        const struct member data[] = {
-            M("event_type", event_type),
-            M("portout_id", portout_id),
-            {"payload", NULL, 0, MK_JV, payload, NULL, 0},
-            {"telnyx", NULL, 0, MK_JV, telnyx, NULL, 0},
-        };
-#undef M
-        size_t jlen = 0, doff = 0, dlen = 0;
-        uint64_t phash = 1;
-        char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), data,
-                                  sizeof(data) / sizeof(data[0]), &jlen, &doff, &dlen, &phash);
-        json_object_put(telnyx);
-        json_object_put(pcopy);
+        const struct member pm = {"payload", NULL, 0, MK_JV, payload, NULL, 0};
+        const struct member tm = {"telnyx", NULL, 0, MK_JV, telnyx, NULL, 0};
 
         int64_t created_us = 0;
         json_object *cv;
@@ -512,7 +522,9 @@ static void normalize_record(const pb_norm_opts_t *opts, const pb_ingest_t *inge
             pb_time_parse_rfc3339(json_object_get_string(cv), &created_us) != 0)
                 created_us = 0;
         const struct env_fields f = {id, type, event_type, portout_id, tbuf, rbuf};
-        it->env = envelope_new(opts, ingest, &f, js, jlen, doff, dlen, phash, created_us);
+        it->env = event_envelope(opts, ingest, &f, &pm, &tm, created_us);
+        json_object_put(telnyx);
+        json_object_put(pcopy);
         if (!it->env)
                 item_reject(it, "out of memory building the envelope");
 }
@@ -781,13 +793,19 @@ static int fast_time(const pb_jmember_t *m, int64_t *us)
         return pb_time_parse_rfc3339(t, us) == 0 ? 1 : 0;
 }
 
-/* 1 if any path of the policy may change this event: one under telnyx
- * (which is assembled here), or one under payload that finds its member. */
-static int fast_privacy_reaches(const pb_privacy_t *pv, const pb_jmember_t *payload)
+/* What the policy does to this event, as far as the spans can say: 0 it
+ * changes nothing, or only drops members of the payload itself (their names
+ * added to drop, NULL-terminated); 1 anything else (a hash, a path under
+ * telnyx, which is assembled here, or deeper in the payload that finds its
+ * member): the json-c path applies it. */
+static int fast_privacy(const pb_privacy_t *pv, const pb_jmember_t *payload, const char **drop,
+                        size_t dropsz)
 {
         const char *const *segs;
-        int nsegs;
-        for (int i = 0; pb_privacy_path(pv, i, &segs, &nsegs); i++) {
+        int nsegs, hash;
+        size_t nd = 0;
+        drop[0] = NULL;
+        for (int i = 0; pb_privacy_path(pv, i, &segs, &nsegs, &hash); i++) {
                 if (strcmp(segs[0], "telnyx") == 0)
                         return 1;
                 if (strcmp(segs[0], "payload") != 0)
@@ -808,8 +826,12 @@ static int fast_privacy_reaches(const pb_privacy_t *pv, const pb_jmember_t *payl
                         v = f ? f->val : NULL;
                         vn = f ? f->val_len : 0;
                 }
-                if (k == nsegs && v)
+                if (k < nsegs || !v)
+                        continue; /* not in this event */
+                if (hash || nsegs != 2 || nd + 1 >= dropsz)
                         return 1;
+                drop[nd++] = segs[1];
+                drop[nd] = NULL;
         }
         return 0;
 }
@@ -852,12 +874,16 @@ static int fast_merge(struct tmember *t, size_t *nt, const pb_jmember_t *src, in
                         nl = reps * pl + m->name_len;
                         *used += nl;
                 }
-                if (pb_jspan_canon_len(m->val, m->val_len, FAST_MAX_DEPTH) == (size_t)-1)
+                int verbatim = 0;
+                size_t clen = pb_jspan_canon_len(m->val, m->val_len, FAST_MAX_DEPTH, &verbatim);
+                if (clen == (size_t)-1)
                         return -1;
                 t[*nt].name = name;
                 t[*nt].name_len = nl;
                 t[*nt].val = m->val;
                 t[*nt].val_len = m->val_len;
+                t[*nt].clen = clen;
+                t[*nt].verbatim = verbatim;
                 (*nt)++;
         }
         return 0;
@@ -887,7 +913,8 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
                 mm = pb_jspan_find(root, nroot, "meta");
                 /* json-c reads it even where it is not written: its depth
                  * counts */
-                if (mm && pb_jspan_canon_len(mm->val, mm->val_len, FAST_MAX_DEPTH) == (size_t)-1)
+                if (mm &&
+                    pb_jspan_canon_len(mm->val, mm->val_len, FAST_MAX_DEPTH, NULL) == (size_t)-1)
                         return 0;
                 if (mm && pb_jspan_kind(mm->val, mm->val_len) == '{') {
                         nmeta = pb_jspan_members(mm->val, mm->val_len, meta, FAST_MAX_MEMBERS);
@@ -942,16 +969,31 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
                 return 0;
         memcpy(pob, po, pol);
         pob[pol] = '\0';
-        if (pb_privacy_active(opts->privacy) && fast_privacy_reaches(opts->privacy, payload))
+        const char *drop[PB_PRIVACY_MAX_PATHS + 1] = {NULL};
+        if (pb_privacy_active(opts->privacy) &&
+            fast_privacy(opts->privacy, payload, drop, sizeof(drop) / sizeof(drop[0])))
                 return 0;
-        if (payload &&
-            pb_jspan_canon_len(payload->val, payload->val_len, FAST_MAX_DEPTH) == (size_t)-1)
-                return 0;
+        struct tmember pspan = {NULL, 0, NULL, 0, 0, 0};
+        if (payload) {
+                pspan.clen = pb_jspan_canon_len(payload->val, payload->val_len, FAST_MAX_DEPTH,
+                                                &pspan.verbatim);
+                if (pspan.clen == (size_t)-1)
+                        return 0;
+        }
 
-        /* data.telnyx, as normalize_record() merges it */
-        struct tmember tm[FAST_MAX_TELNYX];
+        /* data.telnyx, as normalize_record() merges it; the payload's members
+         * too when the policy drops some of them */
+        struct tmember tm[FAST_MAX_TELNYX], ptm[FAST_MAX_TELNYX];
         char names[FAST_NAMES];
-        size_t ntm = 0, used = 0;
+        size_t ntm = 0, used = 0, nptm = 0;
+        if (drop[0]) {
+                if (!payload) /* (a member dropped was found in it) */
+                        return 0;
+                pb_jmember_t pm[FAST_MAX_MEMBERS];
+                int npm = pb_jspan_members(payload->val, payload->val_len, pm, FAST_MAX_MEMBERS);
+                if (npm < 0 || fast_merge(ptm, &nptm, pm, npm, drop, "", names, &used))
+                        return 0;
+        }
         static const char *const skip_rec[] = {"id", "event_type", "portout_id", "payload", NULL};
         static const char *const skip_top[] = {"data", "meta", NULL};
         if (fast_merge(tm, &ntm, rec, nrec, skip_rec, "", names, &used) ||
@@ -976,37 +1018,18 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
         pb_norm_item_t *it = batch_add(b, cap);
         if (!it || set_raw(it, buf, len))
                 return -1;
-        const char *ingest_name = pb_ingest_name(ingest->path);
-#define M(k, v)                                                                                    \
-        {                                                                                          \
-                k, v, strlen(v), MK_STR, NULL, NULL, 0                                             \
+        struct member pm = {"payload", NULL, 0, MK_SPAN, NULL, &pspan, 1};
+        if (drop[0]) { /* the members the policy leaves */
+                pm.kind = MK_OBJ;
+                pm.tm = ptm;
+                pm.ntm = nptm;
+        } else if (payload) {
+                pm.val = payload->val;
+                pm.len = payload->val_len;
         }
-        const struct member env[] = {
-            M("specversion", "1.0"),
-            M("id", idb),
-            M("source", opts->source),
-            M("type", type),
-            M("subject", pob),
-            M("time", tbuf),
-            M("datacontenttype", "application/json"),
-            M("partitionkey", pob),
-            M("ingestpath", ingest_name),
-            M("receivedat", rbuf),
-        };
-        const struct member dm[] = {
-            M("event_type", etb),
-            M("portout_id", pob),
-            {"payload", payload ? payload->val : NULL, payload ? payload->val_len : 0, MK_SPAN,
-             NULL, NULL, 0},
-            {"telnyx", NULL, 0, MK_OBJ, NULL, tm, ntm},
-        };
-#undef M
-        size_t jlen = 0, doff = 0, dlen = 0;
-        uint64_t phash = 1;
-        char *js = write_envelope(env, sizeof(env) / sizeof(env[0]), dm, sizeof(dm) / sizeof(dm[0]),
-                                  &jlen, &doff, &dlen, &phash);
+        const struct member telnyx = {"telnyx", NULL, 0, MK_OBJ, NULL, tm, ntm};
         const struct env_fields f = {idb, type, etb, pob, tbuf, rbuf};
-        it->env = envelope_new(opts, ingest, &f, js, jlen, doff, dlen, phash, created_us);
+        it->env = event_envelope(opts, ingest, &f, &pm, &telnyx, created_us);
         if (!it->env)
                 return -1;
         return 1;

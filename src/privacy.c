@@ -129,12 +129,13 @@ static int is_hash(json_object *v)
         return strspn(s + 12, "0123456789abcdef") == 64;
 }
 
-int pb_privacy_path(const pb_privacy_t *p, int i, const char *const **segs, int *nsegs)
+int pb_privacy_path(const pb_privacy_t *p, int i, const char *const **segs, int *nsegs, int *hash)
 {
         if (!p || i < 0 || i >= p->npaths)
                 return 0;
         *segs = (const char *const *)p->paths[i].segs;
         *nsegs = p->paths[i].nsegs;
+        *hash = p->paths[i].hash;
         return 1;
 }
 

@@ -38,9 +38,9 @@ int pb_privacy_active(const pb_privacy_t *p);
  * members it dropped or hashed. */
 int pb_privacy_apply(const pb_privacy_t *p, json_object *obj);
 
-/* Path i of the policy, split at its dots (borrowed from p): 1, or 0 when
- * there is no path i. */
-int pb_privacy_path(const pb_privacy_t *p, int i, const char *const **segs, int *nsegs);
+/* Path i of the policy, split at its dots (borrowed from p), and whether
+ * it is hashed (else dropped): 1, or 0 when there is no path i. */
+int pb_privacy_path(const pb_privacy_t *p, int i, const char *const **segs, int *nsegs, int *hash);
 
 /* 1 if pb_privacy_apply() on an object holding v as its member would
  * change anything there (v may be NULL: then only a path that names member

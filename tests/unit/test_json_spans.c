@@ -36,7 +36,8 @@ static void assert_canon_like_json_c(const char *text)
         const char *want = v ? json_object_to_json_string_length(v, FLAGS, &want_n) : "null";
         if (!v)
                 want_n = 4;
-        size_t n = pb_jspan_canon_len(text, tn, 32);
+        int verbatim = -1;
+        size_t n = pb_jspan_canon_len(text, tn, 32, &verbatim);
         if (n == (size_t)-1)
                 fail_msg("refused %s", text);
         char *buf = malloc(n + 1);
@@ -47,6 +48,12 @@ static void assert_canon_like_json_c(const char *text)
         assert_int_equal(buf[n], '\x7f');
         if (n != want_n || memcmp(buf, want, n) != 0)
                 fail_msg("wrote %.*s, json-c writes %.*s", (int)n, buf, (int)want_n, want);
+        /* "verbatim" lets a caller copy the text instead: only when it is
+         * exactly what json-c writes (a wrong yes overflows its buffer) */
+        int same = n == tn && memcmp(buf, text, n) == 0;
+        if (verbatim != same)
+                fail_msg("%s: verbatim %d, but the bytes are %s", text, verbatim,
+                         same ? "the same" : "not");
         free(buf);
         json_object_put(v);
 }
@@ -76,6 +83,10 @@ static void test_canon_is_json_c(void **state)
             "\"a\\/b\"",
             "\"\\u00e9 \\ud83d\\ude00 \\u20AC\"",
             "\"\\b\\f\\n\\r\\t \\u0001 \\u001f \\u000b \\\" \\\\ \\u0022 \\u005c\"",
+            "\"\\n\\t\\\" \\\\ \\u0001\"", /* escapes json-c writes as they are */
+            "\"\\u001F\"",                 /* same length, other bytes */
+            "{\"a\":[1,{\"b\":\"c\"}],\"d\":{}}",
+            "{\"a\" :1}",
             "{ \"a\" : [ 1 , { \"b\" : \"c\\n\" } , [ ] ] , \"d\" : { } }",
             "[[[[[[1]]]]]]",
             "{\"payload\":{\"id\":\"p\",\"phone_numbers\":[\"+15550100\"],\"n\":null}}",
@@ -91,13 +102,13 @@ static void test_canon_refuses_what_json_c_reads_otherwise(void **state)
         static const char *const texts[] = {"{\"a\\u0062\":1}", "\"a\\u0000b\"",
                                             "{\"x\":{\"a\\\"b\":1}}"};
         for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
-                if (pb_jspan_canon_len(texts[i], strlen(texts[i]), 32) != (size_t)-1)
+                if (pb_jspan_canon_len(texts[i], strlen(texts[i]), 32, NULL) != (size_t)-1)
                         fail_msg("wrote %s", texts[i]);
-        assert_int_equal(pb_jspan_canon_len("[[[1]]]", 7, 3), 7);
-        assert_int_equal(pb_jspan_canon_len("[[[1]]]", 7, 2), (size_t)-1);
-        assert_int_equal(pb_jspan_canon_len("{\"a\":{}}", 8, 1), (size_t)-1);
+        assert_int_equal(pb_jspan_canon_len("[[[1]]]", 7, 3, NULL), 7);
+        assert_int_equal(pb_jspan_canon_len("[[[1]]]", 7, 2, NULL), (size_t)-1);
+        assert_int_equal(pb_jspan_canon_len("{\"a\":{}}", 8, 1, NULL), (size_t)-1);
         /* one value, nothing after it */
-        assert_int_equal(pb_jspan_canon_len("1 2", 3, 32), (size_t)-1);
+        assert_int_equal(pb_jspan_canon_len("1 2", 3, 32, NULL), (size_t)-1);
 }
 
 static void test_members(void **state)
@@ -144,7 +155,7 @@ static void test_members_like_json_c(void **state)
         {
                 assert_int_equal(m[i].name_len, strlen(k));
                 assert_memory_equal(m[i].name, k, strlen(k));
-                size_t n = pb_jspan_canon_len(m[i].val, m[i].val_len, 32);
+                size_t n = pb_jspan_canon_len(m[i].val, m[i].val_len, 32, NULL);
                 char buf[512];
                 assert_true(n < sizeof(buf));
                 pb_jspan_canon_put(buf, m[i].val, m[i].val_len);
