@@ -158,8 +158,10 @@ typedef enum pb_record_kind {
 /* What a record says of itself; fields absent from it are "". */
 typedef struct pb_record_view {
         pb_record_kind_t kind;
-        char id[512];   /* ce_id; a rejection's "sha256:..." */
-        char type[160]; /* ce_type; "" for a dead letter */
+        char id[512]; /* ce_id; a rejection's "sha256:..." */
+        /* ce_type ("" for a dead letter): "com.telnyx." and an event type
+         * as long as normalize accepts (160 cut longer ones: fuzz_record) */
+        char type[16 + PB_MAX_ID_LEN];
         char subject[PB_MAX_ID_LEN + 1];
         char time[64]; /* ce_time; a dead letter's receive time */
         char ingest[16];

@@ -94,6 +94,37 @@ static void test_event_in_each_mode_reads_back(void **state)
         pb_batch_free(b);
 }
 
+/* The longest event type normalize accepts reads back whole in every mode
+ * (the view held 160 bytes of type: fuzz_record found a 200-byte one cut). */
+static void test_longest_type_reads_back(void **state)
+{
+        (void)state;
+        char type[PB_MAX_ID_LEN + 1], want[PB_MAX_ID_LEN + 16];
+        memset(type, 'x', PB_MAX_ID_LEN);
+        memcpy(type, "portout.", 8);
+        type[PB_MAX_ID_LEN] = '\0';
+        snprintf(want, sizeof(want), "com.telnyx.%s", type);
+        char doc[1024];
+        snprintf(doc, sizeof(doc), "{\"id\":\"e-2\",\"event_type\":\"%s\",\"portout_id\":\"po-8\"}",
+                 type);
+        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
+        pb_ingest_t ing = {PB_INGEST_REST, INT64_C(1772668800000000)};
+        pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
+        assert_non_null(b);
+        assert_non_null(b->items[0].env);
+        pb_provenance_t prov = {"rest", "2026-03-05T00:00:00Z", NULL};
+        for (int m = 0; m < 3; m++) {
+                pb_record_out_t o;
+                pb_record_event(&o, b->items[0].env, m, "t.s", NULL, &prov, NULL, 0);
+                pb_record_view_t v;
+                pb_record_read(o.rec.value, o.rec.value_len, get, (void *)&o.rec, &v);
+                assert_int_equal(v.kind, PB_RECORD_EVENT);
+                assert_string_equal(v.type, want);
+                pb_record_out_clear(&o);
+        }
+        pb_batch_free(b);
+}
+
 /* Input that is not JSON goes wrapped; read back, the dead letter is named
  * by the input's own bytes, as the pipeline named the rejection. */
 static void test_rejected_is_named_by_its_bytes(void **state)
@@ -264,6 +295,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_event_in_each_mode_reads_back),
+            cmocka_unit_test(test_longest_type_reads_back),
             cmocka_unit_test(test_rejected_is_named_by_its_bytes),
             cmocka_unit_test(test_reject_id_is_the_sha256_of_the_bytes),
             cmocka_unit_test(test_refused_becomes_its_dead_letter),
