@@ -67,6 +67,18 @@ static void field_path(char *out, size_t outsz, const char *prefix, const char *
         out[o + c] = '\0';
 }
 
+/* 1 if s[0..n) cannot be an identifier: empty, longer than PB_MAX_ID_LEN,
+ * or holding a control character (both normalize paths ask this). */
+static int ident_problem(const char *s, size_t n)
+{
+        if (n == 0 || n > PB_MAX_ID_LEN)
+                return 1;
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                        return 1;
+        return 0;
+}
+
 /* Reads an identifier-like string field. Returns 1 found, 0 absent or null,
  * -1 invalid (it->error set). */
 static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, const char *name,
@@ -84,16 +96,7 @@ static int get_ident(pb_norm_item_t *it, json_object *obj, const char *prefix, c
         }
         const char *s = json_object_get_string(v);
         size_t n = (size_t)json_object_get_string_len(v);
-        const char *why = NULL;
-        if (n == 0)
-                why = "must not be empty";
-        else if (n > PB_MAX_ID_LEN)
-                why = "too long";
-        else
-                for (size_t i = 0; i < n && !why; i++)
-                        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-                                why = "control";
-        if (why) {
+        if (ident_problem(s, n)) {
                 field_path(path, sizeof(path), prefix, name);
                 if (n == 0)
                         return REJECTED(it, "field \"%s\" must not be empty", path);
@@ -768,12 +771,7 @@ static const char *fast_ident(const pb_jmember_t *m, size_t *len)
         if (!m)
                 return NULL;
         const char *s = pb_jspan_plain_str(m->val, m->val_len, len);
-        if (!s || *len == 0 || *len > PB_MAX_ID_LEN)
-                return NULL;
-        for (size_t i = 0; i < *len; i++)
-                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-                        return NULL;
-        return s;
+        return s && !ident_problem(s, *len) ? s : NULL;
 }
 
 /* A time member as pick_time() reads it: 1 parsed (*us), 0 not usable

@@ -104,14 +104,7 @@ static void test_longest_type_reads_back(void **state)
         memcpy(type, "portout.", 8);
         type[PB_MAX_ID_LEN] = '\0';
         snprintf(want, sizeof(want), "com.telnyx.%s", type);
-        char doc[1024];
-        snprintf(doc, sizeof(doc), "{\"id\":\"e-2\",\"event_type\":\"%s\",\"portout_id\":\"po-8\"}",
-                 type);
-        pb_norm_opts_t no = {"https://api.telnyx.com/v2/portouts", NULL, NULL, 0};
-        pb_ingest_t ing = {PB_INGEST_REST, INT64_C(1772668800000000)};
-        pb_batch_t *b = pb_normalize(&no, doc, strlen(doc), &ing);
-        assert_non_null(b);
-        assert_non_null(b->items[0].env);
+        pb_batch_t *b = one_event(type);
         pb_provenance_t prov = {"rest", "2026-03-05T00:00:00Z", NULL};
         for (int m = 0; m < 3; m++) {
                 pb_record_out_t o;
