@@ -29,6 +29,13 @@ check_skips() { # check_skips CTEST_LOG
 step "dependencies"
 bash scripts/install-deps.sh
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+# The tests run python3 thousands of times (their fake API, consumers, and a
+# check in many polling loops). Where python3 is a version manager's shim
+# (pyenv: a bash script per call, 24+ CPU-s of a run), the interpreter it
+# names is put first on the PATH: the same python3, with the packages
+# install-deps.sh gave it, without the detour.
+PY_DIR=$(dirname "$(python3 -c 'import sys; print(sys.executable)')")
+[ "$(command -v python3)" = "$PY_DIR/python3" ] || export PATH="$PY_DIR:$PATH"
 
 step "build (RelWithDebInfo)"
 bash scripts/build.sh build -DPB_TESTS=ON

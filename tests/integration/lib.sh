@@ -237,8 +237,8 @@ converged() {
 # Apache Kafka's own kafka-topics tool (TopicCommand from the broker's jars),
 # against $BOOTSTRAP: a view of the cluster the bridge did not write.
 kafka_topics() {
-  local lib=${XDG_CACHE_HOME:-$HOME/.cache}/portout-bridge/kafka-${KAFKA_VERSION:-4.1.1}/lib
-  java ${KAFKA_JVM_OPTS:-} -cp "$lib/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" "$@" 2>/dev/null
+  bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" tool org.apache.kafka.tools.TopicCommand \
+    --bootstrap-server "$BOOTSTRAP" "$@" 2>/dev/null
 }
 
 # Every record of this run's event topics as "ce_id ingestpath", one a line:

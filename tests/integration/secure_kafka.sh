@@ -49,8 +49,9 @@ sec_oidc_start() {
   OIDC="http://127.0.0.1:$(sed -n 's/listening on //p' "$SEC/oidc.out")"
 }
 
-sec_java() { # CLASS ARGS...
-  java -Xms64m -Xmx256m ${KAFKA_JVM_OPTS:-} -Dlog4j2.configurationFile="$SEC/tools-log4j2.properties" -cp "$SEC_LIB/*" "$@"
+sec_java() { # CLASS ARGS...: one of Kafka's tools (kafka-local.sh maps the classes it loaded before)
+  KAFKA_VERSION=$SEC_KAFKA_VERSION KAFKA_TOOL_OPTS="-Dlog4j2.configurationFile=$SEC/tools-log4j2.properties" \
+    bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" tool "$@"
 }
 
 # Starts the broker (SEC_KAFKA_VERSION) with the SCRAM users made at format time.
@@ -114,12 +115,13 @@ sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule require
 ssl.truststore.type=PEM
 ssl.truststore.location=$d/ca.pem
 PROPS
-  local id; id=$(sec_java kafka.tools.StorageTool random-uuid 2>/dev/null)
+  local id; id=$(bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" uuid)
   sec_java kafka.tools.StorageTool format -t "$id" -c "$d/server.properties" \
       --add-scram "SCRAM-SHA-512=[name=bridge,password=$BRIDGE_SECRET]" \
       --add-scram "SCRAM-SHA-256=[name=bridge,password=$BRIDGE_SECRET]" > "$d/format.log" 2>&1 \
     || { cat "$d/format.log"; fail "storage format"; }
   java -Xms128m -Xmx512m ${KAFKA_JVM_OPTS:--XX:+UseG1GC} -Djava.awt.headless=true \
+       $(KAFKA_VERSION=$SEC_KAFKA_VERSION bash "$PB_SOURCE_DIR/scripts/kafka-local.sh" cds-read kafka.Kafka) \
        -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$OIDC/jwks" \
        -Dlog4j2.configurationFile="$d/log4j2.properties" -cp "$SEC_LIB/*" kafka.Kafka "$d/server.properties" \
        > "$d/kafka.log" 2>&1 < /dev/null &
