@@ -17,8 +17,11 @@ secs=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members record trace)
-CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_FUZZ=ON \
-  -DPB_SANITIZE=ON -DPB_TESTS=OFF >/dev/null
+# -O1, as OSS-Fuzz builds: the same sanitizers and assertions (a Debug build,
+# no NDEBUG), 1.3 to 2.3 times the executions per second of -O0 (measured:
+# normalize 2.3x, http 1.3x).
+CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
+  -DPB_FUZZ=ON -DPB_SANITIZE=ON -DPB_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus-$t
@@ -34,9 +37,18 @@ for t in "${targets[@]}"; do
     http) cp tests/fuzz/seeds/http/* "$corpus/" ;;
   esac
   limit=(-max_total_time="$secs")
-  [ -n "${PB_FUZZ_RUNS:-}" ] && limit=(-runs="$PB_FUZZ_RUNS")
+  leaks=1
+  if [ -n "${PB_FUZZ_RUNS:-}" ]; then
+    limit=(-runs="$PB_FUZZ_RUNS")
+    # libconfig 1.5 leaks at almost every syntax error (tests/lsan.supp), so
+    # libFuzzer runs LeakSanitizer's whole-heap scan after nearly every
+    # input: 90% of the time, 780 executions/s against 31,000 without. A
+    # long run of config leaves leaks to the suite's short run and the unit
+    # tests, which keep them on.
+    [ "$t" != config ] || leaks=0
+  fi
   echo "--- fuzz_$t"
-  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ASAN_OPTIONS=detect_leaks=$leaks UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     build-fuzz/fuzz_$t "${limit[@]}" -max_len=8192 -timeout=10 \
     -print_final_stats=1 "$corpus" > "build-fuzz/fuzz-$t.log" 2>&1 || {
