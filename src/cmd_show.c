@@ -20,8 +20,9 @@ static const char usage[] =
     "Usage: portout-bridge [-c FILE] show PORTOUT_ID [--since TIME] [--json]\n"
     "\n"
     "Prints a port-out's current state (from topics.state, else GET\n"
-    "/portouts/{id}), then its timeline: every record of it on the event topics\n"
-    "and the dead-letter topic, in time order, each with its ingest path. TIME\n"
+    "/portouts/{id}), then its timeline: every record of it on the event topics,\n"
+    "the dead-letter topic and the deadline topic, in time order, each with its\n"
+    "ingest path. TIME\n"
     "(RFC 3339) bounds the scan (records written since then; default: all).\n"
     "Progress goes to stderr. --json prints one JSON object for scripts.\n"
     "Payloads are summarized (status, FOC date, comment), never printed whole,\n"
@@ -89,6 +90,21 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
         char why[PB_ERRSZ];
         json_object *env = pb_json_parse(m->payload, m->len, why, sizeof(why));
         json_object *data = NULL, *payload = NULL;
+        if (v.kind == PB_RECORD_DEADLINE) {
+                json_object *thr = NULL, *age = NULL;
+                if (env && json_object_object_get_ex(env, "data", &data)) {
+                        json_object_object_get_ex(data, "threshold_s", &thr);
+                        json_object_object_get_ex(data, "age_s", &age);
+                }
+                const char *auto_at = str_at(data, "auto_authorize_at", NULL);
+                snprintf(e->detail, sizeof(e->detail),
+                         "pending past %llds (announced at %llds); Telnyx authorizes it at %.40s",
+                         (long long)(thr ? json_object_get_int64(thr) : 0),
+                         (long long)(age ? json_object_get_int64(age) : 0),
+                         auto_at ? auto_at : "?");
+                json_object_put(env);
+                return;
+        }
         if (env && json_object_object_get_ex(env, "data", &data))
                 json_object_object_get_ex(data, "payload", &payload);
         if (env && !data && json_object_object_get_ex(env, "payload", &payload))
@@ -316,13 +332,14 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         struct scan s;
         memset(&s, 0, sizeof(s));
         s.id = id;
-        const char *topics[PB_CONFIG_TOPICS + 1];
+        const char *topics[PB_CONFIG_TOPICS + 2];
         pb_config_topics(cfg, topics);
         topics[PB_CONFIG_TOPICS] = s.state_topic = cfg->topic_state;
+        topics[PB_CONFIG_TOPICS + 1] = cfg->topic_deadlines;
         s.dead_letter_topic = cfg->topic_dead_letter;
         pb_progress_t *pr = pb_progress_start("show", 0, progress_of, &s);
         int rc =
-            scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 1, since_us / 1000, err, sizeof(err));
+            scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 2, since_us / 1000, err, sizeof(err));
         pb_progress_stop(pr);
         rd_kafka_destroy(rk);
         fprintf(stderr, "show: %lld of %lld records scanned, %lld about %s\n",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config_table.h"
+#include "deadline.h"
 #include "log.h"
 #include "pb.h"
 #include "privacy.h"
@@ -73,6 +74,12 @@ const struct pb_option pb_options[] = {
      "Compacted topic of port-out state (state.enabled): one record per port-out\n"
      "and change, keyed by portout_id, the resource as Telnyx returns it; created\n"
      "compacted if missing."},
+    {"topics.deadlines", OPT_STR, OFF(topic_deadlines), 0, "telnyx.portouts.deadlines", 0, 0, NULL,
+     NULL, NULL,
+     "Topic of deadline events (state.enabled): com.telnyx.portout.deadline, one per\n"
+     "pending port-out and threshold of desk.deadline_warn_s, keyed by portout_id;\n"
+     "created if missing. The state writer reads it whole on taking office to know\n"
+     "what it has announced: keep its retention above desk.auto_authorize_after_s."},
 
     {"envelope.source", OPT_STR, OFF(envelope_source), 0, "https://api.telnyx.com/v2/portouts", 0,
      0, NULL, NULL, NULL,
@@ -305,6 +312,23 @@ const struct pb_option pb_options[] = {
      "A port-out pending longer than this is logged once and counted\n"
      "(portout_bridge_state_pending_over_threshold). Keep it well below Telnyx's\n"
      "24 to 48 hours, after which an unanswered port-out is authorized."},
+
+    {"desk.deadline_warn_s", OPT_STR, OFF(desk_deadline_warn_s), 0, "43200,72000", 0, 0, NULL, NULL,
+     NULL,
+     "Comma-separated ages, in seconds from the port-out's created_at (Telnyx's\n"
+     "clock), at which a port-out still pending is announced on topics.deadlines\n"
+     "(state.enabled): one event per port-out and age, ever. At most 8, each from 1\n"
+     "to 604800. The default: 12 and 20 hours, before Telnyx authorizes an\n"
+     "unanswered port-out on its own."},
+    {"desk.auto_authorize_after_s", OPT_INT, OFF(desk_auto_authorize_after_s), 0, "86400", 3600,
+     604800, NULL, NULL, NULL,
+     "When Telnyx authorizes an unanswered port-out, counted from its created_at;\n"
+     "a deadline event's auto_authorize_at. Telnyx says 24 to 48 hours: the\n"
+     "default takes the earlier."},
+    {"desk.deadline_lag_s", OPT_INT, OFF(desk_deadline_lag_s), 0, "60", 1, 3600, NULL, NULL, NULL,
+     "A deadline event is written within this long of its threshold while a writer\n"
+     "is in office (the port-out is looked at again first: GET /portouts/{id}).\n"
+     "Keep it above telnyx.poll_session_timeout_ms: a new leader needs that long."},
 
     {"privacy.drop", OPT_STR, OFF(privacy_drop), 0, NULL, 0, 0, NULL, NULL,
      "\"payload.subscriber_name\"",
@@ -720,6 +744,18 @@ static void warn_api_base(const pb_config_t *cfg)
                 u);
 }
 
+/* desk.deadline_warn_s, parsed once for the state writer. */
+static int desk_policy(struct load_ctx *lc)
+{
+        pb_config_t *cfg = lc->cfg;
+        char e[PB_ERRSZ];
+        if (pb_deadline_thresholds_parse(cfg->desk_deadline_warn_s, cfg->desk_warn_s,
+                                         PB_DESK_MAX_THRESHOLDS, &cfg->desk_warn_n, e, sizeof(e)))
+                return loc_err(lc, cfg->src_line[find_option("desk.deadline_warn_s") - pb_options],
+                               "desk.deadline_warn_s", "%s", e);
+        return 0;
+}
+
 static int finish(struct load_ctx *lc)
 {
         pb_config_t *cfg = lc->cfg;
@@ -764,7 +800,7 @@ static int finish(struct load_ctx *lc)
         pb_log_set_level((enum pb_log_level)cfg->log_level);
         pb_log_set_format(cfg->log_format);
         warn_api_base(cfg);
-        return privacy_policy(lc);
+        return desk_policy(lc) || privacy_policy(lc) ? PB_ERR : 0;
 }
 
 /* libconfig reads @include files itself, with none of the checks the main

@@ -22,7 +22,9 @@ typedef struct pb_kv {
         int line; /* line in the config file, 0 for built-in defaults */
 } pb_kv_t;
 
-#define PB_CONFIG_MAX_OPTIONS 80
+#define PB_CONFIG_MAX_OPTIONS 96
+/* desk.deadline_warn_s: most thresholds. */
+#define PB_DESK_MAX_THRESHOLDS 8
 /* Largest configuration file read (a real one is a few KiB). */
 #define PB_CONFIG_MAX_BYTES ((size_t)1024 * 1024)
 
@@ -54,6 +56,7 @@ typedef struct pb_config {
         char *topic_dead_letter;
         char *topic_control;
         char *topic_state;
+        char *topic_deadlines;
 
         char *envelope_source;
         int64_t input_max_event_bytes;
@@ -81,6 +84,10 @@ typedef struct pb_config {
         int state_enabled;
         char *state_group;
         int64_t state_coalesce_ms, state_resync_interval_s, state_pending_alert_s;
+        char *desk_deadline_warn_s;                  /* as written */
+        int64_t desk_warn_s[PB_DESK_MAX_THRESHOLDS]; /* parsed: ascending, distinct */
+        size_t desk_warn_n;
+        int64_t desk_auto_authorize_after_s, desk_deadline_lag_s;
         char *privacy_drop, *privacy_hash, *privacy_hash_key_file;
         char *tracing_otlp_endpoint; /* OTLP/HTTP base URL, NULL: none */
         char *privacy_hash_key;      /* from PORTOUT_BRIDGE_HASH_KEY or the file */

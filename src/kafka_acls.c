@@ -94,6 +94,16 @@ static void state_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *p
                 cfg->topic_state);
         cmd_head(out, principal);
         fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_state);
+        fprintf(out,
+                "# Deadline events: %s written, and read whole on taking office (what\n"
+                "# it announced is never announced again).\n",
+                cfg->topic_deadlines);
+        const char *dl[] = {cfg->topic_deadlines};
+        topics_cmd(out, principal, "Read", dl, 1);
+        topics_cmd(out, principal, "Write", dl, 1);
+        fprintf(out, "# Only if %s does not exist yet:\n# ", cfg->topic_deadlines);
+        cmd_head(out, principal);
+        fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_deadlines);
 }
 
 void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,

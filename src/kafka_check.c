@@ -142,13 +142,15 @@ static int check_compacted(rd_kafka_t *rk, const char *topic, FILE *out)
 static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int replicas, FILE *out,
                         char *errstr, size_t errsz)
 {
-        const char *names[PB_CONFIG_TOPICS + 2];
+        const char *names[PB_CONFIG_TOPICS + 3];
         pb_config_topics(cfg, names);
         size_t n = PB_CONFIG_TOPICS;
         if (replicas)
                 names[n++] = cfg->topic_control;
-        if (cfg->state_enabled)
+        if (cfg->state_enabled) {
                 names[n++] = cfg->topic_state;
+                names[n++] = cfg->topic_deadlines;
+        }
         rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, n);
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
@@ -164,7 +166,9 @@ static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int r
                         const char *name = rd_kafka_TopicDescription_name(ds[i]);
                         int control = strcmp(name, cfg->topic_control) == 0 && replicas;
                         int state = cfg->state_enabled && !strcmp(name, cfg->topic_state);
-                        int row = topic_row(ds[i], !control, reads || state, control ? 1 : 0, out);
+                        int deadlines = cfg->state_enabled && !strcmp(name, cfg->topic_deadlines);
+                        int row = topic_row(ds[i], !control, reads || state || deadlines,
+                                            control ? 1 : 0, out);
                         bad += row;
                         if (state && !row)
                                 bad += check_compacted(rk, name, out);

@@ -99,6 +99,11 @@ static const struct family families[] = {
      "Telnyx API calls of the state writer (fetches and resync pages)."},
     {"portout_bridge_state_events_total", "counter", "",
      "Event records the state writer read (coalesced per port-out before a fetch)."},
+    {"portout_bridge_deadline_events_total", "counter", "outcome",
+     "Deadline events (topics.deadlines) by outcome (written: Kafka acknowledged it; failed: "
+     "not written, tried at the next look)."},
+    {"portout_bridge_deadline_last_lag_seconds", "gauge", "",
+     "Of the last deadline events written: the longest time from a threshold to its event."},
     {"portout_bridge_webhook_late_fates_total", "counter", "",
      "Webhooks answered 503 at their deadline whose event then reached Kafka or failed "
      "unacknowledged (the answer was not the final word; should stay 0)."},

@@ -225,24 +225,25 @@ int pb_record_refused(pb_record_out_t *o, const char *topic, const struct pb_pri
         return 0;
 }
 
-void pb_record_state(pb_record_out_t *o, const char *topic, const char *source,
-                     const char *portout_id, const char *updated_at, const char *cause,
-                     const char *traceparent, const char *tracestate, const char *value,
-                     size_t value_len)
+/* The headers and fields of a record the bridge derives (a state record, a
+ * deadline event): a structured CloudEvent whose id is in o->state_id. */
+static void derived(pb_record_out_t *o, const char *topic, const char *source, const char *type,
+                    const char *subject, const char *time, const char *cause,
+                    const char *traceparent, const char *tracestate, const char *value,
+                    size_t value_len)
 {
-        start(o);
-        snprintf(o->state_id, sizeof(o->state_id), "%s@%s", portout_id, updated_at);
         pb_header_t *h = o->hdr;
         size_t n = 0;
         n = put(h, n, "content-type", CE_CONTENT_TYPE);
         n = put(h, n, CE_PREFIX "specversion", "1.0");
         n = put(h, n, CE_PREFIX "id", o->state_id);
         n = put(h, n, CE_PREFIX "source", source);
-        n = put(h, n, CE_PREFIX "type", PB_STATE_TYPE);
-        n = put(h, n, CE_PREFIX "subject", portout_id);
-        n = put(h, n, CE_PREFIX "time", updated_at);
-        n = put(h, n, CE_PREFIX "partitionkey", portout_id);
-        n = put(h, n, CE_PREFIX "causationid", cause);
+        n = put(h, n, CE_PREFIX "type", type);
+        n = put(h, n, CE_PREFIX "subject", subject);
+        n = put(h, n, CE_PREFIX "time", time);
+        n = put(h, n, CE_PREFIX "partitionkey", subject);
+        if (cause)
+                n = put(h, n, CE_PREFIX "causationid", cause);
         if (traceparent && pb_traceparent_valid(traceparent, strlen(traceparent))) {
                 n = put(h, n, "traceparent", traceparent);
                 if (tracestate && *tracestate)
@@ -250,11 +251,32 @@ void pb_record_state(pb_record_out_t *o, const char *topic, const char *source,
         }
         o->rec.headers_cnt = n;
         o->rec.topic = topic;
-        o->rec.key = portout_id;
-        o->rec.key_len = strlen(portout_id);
+        o->rec.key = subject;
+        o->rec.key_len = strlen(subject);
         o->rec.value = value;
         o->rec.value_len = value_len;
         o->rec.id = o->state_id;
+}
+
+void pb_record_state(pb_record_out_t *o, const char *topic, const char *source,
+                     const char *portout_id, const char *updated_at, const char *cause,
+                     const char *traceparent, const char *tracestate, const char *value,
+                     size_t value_len)
+{
+        start(o);
+        snprintf(o->state_id, sizeof(o->state_id), "%s@%s", portout_id, updated_at);
+        derived(o, topic, source, PB_STATE_TYPE, portout_id, updated_at, cause, traceparent,
+                tracestate, value, value_len);
+}
+
+void pb_record_deadline(pb_record_out_t *o, const char *topic, const char *source,
+                        const char *portout_id, int64_t threshold_s, const char *time,
+                        const char *value, size_t value_len)
+{
+        start(o);
+        pb_deadline_id(portout_id, threshold_s, o->state_id);
+        derived(o, topic, source, PB_DEADLINE_TYPE, portout_id, time, NULL, NULL, NULL, value,
+                value_len);
 }
 
 /* Appends "name":"value" (value escaped) and a comma. */
@@ -267,12 +289,35 @@ static char *put_attr(char *o, const char *name, const char *value)
         return o;
 }
 
+/* A structured CloudEvent of attrs and data (borrowed). NULL out of memory;
+ * the caller frees. */
+static char *envelope_value(const char *const (*attrs)[2], size_t nattrs, json_object *data,
+                            size_t *len)
+{
+        size_t n = 2 + strlen("\"data\":") + pb_json_value_len(data);
+        for (size_t i = 0; i < nattrs; i++)
+                n += pb_json_string_len(attrs[i][0], strlen(attrs[i][0])) + 2 +
+                     pb_json_string_len(attrs[i][1], strlen(attrs[i][1]));
+        char *buf = malloc(n + 1), *o = buf;
+        if (!buf)
+                return NULL;
+        *o++ = '{';
+        for (size_t i = 0; i < nattrs; i++)
+                o = put_attr(o, attrs[i][0], attrs[i][1]);
+        memcpy(o, "\"data\":", 7);
+        o = pb_json_value_put(o + 7, data);
+        *o++ = '}';
+        *o = '\0';
+        *len = (size_t)(o - buf);
+        return buf;
+}
+
 char *pb_record_state_value(json_object *resource, const char *portout_id, const char *updated_at,
                             const char *cause, const char *source, size_t *len)
 {
         char id[PB_MAX_ID_LEN * 2 + 2];
         snprintf(id, sizeof(id), "%s@%s", portout_id, updated_at);
-        const char *attrs[][2] = {
+        const char *const attrs[][2] = {
             {"specversion", "1.0"},
             {"id", id},
             {"source", source},
@@ -283,22 +328,61 @@ char *pb_record_state_value(json_object *resource, const char *portout_id, const
             {"partitionkey", portout_id},
             {"causationid", cause},
         };
-        size_t n = 2 + strlen("\"data\":") + pb_json_value_len(resource);
-        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-                n += pb_json_string_len(attrs[i][0], strlen(attrs[i][0])) + 2 +
-                     pb_json_string_len(attrs[i][1], strlen(attrs[i][1]));
-        char *buf = malloc(n + 1), *o = buf;
-        if (!buf)
+        return envelope_value(attrs, sizeof(attrs) / sizeof(attrs[0]), resource, len);
+}
+
+char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const char *portout_id,
+                               int64_t threshold_s, int64_t age_s, const char *time,
+                               const char *auto_authorize_at, const char *source, size_t *len)
+{
+        char id[PB_DEADLINE_ID_MAX + 1];
+        pb_deadline_id(portout_id, threshold_s, id);
+        const char *const attrs[][2] = {
+            {"specversion", "1.0"},
+            {"id", id},
+            {"source", source},
+            {"type", PB_DEADLINE_TYPE},
+            {"subject", portout_id},
+            {"time", time},
+            {"datacontenttype", DATA_CONTENT_TYPE},
+            {"partitionkey", portout_id},
+        };
+        /* data: small members written here, the port-out's JSON (the
+         * table's copy of what the state record holds) as it stands. */
+        json_object *data = json_object_new_object();
+        if (!data ||
+            json_object_object_add(data, "portout_id", json_object_new_string(portout_id)) ||
+            json_object_object_add(data, "threshold_s", json_object_new_int64(threshold_s)) ||
+            json_object_object_add(data, "age_s", json_object_new_int64(age_s)) ||
+            json_object_object_add(data, "auto_authorize_at",
+                                   json_object_new_string(auto_authorize_at))) {
+                json_object_put(data);
                 return NULL;
-        *o++ = '{';
-        for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-                o = put_attr(o, attrs[i][0], attrs[i][1]);
-        memcpy(o, "\"data\":", 7);
-        o = pb_json_value_put(o + 7, resource);
+        }
+        size_t head;
+        char *v = envelope_value(attrs, sizeof(attrs) / sizeof(attrs[0]), data, &head);
+        json_object_put(data);
+        if (!v)
+                return NULL;
+        /* v ends "...}}": the port-out goes before the last two braces. */
+        const char *doc = portout_doc ? portout_doc : "null";
+        size_t dl = portout_doc ? doc_len : 4;
+        char *out = realloc(v, head + strlen(",\"portout\":") + dl + 1);
+        if (!out) {
+                free(v);
+                return NULL;
+        }
+        static const char member[] = ",\"portout\":";
+        char *o = out + head - 2;
+        memcpy(o, member, sizeof(member) - 1);
+        o += sizeof(member) - 1;
+        memcpy(o, doc, dl);
+        o += dl;
+        *o++ = '}';
         *o++ = '}';
         *o = '\0';
-        *len = (size_t)(o - buf);
-        return buf;
+        *len = (size_t)(o - out);
+        return out;
 }
 
 void pb_record_reject_id(const void *bytes, size_t len, char *out)
@@ -402,6 +486,8 @@ void pb_record_read(const char *value, size_t len, pb_header_get_fn *get, void *
         }
         if (!strcmp(out->type, PB_STATE_TYPE))
                 out->kind = PB_RECORD_STATE;
+        else if (!strcmp(out->type, PB_DEADLINE_TYPE))
+                out->kind = PB_RECORD_DEADLINE;
         else if (out->id[0] && !strncmp(out->type, PB_CE_TYPE_PREFIX, strlen(PB_CE_TYPE_PREFIX)))
                 out->kind = PB_RECORD_EVENT;
 }

@@ -4,8 +4,8 @@
  * (pb_*), the {"raw_base64":...} wrap, the state record, and the trace
  * context headers. docs/envelope.md describes what it writes.
  *
- * Building: pb_record_event(), pb_record_rejected(), pb_record_refused()
- * and pb_record_state() fill a pb_record_out_t: a pb_record_t ready for the
+ * Building: pb_record_event(), pb_record_rejected(), pb_record_refused(),
+ * pb_record_state() and pb_record_deadline() fill a pb_record_out_t: a pb_record_t ready for the
  * producer, its headers, and any value built for it (freed by
  * pb_record_out_clear()). Strings are borrowed from the arguments, which
  * must outlive the pb_record_t's use (pb_producer_send() copies).
@@ -18,7 +18,9 @@
 #define PB_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
+#include "deadline.h"
 #include "normalize.h"
 #include "trace.h"
 
@@ -137,6 +139,22 @@ char *pb_record_state_value(struct json_object *resource, const char *portout_id
                             const char *updated_at, const char *cause, const char *source,
                             size_t *len);
 
+/* The deadline event of port-out portout_id crossing threshold_s (deadline.h:
+ * its id is derived from the pair), at time (created_at + threshold_s);
+ * value is pb_record_deadline_value()'s. */
+void pb_record_deadline(pb_record_out_t *o, const char *topic, const char *source,
+                        const char *portout_id, int64_t threshold_s, const char *time,
+                        const char *value, size_t value_len);
+
+/* The deadline event's value: a structured CloudEvent of type
+ * PB_DEADLINE_TYPE whose data is {portout_id, threshold_s, age_s,
+ * auto_authorize_at, portout}, portout the doc_len bytes of portout_doc
+ * (JSON as the state record holds the resource; NULL: null). NULL out of
+ * memory; the caller frees. */
+char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const char *portout_id,
+                               int64_t threshold_s, int64_t age_s, const char *time,
+                               const char *auto_authorize_at, const char *source, size_t *len);
+
 /* Room for pb_record_reject_id(): "sha256:" and 64 hex digits. */
 #define PB_RECORD_REJECT_ID_LEN (7 + 64)
 
@@ -153,6 +171,7 @@ typedef enum pb_record_kind {
         PB_RECORD_EVENT,
         PB_RECORD_DEAD_LETTER,
         PB_RECORD_STATE,
+        PB_RECORD_DEADLINE,
 } pb_record_kind_t;
 
 /* What a record says of itself; fields absent from it are "". */

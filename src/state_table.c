@@ -13,6 +13,8 @@ struct entry {
         pb_idnode_t node;
         pb_portout_view_t v;
         int alerted; /* its pending threshold was logged */
+        char *doc;   /* the resource's JSON while pending (deadline events) */
+        size_t doc_len;
 };
 
 struct pb_stable {
@@ -77,6 +79,7 @@ void pb_stable_free(pb_stable_t *t)
         for (size_t b = 0; b < t->ids.nbuckets; b++)
                 for (pb_idnode_t *n = t->ids.buckets[b], *next; n; n = next) {
                         next = n->chain;
+                        free(((struct entry *)n)->doc);
                         free(n);
                 }
         pb_idmap_destroy(&t->ids);
@@ -89,28 +92,55 @@ int pb_stable_newer(const pb_stable_t *t, const pb_portout_view_t *v)
         return !e || v->updated_us > e->v.updated_us;
 }
 
-int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v)
+int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *doc, size_t len)
 {
         struct entry *e = (struct entry *)pb_idmap_get(&t->ids, v->id);
         if (e && v->updated_us <= e->v.updated_us)
                 return 0;
+        char *copy = NULL;
+        if (doc && !strcmp(v->status, "pending")) {
+                if (!(copy = malloc(len + 1)))
+                        return PB_ERR;
+                memcpy(copy, doc, len);
+                copy[len] = '\0';
+        }
         if (!e) {
                 e = calloc(1, sizeof(*e));
-                if (!e)
+                if (!e) {
+                        free(copy);
                         return PB_ERR;
-                e->v = *v;
+                }
+                e->v = *v; /* its id first: the map hashes it */
                 pb_idmap_add(&t->ids, &e->node);
-                return 1;
-        }
-        if (strcmp(e->v.status, v->status) != 0)
+        } else if (strcmp(e->v.status, v->status) != 0) {
                 e->alerted = 0; /* pending again: a new review */
+        }
         e->v = *v;
+        free(e->doc);
+        e->doc = copy;
+        e->doc_len = copy ? len : 0;
         return 1;
+}
+
+int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v)
+{
+        return pb_stable_put_doc(t, v, NULL, 0);
 }
 
 size_t pb_stable_size(const pb_stable_t *t)
 {
         return t->ids.size;
+}
+
+void pb_stable_each(const pb_stable_t *t,
+                    void (*fn)(void *ctx, const pb_portout_view_t *v, const char *doc, size_t len),
+                    void *ctx)
+{
+        for (size_t b = 0; b < t->ids.nbuckets; b++)
+                for (const pb_idnode_t *n = t->ids.buckets[b]; n; n = n->chain) {
+                        const struct entry *e = (const struct entry *)n;
+                        fn(ctx, &e->v, e->doc, e->doc_len);
+                }
 }
 
 static size_t status_index(const char *s)

@@ -48,6 +48,17 @@ int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v);
 /* Port-outs held. */
 size_t pb_stable_size(const pb_stable_t *t);
 
+/* pb_stable_put() that also keeps doc (len bytes: the resource's JSON as
+ * the state record holds it) while v is pending, for the deadline events
+ * (deadline.h); any other status drops it. NULL doc: none. */
+int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *doc, size_t len);
+
+/* Calls fn once per port-out held (in no particular order), with its doc
+ * (NULL if none kept). fn must not change the table. */
+void pb_stable_each(const pb_stable_t *t,
+                    void (*fn)(void *ctx, const pb_portout_view_t *v, const char *doc, size_t len),
+                    void *ctx);
+
 /* The deadlines a back office watches, as of now_us. */
 typedef struct pb_stable_deadlines {
         size_t by_status[8];       /* pb_portout_statuses' order; [7]: any other */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "idmap.h"
 #include "kafka_conf.h"
 #include "kafka_topics.h"
@@ -18,6 +19,7 @@
 #include "record.h"
 #include "state_table.h"
 #include "telnyx_client.h"
+#include "timefmt.h"
 
 /* Port-outs fetched per batch at most (the rest wait for the next). */
 #define BATCH_MAX 1000
@@ -31,6 +33,8 @@
 #define RESYNC_RETRY_MS        60000
 #define NOT_COMPACTED_RETRY_MS 60000
 #define NOT_FINAL              "pending,authorized,rejected-pending"
+/* Deadline events written per look at most (the longest overdue first). */
+#define DUE_MAX 64
 
 /* One port-out of the current batch, and the last event that named it. */
 struct pending {
@@ -52,6 +56,8 @@ struct cause {
 /* A state record produced, and its delivery report. */
 struct write {
         pb_portout_view_t v;
+        char *doc; /* the resource's JSON, kept by the table while pending */
+        size_t doc_len;
         int acked;
 };
 
@@ -73,6 +79,18 @@ struct pb_state {
         size_t nwrites, capwrites;
         int64_t next_resync_ms, next_deadlines_ms;
         int failed_batches; /* in a row: the pause before the next grows */
+        /* Deadline events: a thread of their own, so that no API call (a
+         * fetch of this writer, a hanging desk call) delays them. It reads
+         * the table under table_lock, which the writer's thread takes to
+         * change the table or the announced set; emit_lock is held for a
+         * whole look (produce to acknowledgement), and taken by a change of
+         * office, so that no look straddles one. */
+        pthread_t deadline_thread;
+        int deadline_started;
+        pthread_mutex_t table_lock, emit_lock;
+        pb_deadlines_t *announced; /* read from topics.deadlines on taking office */
+        int in_office;             /* under table_lock */
+        rd_kafka_t *dprod;         /* the deadline thread's producer */
 };
 
 static void count(pb_state_t *s, const char *family, const char *labels, int64_t n)
@@ -137,6 +155,13 @@ static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t
                 return PB_ERR;
         }
         w->v = *v;
+        if (!strcmp(v->status, "pending")) {
+                const char *doc = json_object_to_json_string_length(
+                    resource, JSON_C_TO_STRING_PLAIN, &w->doc_len);
+                w->doc = doc ? strdup(doc) : NULL;
+                if (!w->doc)
+                        w->doc_len = 0;
+        }
         pb_record_out_t rec;
         pb_record_state(&rec, s->cfg->topic_state, s->cfg->envelope_source, v->id, v->updated_at,
                         cause->id, cause->traceparent, cause->tracestate, env, len);
@@ -151,6 +176,7 @@ static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t
                 pb_warn("state: cannot produce the record of %s: %s", v->id, rd_kafka_err2str(err));
                 rd_kafka_headers_destroy(h);
                 free(env);
+                free(w->doc);
                 free(w);
                 return PB_ERR;
         }
@@ -167,11 +193,15 @@ static int settle(pb_state_t *s)
                 return 0;
         rd_kafka_flush(s->prod, FLUSH_MS);
         size_t ok = 0;
+        pthread_mutex_lock(&s->table_lock);
         for (size_t i = 0; i < s->nwrites; i++) {
-                if (s->writes[i]->acked && pb_stable_put(s->table, &s->writes[i]->v) >= 0)
+                struct write *w = s->writes[i];
+                if (w->acked && pb_stable_put_doc(s->table, &w->v, w->doc, w->doc_len) >= 0)
                         ok++;
-                free(s->writes[i]);
+                free(w->doc);
+                free(w);
         }
+        pthread_mutex_unlock(&s->table_lock);
         count(s, "portout_bridge_state_fetches_total", "outcome=\"written\"", (int64_t)ok);
         int rc = ok == s->nwrites ? 0 : PB_ERR;
         s->nwrites = 0;
@@ -237,9 +267,16 @@ static int learn_state(void *ctx, const rd_kafka_message_t *m, char *errstr, siz
         pb_portout_view_t v;
         s->loaded++;
         if (o && json_object_object_get_ex(o, "data", &data) &&
-            pb_portout_view(data, &v, NULL, 0) == 0)
-                pb_stable_put(s->table, &v);
-        else
+            pb_portout_view(data, &v, NULL, 0) == 0) {
+                size_t dl = 0;
+                const char *doc =
+                    !strcmp(v.status, "pending")
+                        ? json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN, &dl)
+                        : NULL;
+                pthread_mutex_lock(&s->table_lock);
+                pb_stable_put_doc(s->table, &v, doc, dl);
+                pthread_mutex_unlock(&s->table_lock);
+        } else
                 pb_warn("state: a record of %s at offset %lld is not a state record; skipped",
                         s->cfg->topic_state, (long long)m->offset);
         json_object_put(o);
@@ -262,6 +299,48 @@ static int load_table(pb_state_t *s, char *errstr, size_t errsz)
         if (!rc)
                 pb_info("state: %zu port-out(s) loaded from %zu record(s) of %s",
                         pb_stable_size(s->table), s->loaded, s->cfg->topic_state);
+        return rc;
+}
+
+/* A record of topics.deadlines: the pair it announces is known. */
+static int learn_deadline(void *ctx, const rd_kafka_message_t *m, char *errstr, size_t errsz)
+{
+        pb_state_t *s = ctx;
+        pb_record_view_t rv;
+        char id[PB_TELNYX_ID_MAX + 1];
+        int64_t thr;
+        pb_record_read_kafka(m, &rv);
+        s->loaded++;
+        if (rv.kind == PB_RECORD_DEADLINE && pb_deadline_id_parse(rv.id, id, &thr) == 0 &&
+            pb_deadlines_mark(s->announced, id, thr) < 0)
+                return pb_seterr(errstr, errsz, "out of memory");
+        return 0;
+}
+
+/* Creates topics.deadlines if missing and reads it whole: what is announced
+ * there is never announced again. */
+static int load_announced(pb_state_t *s, char *errstr, size_t errsz)
+{
+        const char *topic = s->cfg->topic_deadlines;
+        if (pb_kafka_ensure_topic(s->prod, topic, -1, 0, errstr, errsz))
+                return PB_ERR;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+        s->loaded = 0;
+        int n = pb_kafka_partitions(s->cons, topic, KAFKA_TIMEOUT_MS, l, RD_KAFKA_OFFSET_BEGINNING,
+                                    errstr, errsz);
+        if (n == 0)
+                pb_seterr(errstr, errsz, "state: topic %s has no partition with a leader yet",
+                          topic);
+        /* The writer's thread alone changes the set; the deadline thread
+         * reads it only in office, which this is not yet. */
+        int rc = n <= 0 || pb_kafka_read_to_end(s->cons, l, LOAD_MS, &s->stop, learn_deadline, s,
+                                                NULL, errstr, errsz)
+                     ? PB_ERR
+                     : 0;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!rc)
+                pb_info("state: %zu deadline event(s) known from %zu record(s) of %s",
+                        pb_deadlines_size(s->announced), s->loaded, topic);
         return rc;
 }
 
@@ -307,8 +386,15 @@ static void leave_office(pb_state_t *s, const char *why)
         rd_kafka_flush(s->prod, FLUSH_MS); /* nothing in flight behind the next load */
         rd_kafka_destroy(s->cons);         /* nothing committed that was not written */
         s->cons = NULL;
+        pthread_mutex_lock(&s->emit_lock); /* a look in progress ends first */
+        pthread_mutex_lock(&s->table_lock);
+        s->in_office = 0;
         pb_stable_free(s->table);
         s->table = pb_stable_new();
+        pb_deadlines_free(s->announced);
+        s->announced = pb_deadlines_new();
+        pthread_mutex_unlock(&s->table_lock);
+        pthread_mutex_unlock(&s->emit_lock);
         gauge(s, "portout_bridge_state_writer", NULL, 0);
 }
 
@@ -336,7 +422,8 @@ static int take_office(pb_state_t *s)
         if (!s->cons ||
             (topic = pb_kafka_ensure_topic(s->prod, s->cfg->topic_state, -1, 1, err,
                                            sizeof(err))) != 0 ||
-            load_table(s, err, sizeof(err)) || follow_events(s, err, sizeof(err))) {
+            load_table(s, err, sizeof(err)) || load_announced(s, err, sizeof(err)) ||
+            follow_events(s, err, sizeof(err))) {
                 if (topic == PB_KAFKA_NOT_COMPACTED)
                         pb_err("state: not writing: %s (checked again every %d s)", err,
                                NOT_COMPACTED_RETRY_MS / 1000);
@@ -348,6 +435,9 @@ static int take_office(pb_state_t *s)
         }
         pb_info("state: writing %s (%zu port-out(s) known)", s->cfg->topic_state,
                 pb_stable_size(s->table));
+        pthread_mutex_lock(&s->table_lock);
+        s->in_office = 1;
+        pthread_mutex_unlock(&s->table_lock);
         gauge(s, "portout_bridge_state_writer", NULL, 1);
         s->next_resync_ms = pb_mono_ms();
         return 0;
@@ -568,6 +658,125 @@ static void deadlines(pb_state_t *s)
               watched ? d.nearest_foc_us / 1000000 : 0);
 }
 
+/* --- deadline events --- */
+
+/* Runs inside the deadline producer's flush, on the deadline thread. */
+static void on_deadline_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        (void)opaque;
+        int *acked = m->_private;
+        if (m->err)
+                pb_warn("state: deadline event for %.*s not written: %s", (int)m->key_len,
+                        (const char *)m->key, rd_kafka_err2str(m->err));
+        else if (acked)
+                *acked = 1;
+}
+
+/* Writes one due deadline event; 0 if produced (its report sets *acked). */
+static int produce_deadline(pb_state_t *s, const pb_deadline_due_t *d, int *acked)
+{
+        const pb_config_t *c = s->cfg;
+        char at[40], auto_at[40];
+        int64_t created = d->v.created_us;
+        if (pb_time_format_us(created + d->threshold_s * 1000000, at, sizeof(at)) ||
+            pb_time_format_us(created + c->desk_auto_authorize_after_s * 1000000, auto_at,
+                              sizeof(auto_at)))
+                return PB_ERR;
+        size_t len;
+        char *value =
+            pb_record_deadline_value(d->doc, d->doc_len, d->v.id, d->threshold_s,
+                                     d->age_us / 1000000, at, auto_at, c->envelope_source, &len);
+        if (!value)
+                return PB_ERR;
+        pb_record_out_t rec;
+        pb_record_deadline(&rec, c->topic_deadlines, c->envelope_source, d->v.id, d->threshold_s,
+                           at, value, len);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(rec.rec.headers_cnt);
+        for (size_t i = 0; i < rec.rec.headers_cnt; i++)
+                rd_kafka_header_add(h, rec.rec.headers[i].name, -1, rec.rec.headers[i].value, -1);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            s->dprod, RD_KAFKA_V_TOPIC(c->topic_deadlines),
+            RD_KAFKA_V_KEY(d->v.id, strlen(d->v.id)), RD_KAFKA_V_VALUE(value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE(acked), RD_KAFKA_V_END);
+        if (err) {
+                pb_warn("state: cannot produce the deadline event of %s: %s", d->v.id,
+                        rd_kafka_err2str(err));
+                rd_kafka_headers_destroy(h);
+                free(value);
+                return PB_ERR;
+        }
+        return 0;
+}
+
+/* One look at the table: every threshold due and not announced is written,
+ * and marked announced once Kafka acknowledged it. Runs under emit_lock. */
+static void look_deadlines(pb_state_t *s)
+{
+        const pb_config_t *c = s->cfg;
+        pb_deadline_due_t due[DUE_MAX];
+        int acked[DUE_MAX] = {0};
+        size_t n = 0;
+        int64_t now_us = pb_now_ms() * 1000;
+        pthread_mutex_lock(&s->table_lock);
+        if (s->in_office && s->table && s->announced)
+                pb_deadlines_due(s->announced, s->table, c->desk_warn_s, c->desk_warn_n, now_us,
+                                 due, DUE_MAX, &n);
+        pthread_mutex_unlock(&s->table_lock);
+        if (!n)
+                return;
+        size_t sent = 0;
+        for (size_t i = 0; i < n && !s->stop; i++) {
+                if (s->leader && !s->leader(s->leader_ctx))
+                        break; /* no longer the writer: the next one announces it */
+                if (produce_deadline(s, &due[i], &acked[i]) == 0)
+                        sent++;
+        }
+        if (sent)
+                rd_kafka_flush(s->dprod, FLUSH_MS);
+        int64_t written = 0, worst_lag_s = 0;
+        pthread_mutex_lock(&s->table_lock);
+        for (size_t i = 0; i < n; i++) {
+                if (!acked[i])
+                        continue;
+                written++;
+                if (s->in_office && s->announced)
+                        pb_deadlines_mark(s->announced, due[i].v.id, due[i].threshold_s);
+                int64_t lag = due[i].age_us / 1000000 - due[i].threshold_s;
+                if (lag > worst_lag_s)
+                        worst_lag_s = lag;
+                pb_info("state: deadline: port-out %s pending for %lld s (threshold %lld s)",
+                        due[i].v.id, (long long)(due[i].age_us / 1000000),
+                        (long long)due[i].threshold_s);
+        }
+        pthread_mutex_unlock(&s->table_lock);
+        count(s, "portout_bridge_deadline_events_total", "outcome=\"written\"", written);
+        count(s, "portout_bridge_deadline_events_total", "outcome=\"failed\"",
+              (int64_t)n - written);
+        if (written)
+                gauge(s, "portout_bridge_deadline_last_lag_seconds", NULL, worst_lag_s);
+        pb_deadlines_due_clear(due, n);
+}
+
+/* Looks often enough that a threshold is announced within
+ * desk.deadline_lag_s: four looks per lag, at most every 5 s. */
+static void *deadline_main(void *arg)
+{
+        pb_state_t *s = arg;
+        int64_t every = s->cfg->desk_deadline_lag_s * 1000 / 4;
+        if (every > DEADLINES_EVERY_MS)
+                every = DEADLINES_EVERY_MS;
+        if (every < 250)
+                every = 250;
+        while (!pause_ms(s, every)) {
+                pthread_mutex_lock(&s->emit_lock);
+                look_deadlines(s);
+                pthread_mutex_unlock(&s->emit_lock);
+        }
+        return NULL;
+}
+
 static void *state_main(void *arg)
 {
         pb_state_t *s = arg;
@@ -611,14 +820,41 @@ static void *state_main(void *arg)
         return NULL;
 }
 
+/* The deadline thread's producer: topics.deadlines only, created by the
+ * writer's thread (never by a metadata request). */
+static rd_kafka_t *deadline_producer(pb_state_t *s, char *errstr, size_t errsz)
+{
+        char e[512];
+        rd_kafka_t *rk = NULL;
+        rd_kafka_conf_t *conf = pb_kafka_conf(s->cfg, 1, errstr, errsz);
+        if (!conf)
+                return NULL;
+        rd_kafka_conf_set_dr_msg_cb(conf, on_deadline_delivery);
+        if (rd_kafka_conf_set(conf, "statistics.interval.ms", "0", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", e, sizeof(e)) ||
+            rd_kafka_conf_set(conf, "client.id", PB_NAME "-deadlines", e, sizeof(e)) ||
+            !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e)))) {
+                rd_kafka_conf_destroy(conf);
+                pb_seterr(errstr, errsz, "state: cannot create the deadline producer: %s", e);
+        }
+        return rk;
+}
+
 static void release(pb_state_t *s)
 {
         if (s->prod)
                 rd_kafka_destroy(s->prod);
+        if (s->dprod)
+                rd_kafka_destroy(s->dprod);
+        pb_deadlines_free(s->announced);
+        pthread_mutex_destroy(&s->table_lock);
+        pthread_mutex_destroy(&s->emit_lock);
         pb_telnyx_free(s->tx);
         pb_stable_free(s->table);
-        for (size_t i = 0; i < s->nwrites; i++)
+        for (size_t i = 0; i < s->nwrites; i++) {
+                free(s->writes[i]->doc);
                 free(s->writes[i]);
+        }
         free(s->writes);
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->cond);
@@ -638,13 +874,17 @@ pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leade
         s->leader = leader;
         s->leader_ctx = leader_ctx;
         pthread_mutex_init(&s->lock, NULL);
+        pthread_mutex_init(&s->table_lock, NULL);
+        pthread_mutex_init(&s->emit_lock, NULL);
         pb_cond_init(&s->cond);
         if (fail)
                 *fail = PB_FAIL_CONFIG;
         char e[512];
         s->table = pb_stable_new();
+        s->announced = pb_deadlines_new();
         s->tx = pb_telnyx_new(cfg, errstr, errsz);
-        rd_kafka_conf_t *conf = s->tx && s->table ? pb_kafka_conf(cfg, 1, errstr, errsz) : NULL;
+        rd_kafka_conf_t *conf =
+            s->tx && s->table && s->announced ? pb_kafka_conf(cfg, 1, errstr, errsz) : NULL;
         if (conf) {
                 rd_kafka_conf_set_opaque(conf, s);
                 rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -658,13 +898,26 @@ pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leade
                         pb_seterr(errstr, errsz, "state: cannot create the producer: %s", e);
                 }
         }
+        if (s->prod && !(s->dprod = deadline_producer(s, errstr, errsz)))
+                rd_kafka_destroy(s->prod), s->prod = NULL;
         if (!s->prod) {
                 release(s);
                 return NULL;
         }
         pb_telnyx_set_abort_flag(s->tx, &s->stop);
+        if (pthread_create(&s->deadline_thread, NULL, deadline_main, s)) {
+                pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the deadline thread");
+                release(s);
+                return NULL;
+        }
+        s->deadline_started = 1;
         if (pthread_create(&s->thread, NULL, state_main, s)) {
                 pb_setfail(fail, PB_FAIL_SYSTEM, errstr, errsz, "cannot start the state thread");
+                pthread_mutex_lock(&s->lock);
+                s->stop = 1;
+                pthread_cond_broadcast(&s->cond);
+                pthread_mutex_unlock(&s->lock);
+                pthread_join(s->deadline_thread, NULL);
                 release(s);
                 return NULL;
         }
@@ -677,8 +930,10 @@ void pb_state_free(pb_state_t *s)
                 return;
         pthread_mutex_lock(&s->lock);
         s->stop = 1;
-        pthread_cond_signal(&s->cond);
+        pthread_cond_broadcast(&s->cond); /* both threads wait on it */
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->thread, NULL);
+        if (s->deadline_started)
+                pthread_join(s->deadline_thread, NULL);
         release(s);
 }

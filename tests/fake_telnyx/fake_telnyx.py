@@ -20,7 +20,9 @@ Faults, set on the command line (--faults JSON) or at run time
   {"oversize": {"times": T}}                       T times page[size] events a page
   {"dense": {"count": N}}                          every list: a page of N empty objects
 Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
-POST /_admin/portouts/update {"id", "status"?, "foc_date"?, "broken"?} (a change
+POST /_admin/portouts/create {"ages_s": [A, ...]} (pending port-outs created A
+seconds ago, with no event), POST /_admin/portouts/update {"id", "status"?,
+"foc_date"?, "broken"?} (a change
 with no event; "broken": GET /v2/portouts/{id} answers it wrong from then on:
 updated_at_null, updated_at_text, bad_id, other_id, no_data),
 GET /_admin/lists (each list request's time and User-Agent),
@@ -305,6 +307,20 @@ class Handler(BaseHTTPRequestHandler):
                     st.broken[r["id"]] = req["broken"]
                 r["updated_at"] = iso(max(now(), parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
                 return self.send_json(200, {"data": r})
+        if path == "/_admin/portouts/create" and method == "POST":
+            # port-outs opened at Telnyx, with no event: {"ages_s": [A, ...]}
+            # makes one pending port-out per age, created A seconds ago on
+            # Telnyx's clock (the resync finds them)
+            req = json.loads(self.read_body() or b"{}")
+            out = []
+            with st.lock:
+                for age in req.get("ages_s", []):
+                    created = now() - dt.timedelta(seconds=float(age))
+                    k = len(st.portouts) + 0x100000
+                    po = f"{k:08x}-3333-4000-8000-{k:012x}"
+                    st.portouts[po] = new_portout(po, k, created)
+                    out.append(st.portouts[po])
+            return self.send_json(200, {"data": out})
         if path == "/_admin/faults" and method == "POST":
             with st.lock:
                 st.faults = json.loads(self.read_body() or b"{}")

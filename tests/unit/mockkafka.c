@@ -19,6 +19,8 @@ static const char *const topics[][2] = {
     {"telnyx.portouts.new-comment", "3"},
     {"telnyx.portouts.other", "1"},
     {"t.state", "1"},
+    {"t.deadlines", "2"},
+    {"telnyx.portouts.deadlines", "1"},
 };
 
 tm_cluster_t *tm_cluster_new(void)

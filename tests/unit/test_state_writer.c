@@ -83,7 +83,7 @@ static void test_bad_answers_are_skipped(void **state)
         snprintf(extra, sizeof(extra),
                  "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
                  "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
-                 "\"t.state\"; };\n"
+                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
                  "telnyx = { api_base = \"%s\"; };\n"
                  "state = { enabled = true; group = \"sw-test\"; coalesce_ms = 100; "
                  "resync_interval_s = 0; };\n",
@@ -147,10 +147,100 @@ static void test_bad_answers_are_skipped(void **state)
         tu_fake_api_stop(&api);
 }
 
+/* Deadline events: port-outs opened at Telnyx 0, 2, 5 and 30 s ago
+ * (thresholds 3 and 6 s), one of them leaving pending at once. Each
+ * pending port-out gets one event per threshold it crossed while pending,
+ * within the lag; a second writer (a restart, a new leader) reads the topic
+ * and announces none of them again. */
+static void test_deadline_events_once(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        json_object *made = json_tokener_parse(
+            tu_fake_api_admin(&api, "/_admin/portouts/create", "{\"ages_s\":[0,2,5,30,30]}"));
+        json_object *list = json_object_object_get(made, "data");
+        assert_int_equal(json_object_array_length(list), 5);
+        char ids[5][64];
+        for (size_t i = 0; i < 5; i++)
+                snprintf(ids[i], 64, "%s",
+                         json_object_get_string(
+                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
+        json_object_put(made);
+        char body[160];
+        snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[4]);
+        tu_fake_api_admin(&api, "/_admin/portouts/update", body);
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
+                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
+                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
+                 "telnyx = { api_base = \"%s\"; };\n"
+                 "state = { enabled = true; group = \"sw-dl\"; coalesce_ms = 100; "
+                 "resync_interval_s = 0; };\n"
+                 "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n",
+                 api.base);
+        pb_config_t *cfg = tm_config(c, NULL, extra);
+        assert_non_null(cfg);
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!s)
+                fail_msg("state writer: %s", err);
+        /* 0 s: 2 events (3, 6 s); 2 s: 2; 5 s: 2; 30 s: 2; the authorized one:
+         * none. All crossed within 6 s, each announced within the 2 s lag. */
+        int64_t until = pb_mono_ms() + 30000;
+        while (pb_mono_ms() < until && tm_topic_count(c, "t.deadlines") < 8)
+                pb_sleep_ms(100);
+        pb_sleep_ms(2500); /* and nothing more comes */
+        tm_record_t rec[16];
+        size_t n = tm_read(c, "t.deadlines", "ce_id", rec, 16);
+        assert_int_equal(n, 8);
+        for (size_t i = 0; i < n; i++) {
+                assert_string_not_equal(rec[i].key, ids[4]);
+                for (size_t k = 0; k < i; k++)
+                        if (!strcmp(rec[k].header, rec[i].header))
+                                fail_msg("announced twice: %s", rec[i].header);
+                json_object *e = json_tokener_parse(rec[i].value);
+                json_object *data = json_object_object_get(e, "data");
+                int64_t thr = json_object_get_int64(json_object_object_get(data, "threshold_s"));
+                int64_t age = json_object_get_int64(json_object_object_get(data, "age_s"));
+                assert_true(thr == 3 || thr == 6);
+                assert_true(age >= thr);
+                /* the port-out as the state record holds it */
+                json_object *po = json_object_object_get(data, "portout");
+                assert_string_equal(json_object_get_string(json_object_object_get(po, "id")),
+                                    rec[i].key);
+                json_object_put(e);
+        }
+        assert_int_equal(
+            pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"written\""), 8);
+        pb_state_free(s);
+        /* A second writer reads what the first announced. */
+        s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!s)
+                fail_msg("state writer: %s", err);
+        until = pb_mono_ms() + 20000;
+        while (pb_mono_ms() < until && pb_metrics_get(m, "portout_bridge_state_writer", NULL) != 1)
+                pb_sleep_ms(100);
+        pb_sleep_ms(3000);
+        assert_int_equal(tm_topic_count(c, "t.deadlines"), 8);
+        pb_state_free(s);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bad_answers_are_skipped),
+            cmocka_unit_test(test_deadline_events_once),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
