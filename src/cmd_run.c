@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "desk.h"
 #include "http_admin.h"
 #include "http_tls.h"
 #include "http_verify.h"
@@ -156,6 +157,7 @@ struct run {
         pb_index_t *index;
         pb_poller_t *poller;
         pb_state_t *state;
+        pb_desk_t *desk;
         pb_span_export_t *spans;
         pb_tls_t *tls; /* webhook TLS, NULL: plain HTTP */
 };
@@ -297,6 +299,13 @@ static int run_start(struct run *r)
                 if (!r->state)
                         return start_failed(pb_fail_exit(fail), "state", err);
         }
+        if (cfg->desk_enabled) {
+                /* The same replica as the state writer. */
+                r->desk = pb_desk_new(cfg, r->metrics, r->poller ? pb_poller_is_leader : NULL,
+                                      r->poller, &fail, err, sizeof(err));
+                if (!r->desk)
+                        return start_failed(pb_fail_exit(fail), "desk", err);
+        }
         return PB_EXIT_OK;
 }
 
@@ -364,7 +373,8 @@ static int run_stop(struct run *r, int sig)
 
 static void run_free(struct run *r)
 {
-        pb_state_free(r->state); /* before the poller it asks who leads */
+        pb_desk_free(r->desk);   /* before the poller it asks who leads */
+        pb_state_free(r->state); /* the same */
         pb_webhook_free(r->web);
         pb_index_free(r->index);
         pb_poller_free(r->poller);

@@ -81,6 +81,17 @@ const struct pb_option pb_options[] = {
      "created if missing. The state writer reads it whole on taking office to know\n"
      "what it has announced: keep its retention above desk.auto_authorize_after_s."},
 
+    {"topics.commands", OPT_STR, OFF(topic_commands), 0, "telnyx.portouts.commands", 0, 0, NULL,
+     NULL, NULL,
+     "Topic the desk reads commands from (desk.enabled): structured CloudEvents\n"
+     "com.telnyx.portout.authorize, .reject and .comment, keyed by portout_id.\n"
+     "Whoever may write it may authorize a port-out: grant Write with care."},
+    {"topics.command_results", OPT_STR, OFF(topic_command_results), 0,
+     "telnyx.portouts.command-results", 0, 0, NULL, NULL, NULL,
+     "Topic of the desk's results: one com.telnyx.portout.command_result per\n"
+     "command, keyed by portout_id; created if missing. The desk reads it whole on\n"
+     "taking office: keep its retention above the commands topic's."},
+
     {"envelope.source", OPT_STR, OFF(envelope_source), 0, "https://api.telnyx.com/v2/portouts", 0,
      0, NULL, NULL, NULL,
      "CloudEvents 'source' of every envelope, the same for every ingest path;\n"
@@ -313,6 +324,18 @@ const struct pb_option pb_options[] = {
      "(portout_bridge_state_pending_over_threshold). Keep it well below Telnyx's\n"
      "24 to 48 hours, after which an unanswered port-out is authorized."},
 
+    {"desk.enabled", OPT_BOOL, OFF(desk_enabled), 0, "false", 0, 0, NULL, NULL, NULL,
+     "Carry out commands from topics.commands against the Telnyx API (authorize,\n"
+     "reject, comment a port-out), one result each on topics.command_results; run\n"
+     "by the poll leader, or the single instance. At most one API call per\n"
+     "command id, ever (docs/design.md)."},
+    {"desk.dry_run", OPT_BOOL, OFF(desk_dry_run), 0, "false", 0, 0, NULL, NULL, NULL,
+     "Write each command's result (outcome dry_run) and call nothing."},
+    {"desk.group", OPT_STR, OFF(desk_group), 0, "portout-bridge-desk", 0, 0, NULL, NULL, NULL,
+     "Consumer group whose committed offsets are the desk's position on\n"
+     "topics.commands, and whose offset metadata names a command being called."},
+    {"desk.max_command_age_s", OPT_INT, OFF(desk_max_command_age_s), 0, "3600", 1, 604800, NULL,
+     NULL, NULL, "A command older than this (by its CloudEvents time) is refused, not called."},
     {"desk.deadline_warn_s", OPT_STR, OFF(desk_deadline_warn_s), 0, "43200,72000", 0, 0, NULL, NULL,
      NULL,
      "Comma-separated ages, in seconds from the port-out's created_at (Telnyx's\n"

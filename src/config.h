@@ -57,6 +57,7 @@ typedef struct pb_config {
         char *topic_control;
         char *topic_state;
         char *topic_deadlines;
+        char *topic_commands, *topic_command_results;
 
         char *envelope_source;
         int64_t input_max_event_bytes;
@@ -88,6 +89,9 @@ typedef struct pb_config {
         int64_t desk_warn_s[PB_DESK_MAX_THRESHOLDS]; /* parsed: ascending, distinct */
         size_t desk_warn_n;
         int64_t desk_auto_authorize_after_s, desk_deadline_lag_s;
+        int desk_enabled, desk_dry_run;
+        char *desk_group;
+        int64_t desk_max_command_age_s;
         char *privacy_drop, *privacy_hash, *privacy_hash_key_file;
         char *tracing_otlp_endpoint; /* OTLP/HTTP base URL, NULL: none */
         char *privacy_hash_key;      /* from PORTOUT_BRIDGE_HASH_KEY or the file */

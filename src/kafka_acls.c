@@ -106,10 +106,33 @@ static void state_acls(const pb_config_t *cfg, pb_acl_mode_t mode, const char *p
         fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_deadlines);
 }
 
+/* The desk (desk.enabled): commands read, results written and read back,
+ * its position committed in desk.group. */
+static void desk_acls(const pb_config_t *cfg, const char *principal, FILE *out)
+{
+        fprintf(out,
+                "# The desk (desk.enabled): %s read, %s written and read back, its\n"
+                "# position committed in group %s. Whoever may WRITE %s can\n"
+                "# authorize or reject a port-out: grant it to the deciding system only.\n",
+                cfg->topic_commands, cfg->topic_command_results, cfg->desk_group,
+                cfg->topic_commands);
+        const char *cmds[] = {cfg->topic_commands}, *res[] = {cfg->topic_command_results};
+        topics_cmd(out, principal, "Read", cmds, 1);
+        topics_cmd(out, principal, "Read", res, 1);
+        topics_cmd(out, principal, "Write", res, 1);
+        cmd_head(out, principal);
+        fprintf(out, " --operation Read --group '%s'\n", cfg->desk_group);
+        fprintf(out, "# Only if %s does not exist yet:\n# ", cfg->topic_command_results);
+        cmd_head(out, principal);
+        fprintf(out, " --operation Create --topic '%s'\n", cfg->topic_command_results);
+}
+
 void pb_kafka_acls_print(const pb_config_t *cfg, pb_acl_mode_t mode, const char *principal,
                          FILE *out)
 {
         mode_acls(cfg, mode, principal, out);
         if (cfg->state_enabled)
                 state_acls(cfg, mode, principal, out);
+        if (cfg->desk_enabled)
+                desk_acls(cfg, principal, out);
 }

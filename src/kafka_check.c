@@ -142,7 +142,7 @@ static int check_compacted(rd_kafka_t *rk, const char *topic, FILE *out)
 static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int replicas, FILE *out,
                         char *errstr, size_t errsz)
 {
-        const char *names[PB_CONFIG_TOPICS + 3];
+        const char *names[PB_CONFIG_TOPICS + 5];
         pb_config_topics(cfg, names);
         size_t n = PB_CONFIG_TOPICS;
         if (replicas)
@@ -150,6 +150,10 @@ static int check_topics(rd_kafka_t *rk, const pb_config_t *cfg, int reads, int r
         if (cfg->state_enabled) {
                 names[n++] = cfg->topic_state;
                 names[n++] = cfg->topic_deadlines;
+        }
+        if (cfg->desk_enabled) { /* read commands, write (and read back) results */
+                names[n++] = cfg->topic_commands;
+                names[n++] = cfg->topic_command_results;
         }
         rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, n);
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -231,6 +235,38 @@ static int check_groups(rd_kafka_t *rk, const pb_config_t *cfg, FILE *out, char 
         rd_kafka_AdminOptions_destroy(o);
         rd_kafka_queue_destroy(q);
         return bad;
+}
+
+int pb_kafka_can_write(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz)
+{
+        const char *names[] = {topic};
+        rd_kafka_TopicCollection_t *tc = rd_kafka_TopicCollection_of_topic_names(names, 1);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *o = opts_for(rk, RD_KAFKA_ADMIN_OP_DESCRIBETOPICS);
+        rd_kafka_DescribeTopics(rk, tc, o, q);
+        rd_kafka_event_t *ev = await(rk, q, "describing the topic", errstr, errsz);
+        int rc = PB_ERR;
+        if (ev) {
+                size_t cnt = 0, nops = 0;
+                const rd_kafka_TopicDescription_t **ds = rd_kafka_DescribeTopics_result_topics(
+                    rd_kafka_event_DescribeTopics_result(ev), &cnt);
+                const rd_kafka_error_t *e = cnt ? rd_kafka_TopicDescription_error(ds[0]) : NULL;
+                const rd_kafka_AclOperation_t *ops =
+                    cnt ? rd_kafka_TopicDescription_authorized_operations(ds[0], &nops) : NULL;
+                if (!cnt)
+                        pb_seterr(errstr, errsz, "%s: not described", topic);
+                else if (e)
+                        pb_seterr(errstr, errsz, "%s: %s", topic, rd_kafka_error_string(e));
+                else if (ops && !has_op(ops, nops, RD_KAFKA_ACL_OPERATION_WRITE))
+                        rc = 0, pb_seterr(errstr, errsz, "%s: no WRITE for this principal", topic);
+                else
+                        rc = 1; /* granted, or no authorizer (no operations reported) */
+                rd_kafka_event_destroy(ev);
+        }
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_TopicCollection_destroy(tc);
+        return rc;
 }
 
 int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz)

@@ -5,6 +5,7 @@
 #ifndef PB_KAFKA_CHECK_H
 #define PB_KAFKA_CHECK_H
 
+#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -13,6 +14,12 @@
  * PB_EXIT_NOPERM (refused login, a missing right or topic),
  * PB_EXIT_UNAVAILABLE (no answer) or PB_EXIT_CONFIG, with errstr. */
 int pb_kafka_check(const pb_config_t *cfg, FILE *out, char *errstr, size_t errsz);
+
+/* Whether this client may write topic, as the cluster says
+ * (DescribeTopics with the authorized operations): 1 yes (or the cluster has
+ * no authorizer), 0 no (errstr says so), PB_ERR unknown (no answer, the
+ * topic not described: errstr). */
+int pb_kafka_can_write(rd_kafka_t *rk, const char *topic, char *errstr, size_t errsz);
 
 /* What is known of one topic, and what the configuration needs of it. */
 typedef struct pb_topic_facts {

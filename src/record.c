@@ -239,9 +239,9 @@ static void derived(pb_record_out_t *o, const char *topic, const char *source, c
         n = put(h, n, CE_PREFIX "id", o->state_id);
         n = put(h, n, CE_PREFIX "source", source);
         n = put(h, n, CE_PREFIX "type", type);
-        n = put(h, n, CE_PREFIX "subject", subject);
+        n = put(h, n, CE_PREFIX "subject", *subject ? subject : NULL);
         n = put(h, n, CE_PREFIX "time", time);
-        n = put(h, n, CE_PREFIX "partitionkey", subject);
+        n = put(h, n, CE_PREFIX "partitionkey", *subject ? subject : NULL);
         if (cause)
                 n = put(h, n, CE_PREFIX "causationid", cause);
         if (traceparent && pb_traceparent_valid(traceparent, strlen(traceparent))) {
@@ -251,7 +251,7 @@ static void derived(pb_record_out_t *o, const char *topic, const char *source, c
         }
         o->rec.headers_cnt = n;
         o->rec.topic = topic;
-        o->rec.key = subject;
+        o->rec.key = *subject ? subject : NULL;
         o->rec.key_len = strlen(subject);
         o->rec.value = value;
         o->rec.value_len = value_len;
@@ -277,6 +277,17 @@ void pb_record_deadline(pb_record_out_t *o, const char *topic, const char *sourc
         pb_deadline_id(portout_id, threshold_s, o->state_id);
         derived(o, topic, source, PB_DEADLINE_TYPE, portout_id, time, NULL, NULL, NULL, value,
                 value_len);
+}
+
+void pb_record_command_result(pb_record_out_t *o, const char *topic, const char *source,
+                              const char *portout_id, const char *result_id, const char *time,
+                              const char *ref, const char *value, size_t value_len)
+{
+        start(o);
+        snprintf(o->state_id, sizeof(o->state_id), "%s", result_id);
+        derived(o, topic, source, PB_COMMAND_RESULT_TYPE, portout_id, time, NULL, NULL, NULL, value,
+                value_len);
+        o->rec.headers_cnt = put(o->hdr, o->rec.headers_cnt, "pb_command_ref", ref);
 }
 
 /* Appends "name":"value" (value escaped) and a comma. */
@@ -385,6 +396,50 @@ char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const ch
         return out;
 }
 
+char *pb_record_command_result_value(const char *data, size_t data_len, const char *result_id,
+                                     const char *portout_id, const char *time, const char *source,
+                                     size_t *len)
+{
+        const char *const attrs[][2] = {
+            {"specversion", "1.0"},
+            {"id", result_id},
+            {"source", source},
+            {"type", PB_COMMAND_RESULT_TYPE},
+            {"subject", portout_id},
+            {"time", time},
+            {"datacontenttype", DATA_CONTENT_TYPE},
+            {"partitionkey", portout_id},
+        };
+        /* subject and partitionkey only with a port-out id: the rest first */
+        const char *const(*a)[2] = attrs;
+        size_t nattrs = 8, n = 2 + strlen("\"data\":") + data_len;
+        const char *const without[][2] = {
+            {"specversion", "1.0"}, {"id", result_id},
+            {"source", source},     {"type", PB_COMMAND_RESULT_TYPE},
+            {"time", time},         {"datacontenttype", DATA_CONTENT_TYPE},
+        };
+        if (!*portout_id) {
+                a = without;
+                nattrs = 6;
+        }
+        for (size_t i = 0; i < nattrs; i++)
+                n += pb_json_string_len(a[i][0], strlen(a[i][0])) + 2 +
+                     pb_json_string_len(a[i][1], strlen(a[i][1]));
+        char *buf = malloc(n + 1), *o = buf;
+        if (!buf)
+                return NULL;
+        *o++ = '{';
+        for (size_t i = 0; i < nattrs; i++)
+                o = put_attr(o, a[i][0], a[i][1]);
+        memcpy(o, "\"data\":", 7);
+        memcpy(o + 7, data, data_len);
+        o += 7 + data_len;
+        *o++ = '}';
+        *o = '\0';
+        *len = (size_t)(o - buf);
+        return buf;
+}
+
 void pb_record_reject_id(const void *bytes, size_t len, char *out)
 {
         unsigned char h[crypto_hash_sha256_BYTES];
@@ -488,6 +543,8 @@ void pb_record_read(const char *value, size_t len, pb_header_get_fn *get, void *
                 out->kind = PB_RECORD_STATE;
         else if (!strcmp(out->type, PB_DEADLINE_TYPE))
                 out->kind = PB_RECORD_DEADLINE;
+        else if (!strcmp(out->type, PB_COMMAND_RESULT_TYPE))
+                out->kind = PB_RECORD_COMMAND_RESULT;
         else if (out->id[0] && !strncmp(out->type, PB_CE_TYPE_PREFIX, strlen(PB_CE_TYPE_PREFIX)))
                 out->kind = PB_RECORD_EVENT;
 }

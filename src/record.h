@@ -155,6 +155,24 @@ char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const ch
                                int64_t threshold_s, int64_t age_s, const char *time,
                                const char *auto_authorize_at, const char *source, size_t *len);
 
+/* CloudEvents type of a desk command's result (desk_command.h). */
+#define PB_COMMAND_RESULT_TYPE "com.telnyx.portout.command_result"
+
+/* The result record of a desk command: id result_id, keyed by portout_id
+ * ("" if the command named none: no key), at time (when it was decided),
+ * the header pb_command_ref (the command record's "<partition>:<offset>"),
+ * value pb_record_command_result_value()'s. */
+void pb_record_command_result(pb_record_out_t *o, const char *topic, const char *source,
+                              const char *portout_id, const char *result_id, const char *time,
+                              const char *ref, const char *value, size_t value_len);
+
+/* Its value: a structured CloudEvent of type PB_COMMAND_RESULT_TYPE whose
+ * data is the data_len bytes of data (JSON: pb_command_result_data()). NULL
+ * out of memory; the caller frees. */
+char *pb_record_command_result_value(const char *data, size_t data_len, const char *result_id,
+                                     const char *portout_id, const char *time, const char *source,
+                                     size_t *len);
+
 /* Room for pb_record_reject_id(): "sha256:" and 64 hex digits. */
 #define PB_RECORD_REJECT_ID_LEN (7 + 64)
 
@@ -172,6 +190,7 @@ typedef enum pb_record_kind {
         PB_RECORD_DEAD_LETTER,
         PB_RECORD_STATE,
         PB_RECORD_DEADLINE,
+        PB_RECORD_COMMAND_RESULT,
 } pb_record_kind_t;
 
 /* What a record says of itself; fields absent from it are "". */

@@ -871,6 +871,12 @@ pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leade
         }
         s->cfg = cfg;
         s->metrics = metrics;
+        if (metrics) { /* exported from the start, at 0 */
+                pb_metrics_add(metrics, "portout_bridge_deadline_events_total",
+                               "outcome=\"written\"", 0);
+                pb_metrics_add(metrics, "portout_bridge_deadline_events_total",
+                               "outcome=\"failed\"", 0);
+        }
         s->leader = leader;
         s->leader_ctx = leader_ctx;
         pthread_mutex_init(&s->lock, NULL);

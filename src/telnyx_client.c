@@ -25,7 +25,7 @@
 struct pb_telnyx {
         CURL *curl;
         char *base, *path;
-        struct curl_slist *headers;
+        struct curl_slist *headers, *json_headers; /* the second with Content-Type: JSON */
         int64_t max_retries, base_ms, max_ms;
         volatile sig_atomic_t *abort_flag;
         uint64_t requests;
@@ -121,6 +121,9 @@ pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz)
         }
         snprintf(auth, auth_len, "Authorization: Bearer %s", cfg->telnyx_api_key);
         tx->headers = curl_slist_append(NULL, auth);
+        tx->json_headers = curl_slist_append(NULL, auth);
+        tx->json_headers = curl_slist_append(tx->json_headers, "Accept: application/json");
+        tx->json_headers = curl_slist_append(tx->json_headers, "Content-Type: application/json");
         memset(auth, 0, auth_len);
         free(auth);
         tx->headers = curl_slist_append(tx->headers, "Accept: application/json");
@@ -154,6 +157,7 @@ void pb_telnyx_free(pb_telnyx_t *tx)
         if (tx->curl)
                 curl_easy_cleanup(tx->curl);
         curl_slist_free_all(tx->headers);
+        curl_slist_free_all(tx->json_headers);
         free(tx->base);
         free(tx->path);
         free(tx);
@@ -561,6 +565,105 @@ pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long 
                 : request(tx, pb_buf_ptr(&url), 0, 1, NULL, NULL, page_out, errstr, errsz);
         pb_buf_free(&url);
         return rc;
+}
+
+/* errors[0].code and .detail (or description, title) of an error body. */
+static void error_parts(const char *body, size_t len, pb_tx_answer_t *a)
+{
+        char why[64];
+        json_object *root = len ? pb_json_parse(body, len, why, sizeof(why)) : NULL, *errs, *e0, *v;
+        if (root && json_object_object_get_ex(root, "errors", &errs) &&
+            json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
+            (e0 = json_object_array_get_idx(errs, 0)) != NULL &&
+            json_object_is_type(e0, json_type_object)) {
+                if (json_object_object_get_ex(e0, "code", &v))
+                        snprintf(a->error_code, sizeof(a->error_code), "%s",
+                                 json_object_get_string(v));
+                static const char *const keys[] = {"detail", "description", "title"};
+                for (size_t k = 0; k < 3 && !a->error_detail[0]; k++)
+                        if (json_object_object_get_ex(e0, keys[k], &v) &&
+                            json_object_is_type(v, json_type_string))
+                                snprintf(a->error_detail, sizeof(a->error_detail), "%s",
+                                         json_object_get_string(v));
+        }
+        json_object_put(root);
+        for (char *c = a->error_detail; *c; c++) /* it reaches logs and a topic */
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        *c = '?';
+        for (char *c = a->error_code; *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                        *c = '?';
+}
+
+pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id, const char *suffix,
+                            const char *json_body, pb_tx_answer_t *a, char *errstr, size_t errsz)
+{
+        memset(a, 0, sizeof(*a));
+        if (!pb_telnyx_id_valid(id))
+                return pb_seterr(errstr, errsz, "not a valid id"), PB_TX_REJECTED;
+        char url[1024];
+        if ((size_t)snprintf(url, sizeof(url), "%s/portouts/%s%s", tx->base, id, suffix) >=
+            sizeof(url))
+                return pb_seterr(errstr, errsz, "URL too long"), PB_TX_REJECTED;
+        /* The account's rate limit, as the other requests wait for it: a
+         * call refused with 429 would be a second call of the command. */
+        int64_t pace = atomic_load(&paced_until_ms) - pb_mono_ms();
+        if (pace > 0 && wait_ms(tx, pace))
+                return pb_seterr(errstr, errsz, "interrupted while waiting for the rate limit"),
+                       PB_TX_ABORTED;
+        struct resp r;
+        memset(&r, 0, sizeof(r));
+        pb_buf_init(&r.body, MAX_BODY);
+        CURL *c = tx->curl;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->json_headers);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
+        tx->requests++;
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->headers);
+        int64_t reset;
+        if (!strcmp(r.ratelimit_remaining, "0") && parse_nonneg(r.ratelimit_reset, &reset) == 0)
+                atomic_store(&paced_until_ms,
+                             pb_mono_ms() +
+                                 (reset * 1000 < MAX_HINT_MS ? reset * 1000 : MAX_HINT_MS));
+        const char *rbody = pb_buf_ptr(&r.body);
+        size_t rlen = pb_buf_len(&r.body);
+        pb_tx_rc_t rc;
+        if (cc != CURLE_OK) {
+                pb_seterr(errstr, errsz, "%s %s: no answer: %s", method, suffix,
+                          curl_easy_strerror(cc));
+                rc = PB_TX_UNAVAILABLE;
+        } else {
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+                if (a->status >= 200 && a->status < 300) {
+                        char why[160];
+                        a->body = rlen ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
+                        rc = PB_TX_OK;
+                } else {
+                        error_parts(rbody, rlen, a);
+                        pb_seterr(errstr, errsz, "%s %s: HTTP %ld%s%s", method, suffix, a->status,
+                                  a->error_detail[0] ? ": " : "", a->error_detail);
+                        rc = a->status == 401 || a->status == 403   ? PB_TX_AUTH
+                             : a->status == 404                     ? PB_TX_NOT_FOUND
+                             : a->status >= 500 || a->status == 408 ? PB_TX_UNAVAILABLE
+                                                                    : PB_TX_REJECTED;
+                }
+        }
+        pb_buf_free(&r.body);
+        return rc;
+}
+
+pb_tx_rc_t pb_telnyx_list_comments(pb_telnyx_t *tx, const char *id, json_object **out, char *errstr,
+                                   size_t errsz)
+{
+        *out = NULL;
+        return by_id(tx, "/portouts", id, "/comments", 0, NULL, NULL, out, errstr, errsz);
 }
 
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz)

@@ -72,6 +72,28 @@ pb_tx_rc_t pb_telnyx_get_portout(pb_telnyx_t *tx, const char *id, struct json_ob
 pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long page, long size,
                                    struct json_object **page_out, char *errstr, size_t errsz);
 
+/* What a one-shot call was answered. */
+typedef struct pb_tx_answer {
+        long status;              /* 0: no answer came (network, timeout) */
+        char error_code[32];      /* errors[0].code of an error answer, "" if none */
+        char error_detail[256];   /* its detail (control characters replaced) */
+        struct json_object *body; /* a 2xx's JSON object, or NULL; the caller frees it */
+} pb_tx_answer_t;
+
+/* One call that changes something at Telnyx (the desk's commands):
+ * method (PATCH, POST) on /portouts/{id}{suffix} with json_body, sent
+ * once, never retried: a retry would be a second call. It waits first
+ * for the rate limit an earlier answer advertised. PB_TX_OK (2xx),
+ * PB_TX_REJECTED/NOT_FOUND/AUTH (Telnyx refused it: not carried out),
+ * PB_TX_UNAVAILABLE (no answer, 5xx, 408: its fate is unknown),
+ * PB_TX_ABORTED (not sent). */
+pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id, const char *suffix,
+                            const char *json_body, pb_tx_answer_t *a, char *errstr, size_t errsz);
+
+/* GET /portouts/{id}/comments: *out is the parsed answer ({"data": [...]}). */
+pb_tx_rc_t pb_telnyx_list_comments(pb_telnyx_t *tx, const char *id, struct json_object **out,
+                                   char *errstr, size_t errsz);
+
 /* GET one event; *body is the JSON response ({"data": {...}}). An id that
  * is not pb_telnyx_id_valid() is PB_TX_REJECTED before any request. */
 pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, size_t *len,

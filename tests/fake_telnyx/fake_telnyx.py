@@ -20,6 +20,11 @@ Faults, set on the command line (--faults JSON) or at run time
   {"oversize": {"times": T}}                       T times page[size] events a page
   {"dense": {"count": N}}                          every list: a page of N empty objects
 Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
+PATCH /v2/portouts/{id}/authorized|rejected-pending {"reason"} (422, code 10015,
+for a port-out not pending), POST and GET /v2/portouts/{id}/comments; every
+such call logged (GET /_admin/calls); fault {"hang_call": {"count": N, "ms":
+MS, "drop": false}}: the next N calls carried out, their answer held MS ms
+or dropped.
 POST /_admin/portouts/create {"ages_s": [A, ...]} (pending port-outs created A
 seconds ago, with no event), POST /_admin/portouts/update {"id", "status"?,
 "foc_date"?, "broken"?} (a change
@@ -187,6 +192,8 @@ class State:
         self.events = []  # sorted by created_at
         self.portouts = {}  # id -> resource: what each port-out's events made it
         self.broken = {}  # id -> how GET /v2/portouts/{id} answers it wrong
+        self.calls = []  # the desk's calls (PATCH status, POST comments), in order
+        self.comments = {}  # port-out id -> its comments
         self.rl_counts = {}  # second -> requests (the "limit" fault)
         self.keys = []
         self.by_id = {}
@@ -307,6 +314,9 @@ class Handler(BaseHTTPRequestHandler):
                     st.broken[r["id"]] = req["broken"]
                 r["updated_at"] = iso(max(now(), parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
                 return self.send_json(200, {"data": r})
+        if path == "/_admin/calls":
+            with st.lock:
+                return self.send_json(200, {"calls": list(st.calls)})
         if path == "/_admin/portouts/create" and method == "POST":
             # port-outs opened at Telnyx, with no event: {"ages_s": [A, ...]}
             # makes one pending port-out per age, created A seconds ago on
@@ -422,6 +432,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(fail_next, error("10007", "Conflict", "Try again later."))
 
         parts = path.rstrip("/").split("/")
+        # the desk's calls: PATCH /v2/portouts/{id}/{authorized|rejected-pending},
+        # POST and GET /v2/portouts/{id}/comments
+        if parts[:3] == ["", "v2", "portouts"] and len(parts) == 5 and parts[3] != "events" and (
+                (method == "PATCH" and parts[4] in ("authorized", "rejected-pending"))
+                or (parts[4] == "comments" and method in ("POST", "GET"))):
+            return self.portout_action(method, parts[3], parts[4])
         # /v2/portouts and /v2/portouts/{id}: the port-out resource
         if parts[:3] == ["", "v2", "portouts"] and method == "GET" and (
                 len(parts) == 3 or (len(parts) == 4 and parts[3] != "events")):
@@ -629,8 +645,76 @@ class Handler(BaseHTTPRequestHandler):
                                              "total_results": total, "page_number": number,
                                              "page_size": size}})
 
+    def portout_action(self, method, po, what):
+        """The SDKs' client.portouts.updateStatus (PATCH, {"reason"}) and
+        client.portouts.comments.create (POST, {"body"}). Every call is
+        logged (/_admin/calls). The "hang_call" fault {"count": N, "ms": MS,
+        "drop": false} carries out the next N calls and then holds the
+        answer MS ms (drop: closes the connection with no answer instead):
+        a call whose answer is lost, its fate unknown to the caller."""
+        st = self.state
+        if method == "GET":
+            with st.lock:
+                if po not in st.portouts:
+                    return self.send_json(404, error("10005", "Resource not found",
+                                                     "The requested resource or URL could not be found."))
+                return self.send_json(200, {"data": list(st.comments.get(po, [])),
+                                            "meta": {"total_pages": 1, "page_number": 1}})
+        raw = self.read_body()
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        with st.lock:
+            st.calls.append({"method": method, "portout_id": po, "action": what,
+                             "body": body, "raw": raw.decode("utf-8", "replace"),
+                             "at": time.time()})
+            r = st.portouts.get(po)
+            hang = st.faults.get("hang_call")
+            held = 0
+            drop = False
+            if hang and hang.get("count", 0) > 0:
+                hang["count"] -= 1
+                held = int(hang.get("ms", 0))
+                drop = bool(hang.get("drop"))
+            if not r:
+                status, answer = 404, error("10005", "Resource not found",
+                                            "The requested resource or URL could not be found.")
+            elif not isinstance(body, dict) or set(body) != ({"body"} if what == "comments" else {"reason"}) \
+                    or not isinstance(body.get("body" if what == "comments" else "reason"), str):
+                status, answer = 422, error("10015", "Bad Request", "The request body is not what the API takes.",
+                                            pointer="/")
+            elif what == "comments":
+                c = {"id": str(uuid.uuid4()), "body": body["body"], "created_at": iso(now()),
+                     "user_id": "c9e1d2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f", "portout_id": po,
+                     "record_type": "portout_comment"}
+                st.comments.setdefault(po, []).append(c)
+                status, answer = 201, {"data": c}
+            elif r["status"] != "pending":
+                status, answer = 422, error("10015", "Bad Request",
+                                            f"The port-out is {r['status']}: its status cannot be changed.",
+                                            pointer="/status")
+            else:
+                r["status"] = what
+                r["reason"] = body["reason"] or None
+                r["updated_at"] = iso(max(now(), parse_iso(r["updated_at"]) + dt.timedelta(microseconds=1)))
+                status, answer = 200, {"data": dict(r)}
+        if held:
+            time.sleep(held / 1000.0)
+        if drop:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return None
+        return self.send_json(status, answer)
+
     def do_GET(self):
         self.handle_any("GET")
+
+    def do_PATCH(self):
+        self.handle_any("PATCH")
 
     def do_POST(self):
         self.handle_any("POST")

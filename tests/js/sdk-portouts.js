@@ -54,6 +54,28 @@ async function main() {
     assert.ok(heldPorted.length > 0 && heldPorted.length < held.length, `the fake holds ${heldPorted.length} ported`);
     assert.ok(ported.every((p) => p.status === 'ported'), 'a port-out of another status in filter[status]=ported');
     assert.deepStrictEqual(ported.map((p) => p.id).sort(), heldPorted);
+    // The desk's calls, as the SDK makes them: updateStatus and
+    // comments.create; the fake must take exactly what the SDK sends, answer
+    // as it types it, and refuse a status change on a port-out not pending
+    // with 422 (code 10015).
+    const post = async (p, b) => (await fetch(`http://127.0.0.1:${port}${p}`,
+      { method: 'POST', body: JSON.stringify(b) })).json();
+    const fresh = (await post('/_admin/portouts/create', { ages_s: [60, 60] })).data;
+    const auth = await client.portouts.updateStatus('authorized', { id: fresh[0].id, reason: 'ok' });
+    assert.strictEqual(auth.data.status, 'authorized');
+    const rej = await client.portouts.updateStatus('rejected-pending', { id: fresh[1].id, reason: 'fraud' });
+    assert.strictEqual(rej.data.status, 'rejected-pending');
+    await assert.rejects(client.portouts.updateStatus('authorized', { id: fresh[1].id, reason: 'again' }),
+      (e) => e.status === 422 && e.error.errors[0].code === '10015');
+    const c = await client.portouts.comments.create(fresh[0].id, { body: 'hello ✓' });
+    assert.strictEqual(c.data.body, 'hello ✓');
+    const cl = await client.portouts.comments.list(fresh[0].id);
+    assert.deepStrictEqual(cl.data.map((x) => x.body), ['hello ✓']);
+    const calls = (await admin('/_admin/calls')).calls;
+    assert.deepStrictEqual(calls.map((x) => [x.method, x.action, x.body]), [
+      ['PATCH', 'authorized', { reason: 'ok' }], ['PATCH', 'rejected-pending', { reason: 'fraud' }],
+      ['PATCH', 'authorized', { reason: 'again' }], ['POST', 'comments', { body: 'hello ✓' }]]);
+    console.log('ok: updateStatus and comments.create through the SDK: the bodies the desk sends');
     const version = JSON.parse(require('fs').readFileSync(
       path.join(__dirname, 'node_modules', 'telnyx', 'package.json'))).version;
     console.log(`the SDK's query for status_in: ${asked}`);

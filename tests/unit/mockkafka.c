@@ -21,6 +21,8 @@ static const char *const topics[][2] = {
     {"t.state", "1"},
     {"t.deadlines", "2"},
     {"telnyx.portouts.deadlines", "1"},
+    {"t.commands", "1"},
+    {"t.results", "1"},
 };
 
 tm_cluster_t *tm_cluster_new(void)

@@ -1,0 +1,197 @@
+/* The desk against the fake Telnyx API and the mock cluster: commands
+ * carried out in order, one result each, a copy skipped; and a command whose
+ * intent the group's committed offset names ("calling": a desk stopped
+ * between its call and its result) is settled by reading the port-out,
+ * never called again. */
+#include <json-c/json.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "desk.h"
+#include "metrics.h"
+#include "mockkafka.h"
+#include "pb.h"
+#include "testutil.h"
+#include "timefmt.h"
+
+static char ids[4][64];
+
+static void make_portouts(tu_fake_api_t *api)
+{
+        json_object *made = json_tokener_parse(
+            tu_fake_api_admin(api, "/_admin/portouts/create", "{\"ages_s\":[60,60,60,60]}"));
+        json_object *list = json_object_object_get(made, "data");
+        for (size_t i = 0; i < 4; i++)
+                snprintf(ids[i], 64, "%s",
+                         json_object_get_string(
+                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
+        json_object_put(made);
+}
+
+static void command(tm_cluster_t *c, const char *id, const char *type, const char *po,
+                    const char *data)
+{
+        char now[40], v[1024];
+        pb_time_format_ms(pb_now_ms(), now, sizeof(now));
+        snprintf(v, sizeof(v),
+                 "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"urn:t\",\"type\":"
+                 "\"com.telnyx.portout.%s\",\"subject\":\"%s\",\"time\":\"%s\",\"data\":%s}",
+                 id, type, po, now, data);
+        rd_kafka_t *p = tm_producer(c);
+        assert_int_equal(
+            rd_kafka_producev(p, RD_KAFKA_V_TOPIC("t.commands"), RD_KAFKA_V_KEY(po, strlen(po)),
+                              RD_KAFKA_V_VALUE(v, strlen(v)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            0);
+        assert_int_equal(rd_kafka_flush(p, 10000), 0);
+        rd_kafka_destroy(p);
+}
+
+static int64_t calls(const tu_fake_api_t *api)
+{
+        json_object *o = json_tokener_parse(tu_fake_api_admin(api, "/_admin/calls", NULL));
+        int64_t n = (int64_t)json_object_array_length(json_object_object_get(o, "calls"));
+        json_object_put(o);
+        return n;
+}
+
+static pb_config_t *config(tm_cluster_t *c, const tu_fake_api_t *api)
+{
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { dead_letter = \"t.dlq\"; commands = \"t.commands\"; "
+                 "command_results = \"t.results\"; };\n"
+                 "telnyx = { api_base = \"%s\"; };\n"
+                 "desk = { enabled = true; group = \"desk-test\"; };\n",
+                 api->base);
+        return tm_config(c, NULL, extra);
+}
+
+/* Waits for n results; returns their outcomes and settled_by, by command. */
+static size_t wait_results(tm_cluster_t *c, size_t n, tm_record_t *rec, size_t max)
+{
+        int64_t until = pb_mono_ms() + 30000;
+        while (pb_mono_ms() < until && tm_topic_count(c, "t.results") < (int64_t)n)
+                pb_sleep_ms(100);
+        pb_sleep_ms(1500); /* and no more */
+        return tm_read(c, "t.results", NULL, rec, max);
+}
+
+static const char *field(const tm_record_t *r, const char *k, char *out, size_t n)
+{
+        json_object *e = json_tokener_parse(r->value), *v = NULL;
+        out[0] = '\0';
+        if (json_object_object_get_ex(json_object_object_get(e, "data"), k, &v) && v)
+                snprintf(out, n, "%s", json_object_get_string(v));
+        json_object_put(e);
+        return out;
+}
+
+static void test_commands_carried_out_once(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        make_portouts(&api);
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        pb_config_t *cfg = config(c, &api);
+        command(c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");
+        command(c, "r-1", "reject", ids[1], "{\"reason\":\"fraud\"}");
+        command(c, "c-1", "comment", ids[2], "{\"body\":\"hello\"}");
+        command(c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");    /* a copy */
+        command(c, "a-2", "authorize", ids[0], "{\"reason\":\"again\"}"); /* not pending now */
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!d)
+                fail_msg("desk: %s", err);
+        tm_record_t rec[8];
+        size_t n = wait_results(c, 4, rec, 8);
+        assert_int_equal(n, 4);
+        char a[64], b[64];
+        assert_string_equal(field(&rec[0], "command_id", a, sizeof(a)), "a-1");
+        assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "done");
+        assert_string_equal(field(&rec[0], "status_after", a, sizeof(a)), "authorized");
+        assert_string_equal(field(&rec[1], "outcome", a, sizeof(a)), "done");
+        assert_string_equal(field(&rec[2], "outcome", a, sizeof(a)), "done");
+        assert_string_equal(field(&rec[3], "command_id", a, sizeof(a)), "a-2");
+        assert_string_equal(field(&rec[3], "outcome", b, sizeof(b)), "refused");
+        assert_int_equal(calls(&api), 3);
+        assert_int_equal(pb_metrics_get(m, "portout_bridge_desk_duplicates_total", NULL), 1);
+        pb_desk_free(d);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
+static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        make_portouts(&api);
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        pb_config_t *cfg = config(c, &api);
+        command(c, "a-7", "authorize", ids[3], "{\"reason\":\"ok\"}");
+        /* A desk sent a-7 and stopped before its result: its intent is the
+         * group's committed offset (the command's own) with "calling", and
+         * Telnyx carried it out. */
+        char body[160];
+        snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[3]);
+        tu_fake_api_admin(&api, "/_admin/portouts/update", body);
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char e[512];
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(c->mc), e,
+                          sizeof(e));
+        rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
+        rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        assert_non_null(k);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(l, "t.commands", 0);
+        p->offset = 0;
+        p->metadata = strdup("{\"calling\":\"a-7\"}");
+        p->metadata_size = strlen(p->metadata);
+        assert_int_equal(rd_kafka_commit(k, l, 0), 0);
+        rd_kafka_topic_partition_list_destroy(l);
+        rd_kafka_destroy(k);
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!d)
+                fail_msg("desk: %s", err);
+        tm_record_t rec[4];
+        size_t n = wait_results(c, 1, rec, 4);
+        assert_int_equal(n, 1);
+        char a[128];
+        assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "done");
+        assert_non_null(strstr(field(&rec[0], "settled_by", a, sizeof(a)), "read after a restart"));
+        assert_int_equal(calls(&api), 0); /* never sent again */
+        pb_desk_free(d);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_commands_carried_out_once),
+            cmocka_unit_test(test_a_call_of_unknown_fate_is_settled_by_reading),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
