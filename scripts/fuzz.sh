@@ -9,6 +9,9 @@
 #   http       raw bytes into the HTTP listener over loopback
 #   json_members  differential: the JSON checker and json-c read the same
 #              members from every text the checker passes
+#   record     a Kafka record read back (record.c)
+#   trace      traceparent and tracestate
+#   command    a desk command record (desk_command.c)
 #   scripts/fuzz.sh [SECONDS_EACH] [TARGET...]   (default 60, all targets)
 # PB_FUZZ_RUNS=N runs each target for N executions instead (a long run).
 set -euo pipefail
@@ -16,7 +19,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members record trace)
+[ ${#targets[@]} -gt 0 ] || targets=(webhook normalize rest_page config http json_members record trace command)
 # -O1, as OSS-Fuzz builds: the same sanitizers and assertions (a Debug build,
 # no NDEBUG), 1.3 to 2.3 times the executions per second of -O0 (measured:
 # normalize 2.3x, http 1.3x).
@@ -31,6 +34,7 @@ for t in "${targets[@]}"; do
     normalize) cp tests/fixtures/*.json tests/fuzz/seeds/normalize/* "$corpus/" ;;
     record) cp tests/fixtures/*.json tests/fuzz/seeds/record/* "$corpus/" ;;
     trace) cp tests/fuzz/seeds/trace/* "$corpus/" ;;
+    command) cp tests/fuzz/seeds/command/* "$corpus/" ;;
     rest_page) cp tests/fixtures/*.json tests/fuzz/seeds/rest_page/* "$corpus/" ;;
     json_members) cp tests/fixtures/*.json tests/fuzz/seeds/json/* "$corpus/" ;;
     config) cp tests/fuzz/seeds/config/* "$corpus/" ;;

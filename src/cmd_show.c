@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cmd.h"
+#include "desk_command.h"
 #include "jsoncheck.h"
 #include "kafka_conf.h"
 #include "kafka_topics.h"
@@ -21,8 +22,8 @@ static const char usage[] =
     "\n"
     "Prints a port-out's current state (from topics.state, else GET\n"
     "/portouts/{id}), then its timeline: every record of it on the event topics,\n"
-    "the dead-letter topic and the deadline topic, in time order, each with its\n"
-    "ingest path. TIME\n"
+    "the dead-letter topic, the deadline topic and the desk's commands and\n"
+    "results, in time order, each with its ingest path. TIME\n"
     "(RFC 3339) bounds the scan (records written since then; default: all).\n"
     "Progress goes to stderr. --json prints one JSON object for scripts.\n"
     "Payloads are summarized (status, FOC date, comment), never printed whole,\n"
@@ -45,7 +46,7 @@ struct scan {
         struct entry *e;
         size_t n, cap;
         _Atomic int64_t done, total, matched;
-        const char *state_topic, *dead_letter_topic;
+        const char *state_topic, *dead_letter_topic, *commands_topic;
         json_object *state; /* the newest state record's data */
 };
 
@@ -73,6 +74,22 @@ static const char *str_at(json_object *o, const char *a, const char *b)
  * payload (never the payload itself); a dead letter's stage and reason
  * (its bytes may hold what the privacy policy keeps out of the topics:
  * never printed). */
+/* A desk command (desk_command.h): its id, type and time, never its text. */
+static void describe_command(const rd_kafka_message_t *m, struct entry *e)
+{
+        pb_command_t c;
+        char why[PB_ERRSZ], t[40] = "";
+        int bad = pb_command_parse(m->payload, m->len, m->key, m->key_len, &c, why, sizeof(why));
+        if (c.time_us)
+                pb_time_format_us(c.time_us, t, sizeof(t));
+        snprintf(e->time, sizeof(e->time), "%s", t);
+        snprintf(e->id, sizeof(e->id), "%s", c.id);
+        snprintf(e->ingest, sizeof(e->ingest), "command");
+        snprintf(e->type, sizeof(e->type), "%s", c.type_name[0] ? c.type_name : "command");
+        snprintf(e->detail, sizeof(e->detail), "%s%.200s", bad ? "not carried out: " : "",
+                 bad ? why : "");
+}
+
 static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_letter)
 {
         pb_record_view_t v;
@@ -90,6 +107,19 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
         char why[PB_ERRSZ];
         json_object *env = pb_json_parse(m->payload, m->len, why, sizeof(why));
         json_object *data = NULL, *payload = NULL;
+        if (v.kind == PB_RECORD_COMMAND_RESULT) {
+                if (env)
+                        json_object_object_get_ex(env, "data", &data);
+                const char *out = str_at(data, "outcome", NULL),
+                           *cid = str_at(data, "command_id", NULL),
+                           *after = str_at(data, "status_after", NULL),
+                           *by = str_at(data, "settled_by", NULL);
+                snprintf(e->detail, sizeof(e->detail), "command %.130s: %s%s%.24s%s%.100s",
+                         cid ? cid : "(no id)", out ? out : "?", after ? ", status " : "",
+                         after ? after : "", by ? ", settled by " : "", by ? by : "");
+                json_object_put(env);
+                return;
+        }
         if (v.kind == PB_RECORD_DEADLINE) {
                 json_object *thr = NULL, *age = NULL;
                 if (env && json_object_object_get_ex(env, "data", &data)) {
@@ -148,7 +178,10 @@ static int add_entry(struct scan *s, const rd_kafka_message_t *m, int dead_lette
         snprintf(e->topic, sizeof(e->topic), "%s", rd_kafka_topic_name(m->rkt));
         e->partition = m->partition;
         e->offset = m->offset;
-        describe(m, e, dead_letter);
+        if (dead_letter < 0)
+                describe_command(m, e);
+        else
+                describe(m, e, dead_letter);
         if (!e->time[0]) { /* the broker's time, as a last resort */
                 rd_kafka_timestamp_type_t tt;
                 pb_time_format_ms(rd_kafka_message_timestamp(m, &tt), e->time, sizeof(e->time));
@@ -174,6 +207,11 @@ static int on_record(void *ctx, const rd_kafka_message_t *m, char *errstr, size_
                         s->state = json_object_get(data);
                 }
                 json_object_put(env);
+                return 0;
+        }
+        if (!strcmp(topic, s->commands_topic)) {
+                if (about(m, s->id, 0) && add_entry(s, m, -1))
+                        return pb_seterr(errstr, errsz, "out of memory");
                 return 0;
         }
         int dead_letter = !strcmp(topic, s->dead_letter_topic);
@@ -332,14 +370,16 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         struct scan s;
         memset(&s, 0, sizeof(s));
         s.id = id;
-        const char *topics[PB_CONFIG_TOPICS + 2];
+        const char *topics[PB_CONFIG_TOPICS + 4];
         pb_config_topics(cfg, topics);
         topics[PB_CONFIG_TOPICS] = s.state_topic = cfg->topic_state;
         topics[PB_CONFIG_TOPICS + 1] = cfg->topic_deadlines;
+        topics[PB_CONFIG_TOPICS + 2] = s.commands_topic = cfg->topic_commands;
+        topics[PB_CONFIG_TOPICS + 3] = cfg->topic_command_results;
         s.dead_letter_topic = cfg->topic_dead_letter;
         pb_progress_t *pr = pb_progress_start("show", 0, progress_of, &s);
         int rc =
-            scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 2, since_us / 1000, err, sizeof(err));
+            scan_topics(rk, &s, topics, PB_CONFIG_TOPICS + 4, since_us / 1000, err, sizeof(err));
         pb_progress_stop(pr);
         rd_kafka_destroy(rk);
         fprintf(stderr, "show: %lld of %lld records scanned, %lld about %s\n",

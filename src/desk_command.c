@@ -34,10 +34,11 @@ static const char *str(json_object *o, const char *k)
         return json_object_get_string(v);
 }
 
+/* Printable ASCII: what a type may be to be named in a result. */
 static int printable(const char *s)
 {
         for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
                         return 0;
         return 1;
 }
@@ -71,6 +72,17 @@ int pb_command_parse(const char *value, size_t len, const char *key, size_t key_
                 pb_seterr(why, whysz,
                           "the command id is not 1 to %d characters of A-Z a-z 0-9 . _ : -",
                           PB_COMMAND_ID_MAX);
+                goto out;
+        }
+        /* Its text goes to Telnyx and into the result: strict JSON in UTF-8
+         * (the ids above are ASCII by their grammar, so a refusal still
+         * names them). */
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        int strict = pb_json_check(value, len, &jc) == 0;
+        pb_jcheck_free(&jc);
+        if (!strict) {
+                pb_seterr(why, whysz, "not a CloudEvent: the value is not strict JSON in UTF-8");
                 goto out;
         }
         c->type = !strcmp(type, TYPE_PREFIX "authorize") ? PB_CMD_AUTHORIZE

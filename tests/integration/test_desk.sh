@@ -130,6 +130,18 @@ EOF
 pass "exactly one result per command, at most one call per command id (exactly the allowed ones), the held call settled by reading, the port-outs as asked"
 stop_replicas
 
+# show: the port-out's command and its result in its timeline
+PO=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    d = json.loads(json.loads(l)["payload"])["data"]
+    if d["command_id"] == "r-3": print(d["portout_id"])' "$WORK/results.json")
+"$PB_BIN" -c "$WORK/bridge.conf" show "$PO" > "$WORK/show.out" 2> "$WORK/show.err" \
+  || { cat "$WORK/show.err"; fail "show $PO failed"; }
+grep -q 'com.telnyx.portout.reject .* r-3' "$WORK/show.out" \
+  && grep -q 'command r-3: done, status rejected-pending' "$WORK/show.out" \
+  || { cat "$WORK/show.out"; fail "show does not list the port-out's command and its result"; }
+pass "show lists the port-out's command and its result"
+
 # Dry run: results, and no call.
 before=$(calls)
 sed -e "s|enabled = true; group = \"it.$RUN_ID.desk\"|enabled = true; dry_run = true; group = \"it.$RUN_ID.dry\"|" \

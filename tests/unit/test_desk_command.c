@@ -83,6 +83,16 @@ static void test_parse(void **state)
                         fail_msg("case %zu: \"%s\" does not say %s", i, why, bad[i].why);
                 assert_int_equal(c.id[0] != '\0', bad[i].id_kept);
         }
+        /* Bytes that are not UTF-8 (found by fuzz_command: a type with byte
+         * 0xCA was named in the result, which then was not UTF-8): refused,
+         * the id still named. */
+        const char *latin = "{\"specversion\":\"1.0\",\"id\":\"c-2\",\"source\":\"s\",\"type\":"
+                            "\"com.telnyx.portout.\xca\",\"subject\":\"" PO "\","
+                            "\"time\":\"2026-03-01T00:00:00Z\",\"data\":{\"body\":\"caf\xe9\"}}";
+        assert_int_equal(parse(latin, PO, &c, why), -1);
+        assert_non_null(strstr(why, "UTF-8"));
+        assert_string_equal(c.id, "c-2");
+        assert_string_equal(c.type_name, "");
         /* an authorize's reason is optional */
         const char *auth = "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"s\",\"type\":"
                            "\"com.telnyx.portout.authorize\",\"subject\":\"" PO "\","
