@@ -68,10 +68,11 @@ int pb_cmd_kafka_refusal(pb_pipeline_t *pl, const char *cmd)
 int pb_cmd_preflight(const pb_config_t *cfg, void (*warn)(void *ctx, const char *text), void *ctx,
                      char *errstr, size_t errsz)
 {
-        if (!cfg->webhook_enabled && !cfg->telnyx_poll_enabled)
+        if (!cfg->webhook_enabled && !cfg->telnyx_poll_enabled && !cfg->state_enabled &&
+            !cfg->desk_enabled)
                 return pb_seterr(errstr, errsz,
-                                 "nothing to run: webhook.enabled and telnyx.poll_enabled are "
-                                 "both false");
+                                 "nothing to run: webhook.enabled, telnyx.poll_enabled, "
+                                 "state.enabled and desk.enabled are all false");
         if (cfg->webhook_enabled && cfg->webhook_verify_signatures) {
                 if (!cfg->webhook_public_key || !*cfg->webhook_public_key)
                         return pb_seterr(errstr, errsz,

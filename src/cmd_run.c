@@ -301,6 +301,10 @@ static int run_start(struct run *r)
         }
         if (cfg->desk_enabled) {
                 /* The same replica as the state writer. */
+                if (!r->poller || cfg->telnyx_checkpoint_store != PB_CHECKPOINT_KAFKA)
+                        pb_warn("desk.enabled without an elected leader (telnyx.poll_enabled and "
+                                "checkpoint_store = \"kafka\"): this replica carries out every "
+                                "command; never run two of them on one commands topic");
                 r->desk = pb_desk_new(cfg, r->metrics, r->poller ? pb_poller_is_leader : NULL,
                                       r->poller, &fail, err, sizeof(err));
                 if (!r->desk)
