@@ -28,6 +28,8 @@
  * none ("@<partition>:<offset>"): '@' is in no command id. */
 #define KEY_MAX       (PB_COMMAND_ID_MAX + 48)
 #define RESULT_PREFIX "result-of:"
+/* take_office(): the desk may not write its results. */
+#define NO_RIGHT (-3)
 
 struct done {
         pb_idnode_t node;
@@ -207,15 +209,15 @@ static int take_office(pb_desk_t *d)
                        "grant Write on %s (check-config --kafka)",
                        err, c->topic_command_results);
         if (!rc && can != 1)
-                rc = PB_ERR;
+                rc = can == 0 ? NO_RIGHT : PB_ERR;
         if (!rc)
                 rc = follow_commands(d, err, sizeof(err));
         if (rc) {
-                if (!d->stop)
+                if (!d->stop && rc != NO_RIGHT)
                         pb_warn("desk: cannot take office: %s", err);
                 if (d->cons)
                         leave_office(d, "could not start");
-                return PB_ERR;
+                return rc == NO_RIGHT ? NO_RIGHT : PB_ERR;
         }
         pb_info("desk: carrying out commands of %s%s (%zu result(s) known from %zu record(s) of "
                 "%s)",
@@ -496,8 +498,11 @@ static void *desk_main(void *arg)
                         pause_ms(d, 500);
                         continue;
                 }
-                if (!d->cons && take_office(d)) {
-                        pause_ms(d, 2000);
+                int office = d->cons ? 0 : take_office(d);
+                if (office) {
+                        /* no right to record results: looked at again
+                         * every 30 s, said each time */
+                        pause_ms(d, office == NO_RIGHT ? 30000 : 2000);
                         continue;
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(d->cons, 500);

@@ -266,3 +266,32 @@ sed "s|$SEC/ca.pem|$SEC/no-such-ca.pem|" "$WORK/ok.conf" > "$WORK/noca.conf"
 expect_refusal "missing CA file" "$WORK/noca.conf" 78 "no-such-ca.pem" "$WORK/fine.ndjson" >> "$WORK/faults"
 sed 's/^/  /' "$WORK/faults"
 pass "refusals: named in the first error line, replay exits early (77; 78 for a missing file), run not ready with the reason, CPU idle"
+
+# The desk (issue 28) with every ACL check-config --acls prints but Write on
+# its result topic: it must not call the API for commands it cannot record.
+for t in commands results; do
+  sec_tool kafka-topics.sh --create --topic "$R.$t" --partitions 1 --replication-factor 1 > /dev/null
+done
+write_conf "$WORK/desk.conf" scram-512 "$R"
+sed -i -e 's/poll_enabled = true/poll_enabled = false/' \
+  -e "s|control = \"$R.control\";|control = \"$R.control\"; commands = \"$R.commands\"; command_results = \"$R.results\";|" "$WORK/desk.conf"
+echo "desk = { enabled = true; group = \"$R.desk\"; };" >> "$WORK/desk.conf"
+"$PB_BIN" -c "$WORK/desk.conf" check-config --acls User:bridge \
+  | grep -v -- "--operation Write --topic '$R.results'" > "$WORK/acls.txt"
+while IFS= read -r line; do eval "$line"; done < <(grep '^kafka-acls.sh ' "$WORK/acls.txt")
+start_fake 0 --portouts 1
+PO=$(curl -sf "$FAKE/_admin/portouts/create" -d '{"ages_s": [60]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')
+printf '%s\t{"specversion":"1.0","id":"denied-1","source":"urn:t","type":"com.telnyx.portout.authorize","subject":"%s","time":"%s","data":{"reason":"x"}}\n' \
+  "$PO" "$PO" "$(date -u +%FT%TZ)" | sec_kcat -P -t "$R.commands" -K $'\t'
+rc=0; "$PB_BIN" -c "$WORK/desk.conf" check-config --kafka > "$WORK/ck.out" 2>&1 || rc=$?
+[ $rc = 77 ] && grep -q "^✗ topic $R.results" "$WORK/ck.out" \
+  || { cat "$WORK/ck.out"; fail "check-config --kafka without Write on the result topic exited $rc"; }
+"$PB_BIN" -c "$WORK/desk.conf" run > "$WORK/desk.log" 2>&1 &
+DPID=$!
+refused_office() { grep -q "desk: not carrying out any command: it cannot write its results" "$WORK/desk.log"; }
+wait_for $((30 * SLACK)) "the desk to say it cannot write its results" refused_office
+sleep 2
+calls=$(curl -sf "$FAKE/_admin/calls" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))')
+stop_checked "$DPID" "the desk without Write"
+[ "$calls" = 0 ] || fail "the desk called the API $calls time(s) without Write on its result topic"
+pass "the desk without Write on its result topic: check-config --kafka says so (exit 77), run calls nothing and says why"
