@@ -7,7 +7,8 @@
 # reason, an unknown type, a bad id, a key that is not the subject and two
 # records that are no CloudEvent. Faults: the leader killed -9 while the
 # fake holds the answer of a call it carried out (a fate the desk cannot
-# know), a rolling restart of all three during the second batch, and the
+# know), killed -9 again at a random point of the second batch, a rolling
+# restart of all three, and the
 # whole command topic produced again at the end. Then, read from outside:
 # at most one call per command id and exactly the calls the rules allow,
 # exactly one result per command (one per record without a readable id),
@@ -70,8 +71,17 @@ pass "replica $second took over"
 start_replica "$first"
 ready_replica "$first"
 
-# Second batch, with a rolling restart of all three (each TERM, restarted).
+# Second batch: the desk's replica killed -9 at a random point of it, then
+# a rolling restart of all three (each TERM, restarted).
 produce "$WORK/batch2.tsv"
+sleep "$(awk -v r=$RANDOM 'BEGIN{print r % 2000 / 1000}')"
+wait_single portout_bridge_desk_active
+k=$HOLDER
+stop_replica "$k" KILL
+pass "killed the desk's replica $k (-9) at a random point of the second batch"
+wait_single portout_bridge_desk_active
+start_replica "$k"
+ready_replica "$k"
 for i in 1 2 3; do
   stop_replica "$i" TERM
   start_replica "$i"
