@@ -92,6 +92,9 @@ build_fresh() {
   if ! (cd "$clone" && pm build --format docker --pull=never --isolation=chroot --network=host \
      "${extra[@]}" -f deploy/Containerfile -t "$IMAGE" .) > "$blog" 2>&1; then
     grep -E '\*\*\*|Failed|FAILED|ERROR|error:' "$blog" | head -40 >&2
+    # a failed test's own output (ctest --output-on-failure prints it after
+    # its result line), which the tail below may not reach
+    sed -n '/\*\*\*Failed\|\*\*\*Exception\|\*\*\*Timeout/,/^ *Start \|^[0-9]*% tests passed/p' "$blog" | head -80 >&2
     tail -60 "$blog" >&2
     rm -f "$blog"
     return 1
