@@ -9,8 +9,18 @@
 # by Kafka and a second commit: the at-most-once protocol of docs/design.md,
 # measured as it runs.
 #   bench/desk.sh [N]    (default 3000)
+#   bench/desk.sh --faults [N]   the suite's fleet test (integration.desk:
+#        three replicas, kills, a rolling restart, a replay) with N commands
+#        of each type per batch (default 150; the suite runs 40, and 20
+#        under ASan), against the local broker
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --faults ]; then
+  bash scripts/install-deps.sh >/dev/null
+  bash scripts/build.sh build >/dev/null
+  PB_KAFKA_BOOTSTRAP=$(bash scripts/kafka-local.sh start) PB_BIN=$PWD/build/portout-bridge \
+    PB_SOURCE_DIR=$PWD PB_DESK_COMMANDS=${2:-150} exec bash tests/integration/test_desk.sh
+fi
 N=${1:-3000}
 bash scripts/install-deps.sh >/dev/null
 bash scripts/build.sh build >/dev/null

@@ -107,17 +107,31 @@ def check(portouts_path, *rest):
                    if cid.split("-")[0] in ("a", "r", "c", "fc", "late")}
     # late-: refused before a call (the port-out is not pending)
     want_called -= {cid for cid in ids if cid.startswith("late-")}
-    if set(called) != want_called:
-        bad.append(f"calls for {sorted(set(called) - want_called)[:5]} not allowed, "
-                   f"none for {sorted(want_called - set(called))[:5]}")
+    # A command whose call a killed desk may have sent (its intent committed)
+    # is settled by reading, never sent again: the kill may have come before
+    # the call (no call, "failed": not carried out) or after it (one call,
+    # "done" if the port-out shows it). Every other allowed command: one call.
+    settled_ids = {cid for cid, d in by_cmd.items() if d.get("settled_by")}
+    if set(called) - want_called:
+        bad.append(f"calls for {sorted(set(called) - want_called)[:5]}, which the rules refuse")
+    if (want_called - settled_ids) - set(called):
+        bad.append(f"no call for {sorted((want_called - settled_ids) - set(called))[:5]}")
     for cid, d in by_cmd.items():
         p = cid.split("-")[0]
         want = {"a": "done", "r": "done", "c": "done", "fc": "done"}.get(p, "refused")
+        po_status = final.get(d["portout_id"], {}).get("status")
+        if cid in settled_ids:
+            shows = {"a": po_status == "authorized", "r": po_status == "rejected-pending"}.get(
+                p, any(c2.get("body", {}) and str((c2.get("body") or {}).get("body", "")).split(" ")[0] == cid
+                       for c2 in calls))
+            if d["outcome"] != ("done" if shows else "failed"):
+                bad.append(f"{cid}: settled {d['outcome']}, but the fake shows it "
+                           f"{'carried out' if shows else 'not carried out'}")
+            continue
         if d["outcome"] != want:
             bad.append(f"{cid}: {d['outcome']} (want {want}; {d.get('reason')})")
-        if p in ("a", "r") and final.get(d["portout_id"], {}).get("status") != \
-                {"a": "authorized", "r": "rejected-pending"}[p]:
-            bad.append(f"{cid}: port-out {d['portout_id']} is {final.get(d['portout_id'], {}).get('status')}")
+        if p in ("a", "r") and po_status != {"a": "authorized", "r": "rejected-pending"}[p]:
+            bad.append(f"{cid}: port-out {d['portout_id']} is {po_status}")
     settled = [cid for cid, d in by_cmd.items() if d.get("settled_by")]
     print("\n".join(bad[:20]) or
           f"{len(results)} results for {len(ids)} command ids and {n_idless} id-less records; "
