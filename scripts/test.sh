@@ -54,10 +54,10 @@ lint_rc=0; wait $lint_pid || lint_rc=$?
 echo "--- lint:"; cat build/lint.log
 [ $unit_rc -eq 0 ] && [ $lint_rc -eq 0 ] || { echo "unit tests ($unit_rc) or lint ($lint_rc) failed"; exit 1; }
 
-step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, with fuzzing beside them (eight targets: webhook, normalize, REST page, config, HTTP framing, JSON members against json-c, records both ways, trace context; ${PB_FUZZ_SECONDS:-8} s each)"
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, with fuzzing beside them (nine targets: webhook, normalize, REST page, config, HTTP framing, JSON members against json-c, records both ways, trace context, desk commands; ${PB_FUZZ_SECONDS:-6} s each: a smoke, the long runs are outside the suite)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DPB_SANITIZE=ON -DPB_IT_PORT_OFFSET=1000 >/dev/null
 cmake --build build-asan
-( bash scripts/fuzz.sh "${PB_FUZZ_SECONDS:-8}" > build-asan/fuzz.log 2>&1 ) &
+( bash scripts/fuzz.sh "${PB_FUZZ_SECONDS:-6}" > build-asan/fuzz.log 2>&1 ) &
 fuzz_pid=$!
 asan_unit_rc=0
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
