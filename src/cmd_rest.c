@@ -53,7 +53,8 @@ static int tx_exit(pb_tx_rc_t rc)
         case PB_TX_NOT_FOUND:
         case PB_TX_REJECTED: return PB_EXIT_DATAERR;
         case PB_TX_AUTH: return PB_EXIT_CONFIG;
-        case PB_TX_UNAVAILABLE: return PB_EXIT_UNAVAILABLE;
+        case PB_TX_UNAVAILABLE:
+        case PB_TX_LIMITED: return PB_EXIT_UNAVAILABLE;
         case PB_TX_ABORTED: return PB_EXIT_TEMPFAIL;
         }
         return PB_EXIT_SOFTWARE;
@@ -66,6 +67,7 @@ static const char *tx_what(pb_tx_rc_t rc)
         case PB_TX_AUTH: return "the API key was refused (check TELNYX_API_KEY)";
         case PB_TX_REJECTED: return "Telnyx rejected the request";
         case PB_TX_UNAVAILABLE: return "the Telnyx API is unavailable";
+        case PB_TX_LIMITED: return "the Telnyx API's rate limit refused the request";
         case PB_TX_ABORTED: return "interrupted";
         case PB_TX_OK: break;
         }

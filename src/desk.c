@@ -438,9 +438,27 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                         return PB_ERR;
                 if (d->leader && !d->leader(d->leader_ctx))
                         return PB_ERR; /* deposed: the intent stands, the next one settles it */
-                count(d, "portout_bridge_desk_api_calls_total", NULL, 1);
-                pb_tx_rc_t rc = pb_telnyx_action(d->tx, method, c.portout_id, suffix, body, &a, err,
-                                                 sizeof(err));
+                pb_tx_rc_t rc;
+                for (int64_t tries = 0;; tries++) {
+                        count(d, "portout_bridge_desk_api_calls_total", NULL, 1);
+                        rc = pb_telnyx_action(d->tx, method, c.portout_id, suffix, body, &a, err,
+                                              sizeof(err));
+                        /* 429: the limiter refused it before any action (the
+                         * SDKs send a POST again after one); the client has
+                         * paced every request of the process, so the next try
+                         * waits out the window. Bounded like any request. */
+                        if (rc != PB_TX_LIMITED || tries >= cfg->telnyx_max_retries)
+                                break;
+                        count(d, "portout_bridge_desk_rate_limited_total", NULL, 1);
+                        pb_warn("desk: command %s: %s: rate limited, trying again after the "
+                                "window (%lld/%lld)",
+                                c.id, err, (long long)tries + 1,
+                                (long long)cfg->telnyx_max_retries);
+                        if (d->stop || (d->leader && !d->leader(d->leader_ctx))) {
+                                commit(d, m, m->offset, NULL); /* not carried out */
+                                return PB_ERR;
+                        }
+                }
                 json_object *data = NULL, *st = NULL;
                 switch (rc) {
                 case PB_TX_OK:
@@ -469,7 +487,7 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                                 return PB_ERR;
                         }
                         break;
-                default: /* refused by Telnyx: not carried out */
+                default: /* refused by Telnyx (or still rate limited): not carried out */
                         r.outcome = "failed";
                         r.http_status = a.status;
                         r.error_code = a.error_code[0] ? a.error_code : NULL;
@@ -557,6 +575,7 @@ pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_
                 pb_metrics_set(metrics, "portout_bridge_desk_active", NULL, 0);
                 pb_metrics_add(metrics, "portout_bridge_desk_api_calls_total", NULL, 0);
                 pb_metrics_add(metrics, "portout_bridge_desk_duplicates_total", NULL, 0);
+                pb_metrics_add(metrics, "portout_bridge_desk_rate_limited_total", NULL, 0);
                 static const char *const outcomes[] = {"outcome=\"done\"", "outcome=\"refused\"",
                                                        "outcome=\"failed\"", "outcome=\"dry_run\""};
                 for (size_t i = 0; i < 4; i++)

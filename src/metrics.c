@@ -109,7 +109,11 @@ static const struct family families[] = {
     {"portout_bridge_desk_commands_total", "counter", "outcome",
      "Commands with a result written, by outcome (done, refused, failed, dry_run)."},
     {"portout_bridge_desk_api_calls_total", "counter", "",
-     "Calls the desk sent to the Telnyx API (at most one per command id)."},
+     "Calls the desk sent to the Telnyx API (at most one carried out per command id; a call "
+     "refused with 429 is sent again, and counted again)."},
+    {"portout_bridge_desk_rate_limited_total", "counter", "",
+     "Desk calls refused by the API's rate limit (429: not carried out) and sent again after "
+     "the window."},
     {"portout_bridge_desk_duplicates_total", "counter", "",
      "Command records skipped because their command already has a result (a replay, a copy)."},
     {"portout_bridge_webhook_late_fates_total", "counter", "",

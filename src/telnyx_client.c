@@ -288,41 +288,52 @@ int64_t pb_retry_delay_ms(int attempt, int64_t base_ms, int64_t max_ms, const ch
         return d / 2 + (int64_t)(rnd % (uint32_t)(d / 2 + 1));
 }
 
-int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz)
+/* Replaces control characters: what Telnyx wrote reaches a terminal, the
+ * logs and a topic (an escape sequence, a newline that forges a log line). */
+static void scrub(char *s)
 {
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        *s = '?';
+}
+
+/* errors[0].code and its text (detail, description or title) of a Telnyx
+ * error envelope, scrubbed. Returns 0, or -1 if it is not one (or has no
+ * text). */
+static int error_parts(const char *body, size_t len, char *code, size_t codesz, char *text,
+                       size_t textsz)
+{
+        code[0] = text[0] = '\0';
         if (!body || !len)
                 return -1;
-        json_tokener *tok = json_tokener_new();
-        json_object *root = tok ? json_tokener_parse_ex(tok, body, (int)len) : NULL, *errs, *e0, *v;
-        json_tokener_free(tok);
-        int rc = -1;
+        char why[64];
+        json_object *root = pb_json_parse(body, len, why, sizeof(why)), *errs, *e0, *v;
         if (root && json_object_object_get_ex(root, "errors", &errs) &&
             json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
             (e0 = json_object_array_get_idx(errs, 0)) != NULL &&
             json_object_is_type(e0, json_type_object)) {
-                const char *code = "", *text = NULL;
                 if (json_object_object_get_ex(e0, "code", &v))
-                        code = json_object_get_string(v);
+                        snprintf(code, codesz, "%s", json_object_get_string(v));
                 /* Docs say detail; the Go/Ruby SDKs' model says description. */
                 static const char *const keys[] = {"detail", "description", "title"};
-                for (size_t k = 0; k < 3 && !text; k++)
+                for (size_t k = 0; k < 3 && !text[0]; k++)
                         if (json_object_object_get_ex(e0, keys[k], &v) &&
-                            json_object_is_type(v, json_type_string) &&
-                            json_object_get_string_len(v))
-                                text = json_object_get_string(v);
-                if (text) {
-                        snprintf(out, outsz, "%s%s%s", code, *code ? ": " : "", text);
-                        /* It reaches a terminal and the logs: no control
-                         * characters (an escape sequence, a newline that
-                         * forges a log line). */
-                        for (char *c = out; *c; c++)
-                                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                                        *c = '?';
-                        rc = 0;
-                }
+                            json_object_is_type(v, json_type_string))
+                                snprintf(text, textsz, "%s", json_object_get_string(v));
         }
         json_object_put(root);
-        return rc;
+        scrub(code);
+        scrub(text);
+        return text[0] ? 0 : -1;
+}
+
+int pb_telnyx_error_text(const char *body, size_t len, char *out, size_t outsz)
+{
+        char code[64], text[256];
+        if (error_parts(body, len, code, sizeof(code), text, sizeof(text)))
+                return -1;
+        snprintf(out, outsz, "%s%s%s", code, *code ? ": " : "", text);
+        return 0;
 }
 
 /* Sleeps ms, in slices, unless the abort flag goes up. */
@@ -356,6 +367,73 @@ static json_object *parse_object(const char *body, size_t len, char *why, size_t
         return NULL;
 }
 
+/* Waits until the rate-limit window an answer said was spent resets.
+ * Returns 0, or -1 if the abort flag went up. */
+static int wait_for_pace(pb_telnyx_t *tx)
+{
+        int64_t pace = atomic_load(&paced_until_ms) - pb_mono_ms();
+        return pace > 0 ? wait_ms(tx, pace) : 0;
+}
+
+/* Makes every client of the process wait ms (the account's limit). */
+static void pace_for(int64_t ms)
+{
+        int64_t until = pb_mono_ms() + (ms < MAX_HINT_MS ? ms : MAX_HINT_MS);
+        int64_t cur = atomic_load(&paced_until_ms);
+        while (cur < until && !atomic_compare_exchange_weak(&paced_until_ms, &cur, until))
+                ;
+}
+
+/* Sends one request (method NULL: GET; json_body NULL: no body) and reads
+ * what steers the next ones: the window an answer says is spent (every
+ * client waits for it), Telnyx's clock. *status is 0 if no answer came. */
+static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method,
+                        const char *json_body, struct resp *r, long *status)
+{
+        memset(r, 0, sizeof(*r));
+        pb_buf_init(&r->body, MAX_BODY);
+        CURL *c = tx->curl;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+        if (!method) {
+                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        } else {
+                curl_easy_setopt(c, CURLOPT_POST, 1L);
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body ? json_body : "");
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, json_body ? (long)strlen(json_body) : 0L);
+                if (json_body)
+                        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->json_headers);
+        }
+        tx->requests++;
+        CURLcode cc = curl_easy_perform(c);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->headers);
+        *status = 0;
+        if (cc == CURLE_OK)
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+        int64_t reset;
+        if (!strcmp(r->ratelimit_remaining, "0") && parse_nonneg(r->ratelimit_reset, &reset) == 0)
+                pace_for(reset * 1000);
+        if (*status == 429) {
+                /* Refused by the limit: the account's, so every client
+                 * backs off (the desk's calls and the fetches alike). */
+                tx->rnd = tx->rnd * 1103515245u + 12345u;
+                pace_for(pb_retry_delay_ms(0, tx->base_ms, tx->max_ms, r->retry_after_ms,
+                                           r->retry_after, r->ratelimit_reset,
+                                           pb_now_ms() / 1000, tx->rnd >> 8));
+        }
+        if (r->date[0]) {
+                time_t when = curl_getdate(r->date, NULL);
+                if (when > 0) {
+                        tx->server_s = (int64_t)when;
+                        tx->server_at_ms = pb_mono_ms();
+                }
+        }
+        return cc;
+}
+
 /* One logical request with retries. expect_json: a 2xx must carry a JSON
  * object (retried if not: a proxy or a cut connection can mangle it). */
 static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect_json, char **body,
@@ -363,44 +441,15 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
 {
         char last[PB_ERRSZ] = "";
         for (int attempt = 0;; attempt++) {
-                struct resp r;
-                memset(&r, 0, sizeof(r));
-                pb_buf_init(&r.body, MAX_BODY);
-                CURL *c = tx->curl;
-                curl_easy_setopt(c, CURLOPT_URL, url);
-                curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-                curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-                if (post) {
-                        curl_easy_setopt(c, CURLOPT_POST, 1L);
-                        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-                        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-                } else {
-                        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-                }
                 /* The limit an answer advertised: none left in this window,
                  * so no request until it resets (rather than a 429). */
-                int64_t pace = atomic_load(&paced_until_ms) - pb_mono_ms();
-                if (pace > 0 && wait_ms(tx, pace)) {
+                if (wait_for_pace(tx)) {
                         pb_seterr(errstr, errsz, "interrupted while waiting for the rate limit");
                         return PB_TX_ABORTED;
                 }
-                tx->requests++;
-                CURLcode cc = curl_easy_perform(c);
-                int64_t reset;
-                if (!strcmp(r.ratelimit_remaining, "0") &&
-                    parse_nonneg(r.ratelimit_reset, &reset) == 0)
-                        atomic_store(&paced_until_ms,
-                                     pb_mono_ms() +
-                                         (reset * 1000 < MAX_HINT_MS ? reset * 1000 : MAX_HINT_MS));
-                long status = 0;
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-                if (r.date[0]) {
-                        time_t when = curl_getdate(r.date, NULL);
-                        if (when > 0) {
-                                tx->server_s = (int64_t)when;
-                                tx->server_at_ms = pb_mono_ms();
-                        }
-                }
+                struct resp r;
+                long status;
+                CURLcode cc = perform(tx, url, post ? "POST" : NULL, NULL, &r, &status);
                 const char *rbody = pb_buf_ptr(&r.body);
                 size_t rlen = pb_buf_len(&r.body);
                 int retryable = 0;
@@ -567,34 +616,6 @@ pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long 
         return rc;
 }
 
-/* errors[0].code and .detail (or description, title) of an error body. */
-static void error_parts(const char *body, size_t len, pb_tx_answer_t *a)
-{
-        char why[64];
-        json_object *root = len ? pb_json_parse(body, len, why, sizeof(why)) : NULL, *errs, *e0, *v;
-        if (root && json_object_object_get_ex(root, "errors", &errs) &&
-            json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0 &&
-            (e0 = json_object_array_get_idx(errs, 0)) != NULL &&
-            json_object_is_type(e0, json_type_object)) {
-                if (json_object_object_get_ex(e0, "code", &v))
-                        snprintf(a->error_code, sizeof(a->error_code), "%s",
-                                 json_object_get_string(v));
-                static const char *const keys[] = {"detail", "description", "title"};
-                for (size_t k = 0; k < 3 && !a->error_detail[0]; k++)
-                        if (json_object_object_get_ex(e0, keys[k], &v) &&
-                            json_object_is_type(v, json_type_string))
-                                snprintf(a->error_detail, sizeof(a->error_detail), "%s",
-                                         json_object_get_string(v));
-        }
-        json_object_put(root);
-        for (char *c = a->error_detail; *c; c++) /* it reaches logs and a topic */
-                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                        *c = '?';
-        for (char *c = a->error_code; *c; c++)
-                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                        *c = '?';
-}
-
 pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id, const char *suffix,
                             const char *json_body, pb_tx_answer_t *a, char *errstr, size_t errsz)
 {
@@ -605,33 +626,12 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
         if ((size_t)snprintf(url, sizeof(url), "%s/portouts/%s%s", tx->base, id, suffix) >=
             sizeof(url))
                 return pb_seterr(errstr, errsz, "URL too long"), PB_TX_REJECTED;
-        /* The account's rate limit, as the other requests wait for it: a
-         * call refused with 429 would be a second call of the command. */
-        int64_t pace = atomic_load(&paced_until_ms) - pb_mono_ms();
-        if (pace > 0 && wait_ms(tx, pace))
+        /* The account's rate limit, as the other requests wait for it. */
+        if (wait_for_pace(tx))
                 return pb_seterr(errstr, errsz, "interrupted while waiting for the rate limit"),
                        PB_TX_ABORTED;
         struct resp r;
-        memset(&r, 0, sizeof(r));
-        pb_buf_init(&r.body, MAX_BODY);
-        CURL *c = tx->curl;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->json_headers);
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(json_body));
-        tx->requests++;
-        CURLcode cc = curl_easy_perform(c);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->headers);
-        int64_t reset;
-        if (!strcmp(r.ratelimit_remaining, "0") && parse_nonneg(r.ratelimit_reset, &reset) == 0)
-                atomic_store(&paced_until_ms,
-                             pb_mono_ms() +
-                                 (reset * 1000 < MAX_HINT_MS ? reset * 1000 : MAX_HINT_MS));
+        CURLcode cc = perform(tx, url, method, json_body, &r, &a->status);
         const char *rbody = pb_buf_ptr(&r.body);
         size_t rlen = pb_buf_len(&r.body);
         pb_tx_rc_t rc;
@@ -639,21 +639,20 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
                 pb_seterr(errstr, errsz, "%s %s: no answer: %s", method, suffix,
                           curl_easy_strerror(cc));
                 rc = PB_TX_UNAVAILABLE;
+        } else if (a->status >= 200 && a->status < 300) {
+                char why[160];
+                a->body = rlen ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
+                rc = PB_TX_OK;
         } else {
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-                if (a->status >= 200 && a->status < 300) {
-                        char why[160];
-                        a->body = rlen ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
-                        rc = PB_TX_OK;
-                } else {
-                        error_parts(rbody, rlen, a);
-                        pb_seterr(errstr, errsz, "%s %s: HTTP %ld%s%s", method, suffix, a->status,
-                                  a->error_detail[0] ? ": " : "", a->error_detail);
-                        rc = a->status == 401 || a->status == 403   ? PB_TX_AUTH
-                             : a->status == 404                     ? PB_TX_NOT_FOUND
-                             : a->status >= 500 || a->status == 408 ? PB_TX_UNAVAILABLE
-                                                                    : PB_TX_REJECTED;
-                }
+                error_parts(rbody, rlen, a->error_code, sizeof(a->error_code), a->error_detail,
+                            sizeof(a->error_detail));
+                pb_seterr(errstr, errsz, "%s %s: HTTP %ld%s%s", method, suffix, a->status,
+                          a->error_detail[0] ? ": " : "", a->error_detail);
+                rc = a->status == 429                        ? PB_TX_LIMITED
+                     : a->status == 401 || a->status == 403   ? PB_TX_AUTH
+                     : a->status == 404                       ? PB_TX_NOT_FOUND
+                     : a->status >= 500 || a->status == 408   ? PB_TX_UNAVAILABLE
+                                                              : PB_TX_REJECTED;
         }
         pb_buf_free(&r.body);
         return rc;

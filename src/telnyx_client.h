@@ -30,7 +30,8 @@ typedef enum pb_tx_rc {
         PB_TX_AUTH,        /* 401, 403: the key is wrong or lacks rights */
         PB_TX_REJECTED,    /* 400, 422 and other 4xx: the request is wrong */
         PB_TX_UNAVAILABLE, /* retries used up (network, 408, 429, 5xx, bad bodies) */
-        PB_TX_ABORTED      /* the abort flag was raised while waiting */
+        PB_TX_ABORTED,     /* the abort flag was raised while waiting */
+        PB_TX_LIMITED      /* 429 to pb_telnyx_action(): refused by the rate limit, not carried out */
 } pb_tx_rc_t;
 
 /* Filters of GET /portouts/events; NULL members are left out. */
@@ -82,9 +83,13 @@ typedef struct pb_tx_answer {
 
 /* One call that changes something at Telnyx (the desk's commands):
  * method (PATCH, POST) on /portouts/{id}{suffix} with json_body, sent
- * once, never retried: a retry would be a second call. It waits first
+ * once: it retries nothing, as a retry after an unknown fate would be a
+ * second call (the caller decides, after a 429 only). It waits first
  * for the rate limit an earlier answer advertised. PB_TX_OK (2xx),
  * PB_TX_REJECTED/NOT_FOUND/AUTH (Telnyx refused it: not carried out),
+ * PB_TX_LIMITED (429: refused by the limiter before any action, as the
+ * official SDKs treat it when they retry a POST; every client of the
+ * process now waits out the window before its next request),
  * PB_TX_UNAVAILABLE (no answer, 5xx, 408: its fate is unknown),
  * PB_TX_ABORTED (not sent). */
 pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id, const char *suffix,

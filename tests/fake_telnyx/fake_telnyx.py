@@ -24,7 +24,8 @@ PATCH /v2/portouts/{id}/authorized|rejected-pending {"reason"} (422, code 10015,
 for a port-out not pending), POST and GET /v2/portouts/{id}/comments; every
 such call logged (GET /_admin/calls); fault {"hang_call": {"count": N, "ms":
 MS, "drop": false}}: the next N calls carried out, their answer held MS ms
-or dropped.
+or dropped; {"limit_call": {"count": N, "retry_after": S}}: the next N calls
+answered 429 with Retry-After S, not carried out (listed apart, "limited").
 POST /_admin/portouts/create {"ages_s": [A, ...]} (pending port-outs created A
 seconds ago, with no event), POST /_admin/portouts/update {"id", "status"?,
 "foc_date"?, "broken"?} (a change
@@ -193,6 +194,7 @@ class State:
         self.portouts = {}  # id -> resource: what each port-out's events made it
         self.broken = {}  # id -> how GET /v2/portouts/{id} answers it wrong
         self.calls = []  # the desk's calls (PATCH status, POST comments), in order
+        self.limited_calls = []  # those answered 429 by the "limit_call" fault
         self.comments = {}  # port-out id -> its comments
         self.rl_counts = {}  # second -> requests (the "limit" fault)
         self.keys = []
@@ -316,7 +318,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(200, {"data": r})
         if path == "/_admin/calls":
             with st.lock:
-                return self.send_json(200, {"calls": list(st.calls)})
+                return self.send_json(200, {"calls": list(st.calls),
+                                            "limited": list(st.limited_calls)})
         if path == "/_admin/portouts/create" and method == "POST":
             # port-outs opened at Telnyx, with no event: {"ages_s": [A, ...]}
             # makes one pending port-out per age, created A seconds ago on
@@ -666,6 +669,14 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         with st.lock:
+            lc = st.faults.get("limit_call")
+            if lc and lc.get("count", 0) > 0:  # refused by the limiter: not carried out
+                lc["count"] -= 1
+                st.limited_calls.append({"method": method, "portout_id": po, "action": what,
+                                         "at": time.time()})
+                h = {"Retry-After": str(lc.get("retry_after", 1))}
+                return self.send_json(429, error("10011", "Too many requests",
+                                                 "You have exceeded the rate limit."), h)
             st.calls.append({"method": method, "portout_id": po, "action": what,
                              "body": body, "raw": raw.decode("utf-8", "replace"),
                              "at": time.time()})

@@ -187,11 +187,63 @@ static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
         tu_fake_api_stop(&api);
 }
 
+/* A call the API's limiter refuses (429) was not carried out: the desk
+ * waits out the window it names and sends it again; one call reaches
+ * Telnyx, one result says done. (Before: the command failed.) */
+static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        make_portouts(&api);
+        tu_fake_api_admin(&api, "/_admin/faults",
+                          "{\"limit_call\":{\"count\":2,\"retry_after\":1}}");
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        pb_config_t *cfg = config(c, &api);
+        command(c, "a-9", "authorize", ids[1], "{\"reason\":\"ok\"}");
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        if (!d)
+                fail_msg("desk: %s", err);
+        tm_record_t rec[4];
+        size_t n = wait_results(c, 1, rec, 4);
+        assert_int_equal(n, 1);
+        char a[128];
+        assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "done");
+        assert_string_equal(field(&rec[0], "status_after", a, sizeof(a)), "authorized");
+        json_object *o = json_tokener_parse(tu_fake_api_admin(&api, "/_admin/calls", NULL));
+        json_object *done = json_object_object_get(o, "calls"),
+                    *limited = json_object_object_get(o, "limited");
+        assert_int_equal(json_object_array_length(done), 1);
+        assert_int_equal(json_object_array_length(limited), 2);
+        /* each try waited for the window the 429 before it named (1 s) */
+        double t0 = json_object_get_double(
+                   json_object_object_get(json_object_array_get_idx(limited, 0), "at")),
+               t1 = json_object_get_double(
+                   json_object_object_get(json_object_array_get_idx(limited, 1), "at")),
+               t2 = json_object_get_double(
+                   json_object_object_get(json_object_array_get_idx(done, 0), "at"));
+        assert_true(t1 - t0 >= 0.9);
+        assert_true(t2 - t1 >= 0.9);
+        json_object_put(o);
+        assert_int_equal(pb_metrics_get(m, "portout_bridge_desk_rate_limited_total", NULL), 2);
+        pb_desk_free(d);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_commands_carried_out_once),
             cmocka_unit_test(test_a_call_of_unknown_fate_is_settled_by_reading),
+            cmocka_unit_test(test_a_rate_limited_call_is_sent_again_after_the_window),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
