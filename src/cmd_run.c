@@ -294,7 +294,7 @@ static int run_start(struct run *r)
         }
         if (cfg->state_enabled) {
                 /* The writer is the poll leader, or the single instance. */
-                r->state = pb_state_new(cfg, r->metrics, r->poller ? pb_poller_is_leader : NULL,
+                r->state = pb_state_new(cfg, r->metrics, r->poller ? pb_poller_leader_term : NULL,
                                         r->poller, &fail, err, sizeof(err));
                 if (!r->state)
                         return start_failed(pb_fail_exit(fail), "state", err);
@@ -305,8 +305,9 @@ static int run_start(struct run *r)
                         pb_warn("desk.enabled without an elected leader (telnyx.poll_enabled and "
                                 "checkpoint_store = \"kafka\"): this replica carries out every "
                                 "command; never run two of them on one commands topic");
-                r->desk = pb_desk_new(cfg, r->metrics, r->poller ? pb_poller_is_leader : NULL,
-                                      r->poller, &fail, err, sizeof(err));
+                r->desk = pb_desk_new(cfg, r->metrics, r->poller ? pb_poller_leader_term : NULL,
+                                      r->poller ? pb_poller_fence : NULL, r->poller, &fail, err,
+                                      sizeof(err));
                 if (!r->desk)
                         return start_failed(pb_fail_exit(fail), "desk", err);
         }

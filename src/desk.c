@@ -40,7 +40,9 @@ struct pb_desk {
         const pb_config_t *cfg;
         pb_metrics_t *metrics;
         pb_leader_fn *leader;
+        pb_fence_fn *fence;
         void *leader_ctx;
+        uint64_t office_term; /* the leader's term when this desk took office */
         pb_telnyx_t *tx;
         rd_kafka_t *prod;
         rd_kafka_t *cons; /* NULL out of office */
@@ -229,6 +231,35 @@ static int take_office(pb_desk_t *d)
 }
 
 /* --- one command --- */
+
+/* 1 while this replica is still the leader of the term the desk took
+ * office in (a leadership lost and regained meanwhile: another desk may
+ * have acted, so what this one knows is stale). */
+static int still_leader(pb_desk_t *d)
+{
+        return !d->leader || d->leader(d->leader_ctx) == d->office_term;
+}
+
+/* Before an act that must be this leader's alone (a call, a result): the
+ * local view first, then Kafka's word (the fence: a commit the broker
+ * accepts only from the election's current generation), which a deposed
+ * leader that has not yet heard of it (a paused process) cannot pass.
+ * Returns 0, or PB_ERR (leave office). */
+static int prove_leader(pb_desk_t *d, const rd_kafka_message_t *m, const char *meta)
+{
+        if (!still_leader(d))
+                return PB_ERR;
+        char err[PB_ERRSZ];
+        if (d->fence && d->fence(d->leader_ctx, rd_kafka_topic_name(m->rkt), m->partition,
+                                 m->offset, meta, err, sizeof(err))) {
+                count(d, "portout_bridge_desk_fenced_total", NULL, 1);
+                pb_warn("desk: not acting on %s [%d] at offset %lld: %s", rd_kafka_topic_name(m->rkt),
+                        (int)m->partition, (long long)m->offset, err);
+                return PB_ERR;
+        }
+        return 0;
+}
+
 
 /* Commits the position of the commands topic: at (this record again) with
  * the intent to call id, or past it (id NULL). Returns 0 or PB_ERR. */
@@ -436,7 +467,9 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                  * reading instead of calling again. */
                 if (commit(d, m, m->offset, c.id))
                         return PB_ERR;
-                if (d->leader && !d->leader(d->leader_ctx))
+                char meta[PB_COMMAND_ID_MAX + 32];
+                snprintf(meta, sizeof(meta), "{\"calling\":\"%s\"}", c.id);
+                if (prove_leader(d, m, meta))
                         return PB_ERR; /* deposed: the intent stands, the next one settles it */
                 pb_tx_rc_t rc;
                 for (int64_t tries = 0;; tries++) {
@@ -454,7 +487,7 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                                 "window (%lld/%lld)",
                                 c.id, err, (long long)tries + 1,
                                 (long long)cfg->telnyx_max_retries);
-                        if (d->stop || (d->leader && !d->leader(d->leader_ctx))) {
+                        if (d->stop || prove_leader(d, m, meta)) {
                                 commit(d, m, m->offset, NULL); /* not carried out */
                                 return PB_ERR;
                         }
@@ -497,7 +530,8 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                         break;
                 }
         }
-        int rc = write_result(d, &c, key, ref, &r);
+        /* A deposed desk writes no result: the next one writes it. */
+        int rc = prove_leader(d, m, NULL) ? PB_ERR : write_result(d, &c, key, ref, &r);
         json_object_put(a.body);
         if (rc)
                 return PB_ERR;
@@ -511,11 +545,17 @@ static void *desk_main(void *arg)
         pb_desk_t *d = arg;
         int failures = 0;
         while (!d->stop) {
-                if (d->leader && !d->leader(d->leader_ctx)) {
-                        leave_office(d, "not the poll leader");
-                        pause_ms(d, 500);
+                uint64_t term = d->leader ? d->leader(d->leader_ctx) : 1;
+                if (!term || (d->cons && term != d->office_term)) {
+                        leave_office(d, term ? "the leadership was lost and regained: what it "
+                                               "knew is stale"
+                                             : "not the poll leader");
+                        if (!term)
+                                pause_ms(d, 500);
                         continue;
                 }
+                if (!d->cons)
+                        d->office_term = term;
                 int office = d->cons ? 0 : take_office(d);
                 if (office) {
                         /* no right to record results: looked at again
@@ -561,7 +601,8 @@ static void release(pb_desk_t *d)
 }
 
 pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_fn *leader,
-                       void *leader_ctx, pb_fail_t *fail, char *errstr, size_t errsz)
+                       pb_fence_fn *fence, void *ctx, pb_fail_t *fail, char *errstr,
+                       size_t errsz)
 {
         pb_desk_t *d = calloc(1, sizeof(*d));
         if (!d || pb_idmap_init(&d->done, offsetof(struct done, key))) {
@@ -576,6 +617,7 @@ pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_
                 pb_metrics_add(metrics, "portout_bridge_desk_api_calls_total", NULL, 0);
                 pb_metrics_add(metrics, "portout_bridge_desk_duplicates_total", NULL, 0);
                 pb_metrics_add(metrics, "portout_bridge_desk_rate_limited_total", NULL, 0);
+                pb_metrics_add(metrics, "portout_bridge_desk_fenced_total", NULL, 0);
                 static const char *const outcomes[] = {"outcome=\"done\"", "outcome=\"refused\"",
                                                        "outcome=\"failed\"", "outcome=\"dry_run\""};
                 for (size_t i = 0; i < 4; i++)
@@ -583,7 +625,8 @@ pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_
                                        0);
         }
         d->leader = leader;
-        d->leader_ctx = leader_ctx;
+        d->fence = fence;
+        d->leader_ctx = ctx;
         pthread_mutex_init(&d->lock, NULL);
         pb_cond_init(&d->cond);
         if (fail)

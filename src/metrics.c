@@ -114,6 +114,9 @@ static const struct family families[] = {
     {"portout_bridge_desk_rate_limited_total", "counter", "",
      "Desk calls refused by the API's rate limit (429: not carried out) and sent again after "
      "the window."},
+    {"portout_bridge_desk_fenced_total", "counter", "",
+     "Calls and results the desk did not make because the election's group refused its fence "
+     "(a deposed leader that had not heard of it yet; the next leader takes the command up)."},
     {"portout_bridge_desk_duplicates_total", "counter", "",
      "Command records skipped because their command already has a result (a replay, a copy)."},
     {"portout_bridge_webhook_late_fates_total", "counter", "",

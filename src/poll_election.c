@@ -298,6 +298,49 @@ int pb_election_read_checkpoint(pb_election_t *e, int64_t *created_us, char *err
         return read_committed(e->rk, e->cfg, created_us, NULL, 0, errstr, errsz);
 }
 
+uint64_t pb_election_leader_term(pb_election_t *e)
+{
+        pthread_mutex_lock(&e->lock);
+        uint64_t t = e->leader ? e->term : 0;
+        pthread_mutex_unlock(&e->lock);
+        return t;
+}
+
+/* Commits l (sync) under the lock, while this member leads. */
+static int commit_as_leader(pb_election_t *e, rd_kafka_topic_partition_list_t *l, const char *what,
+                            char *errstr, size_t errsz)
+{
+        int rc = 0;
+        pthread_mutex_lock(&e->lock);
+        if (!e->leader) {
+                rc = pb_seterr(errstr, errsz, "not the poll leader any more");
+        } else {
+                rd_kafka_resp_err_t err = rd_kafka_commit(e->rk, l, 0);
+                for (int i = 0; !err && i < l->cnt; i++)
+                        err = l->elems[i].err;
+                if (err)
+                        rc = pb_seterr(errstr, errsz, "the group refused the %s (%s): %s", what,
+                                       rd_kafka_err2name(err), rd_kafka_err2str(err));
+        }
+        pthread_mutex_unlock(&e->lock);
+        return rc;
+}
+
+int pb_election_fence(pb_election_t *e, const char *topic, int32_t partition, int64_t offset,
+                      const char *meta, char *errstr, size_t errsz)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(l, topic, partition);
+        p->offset = offset;
+        if (meta) {
+                p->metadata = strdup(meta);
+                p->metadata_size = p->metadata ? strlen(meta) : 0;
+        }
+        int rc = commit_as_leader(e, l, "fence", errstr, errsz);
+        rd_kafka_topic_partition_list_destroy(l);
+        return rc;
+}
+
 int pb_election_commit_checkpoint(pb_election_t *e, int64_t created_us, char *errstr, size_t errsz)
 {
         char ts[40], now[40], meta[256];
@@ -314,19 +357,7 @@ int pb_election_commit_checkpoint(pb_election_t *e, int64_t created_us, char *er
         p->metadata = malloc((size_t)n);
         memcpy(p->metadata, meta, (size_t)n);
         p->metadata_size = (size_t)n;
-        int rc = 0;
-        pthread_mutex_lock(&e->lock);
-        if (!e->leader) {
-                rc = pb_seterr(errstr, errsz, "not the poll leader any more");
-        } else {
-                rd_kafka_resp_err_t err = rd_kafka_commit(e->rk, l, 0);
-                if (!err)
-                        err = p->err;
-                if (err)
-                        rc = pb_seterr(errstr, errsz, "the group refused the checkpoint (%s): %s",
-                                       rd_kafka_err2name(err), rd_kafka_err2str(err));
-        }
-        pthread_mutex_unlock(&e->lock);
+        int rc = commit_as_leader(e, l, "checkpoint", errstr, errsz);
         rd_kafka_topic_partition_list_destroy(l); /* frees the metadata */
         return rc;
 }

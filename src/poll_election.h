@@ -41,6 +41,17 @@ int pb_election_is_leader(pb_election_t *e);
  * the leadership was lost and regained: state from before is stale. */
 uint64_t pb_election_term(pb_election_t *e);
 
+/* The term while this member is the leader, 0 when it is not. */
+uint64_t pb_election_leader_term(pb_election_t *e);
+
+/* Commits (topic, partition) at offset with meta (NULL: none) in the
+ * election's group, only while this member is the leader: the broker
+ * accepts it only from the group's current generation, so a deposed leader
+ * that has not yet heard of it (a paused process) learns it here. The desk
+ * makes one before each call and each result. Returns 0, or -1 with errstr. */
+int pb_election_fence(pb_election_t *e, const char *topic, int32_t partition, int64_t offset,
+                      const char *meta, char *errstr, size_t errsz);
+
 /* Waits up to ms for leadership (or a change of term). Returns is_leader. */
 int pb_election_wait(pb_election_t *e, int ms);
 

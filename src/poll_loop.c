@@ -373,6 +373,19 @@ int pb_poller_is_leader(void *ctx)
         return !p->el || pb_election_is_leader(p->el);
 }
 
+uint64_t pb_poller_leader_term(void *ctx)
+{
+        pb_poller_t *p = ctx;
+        return p->el ? pb_election_leader_term(p->el) : 1;
+}
+
+int pb_poller_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                    const char *meta, char *errstr, size_t errsz)
+{
+        pb_poller_t *p = ctx;
+        return p->el ? pb_election_fence(p->el, topic, partition, offset, meta, errstr, errsz) : 0;
+}
+
 void pb_poller_stop(pb_poller_t *p)
 {
         if (!p)

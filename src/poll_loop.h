@@ -38,6 +38,14 @@ pb_poller_t *pb_poller_new(const pb_config_t *cfg, pb_pipeline_t *pl, pb_metrics
  * one with a checkpoint file); ctx is the poller. */
 int pb_poller_is_leader(void *ctx);
 
+/* As a pb_leader_fn: the election's term while it leads, 0 when it does
+ * not; 1 for the only poller (a checkpoint file). ctx is the poller. */
+uint64_t pb_poller_leader_term(void *ctx);
+
+/* As a pb_fence_fn: pb_election_fence(), or 0 with no election. */
+int pb_poller_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                    const char *meta, char *errstr, size_t errsz);
+
 /* Asks the thread to stop (it stops reading pages; what it submitted
  * settles in the pipeline). */
 void pb_poller_stop(pb_poller_t *p);

@@ -66,6 +66,7 @@ struct pb_state {
         pb_metrics_t *metrics;
         pb_leader_fn *leader;
         void *leader_ctx;
+        _Atomic uint64_t office_term; /* the leader's term when this one took office */
         pb_telnyx_t *tx;
         rd_kafka_t *prod;
         rd_kafka_t *cons; /* NULL out of office */
@@ -92,6 +93,12 @@ struct pb_state {
         int in_office;             /* under table_lock */
         rd_kafka_t *dprod;         /* the deadline thread's producer */
 };
+
+/* 1 while this replica is still the leader of the term it took office in. */
+static int still_leader(pb_state_t *s)
+{
+        return !s->leader || s->leader(s->leader_ctx) == s->office_term;
+}
 
 static void count(pb_state_t *s, const char *family, const char *labels, int64_t n)
 {
@@ -526,7 +533,7 @@ static int write_batch(pb_state_t *s, pb_idmap_t *batch)
                                 settle(s);
                                 return PB_ERR;
                         }
-                        if (s->leader && !s->leader(s->leader_ctx)) {
+                        if (!still_leader(s)) {
                                 json_object_put(o); /* no longer the writer */
                                 settle(s);
                                 return PB_ERR;
@@ -728,7 +735,7 @@ static void look_deadlines(pb_state_t *s)
                 return;
         size_t sent = 0;
         for (size_t i = 0; i < n && !s->stop; i++) {
-                if (s->leader && !s->leader(s->leader_ctx))
+                if (!still_leader(s))
                         break; /* no longer the writer: the next one announces it */
                 if (produce_deadline(s, &due[i], &acked[i]) == 0)
                         sent++;
@@ -781,11 +788,17 @@ static void *state_main(void *arg)
 {
         pb_state_t *s = arg;
         while (!s->stop) {
-                if (s->leader && !s->leader(s->leader_ctx)) {
-                        leave_office(s, "not the poll leader");
-                        pause_ms(s, 500);
+                uint64_t term = s->leader ? s->leader(s->leader_ctx) : 1;
+                if (!term || (s->cons && term != s->office_term)) {
+                        leave_office(s, term ? "the leadership was lost and regained: what it "
+                                               "knew is stale"
+                                             : "not the poll leader");
+                        if (!term)
+                                pause_ms(s, 500);
                         continue;
                 }
+                if (!s->cons)
+                        s->office_term = term;
                 int office = s->cons ? 0 : take_office(s);
                 if (office) {
                         pause_ms(s,

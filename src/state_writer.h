@@ -29,6 +29,7 @@
 #define PB_STATE_WRITER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "metrics.h"
@@ -36,8 +37,10 @@
 
 typedef struct pb_state pb_state_t;
 
-/* 1 while this replica may write the state topic. */
-typedef int(pb_leader_fn)(void *ctx);
+/* 0 if this replica is not the elected leader now; else the term of its
+ * leadership, which changes when it was lost and regained (what was learned
+ * in the old term is stale: another leader may have acted meanwhile). */
+typedef uint64_t(pb_leader_fn)(void *ctx);
 
 /* Starts the writer's thread. leader NULL: always (the single instance).
  * Returns NULL with errstr and *fail set. */

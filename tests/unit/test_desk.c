@@ -18,8 +18,13 @@
 #include "metrics.h"
 #include "mockkafka.h"
 #include "pb.h"
+#include "poll_election.h"
 #include "testutil.h"
 #include "timefmt.h"
+
+/* Kafka protocol ApiKey of OffsetCommit (librdkafka names it in a private
+ * header). */
+#define API_OFFSET_COMMIT 8
 
 static char ids[4][64];
 
@@ -67,11 +72,23 @@ static pb_config_t *config(tm_cluster_t *c, const tu_fake_api_t *api)
         char extra[1024];
         snprintf(extra, sizeof(extra),
                  "topics = { dead_letter = \"t.dlq\"; commands = \"t.commands\"; "
-                 "command_results = \"t.results\"; };\n"
-                 "telnyx = { api_base = \"%s\"; };\n"
+                 "command_results = \"t.results\"; control = \"t.control\"; };\n"
+                 "telnyx = { api_base = \"%s\"; checkpoint_store = \"kafka\"; "
+                 "poll_group = \"g-test\"; poll_session_timeout_ms = 3000; };\n"
                  "desk = { enabled = true; group = \"desk-test\"; };\n",
                  api->base);
         return tm_config(c, NULL, extra);
+}
+
+static uint64_t election_term(void *ctx)
+{
+        return pb_election_leader_term(ctx);
+}
+
+static int election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                          const char *meta, char *errstr, size_t errsz)
+{
+        return pb_election_fence(ctx, topic, partition, offset, meta, errstr, errsz);
 }
 
 /* Waits for n results; returns their outcomes and settled_by, by command. */
@@ -112,7 +129,7 @@ static void test_commands_carried_out_once(void **state)
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!d)
                 fail_msg("desk: %s", err);
         tm_record_t rec[8];
@@ -170,7 +187,7 @@ static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!d)
                 fail_msg("desk: %s", err);
         tm_record_t rec[4];
@@ -206,7 +223,7 @@ static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!d)
                 fail_msg("desk: %s", err);
         tm_record_t rec[4];
@@ -238,12 +255,68 @@ static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state
         tu_fake_api_stop(&api);
 }
 
+/* A deposed leader that has not heard of it yet (a paused process: its
+ * flag still says leader) calls nothing: the fence, a commit in the
+ * election's group, is refused by the broker (the generation is not the
+ * group's any more; staged by the mock answering ILLEGAL_GENERATION), so
+ * the desk leaves office before its call; taking office again it finds its
+ * own intent and settles the command by reading, never calling it.
+ * (Before the fence: the call was sent.) */
+static void test_a_deposed_leader_calls_nothing(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        make_portouts(&api);
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        rd_kafka_mock_topic_create(c->mc, "t.control", 1, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        pb_config_t *cfg = config(c, &api);
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_election_t *e = pb_election_new(cfg, m, err, sizeof(err));
+        if (!e)
+                fail_msg("election: %s", err);
+        int64_t until = pb_mono_ms() + 20000;
+        while (pb_mono_ms() < until && !pb_election_is_leader(e))
+                pb_sleep_ms(100);
+        assert_true(pb_election_is_leader(e));
+        /* The desk's next two commits: its intent (desk.group) goes
+         * through; its fence (the election's group) is refused. */
+        rd_kafka_mock_push_request_errors(c->mc, API_OFFSET_COMMIT, 2,
+                                          RD_KAFKA_RESP_ERR_NO_ERROR,
+                                          RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+        pb_fail_t fail;
+        pb_desk_t *d =
+            pb_desk_new(cfg, m, election_term, election_fence, e, &fail, err, sizeof(err));
+        if (!d)
+                fail_msg("desk: %s", err);
+        command(c, "a-5", "authorize", ids[2], "{\"reason\":\"ok\"}");
+        tm_record_t rec[4];
+        size_t n = wait_results(c, 1, rec, 4);
+        assert_int_equal(n, 1);
+        char a[128];
+        assert_string_equal(field(&rec[0], "command_id", a, sizeof(a)), "a-5");
+        assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "failed");
+        assert_non_null(strstr(field(&rec[0], "settled_by", a, sizeof(a)), "read after a restart"));
+        assert_int_equal(calls(&api), 0);
+        assert_true(pb_metrics_get(m, "portout_bridge_desk_fenced_total", NULL) >= 1);
+        pb_desk_free(d);
+        pb_election_free(e);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_commands_carried_out_once),
             cmocka_unit_test(test_a_call_of_unknown_fate_is_settled_by_reading),
             cmocka_unit_test(test_a_rate_limited_call_is_sent_again_after_the_window),
+            cmocka_unit_test(test_a_deposed_leader_calls_nothing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
