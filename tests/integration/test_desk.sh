@@ -7,8 +7,9 @@
 # reason, an unknown type, a bad id, a key that is not the subject and two
 # records that are no CloudEvent. Faults: the leader killed -9 while the
 # fake holds the answer of a call it carried out (a fate the desk cannot
-# know), killed -9 again at a random point of the second batch, a rolling
-# restart of all three, and the
+# know), killed -9 again at a random point of the second batch, paused
+# (SIGSTOP) past the session timeout and resumed while another replica took
+# office, a rolling restart of all three, and the
 # whole command topic produced again at the end. Then, read from outside:
 # at most one call per command id and exactly the calls the rules allow,
 # exactly one result per command (one per record without a readable id),
@@ -71,9 +72,13 @@ pass "replica $second took over"
 start_replica "$first"
 ready_replica "$first"
 
-# Second batch: the desk's replica killed -9 at a random point of it, then
-# a rolling restart of all three (each TERM, restarted).
-produce "$WORK/batch2.tsv"
+# Second batch: the desk's replica killed -9 at a random point of its first
+# half, paused (SIGSTOP) past the session timeout during its second half,
+# then a rolling restart of all three (each TERM, restarted).
+half=$(($(wc -l < "$WORK/batch2.tsv") / 2))
+head -n "$half" "$WORK/batch2.tsv" > "$WORK/batch2a.tsv"
+tail -n +$((half + 1)) "$WORK/batch2.tsv" > "$WORK/batch2b.tsv"
+produce "$WORK/batch2a.tsv"
 sleep "$(awk -v r=$RANDOM 'BEGIN{print r % 2000 / 1000}')"
 wait_single portout_bridge_desk_active
 k=$HOLDER
@@ -82,6 +87,21 @@ pass "killed the desk's replica $k (-9) at a random point of the second batch"
 wait_single portout_bridge_desk_active
 start_replica "$k"
 ready_replica "$k"
+# A deposed leader that does not know it yet: paused while commands flow,
+# past the session timeout; another replica takes office and goes on;
+# resumed, the paused one must neither call nor write a result for what
+# the other now does (the fence before each: the checks below).
+wait_single portout_bridge_desk_active
+k=$HOLDER
+produce "$WORK/batch2b.tsv"
+sleep 0.3
+kill -STOP "${P[$k]}"
+took_over() { local h; h=$(holding portout_bridge_desk_active); [ -n "$h" ] && [ "$h" != "$k" ]; }
+wait_for $((60 * SLACK)) "another replica carrying out commands" took_over
+sleep 2
+kill -CONT "${P[$k]}"
+sleep 3
+pass "paused the desk's replica $k (SIGSTOP) past the session timeout while commands flowed, another took office, resumed it (fenced: $(metric "${ADM[$k]}" portout_bridge_desk_fenced_total))"
 for i in 1 2 3; do
   stop_replica "$i" TERM
   start_replica "$i"
