@@ -165,12 +165,18 @@ static void keep(struct scan *sc, const pb_portout_view_t *v, const char *doc, s
         }
 }
 
-static void look(void *ctx, const pb_portout_view_t *v, const char *doc, size_t len)
+static void look(void *ctx, const pb_portout_view_t *v, int64_t left_pending_us,
+                 const char *doc, size_t len)
 {
         struct scan *sc = ctx;
-        if (!v->created_us || strcmp(v->status, "pending") != 0)
+        if (!v->created_us)
                 return;
-        int64_t age = sc->now_us - v->created_us;
+        /* Pending: its age now. Left pending lately: its age when it left
+         * (a threshold it crossed while pending is still owed). */
+        int64_t until = !strcmp(v->status, "pending") ? sc->now_us : left_pending_us;
+        if (!until)
+                return;
+        int64_t age = until - v->created_us;
         for (size_t i = 0; i < sc->nthr && age >= sc->thr[i] * 1000000; i++)
                 if (!pb_deadlines_announced(sc->d, v->id, sc->thr[i]))
                         keep(sc, v, doc, len, sc->thr[i]);

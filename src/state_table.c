@@ -13,8 +13,9 @@ struct entry {
         pb_idnode_t node;
         pb_portout_view_t v;
         int alerted; /* its pending threshold was logged */
-        char *doc;   /* the resource's JSON while pending (deadline events) */
+        char *doc;   /* the resource's JSON while pending, or since it left (deadline events) */
         size_t doc_len;
+        int64_t left_pending_us; /* it left pending then (Telnyx's clock); 0: not recently */
 };
 
 struct pb_stable {
@@ -97,8 +98,15 @@ int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *do
         struct entry *e = (struct entry *)pb_idmap_get(&t->ids, v->id);
         if (e && v->updated_us <= e->v.updated_us)
                 return 0;
+        int pending = !strcmp(v->status, "pending");
+        /* Leaving pending now (the table held it pending), or left lately
+         * and not yet forgotten: the doc stays for a late announcement. */
+        int64_t left = pending                                  ? 0
+                       : e && !strcmp(e->v.status, "pending")   ? v->updated_us
+                       : e                                      ? e->left_pending_us
+                                                                : 0;
         char *copy = NULL;
-        if (doc && !strcmp(v->status, "pending")) {
+        if (doc && (pending || left)) {
                 if (!(copy = malloc(len + 1)))
                         return PB_ERR;
                 memcpy(copy, doc, len);
@@ -116,10 +124,37 @@ int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *do
                 e->alerted = 0; /* pending again: a new review */
         }
         e->v = *v;
+        e->left_pending_us = left;
         free(e->doc);
         e->doc = copy;
         e->doc_len = copy ? len : 0;
         return 1;
+}
+
+int pb_stable_wants_doc(const pb_stable_t *t, const pb_portout_view_t *v)
+{
+        if (!strcmp(v->status, "pending"))
+                return 1;
+        const struct entry *e = (const struct entry *)pb_idmap_get(&t->ids, v->id);
+        return e && v->updated_us > e->v.updated_us &&
+               (!strcmp(e->v.status, "pending") || e->left_pending_us);
+}
+
+size_t pb_stable_forget_departures(pb_stable_t *t, int64_t before_us)
+{
+        size_t n = 0;
+        for (size_t b = 0; b < t->ids.nbuckets; b++)
+                for (pb_idnode_t *nd = t->ids.buckets[b]; nd; nd = nd->chain) {
+                        struct entry *e = (struct entry *)nd;
+                        if (e->left_pending_us && e->left_pending_us < before_us) {
+                                e->left_pending_us = 0;
+                                free(e->doc);
+                                e->doc = NULL;
+                                e->doc_len = 0;
+                                n++;
+                        }
+                }
+        return n;
 }
 
 int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v)
@@ -133,13 +168,14 @@ size_t pb_stable_size(const pb_stable_t *t)
 }
 
 void pb_stable_each(const pb_stable_t *t,
-                    void (*fn)(void *ctx, const pb_portout_view_t *v, const char *doc, size_t len),
+                    void (*fn)(void *ctx, const pb_portout_view_t *v, int64_t left_pending_us,
+                               const char *doc, size_t len),
                     void *ctx)
 {
         for (size_t b = 0; b < t->ids.nbuckets; b++)
                 for (const pb_idnode_t *n = t->ids.buckets[b]; n; n = n->chain) {
                         const struct entry *e = (const struct entry *)n;
-                        fn(ctx, &e->v, e->doc, e->doc_len);
+                        fn(ctx, &e->v, e->left_pending_us, e->doc, e->doc_len);
                 }
 }
 

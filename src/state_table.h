@@ -49,14 +49,28 @@ int pb_stable_put(pb_stable_t *t, const pb_portout_view_t *v);
 size_t pb_stable_size(const pb_stable_t *t);
 
 /* pb_stable_put() that also keeps doc (len bytes: the resource's JSON as
- * the state record holds it) while v is pending, for the deadline events
- * (deadline.h); any other status drops it. NULL doc: none. */
+ * the state record holds it) for the deadline events (deadline.h): while v
+ * is pending, and when v leaves pending (the table held it pending), until
+ * pb_stable_forget_departures(); the time it left is kept with it (a
+ * threshold it crossed before it left is still owed an announcement, if the
+ * writer had not made it: a change of writer, a look that came too late).
+ * Any other status drops it. NULL doc: none. */
 int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *doc, size_t len);
 
-/* Calls fn once per port-out held (in no particular order), with its doc
- * (NULL if none kept). fn must not change the table. */
+/* 1 if pb_stable_put_doc(t, v, ...) would keep a doc: the caller makes one
+ * only then. */
+int pb_stable_wants_doc(const pb_stable_t *t, const pb_portout_view_t *v);
+
+/* Forgets the departures from pending before before_us (their docs freed).
+ * Returns how many. */
+size_t pb_stable_forget_departures(pb_stable_t *t, int64_t before_us);
+
+/* Calls fn once per port-out held (in no particular order), with when it
+ * left pending (0: it did not lately, or it is pending) and its doc (NULL if
+ * none kept). fn must not change the table. */
 void pb_stable_each(const pb_stable_t *t,
-                    void (*fn)(void *ctx, const pb_portout_view_t *v, const char *doc, size_t len),
+                    void (*fn)(void *ctx, const pb_portout_view_t *v, int64_t left_pending_us,
+                               const char *doc, size_t len),
                     void *ctx);
 
 /* The deadlines a back office watches, as of now_us. */

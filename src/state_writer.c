@@ -35,6 +35,11 @@
 #define NOT_FINAL              "pending,authorized,rejected-pending"
 /* Deadline events written per look at most (the longest overdue first). */
 #define DUE_MAX 64
+/* How long a port-out that left pending is still looked at for a
+ * threshold it crossed before it left (owed if no writer announced it: a
+ * change of writer, or it left between two looks). A change of writer
+ * takes seconds; an hour bounds what a long outage announces late. */
+#define DEPARTURE_WINDOW_US (INT64_C(3600) * 1000000)
 
 /* One port-out of the current batch, and the last event that named it. */
 struct pending {
@@ -162,7 +167,10 @@ static int produce(pb_state_t *s, json_object *resource, const pb_portout_view_t
                 return PB_ERR;
         }
         w->v = *v;
-        if (!strcmp(v->status, "pending")) {
+        pthread_mutex_lock(&s->table_lock);
+        int keep_doc = pb_stable_wants_doc(s->table, v);
+        pthread_mutex_unlock(&s->table_lock);
+        if (keep_doc) {
                 const char *doc = json_object_to_json_string_length(
                     resource, JSON_C_TO_STRING_PLAIN, &w->doc_len);
                 w->doc = doc ? strdup(doc) : NULL;
@@ -276,11 +284,11 @@ static int learn_state(void *ctx, const rd_kafka_message_t *m, char *errstr, siz
         if (o && json_object_object_get_ex(o, "data", &data) &&
             pb_portout_view(data, &v, NULL, 0) == 0) {
                 size_t dl = 0;
+                pthread_mutex_lock(&s->table_lock);
                 const char *doc =
-                    !strcmp(v.status, "pending")
+                    pb_stable_wants_doc(s->table, &v)
                         ? json_object_to_json_string_length(data, JSON_C_TO_STRING_PLAIN, &dl)
                         : NULL;
-                pthread_mutex_lock(&s->table_lock);
                 pb_stable_put_doc(s->table, &v, doc, dl);
                 pthread_mutex_unlock(&s->table_lock);
         } else
@@ -727,6 +735,8 @@ static void look_deadlines(pb_state_t *s)
         size_t n = 0;
         int64_t now_us = pb_now_ms() * 1000;
         pthread_mutex_lock(&s->table_lock);
+        if (s->table)
+                pb_stable_forget_departures(s->table, now_us - DEPARTURE_WINDOW_US);
         if (s->in_office && s->table && s->announced)
                 pb_deadlines_due(s->announced, s->table, c->desk_warn_s, c->desk_warn_n, now_us,
                                  due, DUE_MAX, &n);

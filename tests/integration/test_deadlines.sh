@@ -2,8 +2,9 @@
 # Deadline events from a fleet (issue 28): port-outs opened at Telnyx at
 # several ages (the fake's created_at), two of them leaving pending midway;
 # three replicas with the state writer elected; the writer killed -9 with
-# thresholds crossed before and after (some during the failover) and
-# restarted. Read with kcat afterwards: each pending
+# thresholds crossed before and after (some during the failover; one
+# port-out crosses its first and leaves pending while no writer is in
+# office) and restarted. Read with kcat afterwards: each pending
 # port-out has exactly one deadline event per threshold it crossed while
 # pending, none other, each within desk.deadline_lag_s of its threshold (or
 # of the fleet's start, for one crossed before), each with its id derived
@@ -28,13 +29,13 @@ sed -i "s|^topics = {|topics = {\n  control = \"it.$RUN_ID.control\";\n  state =
 # Ages 0 to 60 s: with thresholds 12 and 30 s, some crossed before the
 # fleet is up, most while it runs, some during the failover. L1 leaves
 # pending before its first threshold, L2 between its two (10 s after its
-# first: a port-out that crosses a threshold while no writer is in office
-# and leaves pending before the next one takes office is not announced,
-# docs/design.md).
+# first), L3 1 s after its first, while no writer is in office (killed 4 s
+# before, the session timeout 6 s): the next writer learns of it only as a
+# port-out that left pending, and still owes its first announcement.
 t0=$(now_ms)
-curl -sf "$FAKE/_admin/portouts/create" -d '{"ages_s": [0, 3, 6, 9, 14, 30, 60, 0, 0]}' > "$WORK/made.json"
+curl -sf "$FAKE/_admin/portouts/create" -d '{"ages_s": [0, 3, 6, 9, 14, 30, 60, 0, 0, 0]}' > "$WORK/made.json"
 mapfile -t IDS < <(python3 -c 'import json,sys; [print(p["id"]) for p in json.load(open(sys.argv[1]))["data"]]' "$WORK/made.json")
-L1=${IDS[7]} L2=${IDS[8]}
+L1=${IDS[7]} L2=${IDS[8]} L3=${IDS[9]}
 
 for i in 1 2 3; do start_replica $i; done
 for i in 1 2 3; do ready_replica $i; done
@@ -54,9 +55,13 @@ at $((T1 - 4))
 stop_replica "$first" KILL
 t_kill=$(now_ms)
 pass "killed the state writer (replica $first, -9) $(((t_kill - t0) / 1000)) s in, with thresholds crossed before and after"
+(at $((T1 + 1)); leave "$L3" authorized > "$WORK/l3.left") &
+l3=$!
 wait_single portout_bridge_state_writer
 [ "$HOLDER" != "$first" ] || fail "the killed replica still writes the state"
 pass "replica $HOLDER took over the state $((($(now_ms) - t_kill) / 1000)) s after the kill"
+wait "$l3" || fail "L3 did not leave pending"
+L3_LEFT=$(cat "$WORK/l3.left")
 at $((T1 + 10))
 L2_LEFT=$(leave "$L2" rejected-pending)
 start_replica "$first"
@@ -64,23 +69,23 @@ ready_replica "$first"
 pass "replica $first restarted"
 
 # Every crossing is at most t0 + T2; wait for the lag past it, then read.
-expected=$((7 * 2 + 1))
+expected=$((7 * 2 + 1 + 1))
 deadline_count() { [ "$(topic_count "$(topic deadlines)")" -ge "$expected" ]; }
 wait_for $((T2 + LAG * SLACK + 30)) "$expected deadline events" deadline_count
 at $((T2 + LAG))
 sleep 3 # and none more: a replay of a look would show here
 consume "$(topic deadlines)" "$WORK/deadlines.json"
 
-python3 - "$WORK/made.json" "$WORK/deadlines.json" "$T1,$T2" "$L1,$L1_LEFT" "$L2,$L2_LEFT" \
+python3 - "$WORK/made.json" "$WORK/deadlines.json" "$T1,$T2" "$L1,$L1_LEFT" "$L2,$L2_LEFT" "$L3,$L3_LEFT" \
   "$t_ready" "$((LAG * SLACK))" <<'EOF' || fail "the deadline events are not exactly the expected ones"
 import datetime as dt, json, sys
 made = {p["id"]: p for p in json.load(open(sys.argv[1]))["data"]}
 thresholds = [int(x) for x in sys.argv[3].split(",")]
 left = {}
-for a in sys.argv[4:6]:
+for a in sys.argv[4:7]:
     i, t = a.split(",")
     left[i] = dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
-t_ready, lag = int(sys.argv[6]) / 1000, float(sys.argv[7])
+t_ready, lag = int(sys.argv[7]) / 1000, float(sys.argv[8])
 def ts(s): return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 want = set()
 for i, p in made.items():
@@ -103,7 +108,8 @@ for line in open(sys.argv[2]):
     crossed = ts(made[pair[0]]["created_at"]) + pair[1]
     if abs(ts(e["time"]) - crossed) > 0.001:
         bad.append(f"time {e['time']} is not created_at + {pair[1]} s")
-    if d["portout"]["status"] != "pending" or d["age_s"] < pair[1]:
+    # pending, or (owed late) the status it left pending for
+    if (d["portout"]["status"] != "pending" and pair[0] not in left) or d["age_s"] < pair[1]:
         bad.append(f"{pair}: status {d['portout']['status']}, age {d['age_s']}")
     # the producer's timestamp (kcat: ms) against the threshold, or the
     # fleet's start for a threshold crossed before it

@@ -151,6 +151,60 @@ static void test_due(void **state)
         pb_stable_free(t);
 }
 
+/* A port-out that crossed a threshold while pending and left pending
+ * before any writer announced it (a change of writer, or between two
+ * looks) is still owed that announcement, late; one that left before the
+ * threshold is not; a departure forgotten (older than the window) is not
+ * looked at. (Before: a port-out not pending was never due.) */
+static void test_departures(void **state)
+{
+        (void)state;
+        const int64_t now = 1700000000 * S;
+        const int64_t thr[] = {100, 200};
+        pb_stable_t *t = pb_stable_new();
+        pb_deadlines_t *d = pb_deadlines_new();
+        pb_portout_view_t v;
+        v = view("late", "pending", now - 150 * S);
+        pb_stable_put_doc(t, &v, "{\"id\":\"late\"}", 13);
+        v = view("early", "pending", now - 150 * S);
+        pb_stable_put_doc(t, &v, "{\"id\":\"early\"}", 14);
+        v = view("never", "authorized", now - 150 * S); /* never seen pending */
+        pb_stable_put_doc(t, &v, "{\"id\":\"never\"}", 14);
+        /* late leaves at age 140 (past 100), early at age 90 */
+        v = view("late", "authorized", now - 150 * S);
+        v.updated_us = now - 10 * S;
+        assert_true(pb_stable_wants_doc(t, &v));
+        assert_int_equal(pb_stable_put_doc(t, &v, "{\"id\":\"late\",\"s\":1}", 19), 1);
+        v = view("early", "rejected-pending", now - 150 * S);
+        v.updated_us = now - 60 * S;
+        assert_int_equal(pb_stable_put_doc(t, &v, "{\"id\":\"early\"}", 14), 1);
+        pb_deadline_due_t out[8];
+        size_t filled;
+        assert_int_equal(pb_deadlines_due(d, t, thr, 2, now, out, 8, &filled), 1);
+        assert_string_equal(out[0].v.id, "late");
+        assert_int_equal(out[0].threshold_s, 100);
+        assert_string_equal(out[0].doc, "{\"id\":\"late\",\"s\":1}"); /* as it is now */
+        assert_int_equal(pb_deadlines_mark(d, "late", 100), 1);
+        pb_deadlines_due_clear(out, filled);
+        assert_int_equal(pb_deadlines_due(d, t, thr, 2, now + 500 * S, out, 8, &filled), 0);
+        /* a later change keeps it a departure (and its doc) until forgotten */
+        v = view("late", "ported", now - 150 * S);
+        v.updated_us = now;
+        assert_true(pb_stable_wants_doc(t, &v));
+        pb_stable_put_doc(t, &v, "{\"id\":\"late\"}", 13);
+        assert_int_equal(pb_stable_forget_departures(t, now - 59 * S), 1); /* early: left at -60 */
+        assert_int_equal(pb_stable_forget_departures(t, now - 5 * S), 1);  /* late: left at -10 */
+        v = view("late", "ported", now - 150 * S);
+        v.updated_us = now + 1;
+        assert_false(pb_stable_wants_doc(t, &v));
+        pb_deadlines_free(d);
+        /* forgotten: a new set owes it nothing */
+        d = pb_deadlines_new();
+        assert_int_equal(pb_deadlines_due(d, t, thr, 2, now, out, 8, &filled), 0);
+        pb_deadlines_free(d);
+        pb_stable_free(t);
+}
+
 static void test_event(void **state)
 {
         (void)state;
@@ -214,6 +268,7 @@ int main(void)
             cmocka_unit_test(test_thresholds),
             cmocka_unit_test(test_id_round_trip),
             cmocka_unit_test(test_due),
+            cmocka_unit_test(test_departures),
             cmocka_unit_test(test_event),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
