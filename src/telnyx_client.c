@@ -84,6 +84,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         return n;
 }
 
+/* Ends a transfer in flight once the abort flag is up: a stop must not
+ * wait out a request that hangs (telnyx.timeout_ms). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+        (void)dltotal;
+        (void)dlnow;
+        (void)ultotal;
+        (void)ulnow;
+        const pb_telnyx_t *tx = ud;
+        return tx->abort_flag && *tx->abort_flag ? 1 : 0;
+}
+
 pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz)
 {
         if (!cfg->telnyx_api_key || !*cfg->telnyx_api_key) {
@@ -147,6 +160,9 @@ pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz)
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, tx);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         return tx;
 }
 
@@ -454,6 +470,11 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                 size_t rlen = pb_buf_len(&r.body);
                 int retryable = 0;
                 pb_tx_rc_t final_rc = PB_TX_UNAVAILABLE;
+                if (cc == CURLE_ABORTED_BY_CALLBACK) {
+                        pb_buf_free(&r.body);
+                        pb_seterr(errstr, errsz, "interrupted while waiting for an answer");
+                        return PB_TX_ABORTED;
+                }
                 if (cc != CURLE_OK) {
                         snprintf(last, sizeof(last), "%s",
                                  r.body.overflow ? "response body too large"
@@ -636,8 +657,11 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
         size_t rlen = pb_buf_len(&r.body);
         pb_tx_rc_t rc;
         if (cc != CURLE_OK) {
+                /* Interrupted by a stop too: the call may have been sent, so
+                 * its fate is unknown (never PB_TX_ABORTED, "not sent"). */
                 pb_seterr(errstr, errsz, "%s %s: no answer: %s", method, suffix,
-                          curl_easy_strerror(cc));
+                          cc == CURLE_ABORTED_BY_CALLBACK ? "interrupted by a stop"
+                                                          : curl_easy_strerror(cc));
                 rc = PB_TX_UNAVAILABLE;
         } else if (a->status >= 200 && a->status < 300) {
                 char why[160];

@@ -49,7 +49,9 @@ pb_telnyx_t *pb_telnyx_new(const pb_config_t *cfg, char *errstr, size_t errsz);
 /* Frees the client. */
 void pb_telnyx_free(pb_telnyx_t *tx);
 
-/* While *flag is non-zero, waits between retries end early (PB_TX_ABORTED). */
+/* While *flag is non-zero, waits between retries end early, and so does a
+ * request in flight (PB_TX_ABORTED; for pb_telnyx_action(), whose call may
+ * have been sent, PB_TX_UNAVAILABLE). */
 void pb_telnyx_set_abort_flag(pb_telnyx_t *tx, volatile sig_atomic_t *flag);
 
 /* Longest id the bridge puts in a URL or a filter. */

@@ -8,7 +8,10 @@
 # port-out has exactly one deadline event per threshold it crossed while
 # pending, none other, each within desk.deadline_lag_s of its threshold (or
 # of the fleet's start, for one crossed before), each with its id derived
-# from the pair; `show` lists them in the port-out's timeline.
+# from the pair; `show` lists them in the port-out's timeline. The desk
+# runs beside the writer, one of its calls hanging (the fake holds its
+# answer 25 s) across the second threshold: those events still come within
+# the lag.
 source "$(dirname "$0")/lib.sh"
 trap 'trap - ERR; kill_replicas; stop_fake; work_done' EXIT
 T1=12 T2=30 LAG=15
@@ -20,11 +23,13 @@ cat >> "$WORK/bridge.conf" <<CONF
 webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
 telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
            poll_session_timeout_ms = 6000; poll_interval_s = 5; poll_lookback_s = 60;
-           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json"; };
+           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json";
+           timeout_ms = 60000; };
 state = { enabled = true; group = "it.$RUN_ID.state"; coalesce_ms = 300; resync_interval_s = 2; };
-desk = { deadline_warn_s = "$T1,$T2"; deadline_lag_s = $LAG; };
+desk = { deadline_warn_s = "$T1,$T2"; deadline_lag_s = $LAG; enabled = true; group = "it.$RUN_ID.desk"; };
 CONF
-sed -i "s|^topics = {|topics = {\n  control = \"it.$RUN_ID.control\";\n  state = \"$(topic state)\";\n  deadlines = \"$(topic deadlines)\";|" "$WORK/bridge.conf"
+sed -i "s|^topics = {|topics = {\n  control = \"it.$RUN_ID.control\";\n  state = \"$(topic state)\";\n  deadlines = \"$(topic deadlines)\";\n  commands = \"$(topic commands)\";\n  command_results = \"$(topic results)\";|" "$WORK/bridge.conf"
+kafka_topics --create --topic "$(topic commands)" --partitions 1 --replication-factor 1 > /dev/null
 
 # Ages 0 to 60 s: with thresholds 12 and 30 s, some crossed before the
 # fleet is up, most while it runs, some during the failover. L1 leaves
@@ -64,6 +69,13 @@ wait "$l3" || fail "L3 did not leave pending"
 L3_LEFT=$(cat "$WORK/l3.left")
 at $((T1 + 10))
 L2_LEFT=$(leave "$L2" rejected-pending)
+# A desk call that hangs across the second threshold: a comment (no status
+# changes), its answer held 25 s by the fake.
+curl -sf "$FAKE/_admin/faults" -d '{"hang_call": {"count": 1, "ms": 25000}}' > /dev/null
+python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import desk_commands as d; print("\t".join(d.command("hang-1", "comment", sys.argv[2], {"body": "held"})))' \
+  "$PB_SOURCE_DIR/tests/integration" "${IDS[0]}" | kcat -P -b "$BOOTSTRAP" -t "$(topic commands)" -K $'\t'
+call_sent() { curl -sf "$FAKE/_admin/calls" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["calls"] else 1)'; }
+wait_for 20 "the desk's call" call_sent
 start_replica "$first"
 ready_replica "$first"
 pass "replica $first restarted"
@@ -75,6 +87,7 @@ wait_for $((T2 + LAG * SLACK + 30)) "$expected deadline events" deadline_count
 at $((T2 + LAG))
 sleep 3 # and none more: a replay of a look would show here
 consume "$(topic deadlines)" "$WORK/deadlines.json"
+curl -sf "$FAKE/_admin/calls" > "$WORK/calls.json"
 
 python3 - "$WORK/made.json" "$WORK/deadlines.json" "$T1,$T2" "$L1,$L1_LEFT" "$L2,$L2_LEFT" "$L3,$L3_LEFT" \
   "$t_ready" "$((LAG * SLACK))" <<'EOF' || fail "the deadline events are not exactly the expected ones"
@@ -123,6 +136,16 @@ print("\n".join(bad) or f"{len(got)} deadline events, one per pair, each within 
 sys.exit(1 if bad else 0)
 EOF
 pass "exactly one deadline event per (port-out, threshold) crossed while pending, within the lag, across a kill -9 and a restart"
+python3 - "$WORK/calls.json" "$WORK/deadlines.json" "$T2" <<'EOF' || fail "no deadline event was written while the desk's call hung"
+import json, sys
+at = json.load(open(sys.argv[1]))["calls"][0]["at"]
+held = [json.loads(l)["ts"] / 1000 for l in open(sys.argv[2])
+        if json.loads(json.loads(l)["payload"])["data"]["threshold_s"] == int(sys.argv[3])]
+during = [t for t in held if at < t < at + 25]
+print(f"{len(during)} of {len(held)} second-threshold events written while the desk's call hung", file=sys.stderr)
+sys.exit(0 if during else 1)
+EOF
+pass "deadline events within the lag while a call of the desk hung"
 
 # show: the deadline events in the port-out's timeline
 "$PB_BIN" -c "$WORK/bridge.conf" show "${IDS[6]}" > "$WORK/show.out" 2> "$WORK/show.err" \

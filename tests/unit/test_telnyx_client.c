@@ -1,4 +1,6 @@
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "pb.h"
 #include "telnyx_client.h"
 #include "testutil.h"
 
@@ -152,6 +155,57 @@ static void test_ids_cannot_steer_the_key(void **state)
         tu_clearenv();
 }
 
+struct raise {
+        volatile sig_atomic_t *flag;
+        int ms;
+};
+
+static void *raise_later(void *arg)
+{
+        struct raise *r = arg;
+        pb_sleep_ms(r->ms);
+        *r->flag = 1;
+        return NULL;
+}
+
+/* A stop does not wait out a request that hangs: the abort flag ends the
+ * transfer in flight. A call that may have been sent is of unknown fate
+ * (UNAVAILABLE: the desk's intent stands), a read is ABORTED. (Before: both
+ * waited for the answer, here 20 s, up to telnyx.timeout_ms.) */
+static void test_a_stop_ends_a_hanging_request(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        tu_fake_api_admin(&api, "/_admin/faults", "{\"hang_call\":{\"count\":1,\"ms\":20000}}");
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char conf[512], err[PB_ERRSZ];
+        snprintf(conf, sizeof(conf),
+                 "topics = { dead_letter = \"t.dlq\"; };\ntelnyx = { api_base = \"%s\"; "
+                 "timeout_ms = 60000; };\n",
+                 api.base);
+        pb_config_t *cfg = pb_config_load(tu_write_temp(conf), tu_env_lookup, err, sizeof(err));
+        assert_non_null(cfg);
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        assert_non_null(tx);
+        volatile sig_atomic_t flag = 0;
+        pb_telnyx_set_abort_flag(tx, &flag);
+        struct raise r = {&flag, 300};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, raise_later, &r), 0);
+        pb_tx_answer_t a;
+        int64_t t0 = pb_mono_ms();
+        pb_tx_rc_t rc = pb_telnyx_action(tx, "POST", "po-1", "/comments", "{\"body\":\"x\"}", &a,
+                                         err, sizeof(err));
+        pthread_join(t, NULL);
+        assert_int_equal(rc, PB_TX_UNAVAILABLE);
+        assert_non_null(strstr(err, "interrupted by a stop"));
+        assert_true(pb_mono_ms() - t0 < 10000);
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -160,6 +214,7 @@ int main(void)
             cmocka_unit_test(test_retry_delay),
             cmocka_unit_test(test_error_text),
             cmocka_unit_test(test_ids_cannot_steer_the_key),
+            cmocka_unit_test(test_a_stop_ends_a_hanging_request),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
