@@ -25,7 +25,8 @@ static const char usage[] =
     "the dead-letter topic, the deadline topic and the desk's commands and\n"
     "results, in time order, each with its ingest path. TIME\n"
     "(RFC 3339) bounds the scan (records written since then; default: all).\n"
-    "Progress goes to stderr. --json prints one JSON object for scripts.\n"
+    "Progress goes to stderr. --json prints one JSON object for scripts (a\n"
+    "deadline event's and a command result's data with their entries).\n"
     "Payloads are summarized (status, FOC date, comment), never printed whole,\n"
     "and the state follows privacy.drop and privacy.hash.\n"
     "Exit 0 found; 65 nothing known of it; 69 Kafka unavailable; 78 configuration.\n";
@@ -39,6 +40,7 @@ struct entry {
         char trace[PB_TRACEPARENT_LEN + 1]; /* its traceparent, "" if none */
         int32_t partition;
         int64_t offset;
+        json_object *data; /* a deadline event's or a command result's data (--json), or NULL */
 };
 
 struct scan {
@@ -117,6 +119,8 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
                 snprintf(e->detail, sizeof(e->detail), "command %.130s: %s%s%.24s%s%.100s",
                          cid ? cid : "(no id)", out ? out : "?", after ? ", status " : "",
                          after ? after : "", by ? ", settled by " : "", by ? by : "");
+                e->data = data && json_object_is_type(data, json_type_object) ? json_object_get(data)
+                                                                             : NULL;
                 json_object_put(env);
                 return;
         }
@@ -132,6 +136,8 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
                          (long long)(thr ? json_object_get_int64(thr) : 0),
                          (long long)(age ? json_object_get_int64(age) : 0),
                          auto_at ? auto_at : "?");
+                e->data = data && json_object_is_type(data, json_type_object) ? json_object_get(data)
+                                                                             : NULL;
                 json_object_put(env);
                 return;
         }
@@ -301,6 +307,8 @@ static void print_json(const struct scan *s, const char *from)
                 json_object_object_add(j, "offset", json_object_new_int64(e->offset));
                 if (e->trace[0])
                         json_object_object_add(j, "traceparent", json_object_new_string(e->trace));
+                if (e->data)
+                        json_object_object_add(j, "data", json_object_get(e->data));
                 json_object_array_add(tl, j);
         }
         json_object_object_add(o, "timeline", tl);
@@ -398,6 +406,8 @@ int pb_cmd_show(const pb_globals_t *g, int argc, char **argv)
         }
         int code = rc ? PB_EXIT_UNAVAILABLE : s.state || s.n ? PB_EXIT_OK : PB_EXIT_DATAERR;
         json_object_put(s.state);
+        for (size_t i = 0; i < s.n; i++)
+                json_object_put(s.e[i].data);
         free(s.e);
         pb_config_free(cfg);
         return code;

@@ -152,7 +152,14 @@ pass "deadline events within the lag while a call of the desk hung"
   || { cat "$WORK/show.err"; fail "show ${IDS[6]} failed"; }
 [ "$(grep -c 'com.telnyx.portout.deadline' "$WORK/show.out")" = 2 ] \
   || { cat "$WORK/show.out"; fail "show does not list the port-out's two deadline events"; }
-pass "show lists the port-out's two deadline events"
+"$PB_BIN" -c "$WORK/bridge.conf" show "${IDS[6]}" --json > "$WORK/show.json" 2>> "$WORK/show.err" || fail "show --json"
+python3 - "$WORK/show.json" "$T1,$T2" <<'EOF' || { cat "$WORK/show.json"; fail "show --json: the deadline entries lack their data"; }
+import json, sys
+tl = json.load(open(sys.argv[1]))["timeline"]
+got = sorted(e["data"]["threshold_s"] for e in tl if e["type"] == "com.telnyx.portout.deadline")
+sys.exit(0 if got == [int(x) for x in sys.argv[2].split(",")] else 1)
+EOF
+pass "show lists the port-out's two deadline events (--json: with their data)"
 W=$(holding portout_bridge_state_writer | head -1)
 written=$(metric "${ADM[$W]}" portout_bridge_deadline_events_total 'outcome="written"')
 pass "the writer now in office counts $written deadline event(s) written"

@@ -170,7 +170,15 @@ for l in open(sys.argv[1]):
 grep -q 'com.telnyx.portout.reject .* r-3' "$WORK/show.out" \
   && grep -q 'command r-3: \(done\|failed\)' "$WORK/show.out" \
   || { cat "$WORK/show.out"; fail "show does not list the port-out's command and its result"; }
-pass "show lists the port-out's command and its result"
+"$PB_BIN" -c "$WORK/bridge.conf" show "$PO" --json > "$WORK/show.json" 2>> "$WORK/show.err" || fail "show --json"
+python3 - "$WORK/show.json" <<'EOF' || { cat "$WORK/show.json"; fail "show --json: no result entry with its data"; }
+import json, sys
+tl = json.load(open(sys.argv[1]))["timeline"]
+r = [e for e in tl if e["type"] == "com.telnyx.portout.command_result"]
+sys.exit(0 if any(e.get("data", {}).get("command_id") == "r-3" and e["data"].get("outcome") for e in r)
+         and any(e["type"] == "com.telnyx.portout.reject" for e in tl) else 1)
+EOF
+pass "show lists the port-out's command and its result (--json: with the result's data)"
 
 # Dry run: results, and no call.
 before=$(calls)
