@@ -119,8 +119,9 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
                 snprintf(e->detail, sizeof(e->detail), "command %.130s: %s%s%.24s%s%.100s",
                          cid ? cid : "(no id)", out ? out : "?", after ? ", status " : "",
                          after ? after : "", by ? ", settled by " : "", by ? by : "");
-                e->data = data && json_object_is_type(data, json_type_object) ? json_object_get(data)
-                                                                             : NULL;
+                e->data = data && json_object_is_type(data, json_type_object)
+                              ? json_object_get(data)
+                              : NULL;
                 json_object_put(env);
                 return;
         }
@@ -136,8 +137,9 @@ static void describe(const rd_kafka_message_t *m, struct entry *e, int dead_lett
                          (long long)(thr ? json_object_get_int64(thr) : 0),
                          (long long)(age ? json_object_get_int64(age) : 0),
                          auto_at ? auto_at : "?");
-                e->data = data && json_object_is_type(data, json_type_object) ? json_object_get(data)
-                                                                             : NULL;
+                e->data = data && json_object_is_type(data, json_type_object)
+                              ? json_object_get(data)
+                              : NULL;
                 json_object_put(env);
                 return;
         }

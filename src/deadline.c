@@ -165,8 +165,8 @@ static void keep(struct scan *sc, const pb_portout_view_t *v, const char *doc, s
         }
 }
 
-static void look(void *ctx, const pb_portout_view_t *v, int64_t left_pending_us,
-                 const char *doc, size_t len)
+static void look(void *ctx, const pb_portout_view_t *v, int64_t left_pending_us, const char *doc,
+                 size_t len)
 {
         struct scan *sc = ctx;
         if (!v->created_us)

@@ -64,11 +64,10 @@ typedef struct pb_deadline_due {
 /* Fills out (at most max) with the thresholds due at now_us and not
  * announced: port-outs the table holds as pending, with a created_at, aged
  * at least a threshold, and those that left pending lately (the table's
- * departures) aged at least a threshold when they left. Oldest crossing first (the longest overdue is
- * announced first when more are due than fit). Returns how many are due
- * in all (may exceed max); *filled how many out holds, each with a copy of
- * the doc (an out of memory leaves it NULL). Free with
- * pb_deadlines_due_clear(). */
+ * departures) aged at least a threshold when they left. Oldest crossing first (the longest overdue
+ * is announced first when more are due than fit). Returns how many are due in all (may exceed max);
+ * *filled how many out holds, each with a copy of the doc (an out of memory leaves it NULL). Free
+ * with pb_deadlines_due_clear(). */
 size_t pb_deadlines_due(const pb_deadlines_t *d, const pb_stable_t *t, const int64_t *thresholds_s,
                         size_t nthresholds, int64_t now_us, pb_deadline_due_t *out, size_t max,
                         size_t *filled);

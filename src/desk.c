@@ -39,10 +39,7 @@ struct done {
 struct pb_desk {
         const pb_config_t *cfg;
         pb_metrics_t *metrics;
-        pb_leader_fn *leader;
-        pb_fence_fn *fence;
-        void *leader_ctx;
-        uint64_t office_term; /* the leader's term when this desk took office */
+        pb_office_t office; /* the elected replica's, or always (the single instance) */
         pb_telnyx_t *tx;
         rd_kafka_t *prod;
         rd_kafka_t *cons; /* NULL out of office */
@@ -232,14 +229,6 @@ static int take_office(pb_desk_t *d)
 
 /* --- one command --- */
 
-/* 1 while this replica is still the leader of the term the desk took
- * office in (a leadership lost and regained meanwhile: another desk may
- * have acted, so what this one knows is stale). */
-static int still_leader(pb_desk_t *d)
-{
-        return !d->leader || d->leader(d->leader_ctx) == d->office_term;
-}
-
 /* Before an act that must be this leader's alone (a call, a result): the
  * local view first, then Kafka's word (the fence: a commit the broker
  * accepts only from the election's current generation), which a deposed
@@ -247,19 +236,18 @@ static int still_leader(pb_desk_t *d)
  * Returns 0, or PB_ERR (leave office). */
 static int prove_leader(pb_desk_t *d, const rd_kafka_message_t *m, const char *meta)
 {
-        if (!still_leader(d))
+        if (!pb_office_held(&d->office))
                 return PB_ERR;
         char err[PB_ERRSZ];
-        if (d->fence && d->fence(d->leader_ctx, rd_kafka_topic_name(m->rkt), m->partition,
-                                 m->offset, meta, err, sizeof(err))) {
+        if (pb_office_fence(&d->office, rd_kafka_topic_name(m->rkt), m->partition, m->offset, meta,
+                            err, sizeof(err))) {
                 count(d, "portout_bridge_desk_fenced_total", NULL, 1);
-                pb_warn("desk: not acting on %s [%d] at offset %lld: %s", rd_kafka_topic_name(m->rkt),
-                        (int)m->partition, (long long)m->offset, err);
+                pb_warn("desk: not acting on %s [%d] at offset %lld: %s",
+                        rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset, err);
                 return PB_ERR;
         }
         return 0;
 }
-
 
 /* Commits the position of the commands topic: at (this record again) with
  * the intent to call id, or past it (id NULL). Returns 0 or PB_ERR. */
@@ -545,17 +533,13 @@ static void *desk_main(void *arg)
         pb_desk_t *d = arg;
         int failures = 0;
         while (!d->stop) {
-                uint64_t term = d->leader ? d->leader(d->leader_ctx) : 1;
-                if (!term || (d->cons && term != d->office_term)) {
-                        leave_office(d, term ? "the leadership was lost and regained: what it "
-                                               "knew is stale"
-                                             : "not the poll leader");
-                        if (!term)
+                pb_office_rc_t may = pb_office_check(&d->office, d->cons != NULL);
+                if (may != PB_OFFICE_ACT) {
+                        leave_office(d, pb_office_why(may));
+                        if (may == PB_OFFICE_NONE)
                                 pause_ms(d, 500);
                         continue;
                 }
-                if (!d->cons)
-                        d->office_term = term;
                 int office = d->cons ? 0 : take_office(d);
                 if (office) {
                         /* no right to record results: looked at again
@@ -601,8 +585,7 @@ static void release(pb_desk_t *d)
 }
 
 pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_fn *leader,
-                       pb_fence_fn *fence, void *ctx, pb_fail_t *fail, char *errstr,
-                       size_t errsz)
+                       pb_fence_fn *fence, void *ctx, pb_fail_t *fail, char *errstr, size_t errsz)
 {
         pb_desk_t *d = calloc(1, sizeof(*d));
         if (!d || pb_idmap_init(&d->done, offsetof(struct done, key))) {
@@ -624,9 +607,7 @@ pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_
                         pb_metrics_add(metrics, "portout_bridge_desk_commands_total", outcomes[i],
                                        0);
         }
-        d->leader = leader;
-        d->fence = fence;
-        d->leader_ctx = ctx;
+        pb_office_init(&d->office, leader, fence, ctx);
         pthread_mutex_init(&d->lock, NULL);
         pb_cond_init(&d->cond);
         if (fail)

@@ -24,23 +24,16 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "office.h"
 #include "pb.h"
-#include "state_writer.h"
 
 typedef struct pb_desk pb_desk_t;
-
-/* Proves to Kafka that this replica still leads (a commit of topic,
- * partition, offset and meta that the broker accepts only from the current
- * generation of the election's group). 0, or -1 with errstr. */
-typedef int(pb_fence_fn)(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                         const char *meta, char *errstr, size_t errsz);
 
 /* Starts the desk's thread. leader NULL: always (the single instance);
  * fence NULL: none (the single instance); both are called with ctx.
  * Returns NULL with errstr and *fail set. */
 pb_desk_t *pb_desk_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_fn *leader,
-                       pb_fence_fn *fence, void *ctx, pb_fail_t *fail, char *errstr,
-                       size_t errsz);
+                       pb_fence_fn *fence, void *ctx, pb_fail_t *fail, char *errstr, size_t errsz);
 
 /* Stops the thread (a command in progress is finished or left to be settled)
  * and frees the desk. NULL is a no-op. */

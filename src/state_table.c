@@ -101,10 +101,10 @@ int pb_stable_put_doc(pb_stable_t *t, const pb_portout_view_t *v, const char *do
         int pending = !strcmp(v->status, "pending");
         /* Leaving pending now (the table held it pending), or left lately
          * and not yet forgotten: the doc stays for a late announcement. */
-        int64_t left = pending                                  ? 0
-                       : e && !strcmp(e->v.status, "pending")   ? v->updated_us
-                       : e                                      ? e->left_pending_us
-                                                                : 0;
+        int64_t left = pending                                ? 0
+                       : e && !strcmp(e->v.status, "pending") ? v->updated_us
+                       : e                                    ? e->left_pending_us
+                                                              : 0;
         char *copy = NULL;
         if (doc && (pending || left)) {
                 if (!(copy = malloc(len + 1)))

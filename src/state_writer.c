@@ -69,9 +69,7 @@ struct write {
 struct pb_state {
         const pb_config_t *cfg;
         pb_metrics_t *metrics;
-        pb_leader_fn *leader;
-        void *leader_ctx;
-        _Atomic uint64_t office_term; /* the leader's term when this one took office */
+        pb_office_t office; /* the elected replica's, or always (the single instance) */
         pb_telnyx_t *tx;
         rd_kafka_t *prod;
         rd_kafka_t *cons; /* NULL out of office */
@@ -98,12 +96,6 @@ struct pb_state {
         int in_office;             /* under table_lock */
         rd_kafka_t *dprod;         /* the deadline thread's producer */
 };
-
-/* 1 while this replica is still the leader of the term it took office in. */
-static int still_leader(pb_state_t *s)
-{
-        return !s->leader || s->leader(s->leader_ctx) == s->office_term;
-}
 
 static void count(pb_state_t *s, const char *family, const char *labels, int64_t n)
 {
@@ -541,7 +533,7 @@ static int write_batch(pb_state_t *s, pb_idmap_t *batch)
                                 settle(s);
                                 return PB_ERR;
                         }
-                        if (!still_leader(s)) {
+                        if (!pb_office_held(&s->office)) {
                                 json_object_put(o); /* no longer the writer */
                                 settle(s);
                                 return PB_ERR;
@@ -745,7 +737,7 @@ static void look_deadlines(pb_state_t *s)
                 return;
         size_t sent = 0;
         for (size_t i = 0; i < n && !s->stop; i++) {
-                if (!still_leader(s))
+                if (!pb_office_held(&s->office))
                         break; /* no longer the writer: the next one announces it */
                 if (produce_deadline(s, &due[i], &acked[i]) == 0)
                         sent++;
@@ -798,17 +790,13 @@ static void *state_main(void *arg)
 {
         pb_state_t *s = arg;
         while (!s->stop) {
-                uint64_t term = s->leader ? s->leader(s->leader_ctx) : 1;
-                if (!term || (s->cons && term != s->office_term)) {
-                        leave_office(s, term ? "the leadership was lost and regained: what it "
-                                               "knew is stale"
-                                             : "not the poll leader");
-                        if (!term)
+                pb_office_rc_t may = pb_office_check(&s->office, s->cons != NULL);
+                if (may != PB_OFFICE_ACT) {
+                        leave_office(s, pb_office_why(may));
+                        if (may == PB_OFFICE_NONE)
                                 pause_ms(s, 500);
                         continue;
                 }
-                if (!s->cons)
-                        s->office_term = term;
                 int office = s->cons ? 0 : take_office(s);
                 if (office) {
                         pause_ms(s,
@@ -900,8 +888,7 @@ pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leade
                 pb_metrics_add(metrics, "portout_bridge_deadline_events_total",
                                "outcome=\"failed\"", 0);
         }
-        s->leader = leader;
-        s->leader_ctx = leader_ctx;
+        pb_office_init(&s->office, leader, NULL, leader_ctx);
         pthread_mutex_init(&s->lock, NULL);
         pthread_mutex_init(&s->table_lock, NULL);
         pthread_mutex_init(&s->emit_lock, NULL);

@@ -33,14 +33,10 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "office.h"
 #include "pb.h"
 
 typedef struct pb_state pb_state_t;
-
-/* 0 if this replica is not the elected leader now; else the term of its
- * leadership, which changes when it was lost and regained (what was learned
- * in the old term is stale: another leader may have acted meanwhile). */
-typedef uint64_t(pb_leader_fn)(void *ctx);
 
 /* Starts the writer's thread. leader NULL: always (the single instance).
  * Returns NULL with errstr and *fail set. */

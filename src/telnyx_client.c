@@ -403,8 +403,8 @@ static void pace_for(int64_t ms)
 /* Sends one request (method NULL: GET; json_body NULL: no body) and reads
  * what steers the next ones: the window an answer says is spent (every
  * client waits for it), Telnyx's clock. *status is 0 if no answer came. */
-static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method,
-                        const char *json_body, struct resp *r, long *status)
+static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method, const char *json_body,
+                        struct resp *r, long *status)
 {
         memset(r, 0, sizeof(*r));
         pb_buf_init(&r->body, MAX_BODY);
@@ -418,7 +418,8 @@ static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method,
                 curl_easy_setopt(c, CURLOPT_POST, 1L);
                 curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") ? method : NULL);
                 curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body ? json_body : "");
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, json_body ? (long)strlen(json_body) : 0L);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
+                                 json_body ? (long)strlen(json_body) : 0L);
                 if (json_body)
                         curl_easy_setopt(c, CURLOPT_HTTPHEADER, tx->json_headers);
         }
@@ -437,8 +438,8 @@ static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method,
                  * backs off (the desk's calls and the fetches alike). */
                 tx->rnd = tx->rnd * 1103515245u + 12345u;
                 pace_for(pb_retry_delay_ms(0, tx->base_ms, tx->max_ms, r->retry_after_ms,
-                                           r->retry_after, r->ratelimit_reset,
-                                           pb_now_ms() / 1000, tx->rnd >> 8));
+                                           r->retry_after, r->ratelimit_reset, pb_now_ms() / 1000,
+                                           tx->rnd >> 8));
         }
         if (r->date[0]) {
                 time_t when = curl_getdate(r->date, NULL);
@@ -672,11 +673,11 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
                             sizeof(a->error_detail));
                 pb_seterr(errstr, errsz, "%s %s: HTTP %ld%s%s", method, suffix, a->status,
                           a->error_detail[0] ? ": " : "", a->error_detail);
-                rc = a->status == 429                        ? PB_TX_LIMITED
-                     : a->status == 401 || a->status == 403   ? PB_TX_AUTH
-                     : a->status == 404                       ? PB_TX_NOT_FOUND
-                     : a->status >= 500 || a->status == 408   ? PB_TX_UNAVAILABLE
-                                                              : PB_TX_REJECTED;
+                rc = a->status == 429                       ? PB_TX_LIMITED
+                     : a->status == 401 || a->status == 403 ? PB_TX_AUTH
+                     : a->status == 404                     ? PB_TX_NOT_FOUND
+                     : a->status >= 500 || a->status == 408 ? PB_TX_UNAVAILABLE
+                                                            : PB_TX_REJECTED;
         }
         pb_buf_free(&r.body);
         return rc;

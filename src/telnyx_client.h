@@ -31,7 +31,7 @@ typedef enum pb_tx_rc {
         PB_TX_REJECTED,    /* 400, 422 and other 4xx: the request is wrong */
         PB_TX_UNAVAILABLE, /* retries used up (network, 408, 429, 5xx, bad bodies) */
         PB_TX_ABORTED,     /* the abort flag was raised while waiting */
-        PB_TX_LIMITED      /* 429 to pb_telnyx_action(): refused by the rate limit, not carried out */
+        PB_TX_LIMITED /* 429 to pb_telnyx_action(): refused by the rate limit, not carried out */
 } pb_tx_rc_t;
 
 /* Filters of GET /portouts/events; NULL members are left out. */

@@ -265,10 +265,8 @@ static void test_event(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_thresholds),
-            cmocka_unit_test(test_id_round_trip),
-            cmocka_unit_test(test_due),
-            cmocka_unit_test(test_departures),
+            cmocka_unit_test(test_thresholds), cmocka_unit_test(test_id_round_trip),
+            cmocka_unit_test(test_due),        cmocka_unit_test(test_departures),
             cmocka_unit_test(test_event),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

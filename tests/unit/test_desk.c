@@ -284,8 +284,7 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         assert_true(pb_election_is_leader(e));
         /* The desk's next two commits: its intent (desk.group) goes
          * through; its fence (the election's group) is refused. */
-        rd_kafka_mock_push_request_errors(c->mc, API_OFFSET_COMMIT, 2,
-                                          RD_KAFKA_RESP_ERR_NO_ERROR,
+        rd_kafka_mock_push_request_errors(c->mc, API_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_NO_ERROR,
                                           RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
         pb_fail_t fail;
         pb_desk_t *d =
