@@ -93,12 +93,7 @@ void pb_deadlines_free(pb_deadlines_t *d)
 {
         if (!d)
                 return;
-        for (size_t b = 0; b < d->ids.nbuckets; b++)
-                for (pb_idnode_t *n = d->ids.buckets[b], *next; n; n = next) {
-                        next = n->chain;
-                        free(n);
-                }
-        pb_idmap_destroy(&d->ids);
+        pb_idmap_destroy_all(&d->ids, NULL);
         free(d);
 }
 

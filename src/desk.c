@@ -89,12 +89,7 @@ static int mark_done(pb_desk_t *d, const char *key)
 
 static void clear_done(pb_desk_t *d)
 {
-        for (size_t b = 0; b < d->done.nbuckets; b++)
-                for (pb_idnode_t *n = d->done.buckets[b], *next; n; n = next) {
-                        next = n->chain;
-                        free(n);
-                }
-        pb_idmap_destroy(&d->done);
+        pb_idmap_destroy_all(&d->done, NULL);
         pb_idmap_init(&d->done, offsetof(struct done, key));
 }
 

@@ -25,6 +25,19 @@ void pb_idmap_destroy(pb_idmap_t *m)
         m->buckets = NULL;
 }
 
+void pb_idmap_destroy_all(pb_idmap_t *m, void (*free_node)(pb_idnode_t *n))
+{
+        for (size_t b = 0; m->buckets && b < m->nbuckets; b++)
+                for (pb_idnode_t *n = m->buckets[b], *next; n; n = next) {
+                        next = n->chain;
+                        if (free_node)
+                                free_node(n);
+                        else
+                                free(n);
+                }
+        pb_idmap_destroy(m);
+}
+
 static pb_idnode_t **slot(const pb_idmap_t *m, const char *id)
 {
         pb_idnode_t **pp = &m->buckets[pb_fnv1a_str(id) & (m->nbuckets - 1)];

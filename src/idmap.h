@@ -3,7 +3,8 @@
  * caller's struct, whose NUL-terminated id lies id_off bytes after it. One
  * table for the dedupe window and the pipeline's in-flight map.
  * Ownership: the map owns its buckets (pb_idmap_init/pb_idmap_destroy); the
- * caller owns the nodes and any lock. */
+ * caller owns the nodes (pb_idmap_destroy_all frees them for it) and any
+ * lock. */
 #ifndef PB_IDMAP_H
 #define PB_IDMAP_H
 
@@ -23,6 +24,10 @@ int pb_idmap_init(pb_idmap_t *m, size_t id_off);
 
 /* Frees the buckets, not the nodes. */
 void pb_idmap_destroy(pb_idmap_t *m);
+
+/* Frees every node (with free_node; NULL: free()), then the buckets: for a
+ * map that owns its nodes. */
+void pb_idmap_destroy_all(pb_idmap_t *m, void (*free_node)(pb_idnode_t *n));
 
 /* The node holding id, or NULL. */
 pb_idnode_t *pb_idmap_get(const pb_idmap_t *m, const char *id);

@@ -73,17 +73,17 @@ pb_stable_t *pb_stable_new(void)
         return t;
 }
 
+static void free_entry(pb_idnode_t *n)
+{
+        free(((struct entry *)n)->doc);
+        free(n);
+}
+
 void pb_stable_free(pb_stable_t *t)
 {
         if (!t)
                 return;
-        for (size_t b = 0; b < t->ids.nbuckets; b++)
-                for (pb_idnode_t *n = t->ids.buckets[b], *next; n; n = next) {
-                        next = n->chain;
-                        free(((struct entry *)n)->doc);
-                        free(n);
-                }
-        pb_idmap_destroy(&t->ids);
+        pb_idmap_destroy_all(&t->ids, free_entry);
         free(t);
 }
 

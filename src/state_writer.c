@@ -452,16 +452,6 @@ static int take_office(pb_state_t *s)
 
 /* --- batches --- */
 
-static void free_pending(pb_idmap_t *m)
-{
-        for (size_t b = 0; b < m->nbuckets; b++)
-                for (pb_idnode_t *n = m->buckets[b], *next; n; n = next) {
-                        next = n->chain;
-                        free(n);
-                }
-        pb_idmap_destroy(m);
-}
-
 /* One event record: its port-out (the key) joins the batch. */
 static void take_record(pb_idmap_t *batch, const rd_kafka_message_t *m)
 {
@@ -596,7 +586,7 @@ static int run_batch(pb_state_t *s)
                 }
         }
         rd_kafka_topic_partition_list_destroy(pos);
-        free_pending(&batch);
+        pb_idmap_destroy_all(&batch, NULL);
         return rc;
 }
 

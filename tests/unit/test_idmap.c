@@ -69,11 +69,41 @@ static void test_growth(void **state)
         free(r);
 }
 
+static size_t freed;
+
+static void count_free(pb_idnode_t *n)
+{
+        freed++;
+        free(n);
+}
+
+/* A map that owns its nodes frees them all with its buckets (ASan: no
+ * leak, no double free). */
+static void test_destroy_all(void **state)
+{
+        (void)state;
+        pb_idmap_t m;
+        assert_int_equal(pb_idmap_init(&m, offsetof(struct rec, id)), 0);
+        for (int i = 0; i < 3000; i++) { /* past a doubling */
+                struct rec *it = calloc(1, sizeof(*it));
+                assert_non_null(it);
+                snprintf(it->id, sizeof(it->id), "id-%d", i);
+                pb_idmap_add(&m, &it->node);
+        }
+        freed = 0;
+        pb_idmap_destroy_all(&m, count_free);
+        assert_int_equal(freed, 3000);
+        assert_null(m.buckets);
+        assert_int_equal(pb_idmap_init(&m, offsetof(struct rec, id)), 0);
+        pb_idmap_destroy_all(&m, NULL); /* empty */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_add_get_del),
             cmocka_unit_test(test_growth),
+            cmocka_unit_test(test_destroy_all),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
