@@ -62,12 +62,7 @@ static void count(pb_desk_t *d, const char *family, const char *labels, int64_t 
 
 static int pause_ms(pb_desk_t *d, int64_t ms)
 {
-        pthread_mutex_lock(&d->lock);
-        if (!d->stop)
-                pb_cond_timedwait_ms(&d->cond, &d->lock, ms);
-        int stop = d->stop;
-        pthread_mutex_unlock(&d->lock);
-        return stop;
+        return pb_pause_unless_stopped(&d->cond, &d->lock, &d->stop, ms);
 }
 
 static int is_done(const pb_desk_t *d, const char *key)

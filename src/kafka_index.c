@@ -27,8 +27,8 @@ struct pb_index {
         int thread_started;
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        int stop;
-        atomic_int stopping; /* the same, read by the reader's catch-ups */
+        volatile sig_atomic_t stop; /* under lock */
+        atomic_int stopping;        /* the same, read by the reader's catch-ups */
         /* Set once the load is done; from then on r->ids is never replaced
          * and readers may use it. */
         atomic_int loaded;
@@ -45,12 +45,7 @@ static void gauge(pb_index_t *ix, const char *name, int64_t v)
 /* Waits ms or until stopped; returns 1 if stopped. */
 static int pause_ms(pb_index_t *ix, int64_t ms)
 {
-        pthread_mutex_lock(&ix->lock);
-        if (!ix->stop)
-                pb_cond_timedwait_ms(&ix->cond, &ix->lock, ms);
-        int stop = ix->stop;
-        pthread_mutex_unlock(&ix->lock);
-        return stop;
+        return pb_pause_unless_stopped(&ix->cond, &ix->lock, &ix->stop, ms);
 }
 
 static int stopping(pb_index_t *ix)

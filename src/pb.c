@@ -103,6 +103,17 @@ void pb_cond_timedwait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms)
         pthread_cond_timedwait(c, m, &ts);
 }
 
+int pb_pause_unless_stopped(pthread_cond_t *c, pthread_mutex_t *m, volatile sig_atomic_t *stop,
+                            int64_t ms)
+{
+        pthread_mutex_lock(m);
+        if (!*stop)
+                pb_cond_timedwait_ms(c, m, ms);
+        int stopped = *stop != 0;
+        pthread_mutex_unlock(m);
+        return stopped;
+}
+
 void pb_sleep_ms(int64_t ms)
 {
         struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};

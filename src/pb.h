@@ -9,6 +9,7 @@
 #define PB_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,11 @@ int pb_cond_init(pthread_cond_t *c);
 
 /* Waits on c (m held) for at most ms milliseconds of monotonic time. */
 void pb_cond_timedwait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms);
+
+/* A stoppable thread's pause: waits on c (taking m) for at most ms, less
+ * if *stop is or becomes set (read under m, signalled on c). Returns *stop. */
+int pb_pause_unless_stopped(pthread_cond_t *c, pthread_mutex_t *m, volatile sig_atomic_t *stop,
+                            int64_t ms);
 
 /* Sleeps ms milliseconds (relative, resumed after signals). */
 void pb_sleep_ms(int64_t ms);

@@ -112,12 +112,7 @@ static void gauge(pb_state_t *s, const char *family, const char *labels, int64_t
 /* Waits ms or until stopped; returns 1 if stopped. */
 static int pause_ms(pb_state_t *s, int64_t ms)
 {
-        pthread_mutex_lock(&s->lock);
-        if (!s->stop)
-                pb_cond_timedwait_ms(&s->cond, &s->lock, ms);
-        int stop = s->stop;
-        pthread_mutex_unlock(&s->lock);
-        return stop;
+        return pb_pause_unless_stopped(&s->cond, &s->lock, &s->stop, ms);
 }
 
 /* Runs inside rd_kafka_flush(), on the writer's thread. */
