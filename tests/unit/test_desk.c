@@ -28,18 +28,6 @@
 
 static char ids[4][64];
 
-static void make_portouts(tu_fake_api_t *api)
-{
-        json_object *made = json_tokener_parse(
-            tu_fake_api_admin(api, "/_admin/portouts/create", "{\"ages_s\":[60,60,60,60]}"));
-        json_object *list = json_object_object_get(made, "data");
-        for (size_t i = 0; i < 4; i++)
-                snprintf(ids[i], 64, "%s",
-                         json_object_get_string(
-                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
-        json_object_put(made);
-}
-
 static void command(tm_cluster_t *c, const char *id, const char *type, const char *po,
                     const char *data)
 {
@@ -80,6 +68,46 @@ static pb_config_t *config(tm_cluster_t *c, const tu_fake_api_t *api)
         return tm_config(c, NULL, extra);
 }
 
+/* A fake API with four pending port-outs (ids), a mock cluster, the
+ * desk's configuration and metrics; fx_desk() starts a desk on them. */
+struct fx {
+        tu_fake_api_t api;
+        tm_cluster_t *c;
+        pb_config_t *cfg;
+        pb_metrics_t *m;
+        pb_desk_t *d;
+};
+
+static void fx_start(struct fx *f)
+{
+        memset(f, 0, sizeof(*f));
+        tu_fake_api_start(&f->api, "--events 0 --portouts 1");
+        assert_int_equal(tu_fake_api_portouts(&f->api, "[60,60,60,60]", ids, 4), 4);
+        f->c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(f->c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        f->cfg = config(f->c, &f->api);
+        f->m = pb_metrics_new();
+}
+
+static void fx_desk(struct fx *f, pb_leader_fn *leader, pb_fence_fn *fence, void *ctx)
+{
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        f->d = pb_desk_new(f->cfg, f->m, leader, fence, ctx, &fail, err, sizeof(err));
+        if (!f->d)
+                fail_msg("desk: %s", err);
+}
+
+static void fx_stop(struct fx *f)
+{
+        pb_desk_free(f->d);
+        pb_metrics_free(f->m);
+        pb_config_free(f->cfg);
+        tm_cluster_free(f->c);
+        tu_fake_api_stop(&f->api);
+}
+
 static uint64_t election_term(void *ctx)
 {
         return pb_election_leader_term(ctx);
@@ -114,26 +142,16 @@ static const char *field(const tm_record_t *r, const char *k, char *out, size_t 
 static void test_commands_carried_out_once(void **state)
 {
         (void)state;
-        tu_fake_api_t api;
-        tu_fake_api_start(&api, "--events 0 --portouts 1");
-        make_portouts(&api);
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        pb_config_t *cfg = config(c, &api);
-        command(c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");
-        command(c, "r-1", "reject", ids[1], "{\"reason\":\"fraud\"}");
-        command(c, "c-1", "comment", ids[2], "{\"body\":\"hello\"}");
-        command(c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");    /* a copy */
-        command(c, "a-2", "authorize", ids[0], "{\"reason\":\"again\"}"); /* not pending now */
-        pb_metrics_t *m = pb_metrics_new();
-        char err[PB_ERRSZ];
-        pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
-        if (!d)
-                fail_msg("desk: %s", err);
+        struct fx f;
+        fx_start(&f);
+        command(f.c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");
+        command(f.c, "r-1", "reject", ids[1], "{\"reason\":\"fraud\"}");
+        command(f.c, "c-1", "comment", ids[2], "{\"body\":\"hello\"}");
+        command(f.c, "a-1", "authorize", ids[0], "{\"reason\":\"ok\"}");    /* a copy */
+        command(f.c, "a-2", "authorize", ids[0], "{\"reason\":\"again\"}"); /* not pending now */
+        fx_desk(&f, NULL, NULL, NULL);
         tm_record_t rec[8];
-        size_t n = wait_results(c, 4, rec, 8);
+        size_t n = wait_results(f.c, 4, rec, 8);
         assert_int_equal(n, 4);
         char a[64], b[64];
         assert_string_equal(field(&rec[0], "command_id", a, sizeof(a)), "a-1");
@@ -143,35 +161,26 @@ static void test_commands_carried_out_once(void **state)
         assert_string_equal(field(&rec[2], "outcome", a, sizeof(a)), "done");
         assert_string_equal(field(&rec[3], "command_id", a, sizeof(a)), "a-2");
         assert_string_equal(field(&rec[3], "outcome", b, sizeof(b)), "refused");
-        assert_int_equal(calls(&api), 3);
-        assert_int_equal(pb_metrics_get(m, "portout_bridge_desk_duplicates_total", NULL), 1);
-        pb_desk_free(d);
-        pb_metrics_free(m);
-        pb_config_free(cfg);
-        tm_cluster_free(c);
-        tu_fake_api_stop(&api);
+        assert_int_equal(calls(&f.api), 3);
+        assert_int_equal(pb_metrics_get(f.m, "portout_bridge_desk_duplicates_total", NULL), 1);
+        fx_stop(&f);
 }
 
 static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
 {
         (void)state;
-        tu_fake_api_t api;
-        tu_fake_api_start(&api, "--events 0 --portouts 1");
-        make_portouts(&api);
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        pb_config_t *cfg = config(c, &api);
-        command(c, "a-7", "authorize", ids[3], "{\"reason\":\"ok\"}");
+        struct fx f;
+        fx_start(&f);
+        command(f.c, "a-7", "authorize", ids[3], "{\"reason\":\"ok\"}");
         /* A desk sent a-7 and stopped before its result: its intent is the
          * group's committed offset (the command's own) with "calling", and
          * Telnyx carried it out. */
         char body[160];
         snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[3]);
-        tu_fake_api_admin(&api, "/_admin/portouts/update", body);
+        tu_fake_api_admin(&f.api, "/_admin/portouts/update", body);
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char e[512];
-        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(c->mc), e,
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f.c->mc), e,
                           sizeof(e));
         rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
         rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
@@ -184,24 +193,15 @@ static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
         assert_int_equal(rd_kafka_commit(k, l, 0), 0);
         rd_kafka_topic_partition_list_destroy(l);
         rd_kafka_destroy(k);
-        pb_metrics_t *m = pb_metrics_new();
-        char err[PB_ERRSZ];
-        pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
-        if (!d)
-                fail_msg("desk: %s", err);
+        fx_desk(&f, NULL, NULL, NULL);
         tm_record_t rec[4];
-        size_t n = wait_results(c, 1, rec, 4);
+        size_t n = wait_results(f.c, 1, rec, 4);
         assert_int_equal(n, 1);
         char a[128];
         assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "done");
         assert_non_null(strstr(field(&rec[0], "settled_by", a, sizeof(a)), "read after a restart"));
-        assert_int_equal(calls(&api), 0); /* never sent again */
-        pb_desk_free(d);
-        pb_metrics_free(m);
-        pb_config_free(cfg);
-        tm_cluster_free(c);
-        tu_fake_api_stop(&api);
+        assert_int_equal(calls(&f.api), 0); /* never sent again */
+        fx_stop(&f);
 }
 
 /* A call the API's limiter refuses (429) was not carried out: the desk
@@ -210,29 +210,19 @@ static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
 static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state)
 {
         (void)state;
-        tu_fake_api_t api;
-        tu_fake_api_start(&api, "--events 0 --portouts 1");
-        make_portouts(&api);
-        tu_fake_api_admin(&api, "/_admin/faults",
+        struct fx f;
+        fx_start(&f);
+        tu_fake_api_admin(&f.api, "/_admin/faults",
                           "{\"limit_call\":{\"count\":2,\"retry_after\":1}}");
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        pb_config_t *cfg = config(c, &api);
-        command(c, "a-9", "authorize", ids[1], "{\"reason\":\"ok\"}");
-        pb_metrics_t *m = pb_metrics_new();
-        char err[PB_ERRSZ];
-        pb_fail_t fail;
-        pb_desk_t *d = pb_desk_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
-        if (!d)
-                fail_msg("desk: %s", err);
+        command(f.c, "a-9", "authorize", ids[1], "{\"reason\":\"ok\"}");
+        fx_desk(&f, NULL, NULL, NULL);
         tm_record_t rec[4];
-        size_t n = wait_results(c, 1, rec, 4);
+        size_t n = wait_results(f.c, 1, rec, 4);
         assert_int_equal(n, 1);
         char a[128];
         assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "done");
         assert_string_equal(field(&rec[0], "status_after", a, sizeof(a)), "authorized");
-        json_object *o = json_tokener_parse(tu_fake_api_admin(&api, "/_admin/calls", NULL));
+        json_object *o = json_tokener_parse(tu_fake_api_admin(&f.api, "/_admin/calls", NULL));
         json_object *done = json_object_object_get(o, "calls"),
                     *limited = json_object_object_get(o, "limited");
         assert_int_equal(json_object_array_length(done), 1);
@@ -247,12 +237,8 @@ static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state
         assert_true(t1 - t0 >= 0.9);
         assert_true(t2 - t1 >= 0.9);
         json_object_put(o);
-        assert_int_equal(pb_metrics_get(m, "portout_bridge_desk_rate_limited_total", NULL), 2);
-        pb_desk_free(d);
-        pb_metrics_free(m);
-        pb_config_free(cfg);
-        tm_cluster_free(c);
-        tu_fake_api_stop(&api);
+        assert_int_equal(pb_metrics_get(f.m, "portout_bridge_desk_rate_limited_total", NULL), 2);
+        fx_stop(&f);
 }
 
 /* A deposed leader that has not heard of it yet (a paused process: its
@@ -265,17 +251,11 @@ static void test_a_rate_limited_call_is_sent_again_after_the_window(void **state
 static void test_a_deposed_leader_calls_nothing(void **state)
 {
         (void)state;
-        tu_fake_api_t api;
-        tu_fake_api_start(&api, "--events 0 --portouts 1");
-        make_portouts(&api);
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        rd_kafka_mock_topic_create(c->mc, "t.control", 1, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        pb_config_t *cfg = config(c, &api);
-        pb_metrics_t *m = pb_metrics_new();
+        struct fx f;
+        fx_start(&f);
+        rd_kafka_mock_topic_create(f.c->mc, "t.control", 1, 1);
         char err[PB_ERRSZ];
-        pb_election_t *e = pb_election_new(cfg, m, err, sizeof(err));
+        pb_election_t *e = pb_election_new(f.cfg, f.m, err, sizeof(err));
         if (!e)
                 fail_msg("election: %s", err);
         int64_t until = pb_mono_ms() + 20000;
@@ -284,29 +264,23 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         assert_true(pb_election_is_leader(e));
         /* The desk's next two commits: its intent (desk.group) goes
          * through; its fence (the election's group) is refused. */
-        rd_kafka_mock_push_request_errors(c->mc, API_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_NO_ERROR,
+        rd_kafka_mock_push_request_errors(f.c->mc, API_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_NO_ERROR,
                                           RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
-        pb_fail_t fail;
-        pb_desk_t *d =
-            pb_desk_new(cfg, m, election_term, election_fence, e, &fail, err, sizeof(err));
-        if (!d)
-                fail_msg("desk: %s", err);
-        command(c, "a-5", "authorize", ids[2], "{\"reason\":\"ok\"}");
+        fx_desk(&f, election_term, election_fence, e);
+        command(f.c, "a-5", "authorize", ids[2], "{\"reason\":\"ok\"}");
         tm_record_t rec[4];
-        size_t n = wait_results(c, 1, rec, 4);
+        size_t n = wait_results(f.c, 1, rec, 4);
         assert_int_equal(n, 1);
         char a[128];
         assert_string_equal(field(&rec[0], "command_id", a, sizeof(a)), "a-5");
         assert_string_equal(field(&rec[0], "outcome", a, sizeof(a)), "failed");
         assert_non_null(strstr(field(&rec[0], "settled_by", a, sizeof(a)), "read after a restart"));
-        assert_int_equal(calls(&api), 0);
-        assert_true(pb_metrics_get(m, "portout_bridge_desk_fenced_total", NULL) >= 1);
-        pb_desk_free(d);
+        assert_int_equal(calls(&f.api), 0);
+        assert_true(pb_metrics_get(f.m, "portout_bridge_desk_fenced_total", NULL) >= 1);
+        pb_desk_free(f.d);
+        f.d = NULL;
         pb_election_free(e);
-        pb_metrics_free(m);
-        pb_config_free(cfg);
-        tm_cluster_free(c);
-        tu_fake_api_stop(&api);
+        fx_stop(&f);
 }
 
 int main(void)

@@ -157,16 +157,8 @@ static void test_deadline_events_once(void **state)
         (void)state;
         tu_fake_api_t api;
         tu_fake_api_start(&api, "--events 0 --portouts 1");
-        json_object *made = json_tokener_parse(
-            tu_fake_api_admin(&api, "/_admin/portouts/create", "{\"ages_s\":[0,2,5,30,30]}"));
-        json_object *list = json_object_object_get(made, "data");
-        assert_int_equal(json_object_array_length(list), 5);
         char ids[5][64];
-        for (size_t i = 0; i < 5; i++)
-                snprintf(ids[i], 64, "%s",
-                         json_object_get_string(
-                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
-        json_object_put(made);
+        assert_int_equal(tu_fake_api_portouts(&api, "[0,2,5,30,30]", ids, 5), 5);
         char body[160];
         snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[4]);
         tu_fake_api_admin(&api, "/_admin/portouts/update", body);

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -154,6 +155,23 @@ const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const ch
         assert_int_equal(curl_easy_perform(c), CURLE_OK);
         curl_easy_cleanup(c);
         return out;
+}
+
+size_t tu_fake_api_portouts(const tu_fake_api_t *f, const char *ages_json, char (*ids)[64],
+                            size_t max)
+{
+        char body[4096];
+        snprintf(body, sizeof(body), "{\"ages_s\":%s}", ages_json);
+        json_object *made =
+            json_tokener_parse(tu_fake_api_admin(f, "/_admin/portouts/create", body));
+        json_object *list = json_object_object_get(made, "data");
+        size_t n = list ? json_object_array_length(list) : 0;
+        for (size_t i = 0; i < n && i < max; i++)
+                snprintf(ids[i], 64, "%s",
+                         json_object_get_string(
+                             json_object_object_get(json_object_array_get_idx(list, i), "id")));
+        json_object_put(made);
+        return n;
 }
 
 int tu_slack(void)

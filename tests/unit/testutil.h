@@ -38,6 +38,12 @@ void tu_fake_api_stop(tu_fake_api_t *f);
  * the answer's body (static, valid until the next call). */
 const char *tu_fake_api_admin(const tu_fake_api_t *f, const char *path, const char *body);
 
+/* Opens pending port-outs on it, one per age in ages_json (a JSON array of
+ * seconds, e.g. "[60,0]": created that long ago on its clock); their ids go
+ * to ids (at most max). Returns how many it made. */
+size_t tu_fake_api_portouts(const tu_fake_api_t *f, const char *ages_json, char (*ids)[64],
+                            size_t max);
+
 #include "cmd.h"
 
 typedef int(tu_cmd_fn)(const pb_globals_t *g, int argc, char **argv);
