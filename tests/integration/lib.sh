@@ -55,6 +55,26 @@ CONF
 
 topic() { echo "it.$RUN_ID.$1"; }
 
+# fleet_config [KEY=SUFFIX...]: write_config for replicas of one fleet that
+# elect their leader through Kafka (the control topic and poll group of this
+# run, a 6 s session timeout), with a webhook on any port, polling every
+# 5 s, a 60 s API timeout and quick retries; each KEY=SUFFIX adds the topic
+# KEY = topic SUFFIX. The caller appends the sections of its own.
+fleet_config() {
+  write_config
+  cat >> "$WORK/bridge.conf" <<CONF
+webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
+telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
+           poll_session_timeout_ms = 6000; poll_interval_s = 5; poll_lookback_s = 60;
+           timeout_ms = 60000; retry_base_ms = 50; retry_max_ms = 200;
+           checkpoint_file = "$WORK/none.json"; };
+CONF
+  local kv lines="  control = \"it.$RUN_ID.control\";"
+  for kv in "$@"; do lines+=$'\n'"  ${kv%%=*} = \"$(topic "${kv#*=}")\";"; done
+  awk -v ins="$lines" '{ print } /^topics = \{$/ && !done { print ins; done = 1 }' \
+    "$WORK/bridge.conf" > "$WORK/bridge.conf.new" && mv "$WORK/bridge.conf.new" "$WORK/bridge.conf"
+}
+
 # Consumes a whole topic (all partitions, from the beginning, until the end)
 # as kcat JSON lines, appended to $2.
 consume() {

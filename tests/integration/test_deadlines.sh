@@ -18,17 +18,11 @@ T1=12 T2=30 LAG=15
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 start_fake 0 --portouts 1
-write_config
+fleet_config state=state deadlines=deadlines commands=commands command_results=results
 cat >> "$WORK/bridge.conf" <<CONF
-webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
-telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
-           poll_session_timeout_ms = 6000; poll_interval_s = 5; poll_lookback_s = 60;
-           retry_base_ms = 50; retry_max_ms = 200; checkpoint_file = "$WORK/none.json";
-           timeout_ms = 60000; };
 state = { enabled = true; group = "it.$RUN_ID.state"; coalesce_ms = 300; resync_interval_s = 2; };
 desk = { deadline_warn_s = "$T1,$T2"; deadline_lag_s = $LAG; enabled = true; group = "it.$RUN_ID.desk"; };
 CONF
-sed -i "s|^topics = {|topics = {\n  control = \"it.$RUN_ID.control\";\n  state = \"$(topic state)\";\n  deadlines = \"$(topic deadlines)\";\n  commands = \"$(topic commands)\";\n  command_results = \"$(topic results)\";|" "$WORK/bridge.conf"
 kafka_topics --create --topic "$(topic commands)" --partitions 1 --replication-factor 1 > /dev/null
 
 # Ages 0 to 60 s: with thresholds 12 and 30 s, some crossed before the

@@ -22,16 +22,10 @@ N=${PB_DESK_COMMANDS:-40} # commands of each type per batch (bench/desk.sh --fau
 PUB=$(node "$PB_SOURCE_DIR/scripts/webhook-dev.js" keygen "$WORK/keys")
 export TELNYX_PUBLIC_KEY=$PUB
 start_fake 0 --portouts 1
-write_config
+fleet_config commands=commands command_results=results
 cat >> "$WORK/bridge.conf" <<CONF
-webhook = { address = "127.0.0.1"; port = 0; paths = "/hook"; };
-telnyx = { poll_enabled = true; checkpoint_store = "kafka"; poll_group = "it-$RUN_ID-poller";
-           poll_session_timeout_ms = 6000; poll_interval_s = 5; poll_lookback_s = 60;
-           timeout_ms = 60000; retry_base_ms = 50; retry_max_ms = 200;
-           checkpoint_file = "$WORK/none.json"; };
 desk = { enabled = true; group = "it.$RUN_ID.desk"; };
 CONF
-sed -i "s|^topics = {|topics = {\n  control = \"it.$RUN_ID.control\";\n  commands = \"$(topic commands)\";\n  command_results = \"$(topic results)\";|" "$WORK/bridge.conf"
 CMDS=$(topic commands)
 kafka_topics --create --topic "$CMDS" --partitions 3 --replication-factor 1 > /dev/null
 
