@@ -300,12 +300,15 @@ static char *put_attr(char *o, const char *name, const char *value)
         return o;
 }
 
-/* A structured CloudEvent of attrs and data (borrowed). NULL out of memory;
- * the caller frees. */
-static char *envelope_value(const char *const (*attrs)[2], size_t nattrs, json_object *data,
-                            size_t *len)
+/* A structured CloudEvent of attrs and its data: obj (borrowed, written by
+ * json_write), or text (JSON, written as it is) in its place when obj is
+ * NULL, or both: text as obj's last member, named member. NULL out of
+ * memory; the caller frees. */
+static char *envelope(const char *const (*attrs)[2], size_t nattrs, json_object *obj,
+                      const char *text, size_t text_len, const char *member, size_t *len)
 {
-        size_t n = 2 + strlen("\"data\":") + pb_json_value_len(data);
+        size_t n = 2 + strlen("\"data\":") + (obj ? pb_json_value_len(obj) : 0) +
+                   (text ? text_len : 0) + (obj && member ? strlen(member) + 4 : 0);
         for (size_t i = 0; i < nattrs; i++)
                 n += pb_json_string_len(attrs[i][0], strlen(attrs[i][0])) + 2 +
                      pb_json_string_len(attrs[i][1], strlen(attrs[i][1]));
@@ -316,7 +319,24 @@ static char *envelope_value(const char *const (*attrs)[2], size_t nattrs, json_o
         for (size_t i = 0; i < nattrs; i++)
                 o = put_attr(o, attrs[i][0], attrs[i][1]);
         memcpy(o, "\"data\":", 7);
-        o = pb_json_value_put(o + 7, data);
+        o += 7;
+        if (obj)
+                o = pb_json_value_put(o, obj);
+        if (obj && member && text) { /* obj ends '}': the member goes before it */
+                o--;
+                *o++ = ',';
+                *o++ = '"';
+                memcpy(o, member, strlen(member));
+                o += strlen(member);
+                *o++ = '"';
+                *o++ = ':';
+                memcpy(o, text, text_len);
+                o += text_len;
+                *o++ = '}';
+        } else if (!obj && text) {
+                memcpy(o, text, text_len);
+                o += text_len;
+        }
         *o++ = '}';
         *o = '\0';
         *len = (size_t)(o - buf);
@@ -339,7 +359,7 @@ char *pb_record_state_value(json_object *resource, const char *portout_id, const
             {"partitionkey", portout_id},
             {"causationid", cause},
         };
-        return envelope_value(attrs, sizeof(attrs) / sizeof(attrs[0]), resource, len);
+        return envelope(attrs, sizeof(attrs) / sizeof(attrs[0]), resource, NULL, 0, NULL, len);
 }
 
 char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const char *portout_id,
@@ -358,8 +378,6 @@ char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const ch
             {"datacontenttype", DATA_CONTENT_TYPE},
             {"partitionkey", portout_id},
         };
-        /* data: small members written here, the port-out's JSON (the
-         * table's copy of what the state record holds) as it stands. */
         json_object *data = json_object_new_object();
         if (!data ||
             json_object_object_add(data, "portout_id", json_object_new_string(portout_id)) ||
@@ -370,30 +388,13 @@ char *pb_record_deadline_value(const char *portout_doc, size_t doc_len, const ch
                 json_object_put(data);
                 return NULL;
         }
-        size_t head;
-        char *v = envelope_value(attrs, sizeof(attrs) / sizeof(attrs[0]), data, &head);
+        /* the port-out's JSON (the table's copy of what the state record
+         * holds) as it stands */
+        char *v =
+            envelope(attrs, sizeof(attrs) / sizeof(attrs[0]), data,
+                     portout_doc ? portout_doc : "null", portout_doc ? doc_len : 4, "portout", len);
         json_object_put(data);
-        if (!v)
-                return NULL;
-        /* v ends "...}}": the port-out goes before the last two braces. */
-        const char *doc = portout_doc ? portout_doc : "null";
-        size_t dl = portout_doc ? doc_len : 4;
-        char *out = realloc(v, head + strlen(",\"portout\":") + dl + 1);
-        if (!out) {
-                free(v);
-                return NULL;
-        }
-        static const char member[] = ",\"portout\":";
-        char *o = out + head - 2;
-        memcpy(o, member, sizeof(member) - 1);
-        o += sizeof(member) - 1;
-        memcpy(o, doc, dl);
-        o += dl;
-        *o++ = '}';
-        *o++ = '}';
-        *o = '\0';
-        *len = (size_t)(o - out);
-        return out;
+        return v;
 }
 
 char *pb_record_command_result_value(const char *data, size_t data_len, const char *result_id,
@@ -412,7 +413,7 @@ char *pb_record_command_result_value(const char *data, size_t data_len, const ch
         };
         /* subject and partitionkey only with a port-out id: the rest first */
         const char *const(*a)[2] = attrs;
-        size_t nattrs = 8, n = 2 + strlen("\"data\":") + data_len;
+        size_t nattrs = 8;
         const char *const without[][2] = {
             {"specversion", "1.0"}, {"id", result_id},
             {"source", source},     {"type", PB_COMMAND_RESULT_TYPE},
@@ -422,22 +423,7 @@ char *pb_record_command_result_value(const char *data, size_t data_len, const ch
                 a = without;
                 nattrs = 6;
         }
-        for (size_t i = 0; i < nattrs; i++)
-                n += pb_json_string_len(a[i][0], strlen(a[i][0])) + 2 +
-                     pb_json_string_len(a[i][1], strlen(a[i][1]));
-        char *buf = malloc(n + 1), *o = buf;
-        if (!buf)
-                return NULL;
-        *o++ = '{';
-        for (size_t i = 0; i < nattrs; i++)
-                o = put_attr(o, a[i][0], a[i][1]);
-        memcpy(o, "\"data\":", 7);
-        memcpy(o + 7, data, data_len);
-        o += 7 + data_len;
-        *o++ = '}';
-        *o = '\0';
-        *len = (size_t)(o - buf);
-        return buf;
+        return envelope(a, nattrs, NULL, data, data_len, NULL, len);
 }
 
 void pb_record_reject_id(const void *bytes, size_t len, char *out)
