@@ -7,7 +7,9 @@
 # command, and the fake's calls. Each command costs a GET (the status), a
 # synchronous offset commit (the intent), the call, a result acknowledged
 # by Kafka and a second commit: the at-most-once protocol of docs/design.md,
-# measured as it runs.
+# measured as it runs (one instance; in an elected fleet each command also
+# costs two fence commits in the election's group, before its call and
+# before its result).
 #   bench/desk.sh [N]    (default 3000)
 #   bench/desk.sh --faults [N]   the suite's fleet test (integration.desk:
 #        three replicas, kills, a rolling restart, a replay) with N commands
