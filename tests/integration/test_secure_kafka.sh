@@ -295,3 +295,19 @@ calls=$(curl -sf "$FAKE/_admin/calls" | python3 -c 'import json,sys; print(len(j
 stop_checked "$DPID" "the desk without Write"
 [ "$calls" = 0 ] || fail "the desk called the API $calls time(s) without Write on its result topic"
 pass "the desk without Write on its result topic: check-config --kafka says so (exit 77), run calls nothing and says why"
+# Every ACL check-config --acls prints for the desk in an elected fleet
+# (polling on: its fence is an offset commit in the poll group on the
+# commands topic): the same command is carried out, once.
+sed 's/poll_enabled = false/poll_enabled = true/' "$WORK/desk.conf" > "$WORK/desk2.conf"
+while IFS= read -r line; do eval "$line"; done \
+  < <("$PB_BIN" -c "$WORK/desk2.conf" check-config --acls User:bridge | grep '^kafka-acls.sh ')
+"$PB_BIN" -c "$WORK/desk2.conf" run > "$WORK/desk2.log" 2>&1 &
+DPID=$!
+carried_out() {
+  [ "$(curl -sf "$FAKE/_admin/calls" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["calls"]))')" = 1 ] \
+    && sec_kcat -C -t "$R.results" -o beginning -e -q 2>/dev/null | grep -q '"outcome":"done"'
+}
+wait_for $((60 * SLACK)) "the desk with every ACL to carry the command out (desk2.log)" carried_out
+stop_checked "$DPID" "the desk with every ACL"
+grep -q "desk: not acting on" "$WORK/desk2.log" && { grep "desk:" "$WORK/desk2.log" | tail -5; fail "the desk's fence was refused with every ACL granted"; }
+pass "the desk with every ACL check-config --acls prints, elected (its fence in the poll group): the command carried out once"
