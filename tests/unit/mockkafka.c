@@ -1,13 +1,19 @@
 #include "mockkafka.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "pb.h"
 #include "testutil.h"
 
 static const char *const topics[][2] = {
@@ -25,6 +31,34 @@ static const char *const topics[][2] = {
     {"t.results", "1"},
 };
 
+struct poker {
+        volatile int done;
+        int port;
+};
+
+/* librdkafka's mock thread sometimes does not wake for an operation queued
+ * while it waits on its sockets, and serves it only at its 1 s poll
+ * timeout (measured: one topic creation in ten or so, in a test process
+ * with other threads); a connection to one of its brokers wakes it. */
+static void *poke_main(void *arg)
+{
+        struct poker *p = arg;
+        while (!p->done) {
+                int s = socket(AF_INET, SOCK_STREAM, 0);
+                struct sockaddr_in a;
+                memset(&a, 0, sizeof(a));
+                a.sin_family = AF_INET;
+                a.sin_port = htons((uint16_t)p->port);
+                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                if (s >= 0) {
+                        (void)connect(s, (struct sockaddr *)&a, sizeof(a));
+                        close(s);
+                }
+                pb_sleep_ms(20);
+        }
+        return NULL;
+}
+
 tm_cluster_t *tm_cluster_new(void)
 {
         tm_cluster_t *c = calloc(1, sizeof(*c));
@@ -35,8 +69,16 @@ tm_cluster_t *tm_cluster_new(void)
         assert_non_null(c->rk);
         c->mc = rd_kafka_mock_cluster_new(c->rk, TM_BROKERS);
         assert_non_null(c->mc);
+        struct poker pk = {0, 0};
+        const char *colon = strchr(rd_kafka_mock_cluster_bootstraps(c->mc), ':');
+        pk.port = colon ? atoi(colon + 1) : 0;
+        pthread_t th;
+        int poking = pk.port > 0 && pthread_create(&th, NULL, poke_main, &pk) == 0;
         for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
                 rd_kafka_mock_topic_create(c->mc, topics[i][0], atoi(topics[i][1]), 1);
+        pk.done = 1;
+        if (poking)
+                pthread_join(th, NULL);
         return c;
 }
 
