@@ -59,6 +59,22 @@ static void *poke_main(void *arg)
         return NULL;
 }
 
+/* Starts poking c's first broker; poke_stop() ends it. */
+static int poke_start(tm_cluster_t *c, struct poker *pk, pthread_t *th)
+{
+        const char *colon = strchr(rd_kafka_mock_cluster_bootstraps(c->mc), ':');
+        pk->done = 0;
+        pk->port = colon ? atoi(colon + 1) : 0;
+        return pk->port > 0 && pthread_create(th, NULL, poke_main, pk) == 0;
+}
+
+static void poke_stop(struct poker *pk, pthread_t th, int poking)
+{
+        pk->done = 1;
+        if (poking)
+                pthread_join(th, NULL);
+}
+
 tm_cluster_t *tm_cluster_new(void)
 {
         tm_cluster_t *c = calloc(1, sizeof(*c));
@@ -69,16 +85,12 @@ tm_cluster_t *tm_cluster_new(void)
         assert_non_null(c->rk);
         c->mc = rd_kafka_mock_cluster_new(c->rk, TM_BROKERS);
         assert_non_null(c->mc);
-        struct poker pk = {0, 0};
-        const char *colon = strchr(rd_kafka_mock_cluster_bootstraps(c->mc), ':');
-        pk.port = colon ? atoi(colon + 1) : 0;
+        struct poker pk;
         pthread_t th;
-        int poking = pk.port > 0 && pthread_create(&th, NULL, poke_main, &pk) == 0;
+        int poking = poke_start(c, &pk, &th);
         for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++)
                 rd_kafka_mock_topic_create(c->mc, topics[i][0], atoi(topics[i][1]), 1);
-        pk.done = 1;
-        if (poking)
-                pthread_join(th, NULL);
+        poke_stop(&pk, th, poking);
         return c;
 }
 
@@ -112,12 +124,17 @@ pb_config_t *tm_config(tm_cluster_t *c, const char *props, const char *extra)
 
 void tm_set_brokers(tm_cluster_t *c, int up)
 {
+        struct poker pk;
+        pthread_t th;
+        int poking = up && poke_start(c, &pk, &th); /* a broker down takes no connection */
         for (int b = 1; b <= TM_BROKERS; b++) {
                 if (up)
                         rd_kafka_mock_broker_set_up(c->mc, b);
                 else
                         rd_kafka_mock_broker_set_down(c->mc, b);
         }
+        if (up)
+                poke_stop(&pk, th, poking);
 }
 
 static rd_kafka_t *consumer(tm_cluster_t *c, const char *group)
