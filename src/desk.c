@@ -240,16 +240,22 @@ static int prove_leader(pb_desk_t *d, const rd_kafka_message_t *m, const char *m
 }
 
 /* Commits the position of the commands topic: at (this record again) with
- * the intent to call id, or past it (id NULL). Returns 0 or PB_ERR. */
+ * the intent to call id, or past it (id NULL). Fenced first: desk.group's
+ * commits are not (its consumer is no group member), and a deposed desk's
+ * commit would overwrite the position, and the intent, of the desk in
+ * office. Returns 0 or PB_ERR. */
 static int commit(pb_desk_t *d, const rd_kafka_message_t *m, int64_t offset, const char *calling)
 {
+        char meta[PB_COMMAND_ID_MAX + 32] = "";
+        if (calling)
+                snprintf(meta, sizeof(meta), "{\"calling\":\"%s\"}", calling); /* id: no escaping */
+        if (prove_leader(d, m, calling ? meta : NULL))
+                return PB_ERR;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_t *p =
             rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(m->rkt), m->partition);
         p->offset = offset;
-        char meta[PB_COMMAND_ID_MAX + 32];
         if (calling) {
-                snprintf(meta, sizeof(meta), "{\"calling\":\"%s\"}", calling); /* id: no escaping */
                 p->metadata = strdup(meta);
                 p->metadata_size = p->metadata ? strlen(meta) : 0;
         }
@@ -465,10 +471,12 @@ static int carry_out(pb_desk_t *d, const rd_kafka_message_t *m)
                                 "window (%lld/%lld)",
                                 c.id, err, (long long)tries + 1,
                                 (long long)cfg->telnyx_max_retries);
-                        if (d->stop || prove_leader(d, m, meta)) {
+                        if (d->stop) {
                                 commit(d, m, m->offset, NULL); /* not carried out */
                                 return PB_ERR;
                         }
+                        if (prove_leader(d, m, meta))
+                                return PB_ERR; /* deposed: its intent stands, settled by reading */
                 }
                 json_object *data = NULL, *st = NULL;
                 switch (rc) {

@@ -262,9 +262,11 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         while (pb_mono_ms() < until && !pb_election_is_leader(e))
                 pb_sleep_ms(100);
         assert_true(pb_election_is_leader(e));
-        /* The desk's next two commits: its intent (desk.group) goes
-         * through; its fence (the election's group) is refused. */
-        rd_kafka_mock_push_request_errors(f.c->mc, API_OFFSET_COMMIT, 2, RD_KAFKA_RESP_ERR_NO_ERROR,
+        /* The desk's next three commits: the fence before its intent and
+         * the intent (desk.group) go through; the fence before the call
+         * (the election's group) is refused. */
+        rd_kafka_mock_push_request_errors(f.c->mc, API_OFFSET_COMMIT, 3, RD_KAFKA_RESP_ERR_NO_ERROR,
+                                          RD_KAFKA_RESP_ERR_NO_ERROR,
                                           RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
         fx_desk(&f, election_term, election_fence, e);
         command(f.c, "a-5", "authorize", ids[2], "{\"reason\":\"ok\"}");
@@ -283,6 +285,62 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         fx_stop(&f);
 }
 
+static uint64_t always_term(void *ctx)
+{
+        (void)ctx;
+        return 1; /* its flag still says leader: a paused process, resumed */
+}
+
+static int refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                         const char *meta, char *errstr, size_t errsz)
+{
+        (void)ctx;
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        (void)meta;
+        snprintf(errstr, errsz, "ILLEGAL_GENERATION (as Kafka answers a deposed member)");
+        return -1;
+}
+
+/* A deposed desk moves nothing: not desk.group's position (which holds the
+ * intent of the desk in office: overwritten, that desk's call of unknown
+ * fate would be sent again after it died), no call, no result. Kafka's
+ * refusal is what the fence returns here, so the order is what is tested.
+ * (Before: the intent reached desk.group before the fence was asked.) */
+static void test_a_deposed_desk_moves_no_position(void **state)
+{
+        (void)state;
+        struct fx f;
+        fx_start(&f);
+        command(f.c, "a-6", "authorize", ids[0], "{\"reason\":\"ok\"}");
+        fx_desk(&f, always_term, refused_fence, NULL);
+        int64_t until = pb_mono_ms() + 20000;
+        while (pb_mono_ms() < until &&
+               pb_metrics_get(f.m, "portout_bridge_desk_fenced_total", NULL) < 2)
+                pb_sleep_ms(100);
+        assert_true(pb_metrics_get(f.m, "portout_bridge_desk_fenced_total", NULL) >= 2);
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char e[512];
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f.c->mc), e,
+                          sizeof(e));
+        rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
+        rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        assert_non_null(k);
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, "t.commands", 0);
+        assert_int_equal(rd_kafka_committed(k, l, 10000), 0);
+        if (l->elems[0].offset >= 0 || l->elems[0].metadata_size)
+                fail_msg("desk.group committed offset %lld, metadata %.*s",
+                         (long long)l->elems[0].offset, (int)l->elems[0].metadata_size,
+                         l->elems[0].metadata ? (const char *)l->elems[0].metadata : "");
+        rd_kafka_topic_partition_list_destroy(l);
+        rd_kafka_destroy(k);
+        assert_int_equal(calls(&f.api), 0);
+        assert_int_equal(tm_topic_count(f.c, "t.results"), 0);
+        fx_stop(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -290,6 +348,7 @@ int main(void)
             cmocka_unit_test(test_a_call_of_unknown_fate_is_settled_by_reading),
             cmocka_unit_test(test_a_rate_limited_call_is_sent_again_after_the_window),
             cmocka_unit_test(test_a_deposed_leader_calls_nothing),
+            cmocka_unit_test(test_a_deposed_desk_moves_no_position),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
