@@ -8,8 +8,8 @@
 # synchronous offset commit (the intent), the call, a result acknowledged
 # by Kafka and a second commit: the at-most-once protocol of docs/design.md,
 # measured as it runs (one instance; in an elected fleet each command also
-# costs two fence commits in the election's group, before its call and
-# before its result).
+# costs up to four fence commits in the election's group: before its
+# intent, its call, its result and the commit past it).
 #   bench/desk.sh [N]    (default 3000)
 #   bench/desk.sh --faults [N]   the suite's fleet test (integration.desk:
 #        three replicas, kills, a rolling restart, a replay) with N commands
