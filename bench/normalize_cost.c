@@ -5,7 +5,8 @@
  * reused json-c parser, as replay's reader has. Events/s of each and their
  * ratio. Measures, never fails.
  *   cmake --build build --target bench_normalize_cost   (bench/normalize.sh does)
- *   build/bench_normalize_cost FILE [ROUNDS]   (default 5) */
+ *   build/bench_normalize_cost FILE [ROUNDS]   (default 5)
+ *   build/bench_normalize_cost FILE ROUNDS spans   the spans path only (to profile it) */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
                 return 64;
         }
         int rounds = argc > 2 ? atoi(argv[2]) : 5;
+        int spans_only = argc > 3 && strcmp(argv[3], "spans") == 0;
         FILE *f = fopen(argv[1], "rb");
         if (!f) {
                 perror(argv[1]);
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
         printf("%zu documents, %ld bytes\n", n, sz);
         for (int r = 0; r < rounds; r++) {
                 size_t ea = 0, eb = 0;
-                double tt = run(&tree, l, n, &eb);
+                double tt = spans_only ? 0 : run(&tree, l, n, &eb);
                 double ts = run(&spans, l, n, &ea);
                 printf("round %d: json-c path %.0f events/s, spans %.0f events/s (%zu, %zu "
                        "envelopes), ratio %.2f\n",

@@ -16,10 +16,20 @@ static size_t skip_ws(const char *s, size_t i, size_t n)
         return i;
 }
 
+/* What a scan of a container stops at: a string's start or a bracket. One
+ * load per byte instead of five compares: skipping values was the largest
+ * single cost of normalizing. */
+enum { SK_QUOTE = 1, SK_OPEN = 2, SK_CLOSE = 3 };
+static const unsigned char skip_class[256] = {
+    ['"'] = SK_QUOTE, ['{'] = SK_OPEN, ['['] = SK_OPEN, ['}'] = SK_CLOSE, [']'] = SK_CLOSE};
+
 /* s[i] is '"': the index after the closing quote; *esc set if a backslash
  * is inside. */
 static size_t skip_string(const char *s, size_t i, size_t n, int *esc)
 {
+        /* Compares, not the table: with a lookup the compiler made the
+         * escape's skip a conditional move, which chains every byte's index
+         * to the load of the one before (2.6x slower). */
         for (i++; i < n; i++) {
                 if (s[i] == '\\') {
                         if (esc)
@@ -32,22 +42,43 @@ static size_t skip_string(const char *s, size_t i, size_t n, int *esc)
         return n;
 }
 
+/* As skip_string() without *esc, by memchr: inside a skipped container a
+ * string is the long part (ids, names), and the text is valid JSON, so a
+ * quote ends it unless an odd run of backslashes comes before it. */
+static size_t skip_string_fast(const char *s, size_t i, size_t n)
+{
+        for (size_t from = i + 1; from < n;) {
+                const char *q = memchr(s + from, '"', n - from);
+                if (!q)
+                        return n;
+                size_t j = (size_t)(q - s), k = j;
+                while (k > from && s[k - 1] == '\\')
+                        k--;
+                if (((j - k) & 1) == 0)
+                        return j + 1;
+                from = j + 1;
+        }
+        return n;
+}
+
 /* The index after the value starting at s[i] (whitespace skipped before). */
 static size_t skip_value(const char *s, size_t i, size_t n)
 {
         if (i >= n)
                 return n;
         if (s[i] == '"')
-                return skip_string(s, i, n, NULL);
+                return skip_string_fast(s, i, n);
         if (s[i] == '{' || s[i] == '[') {
                 size_t depth = 0;
                 for (; i < n; i++) {
-                        char c = s[i];
-                        if (c == '"') {
-                                i = skip_string(s, i, n, NULL) - 1;
-                        } else if (c == '{' || c == '[') {
+                        unsigned char k = skip_class[(unsigned char)s[i]];
+                        if (!k)
+                                continue;
+                        if (k == SK_QUOTE) {
+                                i = skip_string_fast(s, i, n) - 1;
+                        } else if (k == SK_OPEN) {
                                 depth++;
-                        } else if (c == '}' || c == ']') {
+                        } else if (k == SK_CLOSE) {
                                 if (--depth == 0)
                                         return i + 1;
                         }

@@ -236,15 +236,36 @@ static int arena_cp(struct scan *sc, unsigned cp)
 
 /* A string at pos (its opening quote). A member name (nm) is recorded for
  * the duplicate check, decoded if it has escapes. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* How many bytes at s are printable ASCII other than '"' and '\\' (what a
+ * string holds as it is): eight at a time while a word has none of the
+ * others (Hacker's Delight's zero-byte test), then byte by byte. Strings are
+ * most of a document: this loop was the check's largest cost. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+                uint64_t w, q, b;
+                memcpy(&w, s + i, 8);
+                q = w ^ (ONES * '"');
+                b = w ^ (ONES * '\\');
+                if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS)
+                        break;
+        }
+        while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+                i++;
+        return i;
+}
+
 static int string(struct scan *sc, struct name *nm)
 {
         const unsigned char *s = sc->s;
         size_t start = ++sc->pos, astart = sc->alen, seg = start;
         int escaped = 0;
         for (;;) {
-                while (sc->pos < sc->len && s[sc->pos] >= 0x20 && s[sc->pos] < 0x80 &&
-                       s[sc->pos] != '"' && s[sc->pos] != '\\')
-                        sc->pos++;
+                sc->pos += plain_run(s + sc->pos, sc->len - sc->pos);
                 if (sc->pos >= sc->len)
                         return fatal(sc, "unterminated string");
                 unsigned char c = s[sc->pos];

@@ -62,7 +62,7 @@ typedef struct pb_envelope {
         size_t json_len;
         size_t data_off;       /* json + data_off: the "data" object's bytes */
         size_t data_len;       /* (the value in binary mode) */
-        uint64_t payload_hash; /* FNV-1a of the payload as written, never 0: two copies of an
+        uint64_t payload_hash; /* pb_hash64 of the payload as written, never 0: two copies of an
                                   event id with different payloads differ here */
         int64_t created_us;    /* Telnyx's created_at (REST records), 0 if absent:
                                 * the poll checkpoint is Telnyx time, never ours */

@@ -184,14 +184,25 @@ void pb_url_redact(const char *url, char *out, size_t outsz)
         snprintf(out, outsz, "%.*s***%s", (int)(host - url), url, at);
 }
 
-uint64_t pb_fnv1a(const void *p, size_t n)
+uint64_t pb_hash64(const void *p, size_t n)
 {
+        /* Word by word: byte-wise FNV-1a was 5% of normalizing (its one
+         * multiply per byte is a chain of ~250 for a payload). Each step is
+         * a bijection of the state for a given word, the length is mixed in
+         * first, and murmur3's finalizer spreads the last word. */
         const unsigned char *b = p;
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < n; i++) {
-                h ^= b[i];
-                h *= 1099511628211ULL;
+        uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0xC2B2AE3D27D4EB4FULL), w;
+        for (; n >= 8; b += 8, n -= 8) {
+                memcpy(&w, b, 8);
+                h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+                h ^= h >> 29;
         }
+        w = 0;
+        memcpy(&w, b, n);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 33;
+        h *= 0xC4CEB9FE1A85EC53ULL;
+        h ^= h >> 33;
         return h;
 }
 

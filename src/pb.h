@@ -55,11 +55,12 @@ int pb_setfail(pb_fail_t *fail, pb_fail_t kind, char *errstr, size_t errsz, cons
 /* Size of the error buffers passed to functions that can fail. */
 #define PB_ERRSZ 512
 
-/* 64-bit FNV-1a of n bytes (hash tables, payload fingerprints; not for
- * anything an attacker could exploit by collision). */
-uint64_t pb_fnv1a(const void *p, size_t n);
+/* A 64-bit hash of n bytes, eight at a time (payload fingerprints; in
+ * memory only, host byte order; not for anything an attacker could exploit
+ * by collision). */
+uint64_t pb_hash64(const void *p, size_t n);
 
-/* The same over a NUL-terminated string. */
+/* 64-bit FNV-1a of a NUL-terminated string (hash tables). */
 uint64_t pb_fnv1a_str(const char *s);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
