@@ -3,7 +3,7 @@
 # only on a difference): the output of BEFORE and AFTER, clock frozen, on
 # bench/replay.sh's webhook deliveries, REST event records of every shape
 # (a fifth with attempted_pin, a quarter without a top-level portout_id,
-# escapes, numbers of every form), the fixtures, the fuzz seeds and any
+# escapes, numbers of every form), those records as list pages, the fixtures, the fuzz seeds and any
 # corpus directories named in PB_CORPUS (a file a line), each under three
 # privacy policies. A change to normalizing is done only when this prints
 # "identical" for the tree before it.
@@ -38,6 +38,14 @@ for i in range(n):
         rec["portout_id"] = po
     print(json.dumps(rec, separators=random.choice([(",", ":"), (", ", ": ")]), ensure_ascii=random.random() < 0.5))
 PY
+# The same records as list pages of 50 (a backfill's shape), one a line.
+python3 - "$W/rest.ndjson" > "$W/pages.ndjson" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+for i in range(0, len(lines), 50):
+    sep = ", " if i % 100 else ","
+    print('{"data": [' + sep.join(lines[i:i + 50]) + '], "meta": {"page_number": %d, "total_pages": 0}}' % (i // 50 + 1))
+PY
 for f in tests/fixtures/*.json tests/fuzz/seeds/normalize/* tests/fuzz/seeds/json/* ${PB_CORPUS:+$PB_CORPUS/*}; do
   [ -f "$f" ] && { tr '\n' ' ' < "$f"; echo; }
 done > "$W/corpus.ndjson"
@@ -55,7 +63,7 @@ policy 'drop = "payload.phone_numbers,telnyx.available_notification_methods"; ha
 policy 'hash = "telnyx";' > "$W/p3.conf"
 
 diffs=0
-for input in events rest corpus; do
+for input in events rest pages corpus; do
   for p in p1 p2 p3; do
     for b in before after; do
       bin=$BEFORE; [ $b = after ] && bin=$AFTER

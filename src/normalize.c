@@ -594,11 +594,16 @@ static int list_item(const pb_norm_opts_t *opts, const pb_ingest_t *ingest, json
         return 0;
 }
 
+static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t len,
+                          const pb_ingest_t *ingest, int bare, pb_batch_t *b, size_t *cap);
+
 /* Shape detection and per-event normalization of a parsed document (borrowed).
- * raw/len are the document's bytes for whole-document rejections. Returns 0,
- * or -1 when out of memory. */
+ * raw/len are the document's bytes for whole-document rejections; jc, when
+ * not NULL, says they passed pb_json_check() and where a list's elements
+ * lie. Returns 0, or -1 when out of memory. */
 static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const char *buf,
-                          size_t len, const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+                          size_t len, const pb_jcheck_t *jc, const pb_ingest_t *ingest,
+                          pb_batch_t *b, size_t *cap)
 {
         json_object *data = NULL, *meta = NULL;
         int is_obj = json_object_is_type(root, json_type_object);
@@ -606,11 +611,30 @@ static int normalize_root(const pb_norm_opts_t *opts, json_object *root, const c
         if (json_object_is_type(data, json_type_array)) {
                 /* A REST list response: one item per element; meta is paging. */
                 size_t n = json_object_array_length(data);
+                int spans = jc && jc->items_ok && jc->nitems == n;
                 for (size_t i = 0; i < n; i++) {
                         json_object *el = json_object_array_get_idx(data, i);
                         size_t elen = 0;
-                        const char *ejs = json_object_to_json_string_length(
-                            el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &elen);
+                        const char *ejs;
+                        if (spans) {
+                                /* Its own checked bytes: on the span path
+                                 * when it can be (a backfill's pages were
+                                 * a quarter of its time in json-c), and for
+                                 * a dead letter, as sent. */
+                                ejs = buf + jc->items[i].off;
+                                elen = jc->items[i].len;
+                                int fr = opts->tree_only
+                                             ? 0
+                                             : normalize_fast(opts, ejs, elen, ingest, 1, b, cap);
+                                if (fr < 0)
+                                        return -1;
+                                if (fr > 0)
+                                        continue;
+                        } else {
+                                ejs = json_object_to_json_string_length(
+                                    el, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                    &elen);
+                        }
                         if (list_item(opts, ingest, el, i, ejs, elen, NULL, b, cap))
                                 return -1;
                 }
@@ -673,7 +697,8 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         size_t cap = 0;
         if (!b)
                 return NULL;
-        if (normalize_root(opts, root, raw, raw_len, ingest, b, &cap) || finish_rejected(opts, b)) {
+        if (normalize_root(opts, root, raw, raw_len, NULL, ingest, b, &cap) ||
+            finish_rejected(opts, b)) {
                 pb_batch_free(b);
                 return NULL;
         }
@@ -882,15 +907,16 @@ static int fast_merge(struct tmember *t, size_t *nt, const pb_jmember_t *src, in
 }
 
 /* 1: the item holds its envelope; 0: not the common case (nothing added);
- * -1: out of memory. */
+ * -1: out of memory. bare: buf is an event record as it is (a list's
+ * element), whatever members it has. */
 static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t len,
-                          const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+                          const pb_ingest_t *ingest, int bare, pb_batch_t *b, size_t *cap)
 {
         pb_jmember_t root[FAST_MAX_MEMBERS], rec[FAST_MAX_MEMBERS], meta[FAST_MAX_MEMBERS];
         int nroot = pb_jspan_members(buf, len, root, FAST_MAX_MEMBERS), nrec, nmeta = 0;
         if (nroot < 0)
                 return 0;
-        const pb_jmember_t *data = pb_jspan_find(root, nroot, "data"), *mm = NULL;
+        const pb_jmember_t *data = bare ? NULL : pb_jspan_find(root, nroot, "data"), *mm = NULL;
         int webhook = 0;
         if (data) {
                 if (pb_jspan_kind(data->val, data->val_len) != '{')
@@ -1027,6 +1053,37 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
         return 1;
 }
 
+/* A document json-c parsed (root, borrowed) and its bytes: what json-c
+ * parsed may still not be publishable as sent. 0, or -1 when out of memory. */
+static int normalize_checked(const pb_norm_opts_t *opts, json_object *root, const char *buf,
+                             size_t len, const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+{
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        jc.want_items = 1;
+        int chk = pb_json_check(buf, len, &jc);
+        int r = chk == 0 ? normalize_root(opts, root, buf, len, &jc, ingest, b, cap)
+                : chk > 0 && jc.items_ok
+                    ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, cap)
+                    : reject_doc(b, cap, buf, len, jc.why);
+        pb_jcheck_free(&jc);
+        return r;
+}
+
+pb_batch_t *pb_normalize_page(const pb_norm_opts_t *opts, json_object *root, const char *buf,
+                              size_t len, const pb_ingest_t *ingest)
+{
+        pb_batch_t *b = calloc(1, sizeof(*b));
+        size_t cap = 0;
+        if (!b)
+                return NULL;
+        if (normalize_checked(opts, root, buf, len, ingest, b, &cap) || finish_rejected(opts, b)) {
+                pb_batch_free(b);
+                return NULL;
+        }
+        return b;
+}
+
 pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len,
                          const pb_ingest_t *ingest)
 {
@@ -1039,7 +1096,7 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 pb_jcheck_t fjc;
                 memset(&fjc, 0, sizeof(fjc));
                 int fr = pb_json_check(buf, len, &fjc) == 0
-                             ? normalize_fast(opts, buf, len, ingest, b, &cap)
+                             ? normalize_fast(opts, buf, len, ingest, 0, b, &cap)
                              : 0;
                 pb_jcheck_free(&fjc);
                 if (fr > 0)
@@ -1100,16 +1157,7 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 return b;
         }
 
-        /* What json-c parsed may still not be publishable as sent. */
-        pb_jcheck_t jc;
-        memset(&jc, 0, sizeof(jc));
-        jc.want_items = 1;
-        int chk = pb_json_check(buf, len, &jc);
-        int r = chk == 0 ? normalize_root(opts, root, buf, len, ingest, b, &cap)
-                : chk > 0 && jc.items_ok
-                    ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, &cap)
-                    : reject_doc(b, &cap, buf, len, jc.why);
-        pb_jcheck_free(&jc);
+        int r = normalize_checked(opts, root, buf, len, ingest, b, &cap);
         json_object_put(root);
         if (r || finish_rejected(opts, b))
                 goto oom;

@@ -102,6 +102,13 @@ struct json_object;
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, struct json_object *root,
                                 const char *raw, size_t raw_len, const pb_ingest_t *ingest);
 
+/* The same for a document json-c already parsed (root, borrowed) whose bytes
+ * buf/len are at hand (a REST page): checked once, as pb_normalize() checks
+ * them, each list element normalized from its own bytes where it can be, and
+ * json-c's tree read for the rest. The same items as pb_normalize(buf). */
+pb_batch_t *pb_normalize_page(const pb_norm_opts_t *opts, struct json_object *root, const char *buf,
+                              size_t len, const pb_ingest_t *ingest);
+
 /* Frees a batch and everything in it. */
 void pb_batch_free(pb_batch_t *b);
 

@@ -62,7 +62,7 @@ struct fetch {
         const pb_event_filter_t *filter;
         long page, size;
         json_object *page_obj;
-        char *raw; /* the page's bytes, when json-c's tree would not do */
+        char *raw; /* the page's bytes */
         size_t raw_len;
         pb_tx_rc_t rc;
         char err[PB_ERRSZ];
@@ -97,12 +97,9 @@ static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t 
         pthread_mutex_unlock(&s->lock);
         pb_submission_t sub;
         memset(&sub, 0, sizeof(sub));
-        if (f->raw) { /* normalized from its bytes, element by element */
-                sub.buf = f->raw;
-                sub.len = f->raw_len;
-        } else {
-                sub.parsed = f->page_obj;
-        }
+        sub.parsed = f->page_obj; /* and its bytes: elements on the span path */
+        sub.buf = f->raw;
+        sub.len = f->raw_len;
         sub.path = PB_INGEST_REST;
         sub.received_us = pb_now_ms() * 1000;
         sub.wait_ms = -1; /* the scan's own thread: waiting for room is backpressure */

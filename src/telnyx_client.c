@@ -594,16 +594,10 @@ pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, lo
             request(tx, url, 0, 1, raw ? &body : NULL, raw ? &len : NULL, page_out, errstr, errsz);
         free(url);
         if (raw) {
-                *raw = NULL;
-                *raw_len = 0;
-                pb_jcheck_t jc;
-                memset(&jc, 0, sizeof(jc));
-                if (rc == PB_TX_OK && body && pb_json_check(body, len, &jc) != 0) {
-                        *raw = body; /* json-c's tree would not publish it as sent */
-                        *raw_len = len;
-                        body = NULL;
-                }
-                free(body);
+                *raw = rc == PB_TX_OK ? body : NULL;
+                *raw_len = *raw ? len : 0;
+                if (!*raw)
+                        free(body);
         }
         return rc;
 }

@@ -143,10 +143,48 @@ static void test_rest_list(void **state)
                           PORTOUT);
         assert_str_at(o, "data.payload.foc_date", "2026-03-10T00:00:00Z");
         json_object_put(o);
-        /* List elements are re-serialized for the dead-letter topic. */
         assert_non_null(strstr(b->items[1].raw, "\"portout.foc_date_changed\""));
         pb_batch_free(b);
         free(doc);
+}
+
+/* A list element's dead-letter bytes are its own, as sent, on both paths
+ * (json-c would write this one without its spaces), whether it became an
+ * envelope (on the span path) or was refused (no id). */
+static void test_list_element_bytes(void **state)
+{
+        (void)state;
+        const char *e0 = "{ \"id\": \"e1\", \"event_type\": \"portout.new_comment\", "
+                         "\"portout_id\": \"p1\", \"payload\": {\"id\": \"c1\"} }";
+        const char *e1 = "{\"event_type\" : \"portout.new_comment\", \"portout_id\": \"p1\"}";
+        char doc[512];
+        snprintf(doc, sizeof(doc), "{\"data\": [ %s,\n %s ], \"meta\": {\"total_pages\": 1}}", e0,
+                 e1);
+        for (int tree = 0; tree < 2; tree++) {
+                pb_norm_opts_t o = {"https://api.telnyx.com/v2/portouts", NULL, NULL, tree};
+                pb_ingest_t ing = {PB_INGEST_REST, 1772713845000000};
+                pb_batch_t *b = pb_normalize(&o, doc, strlen(doc), &ing);
+                assert_int_equal(b->cnt, 2);
+                assert_non_null(b->items[0].env);
+                assert_null(b->items[1].env);
+                assert_int_equal(b->items[0].raw_len, strlen(e0));
+                assert_memory_equal(b->items[0].raw, e0, strlen(e0));
+                assert_int_equal(b->items[1].raw_len, strlen(e1));
+                assert_memory_equal(b->items[1].raw, e1, strlen(e1));
+                /* the same items from a page json-c parsed (backfill) */
+                json_object *root = json_tokener_parse(doc);
+                pb_batch_t *p = pb_normalize_page(&o, root, doc, strlen(doc), &ing);
+                assert_int_equal(p->cnt, 2);
+                for (size_t i = 0; i < 2; i++) {
+                        assert_int_equal(p->items[i].raw_len, b->items[i].raw_len);
+                        assert_memory_equal(p->items[i].raw, b->items[i].raw, b->items[i].raw_len);
+                }
+                assert_string_equal(p->items[0].env->json, b->items[0].env->json);
+                assert_string_equal(p->items[1].error, b->items[1].error);
+                json_object_put(root);
+                pb_batch_free(p);
+                pb_batch_free(b);
+        }
 }
 
 static void test_list_sizes(void **state)
@@ -765,6 +803,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_rest_list),
+            cmocka_unit_test(test_list_element_bytes),
             cmocka_unit_test(test_list_sizes),
             cmocka_unit_test(test_list_bad_element),
             cmocka_unit_test(test_rest_show_new_comment),
