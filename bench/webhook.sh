@@ -8,6 +8,9 @@
 # configuration appended (e.g. 'dedupe = { from_kafka = false; };').
 # PB_BENCH_TLS=1: the listener speaks TLS (a throwaway CA and certificate),
 # wrk keeps its connections alive as Telnyx's sender does.
+# PB_BENCH_PERF=FILE: perf record (call graphs by DWARF) of the bridge during
+# the 64-connection level into FILE; PB_BENCH_LEVELS: the levels (default
+# "1 16 64").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${1:-8}
@@ -35,10 +38,16 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$W"' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18081/readyz >/dev/null && break; sleep 0.1; done
 printf '%-12s %10s %9s %9s %9s %8s\n' connections req/s p50_ms p99_ms max_ms non-200
-for c in 1 16 64; do
+for c in ${PB_BENCH_LEVELS:-1 16 64}; do
   node bench/sign-requests.js "$W/keys/dev-private.pem" 200000 "$RUN-c$c" > "$W/reqs.tsv"
   t=$(( c < 2 ? 1 : 2 ))
+  PERFPID=
+  if [ -n "${PB_BENCH_PERF:-}" ] && [ "$c" = 64 ]; then
+    perf record -F 999 --call-graph dwarf,16384 -o "$PB_BENCH_PERF" -p $PID -- sleep $((D - 2)) 2>/dev/null &
+    PERFPID=$!
+  fi
   wrk -t"$t" -c"$c" -d"${D}s" --latency -s bench/wrk-webhook.lua $SCHEME://127.0.0.1:18080/hook -- "$W/reqs.tsv" "$t" > "$W/wrk.txt"
+  [ -z "$PERFPID" ] || wait $PERFPID
   python3 - "$c" "$W/wrk.txt" <<'PY'
 import re, sys
 c, t = sys.argv[1], open(sys.argv[2]).read()
