@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,42 @@ static void test_members(void **state)
         assert_int_equal(pb_jspan_members("{\"\\u0061\":1}", 12, m, 8), -1);
 }
 
+/* A string inside a skipped container is found by its quote (memchr) and
+ * the run of backslashes before it: even, the quote ends it; odd, it is
+ * escaped. Every run length at every offset. */
+static void test_skip_backslash_runs(void **state)
+{
+        (void)state;
+        for (size_t pos = 0; pos < 18; pos++)
+                for (size_t run = 0; run < 6; run++)
+                        for (int escaped_quote = 0; escaped_quote < 2; escaped_quote++) {
+                                char inner[64] = "", t[160];
+                                size_t n = 0;
+                                for (size_t i = 0; i < pos; i++)
+                                        inner[n++] = 'x';
+                                for (size_t i = 0; i < run; i++) { /* an escaped backslash */
+                                        inner[n++] = '\\';
+                                        inner[n++] = '\\';
+                                }
+                                if (escaped_quote) {
+                                        inner[n++] = '\\';
+                                        inner[n++] = '"';
+                                        inner[n++] = '}';
+                                }
+                                inner[n] = '\0';
+                                char p[96];
+                                snprintf(p, sizeof(p), "{\"s\":\"%s\",\"t\":[1]}", inner);
+                                snprintf(t, sizeof(t), "{\"p\":%s,\"q\":2}", p);
+                                pb_jmember_t m[4];
+                                int cnt = pb_jspan_members(t, strlen(t), m, 4);
+                                assert_int_equal(cnt, 2);
+                                assert_int_equal(m[0].val_len, strlen(p));
+                                assert_memory_equal(m[0].val, p, strlen(p));
+                                assert_int_equal(m[1].val_len, 1);
+                                assert_int_equal(m[1].val[0], '2');
+                        }
+}
+
 /* The members of every object json-c reads are the ones found here, in
  * order, with the same values. */
 static void test_members_like_json_c(void **state)
@@ -171,6 +208,7 @@ int main(void)
             cmocka_unit_test(test_canon_is_json_c),
             cmocka_unit_test(test_canon_refuses_what_json_c_reads_otherwise),
             cmocka_unit_test(test_members),
+            cmocka_unit_test(test_skip_backslash_runs),
             cmocka_unit_test(test_members_like_json_c),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

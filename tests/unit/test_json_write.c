@@ -99,6 +99,25 @@ static void test_every_byte(void **state)
         json_object_put(z);
 }
 
+/* Strings are scanned eight bytes at a time: every byte that needs an
+ * escape (and some that do not) at every place in and across the words. */
+static void test_every_byte_everywhere(void **state)
+{
+        (void)state;
+        static const unsigned char probe[] = {0x01, 0x08, 0x1f, '"',  '\\',
+                                              '/',  0x20, 0x7f, 0x80, 0xff};
+        for (size_t len = 1; len <= 24; len++)
+                for (size_t pos = 0; pos < len; pos++)
+                        for (size_t k = 0; k < sizeof(probe); k++) {
+                                char s[25];
+                                memset(s, 'x', len);
+                                s[pos] = (char)probe[k];
+                                json_object *v = json_object_new_string_len(s, (int)len);
+                                assert_like_json_c(v);
+                                json_object_put(v);
+                        }
+}
+
 /* Random trees built through json-c's API. */
 static json_object *random_value(unsigned *seed, int depth)
 {
@@ -149,9 +168,8 @@ static void test_random_trees(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_scalars),
-            cmocka_unit_test(test_containers),
-            cmocka_unit_test(test_every_byte),
+            cmocka_unit_test(test_scalars),      cmocka_unit_test(test_containers),
+            cmocka_unit_test(test_every_byte),   cmocka_unit_test(test_every_byte_everywhere),
             cmocka_unit_test(test_random_trees),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -206,12 +206,49 @@ static void test_utf8(void **state)
         assert_false(pb_utf8_valid("abcdefgh\xff", 9));
 }
 
+/* The string scan takes eight bytes at a time: what ends a plain run (a
+ * control character, bytes that are not UTF-8, a quote, an escape) is found
+ * wherever it lies in and across the words. */
+static void test_string_words(void **state)
+{
+        (void)state;
+        for (size_t len = 1; len <= 20; len++)
+                for (size_t pos = 0; pos < len; pos++) {
+                        char doc[64], s[24];
+                        memset(s, 'x', len);
+                        s[len] = '\0';
+                        s[pos] = '\x01';
+                        snprintf(doc, sizeof(doc), "[\"%s\"]", s);
+                        expect(doc, 1, "control character");
+                        s[pos] = '\xff';
+                        snprintf(doc, sizeof(doc), "[\"%s\"]", s);
+                        expect(doc, 1, "UTF-8");
+                        s[pos] = '"'; /* the string ends there: what follows is not JSON */
+                        snprintf(doc, sizeof(doc), "[\"%s\"]", s);
+                        expect(doc, -1, NULL);
+                        if (pos + 2 <= len) { /* an escape, then the rest */
+                                s[pos] = '\\';
+                                s[pos + 1] = 'n';
+                                snprintf(doc, sizeof(doc), "[\"%s\"]", s);
+                                expect(doc, 0, NULL);
+                        }
+                        if (pos + 2 <= len) { /* é, two bytes of UTF-8 */
+                                memset(s, 'x', len);
+                                s[pos] = '\xc3';
+                                s[pos + 1] = '\xa9';
+                                snprintf(doc, sizeof(doc), "[\"%s\"]", s);
+                                expect(doc, 0, NULL);
+                        }
+                }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_publishable), cmocka_unit_test(test_problems),
-            cmocka_unit_test(test_not_json),    cmocka_unit_test(test_items),
-            cmocka_unit_test(test_utf8),        cmocka_unit_test(test_parse),
+            cmocka_unit_test(test_publishable),  cmocka_unit_test(test_problems),
+            cmocka_unit_test(test_not_json),     cmocka_unit_test(test_items),
+            cmocka_unit_test(test_utf8),         cmocka_unit_test(test_parse),
+            cmocka_unit_test(test_string_words),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
