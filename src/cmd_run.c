@@ -295,7 +295,8 @@ static int run_start(struct run *r)
         if (cfg->state_enabled) {
                 /* The writer is the poll leader, or the single instance. */
                 r->state = pb_state_new(cfg, r->metrics, r->poller ? pb_poller_leader_term : NULL,
-                                        r->poller, &fail, err, sizeof(err));
+                                        r->poller ? pb_poller_fence : NULL, r->poller, &fail, err,
+                                        sizeof(err));
                 if (!r->state)
                         return start_failed(pb_fail_exit(fail), "state", err);
         }

@@ -101,7 +101,8 @@ static const struct family families[] = {
      "Event records the state writer read (coalesced per port-out before a fetch)."},
     {"portout_bridge_deadline_events_total", "counter", "outcome",
      "Deadline events (topics.deadlines) by outcome (written: Kafka acknowledged it; failed: "
-     "not written, tried at the next look)."},
+     "not written, tried at the next look; fenced: not written, the election's group refused "
+     "this writer's fence: a deposed leader that had not heard of it yet)."},
     {"portout_bridge_deadline_last_lag_seconds", "gauge", "",
      "Of the last deadline events written: the longest time from a threshold to its event."},
     {"portout_bridge_desk_active", "gauge", "",

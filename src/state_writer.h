@@ -41,7 +41,8 @@ typedef struct pb_state pb_state_t;
 /* Starts the writer's thread. leader NULL: always (the single instance).
  * Returns NULL with errstr and *fail set. */
 pb_state_t *pb_state_new(const pb_config_t *cfg, pb_metrics_t *metrics, pb_leader_fn *leader,
-                         void *leader_ctx, pb_fail_t *fail, char *errstr, size_t errsz);
+                         pb_fence_fn *fence, void *leader_ctx, pb_fail_t *fail, char *errstr,
+                         size_t errsz);
 
 /* Stops the thread (a batch in progress is abandoned, not committed) and
  * frees the writer. NULL is a no-op. */

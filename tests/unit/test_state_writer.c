@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "mockkafka.h"
 #include "pb.h"
+#include "poll_election.h"
 #include "state_writer.h"
 #include "testutil.h"
 
@@ -97,7 +98,7 @@ static void test_bad_answers_are_skipped(void **state)
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
-        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!s)
                 fail_msg("state writer: %s", err);
         /* Every bad answer skipped: the five fetches, and those of the
@@ -180,7 +181,7 @@ static void test_deadline_events_once(void **state)
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
-        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        pb_state_t *s = pb_state_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!s)
                 fail_msg("state writer: %s", err);
         /* 0 s: 2 events (3, 6 s); 2 s: 2; 5 s: 2; 30 s: 2; the authorized one:
@@ -213,7 +214,7 @@ static void test_deadline_events_once(void **state)
             pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"written\""), 8);
         pb_state_free(s);
         /* A second writer reads what the first announced. */
-        s = pb_state_new(cfg, m, NULL, NULL, &fail, err, sizeof(err));
+        s = pb_state_new(cfg, m, NULL, NULL, NULL, &fail, err, sizeof(err));
         if (!s)
                 fail_msg("state writer: %s", err);
         until = pb_mono_ms() + 20000;
@@ -228,11 +229,113 @@ static void test_deadline_events_once(void **state)
         tu_fake_api_stop(&api);
 }
 
+static uint64_t always_term(void *ctx)
+{
+        (void)ctx;
+        return 1; /* its flag still says leader: a paused process, resumed */
+}
+
+static int refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                         const char *meta, char *errstr, size_t errsz)
+{
+        (void)ctx;
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        (void)meta;
+        snprintf(errstr, errsz, "ILLEGAL_GENERATION (as Kafka answers a deposed member)");
+        return -1;
+}
+
+static uint64_t election_term(void *ctx)
+{
+        return pb_election_leader_term(ctx);
+}
+
+static int election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                          const char *meta, char *errstr, size_t errsz)
+{
+        return pb_election_fence(ctx, topic, partition, offset, meta, errstr, errsz);
+}
+
+/* A writer deposed without having heard of it (its flag still says leader:
+ * a paused process) writes no deadline event: Kafka refuses its fence. The
+ * fence of the elected writer, a commit in the election's group on the
+ * deadlines topic, passes on a real election and its events are written.
+ * (Before the fence: the deposed writer wrote all eight.) */
+static void test_a_deposed_writer_announces_nothing(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        char ids[4][64];
+        assert_int_equal(tu_fake_api_portouts(&api, "[0,2,5,30]", ids, 4), 4);
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        rd_kafka_mock_topic_create(c->mc, "t.control", 1, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
+                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
+                 "\"t.state\"; deadlines = \"t.deadlines\"; control = \"t.control\"; };\n"
+                 "telnyx = { api_base = \"%s\"; checkpoint_store = \"kafka\"; "
+                 "poll_group = \"g-sw\"; poll_session_timeout_ms = 3000; };\n"
+                 "state = { enabled = true; group = \"sw-fence\"; coalesce_ms = 100; "
+                 "resync_interval_s = 0; };\n"
+                 "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n",
+                 api.base);
+        pb_config_t *cfg = tm_config(c, NULL, extra);
+        assert_non_null(cfg);
+        pb_metrics_t *m = pb_metrics_new();
+        char err[PB_ERRSZ];
+        pb_fail_t fail;
+        pb_state_t *s =
+            pb_state_new(cfg, m, always_term, refused_fence, NULL, &fail, err, sizeof(err));
+        if (!s)
+                fail_msg("state writer: %s", err);
+        int64_t until = pb_mono_ms() + 30000;
+        while (pb_mono_ms() < until &&
+               pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"fenced\"") < 8)
+                pb_sleep_ms(100);
+        assert_true(
+            pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"fenced\"") >= 8);
+        pb_sleep_ms(2500); /* more looks: each refused */
+        assert_int_equal(tm_topic_count(c, "t.deadlines"), 0);
+        assert_int_equal(
+            pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"written\""), 0);
+        pb_state_free(s);
+
+        pb_election_t *e = pb_election_new(cfg, m, err, sizeof(err));
+        if (!e)
+                fail_msg("election: %s", err);
+        until = pb_mono_ms() + 20000;
+        while (pb_mono_ms() < until && !pb_election_is_leader(e))
+                pb_sleep_ms(100);
+        assert_true(pb_election_is_leader(e));
+        s = pb_state_new(cfg, m, election_term, election_fence, e, &fail, err, sizeof(err));
+        if (!s)
+                fail_msg("state writer: %s", err);
+        until = pb_mono_ms() + 30000;
+        while (pb_mono_ms() < until && tm_topic_count(c, "t.deadlines") < 8)
+                pb_sleep_ms(100);
+        assert_int_equal(tm_topic_count(c, "t.deadlines"), 8);
+        assert_int_equal(
+            pb_metrics_get(m, "portout_bridge_deadline_events_total", "outcome=\"written\""), 8);
+        pb_state_free(s);
+        pb_election_free(e);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bad_answers_are_skipped),
             cmocka_unit_test(test_deadline_events_once),
+            cmocka_unit_test(test_a_deposed_writer_announces_nothing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
