@@ -9,11 +9,13 @@
 #include <json-c/json.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -330,12 +332,110 @@ static void test_a_deposed_writer_announces_nothing(void **state)
         tu_fake_api_stop(&api);
 }
 
+static _Atomic uint64_t term_now;
+
+static uint64_t controlled_term(void *ctx)
+{
+        (void)ctx;
+        return atomic_load(&term_now);
+}
+
+/* How often the file at path holds needle (the captured log). */
+static int file_has(const char *path, const char *needle)
+{
+        static char buf[1 << 18];
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+        if (f)
+                fclose(f);
+        buf[n] = '\0';
+        int k = 0;
+        for (const char *p = buf; (p = strstr(p, needle)) != NULL; p++)
+                k++;
+        return k;
+}
+
+/* Leadership lost and regained between two of the writer's looks (the term
+ * changes; its flag never read 0): what it knew is stale (another writer
+ * may have written meanwhile), so it leaves office and takes it again,
+ * reading the topics anew, as its log says. (Without the term kept by
+ * office.c it would have gone on with its old table.) */
+static void test_a_regained_leadership_is_a_new_office(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 0 --portouts 1");
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
+                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
+                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
+                 "telnyx = { api_base = \"%s\"; };\n"
+                 "state = { enabled = true; group = \"sw-term\"; coalesce_ms = 100; "
+                 "resync_interval_s = 0; };\n",
+                 api.base);
+        pb_config_t *cfg = tm_config(c, NULL, extra);
+        assert_non_null(cfg);
+        pb_metrics_t *m = pb_metrics_new();
+        char log[] = "/tmp/pb-sw-log-XXXXXX", err[PB_ERRSZ];
+        int lfd = mkstemp(log);
+        assert_true(lfd >= 0);
+        fflush(stderr);
+        int saved = dup(2);
+        dup2(lfd, 2);
+        enum pb_log_level was = pb_log_enabled(PB_LOG_DEBUG)  ? PB_LOG_DEBUG
+                                : pb_log_enabled(PB_LOG_INFO) ? PB_LOG_INFO
+                                : pb_log_enabled(PB_LOG_WARN) ? PB_LOG_WARN
+                                                              : PB_LOG_ERROR;
+        pb_log_set_level(PB_LOG_INFO); /* the office's comings and goings */
+        atomic_store(&term_now, 1);
+        pb_fail_t fail;
+        pb_state_t *s = pb_state_new(cfg, m, controlled_term, NULL, NULL, &fail, err, sizeof(err));
+        int64_t until = pb_mono_ms() + 20000;
+        while (s && pb_mono_ms() < until &&
+               pb_metrics_get(m, "portout_bridge_state_writer", NULL) != 1)
+                pb_sleep_ms(50);
+        int took = s && pb_metrics_get(m, "portout_bridge_state_writer", NULL) == 1;
+        atomic_store(&term_now, 2); /* lost and regained */
+        until = pb_mono_ms() + 20000;
+        int left = 0;
+        while (took && pb_mono_ms() < until && !(left = file_has(log, "lost and regained")))
+                pb_sleep_ms(50);
+        until = pb_mono_ms() + 20000;
+        while (left && pb_mono_ms() < until &&
+               pb_metrics_get(m, "portout_bridge_state_writer", NULL) != 1)
+                pb_sleep_ms(50);
+        int again = pb_metrics_get(m, "portout_bridge_state_writer", NULL) == 1;
+        pb_state_free(s);
+        pb_log_set_level(was);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        close(lfd);
+        int twice = file_has(log, "state: writing t.state") >= 2;
+        unlink(log);
+        if (!s)
+                fail_msg("state writer: %s", err);
+        assert_true(took);
+        assert_true(left);
+        assert_true(again);
+        assert_true(twice);
+        pb_metrics_free(m);
+        pb_config_free(cfg);
+        tm_cluster_free(c);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_bad_answers_are_skipped),
             cmocka_unit_test(test_deadline_events_once),
             cmocka_unit_test(test_a_deposed_writer_announces_nothing),
+            cmocka_unit_test(test_a_regained_leadership_is_a_new_office),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
