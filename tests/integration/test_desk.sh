@@ -137,8 +137,24 @@ copies_skipped() {
   [ "$n" -ge "$copies" ]
 }
 wait_for $((60 * SLACK)) "the $copies copies skipped" copies_skipped
-[ "$(results)" = "$want" ] || fail "$(results) results for $want command ids and id-less records"
 consume "$(topic results)" "$WORK/results.json"
+if [ "$(results)" != "$want" ]; then
+  # Which commands have two results, and what each replica's log says of them.
+  python3 - "$WORK/results.json" > "$WORK/dups.txt" <<'EOF'
+import collections, json, sys
+c = collections.defaultdict(list)
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    d = json.loads(r["payload"])["data"]
+    c[d.get("command_id")].append(f'offset {r.get("offset")}: {d.get("outcome")}, {d.get("settled_by")}')
+for k, v in c.items():
+    if len(v) > 1:
+        print(k, "; ".join(v))
+EOF
+  cat "$WORK/dups.txt" >&2
+  while read -r id _; do grep -H "desk: .*\b$id\b" "$WORK"/r*.log >&2 || true; done < "$WORK/dups.txt"
+  fail "$(results) results for $want command ids and id-less records"
+fi
 curl -sf "$FAKE/_admin/calls" > "$WORK/calls.json"
 curl -sf "$FAKE/_admin/portouts" > "$WORK/final.json"
 python3 "$PB_SOURCE_DIR/tests/integration/desk_commands.py" check "$WORK/portouts.json" \
