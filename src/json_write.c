@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "jsoncheck.h"
+
 /* String escaping exactly as json-c 0.16's json_escape_str() with
  * JSON_C_TO_STRING_NOSLASHESCAPE. Per byte: the letter of its two-character escape (\b \n \r \t \f
  * \" \\), 'u' for the other control characters (\u00XX), 0 for itself. */
@@ -14,24 +16,11 @@ static const char escape_of[256] = {
     [22] = 'u',    [23] = 'u',   [24] = 'u',   [25] = 'u',   [26] = 'u',   [27] = 'u',
     [28] = 'u',    [29] = 'u',   [30] = 'u',   [31] = 'u'};
 
-#define ONES  0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* How many bytes at s need no escape: eight at a time (a word with no
- * byte below 0x20, '"' or '\\', the bit tricks of Hacker's Delight's
- * "find a zero byte"), the rest by the table. Strings written are ids,
- * URLs and times: most of an envelope's bytes. */
+/* How many bytes at s need no escape: whole words first (ids, URLs and
+ * times are most of an envelope's bytes), then by the table. */
 static size_t plain_prefix(const char *s, size_t n)
 {
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-                uint64_t w, q, b;
-                memcpy(&w, s + i, 8);
-                q = w ^ (ONES * '"');
-                b = w ^ (ONES * '\\');
-                if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS)
-                        break;
-        }
+        size_t i = pb_json_plain_words(s, n, 0);
         while (i < n && !escape_of[(unsigned char)s[i]])
                 i++;
         return i;

@@ -234,31 +234,41 @@ static int arena_cp(struct scan *sc, unsigned cp)
         return 0;
 }
 
-/* A string at pos (its opening quote). A member name (nm) is recorded for
- * the duplicate check, decoded if it has escapes. */
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* How many bytes at s are printable ASCII other than '"' and '\\' (what a
- * string holds as it is): eight at a time while a word has none of the
- * others (Hacker's Delight's zero-byte test), then byte by byte. Strings are
- * most of a document: this loop was the check's largest cost. */
-static size_t plain_run(const unsigned char *s, size_t n)
+size_t pb_json_plain_words(const char *s, size_t n, int high)
 {
+        /* Hacker's Delight's zero-byte test on w, w ^ '"' and w ^ '\\', and
+         * its less-than test for 0x20: exact for "none", the only answer
+         * used. Strings are most of a document: this loop was the check's
+         * largest cost, and writing strings the writer's. */
+        uint64_t hi = high ? HIGHS : 0;
         size_t i = 0;
         for (; i + 8 <= n; i += 8) {
                 uint64_t w, q, b;
                 memcpy(&w, s + i, 8);
                 q = w ^ (ONES * '"');
                 b = w ^ (ONES * '\\');
-                if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | w) & HIGHS)
+                if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) | (w & hi)) &
+                    HIGHS)
                         break;
         }
+        return i;
+}
+
+/* How many bytes at s are printable ASCII other than '"' and '\\' (what a
+ * string holds as it is). */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+        size_t i = pb_json_plain_words((const char *)s, n, 1);
         while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
                 i++;
         return i;
 }
 
+/* A string at pos (its opening quote). A member name (nm) is recorded for
+ * the duplicate check, decoded if it has escapes. */
 static int string(struct scan *sc, struct name *nm)
 {
         const unsigned char *s = sc->s;

@@ -71,4 +71,10 @@ struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_co
  * surrogates, nothing above U+10FFFF). */
 int pb_utf8_valid(const char *s, size_t n);
 
+/* How many of the first bytes of s, eight at a time, hold no byte below
+ * 0x20, no '"' and no '\\' (nor, with high, one of 0x80 or above): the
+ * whole words a JSON string scan can pass over before it looks byte by
+ * byte (a multiple of 8, at most n). */
+size_t pb_json_plain_words(const char *s, size_t n, int high);
+
 #endif
