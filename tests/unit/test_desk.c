@@ -99,6 +99,20 @@ static void fx_desk(struct fx *f, pb_leader_fn *leader, pb_fence_fn *fence, void
                 fail_msg("desk: %s", err);
 }
 
+/* A consumer of desk.group ("desk-test") on the mock cluster, joining
+ * nothing: to read the desk's committed position and intent. */
+static rd_kafka_t *desk_group_reader(const struct fx *f)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char e[512];
+        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f->c->mc), e,
+                          sizeof(e));
+        rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
+        rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+        assert_non_null(k);
+        return k;
+}
+
 static void fx_stop(struct fx *f)
 {
         pb_desk_free(f->d);
@@ -106,17 +120,6 @@ static void fx_stop(struct fx *f)
         pb_config_free(f->cfg);
         tm_cluster_free(f->c);
         tu_fake_api_stop(&f->api);
-}
-
-static uint64_t election_term(void *ctx)
-{
-        return pb_election_leader_term(ctx);
-}
-
-static int election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                          const char *meta, char *errstr, size_t errsz)
-{
-        return pb_election_fence(ctx, topic, partition, offset, meta, errstr, errsz);
 }
 
 /* Waits for n results; returns their outcomes and settled_by, by command. */
@@ -178,13 +181,7 @@ static void test_a_call_of_unknown_fate_is_settled_by_reading(void **state)
         char body[160];
         snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[3]);
         tu_fake_api_admin(&f.api, "/_admin/portouts/update", body);
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char e[512];
-        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f.c->mc), e,
-                          sizeof(e));
-        rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
-        rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
-        assert_non_null(k);
+        rd_kafka_t *k = desk_group_reader(&f);
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(l, "t.commands", 0);
         p->offset = 0;
@@ -268,7 +265,7 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         rd_kafka_mock_push_request_errors(f.c->mc, API_OFFSET_COMMIT, 3, RD_KAFKA_RESP_ERR_NO_ERROR,
                                           RD_KAFKA_RESP_ERR_NO_ERROR,
                                           RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
-        fx_desk(&f, election_term, election_fence, e);
+        fx_desk(&f, tu_election_term, tu_election_fence, e);
         command(f.c, "a-5", "authorize", ids[2], "{\"reason\":\"ok\"}");
         tm_record_t rec[4];
         size_t n = wait_results(f.c, 1, rec, 4);
@@ -285,24 +282,6 @@ static void test_a_deposed_leader_calls_nothing(void **state)
         fx_stop(&f);
 }
 
-static uint64_t always_term(void *ctx)
-{
-        (void)ctx;
-        return 1; /* its flag still says leader: a paused process, resumed */
-}
-
-static int refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                         const char *meta, char *errstr, size_t errsz)
-{
-        (void)ctx;
-        (void)topic;
-        (void)partition;
-        (void)offset;
-        (void)meta;
-        snprintf(errstr, errsz, "ILLEGAL_GENERATION (as Kafka answers a deposed member)");
-        return -1;
-}
-
 /* A deposed desk moves nothing: not desk.group's position (which holds the
  * intent of the desk in office: overwritten, that desk's call of unknown
  * fate would be sent again after it died), no call, no result. Kafka's
@@ -314,19 +293,13 @@ static void test_a_deposed_desk_moves_no_position(void **state)
         struct fx f;
         fx_start(&f);
         command(f.c, "a-6", "authorize", ids[0], "{\"reason\":\"ok\"}");
-        fx_desk(&f, always_term, refused_fence, NULL);
+        fx_desk(&f, tu_always_term, tu_refused_fence, NULL);
         int64_t until = pb_mono_ms() + 20000;
         while (pb_mono_ms() < until &&
                pb_metrics_get(f.m, "portout_bridge_desk_fenced_total", NULL) < 2)
                 pb_sleep_ms(100);
         assert_true(pb_metrics_get(f.m, "portout_bridge_desk_fenced_total", NULL) >= 2);
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        char e[512];
-        rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(f.c->mc), e,
-                          sizeof(e));
-        rd_kafka_conf_set(conf, "group.id", "desk-test", e, sizeof(e));
-        rd_kafka_t *k = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
-        assert_non_null(k);
+        rd_kafka_t *k = desk_group_reader(&f);
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, "t.commands", 0);
         assert_int_equal(rd_kafka_committed(k, l, 10000), 0);

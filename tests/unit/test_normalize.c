@@ -173,7 +173,7 @@ static void test_list_element_bytes(void **state)
                 assert_memory_equal(b->items[1].raw, e1, strlen(e1));
                 /* the same items from a page json-c parsed (backfill) */
                 json_object *root = json_tokener_parse(doc);
-                pb_batch_t *p = pb_normalize_page(&o, root, doc, strlen(doc), &ing);
+                pb_batch_t *p = pb_normalize_parsed(&o, root, doc, strlen(doc), &ing);
                 assert_int_equal(p->cnt, 2);
                 for (size_t i = 0; i < 2; i++) {
                         assert_int_equal(p->items[i].raw_len, b->items[i].raw_len);

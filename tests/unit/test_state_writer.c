@@ -63,6 +63,33 @@ static void produce_event(tm_cluster_t *c, const char *portout, const char *id)
         rd_kafka_destroy(p);
 }
 
+/* A mock cluster that answers the admin API (CreateTopics, DescribeConfigs)
+ * "not supported" at once, not at a timeout, and the state writer's
+ * configuration on it and the fake API: its group, telnyx's members beyond
+ * api_base, and any more sections. */
+static tm_cluster_t *sw_cluster(void)
+{
+        tm_cluster_t *c = tm_cluster_new();
+        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        return c;
+}
+
+static pb_config_t *sw_config(tm_cluster_t *c, const tu_fake_api_t *api, const char *group,
+                              const char *telnyx, const char *more)
+{
+        char extra[1024];
+        snprintf(extra, sizeof(extra),
+                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
+                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
+                 "\"t.state\"; deadlines = \"t.deadlines\"; control = \"t.control\"; };\n"
+                 "telnyx = { api_base = \"%s\"; %s };\n"
+                 "state = { enabled = true; group = \"%s\"; coalesce_ms = 100; "
+                 "resync_interval_s = 0; };\n%s",
+                 api->base, telnyx, group, more);
+        return tm_config(c, NULL, extra);
+}
+
 static void test_bad_answers_are_skipped(void **state)
 {
         (void)state;
@@ -77,21 +104,8 @@ static void test_bad_answers_are_skipped(void **state)
                 snprintf(body, sizeof(body), "{\"id\":\"%s\",\"broken\":\"%s\"}", ids[i], kinds[i]);
                 tu_fake_api_admin(&api, "/_admin/portouts/update", body);
         }
-        tm_cluster_t *c = tm_cluster_new();
-        /* The admin API (CreateTopics, DescribeConfigs) is answered "not
-         * supported" at once, not left to time out. */
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char extra[1024];
-        snprintf(extra, sizeof(extra),
-                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
-                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
-                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
-                 "telnyx = { api_base = \"%s\"; };\n"
-                 "state = { enabled = true; group = \"sw-test\"; coalesce_ms = 100; "
-                 "resync_interval_s = 0; };\n",
-                 api.base);
-        pb_config_t *cfg = tm_config(c, NULL, extra);
+        tm_cluster_t *c = sw_cluster();
+        pb_config_t *cfg = sw_config(c, &api, "sw-test", "", "");
         for (size_t i = 0; i < 6; i++) {
                 char id[32];
                 snprintf(id, sizeof(id), "ev-%zu", i);
@@ -165,20 +179,9 @@ static void test_deadline_events_once(void **state)
         char body[160];
         snprintf(body, sizeof(body), "{\"id\":\"%s\",\"status\":\"authorized\"}", ids[4]);
         tu_fake_api_admin(&api, "/_admin/portouts/update", body);
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char extra[1024];
-        snprintf(extra, sizeof(extra),
-                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
-                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
-                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
-                 "telnyx = { api_base = \"%s\"; };\n"
-                 "state = { enabled = true; group = \"sw-dl\"; coalesce_ms = 100; "
-                 "resync_interval_s = 0; };\n"
-                 "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n",
-                 api.base);
-        pb_config_t *cfg = tm_config(c, NULL, extra);
+        tm_cluster_t *c = sw_cluster();
+        pb_config_t *cfg = sw_config(
+            c, &api, "sw-dl", "", "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n");
         assert_non_null(cfg);
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
@@ -231,35 +234,6 @@ static void test_deadline_events_once(void **state)
         tu_fake_api_stop(&api);
 }
 
-static uint64_t always_term(void *ctx)
-{
-        (void)ctx;
-        return 1; /* its flag still says leader: a paused process, resumed */
-}
-
-static int refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                         const char *meta, char *errstr, size_t errsz)
-{
-        (void)ctx;
-        (void)topic;
-        (void)partition;
-        (void)offset;
-        (void)meta;
-        snprintf(errstr, errsz, "ILLEGAL_GENERATION (as Kafka answers a deposed member)");
-        return -1;
-}
-
-static uint64_t election_term(void *ctx)
-{
-        return pb_election_leader_term(ctx);
-}
-
-static int election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
-                          const char *meta, char *errstr, size_t errsz)
-{
-        return pb_election_fence(ctx, topic, partition, offset, meta, errstr, errsz);
-}
-
 /* A writer deposed without having heard of it (its flag still says leader:
  * a paused process) writes no deadline event: Kafka refuses its fence. The
  * fence of the elected writer, a commit in the election's group on the
@@ -272,28 +246,18 @@ static void test_a_deposed_writer_announces_nothing(void **state)
         tu_fake_api_start(&api, "--events 0 --portouts 1");
         char ids[4][64];
         assert_int_equal(tu_fake_api_portouts(&api, "[0,2,5,30]", ids, 4), 4);
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
+        tm_cluster_t *c = sw_cluster();
         rd_kafka_mock_topic_create(c->mc, "t.control", 1, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char extra[1024];
-        snprintf(extra, sizeof(extra),
-                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
-                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
-                 "\"t.state\"; deadlines = \"t.deadlines\"; control = \"t.control\"; };\n"
-                 "telnyx = { api_base = \"%s\"; checkpoint_store = \"kafka\"; "
-                 "poll_group = \"g-sw\"; poll_session_timeout_ms = 3000; };\n"
-                 "state = { enabled = true; group = \"sw-fence\"; coalesce_ms = 100; "
-                 "resync_interval_s = 0; };\n"
-                 "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n",
-                 api.base);
-        pb_config_t *cfg = tm_config(c, NULL, extra);
+        pb_config_t *cfg = sw_config(
+            c, &api, "sw-fence",
+            "checkpoint_store = \"kafka\"; poll_group = \"g-sw\"; poll_session_timeout_ms = 3000;",
+            "desk = { deadline_warn_s = \"6,3\"; deadline_lag_s = 2; };\n");
         assert_non_null(cfg);
         pb_metrics_t *m = pb_metrics_new();
         char err[PB_ERRSZ];
         pb_fail_t fail;
         pb_state_t *s =
-            pb_state_new(cfg, m, always_term, refused_fence, NULL, &fail, err, sizeof(err));
+            pb_state_new(cfg, m, tu_always_term, tu_refused_fence, NULL, &fail, err, sizeof(err));
         if (!s)
                 fail_msg("state writer: %s", err);
         int64_t until = pb_mono_ms() + 30000;
@@ -315,7 +279,7 @@ static void test_a_deposed_writer_announces_nothing(void **state)
         while (pb_mono_ms() < until && !pb_election_is_leader(e))
                 pb_sleep_ms(100);
         assert_true(pb_election_is_leader(e));
-        s = pb_state_new(cfg, m, election_term, election_fence, e, &fail, err, sizeof(err));
+        s = pb_state_new(cfg, m, tu_election_term, tu_election_fence, e, &fail, err, sizeof(err));
         if (!s)
                 fail_msg("state writer: %s", err);
         until = pb_mono_ms() + 30000;
@@ -365,19 +329,8 @@ static void test_a_regained_leadership_is_a_new_office(void **state)
         (void)state;
         tu_fake_api_t api;
         tu_fake_api_start(&api, "--events 0 --portouts 1");
-        tm_cluster_t *c = tm_cluster_new();
-        rd_kafka_mock_set_controller_id(c->mc, 1);
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char extra[1024];
-        snprintf(extra, sizeof(extra),
-                 "topics = { status_changed = \"t.a\"; foc_date_changed = \"t.b\"; "
-                 "new_comment = \"t.b\"; other = \"t.b\"; dead_letter = \"t.dlq\"; state = "
-                 "\"t.state\"; deadlines = \"t.deadlines\"; };\n"
-                 "telnyx = { api_base = \"%s\"; };\n"
-                 "state = { enabled = true; group = \"sw-term\"; coalesce_ms = 100; "
-                 "resync_interval_s = 0; };\n",
-                 api.base);
-        pb_config_t *cfg = tm_config(c, NULL, extra);
+        tm_cluster_t *c = sw_cluster();
+        pb_config_t *cfg = sw_config(c, &api, "sw-term", "", "");
         assert_non_null(cfg);
         pb_metrics_t *m = pb_metrics_new();
         char log[] = "/tmp/pb-sw-log-XXXXXX", err[PB_ERRSZ];

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "poll_election.h"
+
 char *tu_read_file(const char *path, size_t *len)
 {
         char full[1024];
@@ -230,4 +232,33 @@ int tu_run_cmd(tu_cmd_fn *cmd, const char *config, const char *args, char **out,
         close(o);
         close(e);
         return rc;
+}
+
+uint64_t tu_always_term(void *ctx)
+{
+        (void)ctx;
+        return 1;
+}
+
+int tu_refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                     const char *meta, char *errstr, size_t errsz)
+{
+        (void)ctx;
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        (void)meta;
+        snprintf(errstr, errsz, "ILLEGAL_GENERATION (as Kafka answers a deposed member)");
+        return -1;
+}
+
+uint64_t tu_election_term(void *ctx)
+{
+        return pb_election_leader_term(ctx);
+}
+
+int tu_election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                      const char *meta, char *errstr, size_t errsz)
+{
+        return pb_election_fence(ctx, topic, partition, offset, meta, errstr, errsz);
 }

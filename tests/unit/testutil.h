@@ -3,6 +3,7 @@
 #define PB_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Reads a whole file (fixture name relative to tests/fixtures, or an absolute
  * path); aborts the test if it cannot. The caller frees it. */
@@ -52,5 +53,17 @@ typedef int(tu_cmd_fn)(const pb_globals_t *g, int argc, char **argv);
  * spaces, args[0] the command's name) with stdout and stderr captured into
  * *out and *err (the caller frees them). Returns its exit code. */
 int tu_run_cmd(tu_cmd_fn *cmd, const char *config, const char *args, char **out, char **err);
+
+/* Office callbacks (office.h) for a holder under test. tu_always_term: the
+ * leader of term 1 whatever happens (a paused process, resumed: its flag
+ * still says leader); tu_refused_fence: Kafka refuses every fence, as it
+ * answers a deposed member; tu_election_term and tu_election_fence: those of
+ * a real election (ctx: its pb_election_t). */
+uint64_t tu_always_term(void *ctx);
+int tu_refused_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                     const char *meta, char *errstr, size_t errsz);
+uint64_t tu_election_term(void *ctx);
+int tu_election_fence(void *ctx, const char *topic, int32_t partition, int64_t offset,
+                      const char *meta, char *errstr, size_t errsz);
 
 #endif
