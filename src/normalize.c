@@ -690,21 +690,6 @@ static int finish_rejected(const pb_norm_opts_t *opts, pb_batch_t *b)
         return 0;
 }
 
-pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
-                                size_t raw_len, const pb_ingest_t *ingest)
-{
-        pb_batch_t *b = calloc(1, sizeof(*b));
-        size_t cap = 0;
-        if (!b)
-                return NULL;
-        if (normalize_root(opts, root, raw, raw_len, NULL, ingest, b, &cap) ||
-            finish_rejected(opts, b)) {
-                pb_batch_free(b);
-                return NULL;
-        }
-        return b;
-}
-
 /* 1 if buf is one whole JSON value (however unpublishable) that is not an
  * object or an array. */
 static int json_whole_scalar(const char *buf, size_t len)
@@ -1070,14 +1055,16 @@ static int normalize_checked(const pb_norm_opts_t *opts, json_object *root, cons
         return r;
 }
 
-pb_batch_t *pb_normalize_page(const pb_norm_opts_t *opts, json_object *root, const char *buf,
-                              size_t len, const pb_ingest_t *ingest)
+pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
+                                size_t raw_len, const pb_ingest_t *ingest)
 {
         pb_batch_t *b = calloc(1, sizeof(*b));
         size_t cap = 0;
         if (!b)
                 return NULL;
-        if (normalize_checked(opts, root, buf, len, ingest, b, &cap) || finish_rejected(opts, b)) {
+        if ((raw ? normalize_checked(opts, root, raw, raw_len, ingest, b, &cap)
+                 : normalize_root(opts, root, NULL, 0, NULL, ingest, b, &cap)) ||
+            finish_rejected(opts, b)) {
                 pb_batch_free(b);
                 return NULL;
         }

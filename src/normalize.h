@@ -97,17 +97,13 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
 struct json_object;
 
 /* The same for a document already parsed with json-c (root is borrowed, not
- * freed). raw/raw_len are its bytes for whole-document rejections; NULL
- * re-serializes root only if one is needed. */
+ * freed). With its bytes raw/raw_len (a REST page) they are checked once, as
+ * pb_normalize() checks them, each list element normalized from its own
+ * bytes where it can be and json-c's tree read for the rest: the same items
+ * as pb_normalize(raw). raw NULL: root alone, re-serialized only if a
+ * rejection needs its bytes. */
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, struct json_object *root,
                                 const char *raw, size_t raw_len, const pb_ingest_t *ingest);
-
-/* The same for a document json-c already parsed (root, borrowed) whose bytes
- * buf/len are at hand (a REST page): checked once, as pb_normalize() checks
- * them, each list element normalized from its own bytes where it can be, and
- * json-c's tree read for the rest. The same items as pb_normalize(buf). */
-pb_batch_t *pb_normalize_page(const pb_norm_opts_t *opts, struct json_object *root, const char *buf,
-                              size_t len, const pb_ingest_t *ingest);
 
 /* Frees a batch and everything in it. */
 void pb_batch_free(pb_batch_t *b);

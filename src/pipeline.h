@@ -88,7 +88,7 @@ typedef struct pb_submission {
         const char *buf; /* the document's bytes (need not be NUL-terminated) */
         size_t len;
         struct json_object *parsed; /* or an already parsed document (with buf:
-                                       its bytes, pb_normalize_page) */
+                                       its bytes, pb_normalize_parsed) */
         pb_batch_t *normalized;     /* or one already normalized (buf and parsed NULL;
                                      * the pipeline frees it) */
         pb_ingest_path_t path;

@@ -109,7 +109,7 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
 /* GET one page of the event list; *page_out is the parsed response
  * ({"data": [...], "meta": {...}}), owned by the caller (json_object_put).
  * If raw is not NULL, *raw gets the page's bytes (the caller frees them;
- * pb_normalize_page reads both). */
+ * pb_normalize_parsed reads both). */
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
                                  struct json_object **page_out, char **raw, size_t *raw_len,
                                  char *errstr, size_t errsz);
