@@ -69,7 +69,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
         pb_election_t *e = opaque;
-        int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        /* NULL "on error" (rdkafka.h): a group handler that has terminated
+         * refuses the request, which happens to the revocation that
+         * rd_kafka_consumer_close() serves on a loaded machine (it crashed
+         * unit.poll_election). Then it is the strategy make_consumer()
+         * asks for. */
+        const char *proto = rd_kafka_rebalance_protocol(rk);
+        int coop = proto ? strcmp(proto, "COOPERATIVE") == 0 : 1;
         int ours = has_control(e, parts);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 if (coop)
