@@ -635,11 +635,11 @@ int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc)
         free(sc.refs);
         if (rc) {
                 jc->items_ok = 0; /* spans of a text that is not JSON mean nothing */
-                return -1;
+                return jc->result = -1;
         }
         if (sc.outside)
                 jc->items_ok = 0;
-        return sc.problem ? 1 : 0;
+        return jc->result = sc.problem ? 1 : 0;
 }
 
 void pb_jcheck_free(pb_jcheck_t *jc)
@@ -666,19 +666,35 @@ struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_co
 {
         pb_jcheck_t jc;
         memset(&jc, 0, sizeof(jc));
-        int rc = len > INT32_MAX ? -1 : pb_json_check(buf ? buf : "", buf ? len : 0, &jc);
+        struct json_object *o = pb_json_parse_checked(buf, len, max_cost, &jc, why, whysz);
         pb_jcheck_free(&jc);
+        return o;
+}
+
+struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,
+                                          pb_jcheck_t *jc, char *why, size_t whysz)
+{
+        int rc = -1;
+        if (len > INT32_MAX) {
+                int want = jc->want_items;
+                memset(jc, 0, sizeof(*jc));
+                jc->want_items = want;
+                jc->result = -1;
+        } else {
+                rc = pb_json_check(buf ? buf : "", buf ? len : 0, jc);
+        }
         if (rc < 0) {
-                snprintf(why, whysz, "%s%s", jc.truncated ? "truncated: " : "",
-                         len > INT32_MAX ? "larger than 2 GiB" : jc.why);
+                snprintf(why, whysz, "%s%s", jc->truncated ? "truncated: " : "",
+                         len > INT32_MAX ? "larger than 2 GiB" : jc->why);
                 return NULL;
         }
-        size_t cost = pb_json_cost(&jc, len);
+        size_t cost = pb_json_cost(jc, len);
         if (max_cost && cost > max_cost) {
                 snprintf(why, whysz,
                          "would take about %zu MiB to read (%zu objects and arrays, %zu values in "
                          "%zu bytes; the bound is %zu MiB)",
-                         cost >> 20, jc.containers, jc.members + jc.elements, len, max_cost >> 20);
+                         cost >> 20, jc->containers, jc->members + jc->elements, len,
+                         max_cost >> 20);
                 return NULL;
         }
         json_tokener *tok = json_tokener_new();

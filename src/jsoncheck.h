@@ -35,6 +35,7 @@ typedef struct pb_jcheck {
          * as we do holds exactly these) */
         size_t containers, members, elements;
         int truncated; /* out: not JSON because the text ends inside it */
+        int result;    /* out: what pb_json_check() returned */
 } pb_jcheck_t;
 
 /* Checks buf[0..len). Returns 0 if it is fit to publish, 1 if it is valid
@@ -66,6 +67,12 @@ struct json_object *pb_json_parse(const char *buf, size_t len, char *why, size_t
 /* pb_json_parse() with another bound (0: none). */
 struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_cost, char *why,
                                       size_t whysz);
+
+/* pb_json_parse_max() that leaves its check of the text in *jc (want_items
+ * as the caller set it): a caller that needs the element spans too checks
+ * the text once. The caller frees jc (pb_jcheck_free()) whatever it returns. */
+struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,
+                                          pb_jcheck_t *jc, char *why, size_t whysz);
 
 /* 1 if s[0..n) is UTF-8 as RFC 3629 defines it (no overlong forms, no
  * surrogates, nothing above U+10FFFF). */

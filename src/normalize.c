@@ -1041,28 +1041,36 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
 /* A document json-c parsed (root, borrowed) and its bytes: what json-c
  * parsed may still not be publishable as sent. 0, or -1 when out of memory. */
 static int normalize_checked(const pb_norm_opts_t *opts, json_object *root, const char *buf,
-                             size_t len, const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+                             size_t len, const pb_jcheck_t *checked, const pb_ingest_t *ingest,
+                             pb_batch_t *b, size_t *cap)
 {
-        pb_jcheck_t jc;
-        memset(&jc, 0, sizeof(jc));
-        jc.want_items = 1;
-        int chk = pb_json_check(buf, len, &jc);
-        int r = chk == 0 ? normalize_root(opts, root, buf, len, &jc, ingest, b, cap)
-                : chk > 0 && jc.items_ok
-                    ? normalize_list_split(opts, root, buf, len, &jc, ingest, b, cap)
-                    : reject_doc(b, cap, buf, len, jc.why);
-        pb_jcheck_free(&jc);
+        pb_jcheck_t own;
+        const pb_jcheck_t *jc = checked;
+        if (!jc || !jc->want_items) {
+                memset(&own, 0, sizeof(own));
+                own.want_items = 1;
+                pb_json_check(buf, len, &own);
+                jc = &own;
+        }
+        int chk = jc->result;
+        int r = chk == 0 ? normalize_root(opts, root, buf, len, jc, ingest, b, cap)
+                : chk > 0 && jc->items_ok
+                    ? normalize_list_split(opts, root, buf, len, jc, ingest, b, cap)
+                    : reject_doc(b, cap, buf, len, jc->why);
+        if (jc == &own)
+                pb_jcheck_free(&own);
         return r;
 }
 
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
-                                size_t raw_len, const pb_ingest_t *ingest)
+                                size_t raw_len, const pb_jcheck_t *checked,
+                                const pb_ingest_t *ingest)
 {
         pb_batch_t *b = calloc(1, sizeof(*b));
         size_t cap = 0;
         if (!b)
                 return NULL;
-        if ((raw ? normalize_checked(opts, root, raw, raw_len, ingest, b, &cap)
+        if ((raw ? normalize_checked(opts, root, raw, raw_len, checked, ingest, b, &cap)
                  : normalize_root(opts, root, NULL, 0, NULL, ingest, b, &cap)) ||
             finish_rejected(opts, b)) {
                 pb_batch_free(b);
@@ -1079,23 +1087,26 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         if (!b)
                 return NULL;
 
-        if (!opts->tree_only && len) {
-                pb_jcheck_t fjc;
-                memset(&fjc, 0, sizeof(fjc));
+        /* The text's check, kept for the json-c path when the span path
+         * declines (a list, a refusal): the text is checked once. */
+        pb_jcheck_t fjc;
+        memset(&fjc, 0, sizeof(fjc));
+        fjc.want_items = 1;
+        int checked = !opts->tree_only && len;
+        if (checked) {
                 int fr = pb_json_check(buf, len, &fjc) == 0
                              ? normalize_fast(opts, buf, len, ingest, 0, b, &cap)
                              : 0;
-                pb_jcheck_free(&fjc);
-                if (fr > 0)
+                if (fr > 0) {
+                        pb_jcheck_free(&fjc);
                         return b;
+                }
                 if (fr < 0)
                         goto oom;
         }
         json_tokener *tok = opts->tok ? opts->tok : json_tokener_new();
-        if (!tok) {
-                free(b);
-                return NULL;
-        }
+        if (!tok)
+                goto oom;
         json_tokener_reset(tok);
         /* Strict JSON in valid UTF-8 (RFC 8259): what is published is
          * declared "application/cloudevents+json; charset=UTF-8". */
@@ -1115,8 +1126,10 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
         pb_norm_item_t *it;
         if (jerr != json_tokener_success || !root || rest != len) {
                 it = batch_add(b, &cap);
-                if (!it || set_raw(it, buf, len))
+                if (!it || set_raw(it, buf, len)) {
+                        json_object_put(root); /* data after a document json-c read */
                         goto oom;
+                }
                 if (len == 0)
                         item_reject(it, "empty input: expected a JSON object");
                 else if ((jerr == json_tokener_continue ||
@@ -1141,16 +1154,19 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                 json_object_put(root);
                 if (finish_rejected(opts, b))
                         goto oom;
+                pb_jcheck_free(&fjc);
                 return b;
         }
 
-        int r = normalize_checked(opts, root, buf, len, ingest, b, &cap);
+        int r = normalize_checked(opts, root, buf, len, checked ? &fjc : NULL, ingest, b, &cap);
         json_object_put(root);
         if (r || finish_rejected(opts, b))
                 goto oom;
+        pb_jcheck_free(&fjc);
         return b;
 
 oom:
+        pb_jcheck_free(&fjc);
         pb_batch_free(b);
         return NULL;
 }

@@ -95,15 +95,18 @@ pb_batch_t *pb_normalize(const pb_norm_opts_t *opts, const char *buf, size_t len
                          const pb_ingest_t *ingest);
 
 struct json_object;
+struct pb_jcheck;
 
 /* The same for a document already parsed with json-c (root is borrowed, not
  * freed). With its bytes raw/raw_len (a REST page) they are checked once, as
- * pb_normalize() checks them, each list element normalized from its own
- * bytes where it can be and json-c's tree read for the rest: the same items
- * as pb_normalize(raw). raw NULL: root alone, re-serialized only if a
- * rejection needs its bytes. */
+ * pb_normalize() checks them (or checked says how they fared: a
+ * pb_json_check() of exactly those bytes with want_items, borrowed), each
+ * list element normalized from its own bytes where it can be and json-c's
+ * tree read for the rest: the same items as pb_normalize(raw). raw NULL:
+ * root alone, re-serialized only if a rejection needs its bytes. */
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, struct json_object *root,
-                                const char *raw, size_t raw_len, const pb_ingest_t *ingest);
+                                const char *raw, size_t raw_len, const struct pb_jcheck *checked,
+                                const pb_ingest_t *ingest);
 
 /* Frees a batch and everything in it. */
 void pb_batch_free(pb_batch_t *b);

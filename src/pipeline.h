@@ -35,6 +35,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "jsoncheck.h"
 #include "kafka_producer.h"
 #include "metrics.h"
 #include "normalize.h"
@@ -89,6 +90,8 @@ typedef struct pb_submission {
         size_t len;
         struct json_object *parsed; /* or an already parsed document (with buf:
                                        its bytes, pb_normalize_parsed) */
+        const pb_jcheck_t *checked; /* with parsed and buf: their check, if done
+                                     * (want_items); may be NULL */
         pb_batch_t *normalized;     /* or one already normalized (buf and parsed NULL;
                                      * the pipeline frees it) */
         pb_ingest_path_t path;

@@ -54,7 +54,7 @@ static int server_now(pb_poller_t *p, int64_t *now_us, char *err, size_t errsz)
         pb_event_filter_t f;
         memset(&f, 0, sizeof(f));
         struct json_object *page = NULL;
-        pb_tx_rc_t rc = pb_telnyx_list_events(p->tx, &f, 1, 1, &page, NULL, NULL, err, errsz);
+        pb_tx_rc_t rc = pb_telnyx_list_events(p->tx, &f, 1, 1, &page, NULL, NULL, NULL, err, errsz);
         json_object_put(page);
         if (rc != PB_TX_OK)
                 return -1;

@@ -64,14 +64,27 @@ struct fetch {
         json_object *page_obj;
         char *raw; /* the page's bytes */
         size_t raw_len;
+        pb_jcheck_t jc; /* their check, with the elements' spans */
         pb_tx_rc_t rc;
         char err[PB_ERRSZ];
 };
 
 static void fetch_main(struct fetch *f)
 {
+        memset(&f->jc, 0, sizeof(f->jc));
+        f->jc.want_items = 1;
         f->rc = pb_telnyx_list_events(f->tx, f->filter, f->page, f->size, &f->page_obj, &f->raw,
-                                      &f->raw_len, f->err, sizeof(f->err));
+                                      &f->raw_len, &f->jc, f->err, sizeof(f->err));
+}
+
+/* Frees what a fetch holds: the page, its bytes, their check. */
+static void fetch_clear(struct fetch *f)
+{
+        json_object_put(f->page_obj);
+        f->page_obj = NULL;
+        free(f->raw);
+        f->raw = NULL;
+        pb_jcheck_free(&f->jc);
 }
 
 static void *fetch_thread(void *arg)
@@ -100,6 +113,7 @@ static void submit_page(struct scan *s, pb_pipeline_t *pl, const pb_scan_opts_t 
         sub.parsed = f->page_obj; /* and its bytes: elements on the span path */
         sub.buf = f->raw;
         sub.len = f->raw_len;
+        sub.checked = &f->jc; /* checked once, by the client */
         sub.path = PB_INGEST_REST;
         sub.received_us = pb_now_ms() * 1000;
         sub.wait_ms = -1; /* the scan's own thread: waiting for room is backpressure */
@@ -166,11 +180,15 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
         uint64_t last_mark = 0;
         /* Page n+1 is fetched (on a helper thread) while page n is normalized
          * and handed to Kafka. */
-        struct fetch cur = {tx, &o->filter, 1, (long)cfg->telnyx_page_size, NULL, NULL,
-                            0,  PB_TX_OK,   ""};
+        struct fetch cur = {.tx = tx,
+                            .filter = &o->filter,
+                            .page = 1,
+                            .size = (long)cfg->telnyx_page_size,
+                            .rc = PB_TX_OK};
         fetch_main(&cur);
         for (;;) {
                 if (cur.rc != PB_TX_OK) {
+                        fetch_clear(&cur);
                         pb_seterr(errstr, errsz, "%s", cur.err);
                         return cur.rc;
                 }
@@ -178,8 +196,7 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                 json_object *meta = NULL, *data = NULL;
                 if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
                     !json_object_is_type(data, json_type_array)) {
-                        json_object_put(cur.page_obj);
-                        free(cur.raw);
+                        fetch_clear(&cur);
                         return pb_seterr(errstr, errsz,
                                          "page %ld: the response has no \"data\" array", cur.page),
                                PB_TX_UNAVAILABLE;
@@ -193,8 +210,7 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                 uint64_t mark = page_mark(data);
                 if (page_problem(cfg, cur.page, page_number, n, mark, last_mark, bad,
                                  sizeof(bad))) {
-                        json_object_put(cur.page_obj);
-                        free(cur.raw);
+                        fetch_clear(&cur);
                         return pb_seterr(errstr, errsz, "%s; this pass stops here", bad),
                                PB_TX_UNAVAILABLE;
                 }
@@ -215,15 +231,17 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                 int stopping = (o->stop && *o->stop) ||
                                (n && o->before_page &&
                                 o->before_page(o->before_page_ctx, why, sizeof(why)) != 0);
-                struct fetch next = {tx,   &o->filter, cur.page + 1, cur.size, NULL,
-                                     NULL, 0,          PB_TX_OK,     ""};
+                struct fetch next = {.tx = tx,
+                                     .filter = &o->filter,
+                                     .page = cur.page + 1,
+                                     .size = cur.size,
+                                     .rc = PB_TX_OK};
                 pthread_t th;
                 int prefetching =
                     !last && !stopping && pthread_create(&th, NULL, fetch_thread, &next) == 0;
                 if (n && !stopping)
                         submit_page(s, pl, o, &cur);
-                json_object_put(cur.page_obj);
-                free(cur.raw);
+                fetch_clear(&cur);
                 if (stopping) {
                         pb_seterr(errstr, errsz, "%s", why);
                         return PB_TX_ABORTED;

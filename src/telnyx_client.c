@@ -367,11 +367,20 @@ static int wait_ms(pb_telnyx_t *tx, int64_t ms)
 
 /* Parses a body that must be a JSON object, within what one answer may
  * cost in memory (pb_json_parse(): a page of empty objects would take json-c
- * hundreds of bytes for each of its bytes); NULL (why set) if it is not. */
-static json_object *parse_object(const char *body, size_t len, char *why, size_t whysz)
+ * hundreds of bytes for each of its bytes); NULL (why set) if it is not.
+ * jc (may be NULL) keeps the check of the body, for the page's spans. */
+static json_object *parse_object(const char *body, size_t len, pb_jcheck_t *jc, char *why,
+                                 size_t whysz)
 {
         char e[PB_ERRSZ];
-        json_object *o = pb_json_parse(body ? body : "", body ? len : 0, e, sizeof(e));
+        json_object *o;
+        if (jc) {
+                pb_jcheck_free(jc); /* an earlier attempt's */
+                o = pb_json_parse_checked(body ? body : "", body ? len : 0, PB_JSON_MAX_COST, jc, e,
+                                          sizeof(e));
+        } else {
+                o = pb_json_parse(body ? body : "", body ? len : 0, e, sizeof(e));
+        }
         if (o && json_object_is_type(o, json_type_object))
                 return o;
         snprintf(why, whysz, "the response is not a JSON object (%s, %zu bytes)",
@@ -454,7 +463,8 @@ static CURLcode perform(pb_telnyx_t *tx, const char *url, const char *method, co
 /* One logical request with retries. expect_json: a 2xx must carry a JSON
  * object (retried if not: a proxy or a cut connection can mangle it). */
 static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect_json, char **body,
-                          size_t *len, json_object **parsed, char *errstr, size_t errsz)
+                          size_t *len, json_object **parsed, pb_jcheck_t *jc, char *errstr,
+                          size_t errsz)
 {
         char last[PB_ERRSZ] = "";
         for (int attempt = 0;; attempt++) {
@@ -484,7 +494,7 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                 } else if (status >= 200 && status < 300) {
                         char why[160];
                         json_object *obj =
-                            expect_json ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
+                            expect_json ? parse_object(rbody, rlen, jc, why, sizeof(why)) : NULL;
                         if (!expect_json || obj) {
                                 if (parsed)
                                         *parsed = obj; /* parsed once, handed over */
@@ -569,7 +579,7 @@ static pb_tx_rc_t by_id(pb_telnyx_t *tx, const char *path, const char *id, const
         if (!url)
                 return pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE;
         snprintf(url, n, "%s%s/%s%s", tx->base, path, id, suffix);
-        pb_tx_rc_t rc = request(tx, url, post, !post, body, len, parsed, errstr, errsz);
+        pb_tx_rc_t rc = request(tx, url, post, !post, body, len, parsed, NULL, errstr, errsz);
         free(url);
         return rc;
 }
@@ -581,8 +591,8 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
 }
 
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
-                                 json_object **page_out, char **raw, size_t *raw_len, char *errstr,
-                                 size_t errsz)
+                                 json_object **page_out, char **raw, size_t *raw_len,
+                                 pb_jcheck_t *jc, char *errstr, size_t errsz)
 {
         char *url = pb_telnyx_list_url(tx->base, tx->path, f, page, size);
         if (!url)
@@ -590,8 +600,8 @@ pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, lo
         *page_out = NULL;
         char *body = NULL;
         size_t len = 0;
-        pb_tx_rc_t rc =
-            request(tx, url, 0, 1, raw ? &body : NULL, raw ? &len : NULL, page_out, errstr, errsz);
+        pb_tx_rc_t rc = request(tx, url, 0, 1, raw ? &body : NULL, raw ? &len : NULL, page_out, jc,
+                                errstr, errsz);
         free(url);
         if (raw) {
                 *raw = rc == PB_TX_OK ? body : NULL;
@@ -627,7 +637,7 @@ pb_tx_rc_t pb_telnyx_list_portouts(pb_telnyx_t *tx, const char *status_in, long 
             add_param(&url, &first, "page[size]", ps);
         pb_tx_rc_t rc =
             bad ? (pb_seterr(errstr, errsz, "out of memory"), PB_TX_UNAVAILABLE)
-                : request(tx, pb_buf_ptr(&url), 0, 1, NULL, NULL, page_out, errstr, errsz);
+                : request(tx, pb_buf_ptr(&url), 0, 1, NULL, NULL, page_out, NULL, errstr, errsz);
         pb_buf_free(&url);
         return rc;
 }
@@ -660,7 +670,7 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
                 rc = PB_TX_UNAVAILABLE;
         } else if (a->status >= 200 && a->status < 300) {
                 char why[160];
-                a->body = rlen ? parse_object(rbody, rlen, why, sizeof(why)) : NULL;
+                a->body = rlen ? parse_object(rbody, rlen, NULL, why, sizeof(why)) : NULL;
                 rc = PB_TX_OK;
         } else {
                 error_parts(rbody, rlen, a->error_code, sizeof(a->error_code), a->error_detail,

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "jsoncheck.h"
 
 typedef struct pb_telnyx pb_telnyx_t;
 
@@ -109,10 +110,13 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
 /* GET one page of the event list; *page_out is the parsed response
  * ({"data": [...], "meta": {...}}), owned by the caller (json_object_put).
  * If raw is not NULL, *raw gets the page's bytes (the caller frees them;
- * pb_normalize_parsed reads both). */
+ * pb_normalize_parsed reads both). If jc is not NULL it keeps the check of
+ * those bytes (set jc->want_items for the elements' spans; the caller frees
+ * it with pb_jcheck_free() whatever the answer), which pb_normalize_parsed
+ * then need not repeat. */
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
                                  struct json_object **page_out, char **raw, size_t *raw_len,
-                                 char *errstr, size_t errsz);
+                                 pb_jcheck_t *jc, char *errstr, size_t errsz);
 
 /* POST .../republish; Telnyx answers 204. The id is checked as for get. */
 pb_tx_rc_t pb_telnyx_republish(pb_telnyx_t *tx, const char *id, char *errstr, size_t errsz);

@@ -6,7 +6,9 @@
  * gives back a bounded, control-free, UTF-8 message. Memory per input byte:
  * reading an answer (pb_json_parse, as the client does) never makes json-c
  * hold more than the bound it was given, measured by the allocator itself,
- * and a refused answer costs no more than the scan. Built by
+ * and a refused answer costs no more than the scan. A page the client reads
+ * normalizes, from its tree and bytes as a backfill does, to the items
+ * pb_normalize gives its bytes. Built by
  * scripts/fuzz.sh with clang. */
 #include <json-c/json.h>
 #include <sanitizer/allocator_interface.h>
@@ -58,6 +60,32 @@ static void check_memory(const char *page, size_t size)
                 abort();
 }
 
+/* What a backfill does with a page the client read (pb_json_parse_checked,
+ * then pb_normalize_parsed on the tree, the bytes and, or not, the client's
+ * check of them) gives the items
+ * pb_normalize gives the same bytes. */
+static void same_as_the_backfill(const pb_norm_opts_t *opts, const pb_ingest_t *ing,
+                                 const char *page, size_t size, const pb_batch_t *b)
+{
+        char why[256];
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        jc.want_items = 1;
+        json_object *root =
+            pb_json_parse_checked(page, size, PB_JSON_MAX_COST, &jc, why, sizeof(why));
+        if (root && json_object_is_type(root, json_type_object)) {
+                for (int by_client = 0; by_client < 2; by_client++) {
+                        pb_batch_t *p = pb_normalize_parsed(opts, root, page, size,
+                                                            by_client ? &jc : NULL, ing);
+                        if (p)
+                                fz_same_batch(b, p);
+                        pb_batch_free(p);
+                }
+        } /* else the client refuses it: no page */
+        json_object_put(root);
+        pb_jcheck_free(&jc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         const char *page = (const char *)data;
@@ -86,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (b) {
                 if (chk >= 0 && jc.items_ok && b->cnt != jc.nitems && b->cnt != 1)
                         abort();
+                same_as_the_backfill(&opts, &ing, page, size, b);
                 for (size_t i = 0; i < b->cnt; i++)
                         if (b->items[i].env)
                                 fz_check_output(page, size, b->items[i].env->json,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsoncheck.h"
+#include "normalize.h"
 
 /* The number tokens of a JSON text (outside strings), each as a pointer and
  * length into it; returns how many (at most max). */
@@ -55,6 +56,37 @@ static void fz_check_output(const char *in, size_t in_len, const char *out, size
                         found = al[j] == bl[i] && memcmp(a[j], b[i], bl[i]) == 0;
                 if (!found)
                         abort(); /* a number the input did not hold */
+        }
+}
+
+static int fz_same_str(const char *a, const char *b)
+{
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Aborts unless two batches hold the same items, byte for byte: envelopes,
+ * reasons and dead-letter bytes. */
+static void fz_same_batch(const pb_batch_t *a, const pb_batch_t *t)
+{
+        if (a->cnt != t->cnt || a->rejected != t->rejected)
+                abort();
+        for (size_t i = 0; i < a->cnt; i++) {
+                const pb_norm_item_t *x = &a->items[i], *y = &t->items[i];
+                if (!fz_same_str(x->error, y->error) || x->raw_len != y->raw_len ||
+                    memcmp(x->raw, y->raw, x->raw_len) != 0 || x->redacted != y->redacted ||
+                    (x->env == NULL) != (y->env == NULL))
+                        abort();
+                if (!x->env)
+                        continue;
+                const pb_envelope_t *e = x->env, *f = y->env;
+                if (e->json_len != f->json_len || memcmp(e->json, f->json, e->json_len) != 0 ||
+                    e->data_off != f->data_off || e->data_len != f->data_len ||
+                    e->payload_hash != f->payload_hash || e->created_us != f->created_us ||
+                    !fz_same_str(e->id, f->id) || !fz_same_str(e->type, f->type) ||
+                    !fz_same_str(e->event_type, f->event_type) ||
+                    !fz_same_str(e->portout_id, f->portout_id) || !fz_same_str(e->time, f->time) ||
+                    !fz_same_str(e->received, f->received) || !fz_same_str(e->ingest, f->ingest))
+                        abort();
         }
 }
 

@@ -171,18 +171,34 @@ static void test_list_element_bytes(void **state)
                 assert_memory_equal(b->items[0].raw, e0, strlen(e0));
                 assert_int_equal(b->items[1].raw_len, strlen(e1));
                 assert_memory_equal(b->items[1].raw, e1, strlen(e1));
-                /* the same items from a page json-c parsed (backfill) */
-                json_object *root = json_tokener_parse(doc);
-                pb_batch_t *p = pb_normalize_parsed(&o, root, doc, strlen(doc), &ing);
-                assert_int_equal(p->cnt, 2);
-                for (size_t i = 0; i < 2; i++) {
-                        assert_int_equal(p->items[i].raw_len, b->items[i].raw_len);
-                        assert_memory_equal(p->items[i].raw, b->items[i].raw, b->items[i].raw_len);
+                /* the same items from a page json-c parsed (backfill), checked
+                 * here or by the client that read it */
+                for (int by_client = 0; by_client < 2; by_client++) {
+                        pb_jcheck_t jc;
+                        memset(&jc, 0, sizeof(jc));
+                        jc.want_items = 1;
+                        char why[256];
+                        json_object *root =
+                            by_client ? pb_json_parse_checked(doc, strlen(doc), PB_JSON_MAX_COST,
+                                                              &jc, why, sizeof(why))
+                                      : json_tokener_parse(doc);
+                        assert_non_null(root);
+                        if (by_client)
+                                assert_int_equal(jc.nitems, 2);
+                        pb_batch_t *p = pb_normalize_parsed(&o, root, doc, strlen(doc),
+                                                            by_client ? &jc : NULL, &ing);
+                        assert_int_equal(p->cnt, 2);
+                        for (size_t i = 0; i < 2; i++) {
+                                assert_int_equal(p->items[i].raw_len, b->items[i].raw_len);
+                                assert_memory_equal(p->items[i].raw, b->items[i].raw,
+                                                    b->items[i].raw_len);
+                        }
+                        assert_string_equal(p->items[0].env->json, b->items[0].env->json);
+                        assert_string_equal(p->items[1].error, b->items[1].error);
+                        json_object_put(root);
+                        pb_batch_free(p);
+                        pb_jcheck_free(&jc);
                 }
-                assert_string_equal(p->items[0].env->json, b->items[0].env->json);
-                assert_string_equal(p->items[1].error, b->items[1].error);
-                json_object_put(root);
-                pb_batch_free(p);
                 pb_batch_free(b);
         }
 }

@@ -206,6 +206,53 @@ static void test_a_stop_ends_a_hanging_request(void **state)
         tu_fake_api_stop(&api);
 }
 
+/* A page read with its check kept: the elements' spans lie in the page's
+ * bytes, one per element of the parsed "data" (what the backfill hands to
+ * normalize instead of checking the page again). */
+static void test_a_page_keeps_its_check(void **state)
+{
+        (void)state;
+        tu_fake_api_t api;
+        tu_fake_api_start(&api, "--events 7");
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char conf[512], err[PB_ERRSZ];
+        snprintf(conf, sizeof(conf),
+                 "topics = { dead_letter = \"t.dlq\"; };\ntelnyx = { api_base = \"%s\"; };\n",
+                 api.base);
+        pb_config_t *cfg = pb_config_load(tu_write_temp(conf), tu_env_lookup, err, sizeof(err));
+        assert_non_null(cfg);
+        pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
+        assert_non_null(tx);
+        pb_event_filter_t f;
+        memset(&f, 0, sizeof(f));
+        json_object *page = NULL;
+        char *raw = NULL;
+        size_t raw_len = 0;
+        pb_jcheck_t jc;
+        memset(&jc, 0, sizeof(jc));
+        jc.want_items = 1;
+        assert_int_equal(
+            pb_telnyx_list_events(tx, &f, 1, 5, &page, &raw, &raw_len, &jc, err, sizeof(err)),
+            PB_TX_OK);
+        json_object *data = NULL;
+        assert_true(json_object_object_get_ex(page, "data", &data));
+        assert_int_equal(json_object_array_length(data), 5);
+        assert_int_equal(jc.result, 0);
+        assert_true(jc.items_ok);
+        assert_int_equal(jc.nitems, 5);
+        for (size_t i = 0; i < jc.nitems; i++) {
+                assert_true(jc.items[i].off + jc.items[i].len <= raw_len);
+                assert_int_equal(raw[jc.items[i].off], '{');
+                assert_int_equal(raw[jc.items[i].off + jc.items[i].len - 1], '}');
+        }
+        json_object_put(page);
+        free(raw);
+        pb_jcheck_free(&jc);
+        pb_telnyx_free(tx);
+        pb_config_free(cfg);
+        tu_fake_api_stop(&api);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -215,6 +262,7 @@ int main(void)
             cmocka_unit_test(test_error_text),
             cmocka_unit_test(test_ids_cannot_steer_the_key),
             cmocka_unit_test(test_a_stop_ends_a_hanging_request),
+            cmocka_unit_test(test_a_page_keeps_its_check),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
