@@ -492,6 +492,8 @@ static int container(struct scan *sc, int is_array)
                 return fatal(sc, "nesting too deep");
         sc->jc->containers++;
         struct frame *f = &sc->fr[++sc->depth];
+        if (sc->depth > sc->jc->depth_max)
+                sc->jc->depth_max = sc->depth;
         memset(f, 0, sizeof(*f));
         f->is_array = is_array;
         f->names_start = sc->nn;
@@ -623,6 +625,7 @@ int pb_json_check(const char *buf, size_t len, pb_jcheck_t *jc)
         jc->items_ok = 0;
         jc->containers = jc->members = jc->elements = 0;
         jc->truncated = 0;
+        jc->depth_max = 0;
         ws(&sc);
         int rc = value(&sc);
         if (!rc) {
@@ -671,8 +674,8 @@ struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_co
         return o;
 }
 
-struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,
-                                          pb_jcheck_t *jc, char *why, size_t whysz)
+int pb_json_check_bounded(const char *buf, size_t len, size_t max_cost, pb_jcheck_t *jc, char *why,
+                          size_t whysz)
 {
         int rc = -1;
         if (len > INT32_MAX) {
@@ -686,7 +689,7 @@ struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t ma
         if (rc < 0) {
                 snprintf(why, whysz, "%s%s", jc->truncated ? "truncated: " : "",
                          len > INT32_MAX ? "larger than 2 GiB" : jc->why);
-                return NULL;
+                return -1;
         }
         size_t cost = pb_json_cost(jc, len);
         if (max_cost && cost > max_cost) {
@@ -695,8 +698,30 @@ struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t ma
                          "%zu bytes; the bound is %zu MiB)",
                          cost >> 20, jc->containers, jc->members + jc->elements, len,
                          max_cost >> 20);
-                return NULL;
+                return -1;
         }
+        return 0;
+}
+
+int pb_json_page_by_spans(const char *buf, size_t len, const pb_jcheck_t *jc)
+{
+        size_t i = 0;
+        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+                i++;
+        /* json-c stops at JSON_TOKENER_DEFAULT_DEPTH (32) levels: two to spare */
+        return jc->result == 0 && jc->items_ok && jc->depth_max < 30 && i < len && buf[i] == '{';
+}
+
+struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,
+                                          pb_jcheck_t *jc, char *why, size_t whysz)
+{
+        if (pb_json_check_bounded(buf, len, max_cost, jc, why, whysz))
+                return NULL;
+        return pb_json_parse_passed(buf, len, why, whysz);
+}
+
+struct json_object *pb_json_parse_passed(const char *buf, size_t len, char *why, size_t whysz)
+{
         json_tokener *tok = json_tokener_new();
         if (!tok) {
                 snprintf(why, whysz, "out of memory");

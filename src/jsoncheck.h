@@ -36,6 +36,7 @@ typedef struct pb_jcheck {
         size_t containers, members, elements;
         int truncated; /* out: not JSON because the text ends inside it */
         int result;    /* out: what pb_json_check() returned */
+        int depth_max; /* out: the deepest nesting of objects and arrays read */
 } pb_jcheck_t;
 
 /* Checks buf[0..len). Returns 0 if it is fit to publish, 1 if it is valid
@@ -73,6 +74,23 @@ struct json_object *pb_json_parse_max(const char *buf, size_t len, size_t max_co
  * the text once. The caller frees jc (pb_jcheck_free()) whatever it returns. */
 struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,
                                           pb_jcheck_t *jc, char *why, size_t whysz);
+
+/* The refusals of pb_json_parse_checked() without json-c's parse: 0 if the
+ * text is JSON that json-c may be asked to read within max_cost (0: no
+ * bound), else -1 with why. jc as there. */
+int pb_json_check_bounded(const char *buf, size_t len, size_t max_cost, pb_jcheck_t *jc, char *why,
+                          size_t whysz);
+
+/* json-c's parse of a text pb_json_check_bounded() passed (the rest of
+ * pb_json_parse_checked()): NULL with why, or the caller's value. */
+struct json_object *pb_json_parse_passed(const char *buf, size_t len, char *why, size_t whysz);
+
+/* 1 if a text that pb_json_check_bounded() passed with want_items is a list
+ * page whose reader needs no json-c tree of it: fit to publish, an object
+ * whose root "data" array's element spans the check found, nested shallower
+ * than json-c's limit (pb_json_parse() reads it, should an element need its
+ * tree). */
+int pb_json_page_by_spans(const char *buf, size_t len, const pb_jcheck_t *jc);
 
 /* 1 if s[0..n) is UTF-8 as RFC 3629 defines it (no overlong forms, no
  * surrogates, nothing above U+10FFFF). */

@@ -1062,6 +1062,64 @@ static int normalize_checked(const pb_norm_opts_t *opts, json_object *root, cons
         return r;
 }
 
+/* A list page every element of which takes the span path, read without a
+ * tree (jc: its check, with the items): 1 (b filled), 0 if the page or an
+ * element declines (b emptied: the caller reads the tree), -1 when out of
+ * memory. */
+static int page_by_spans(const pb_norm_opts_t *opts, const char *buf, const pb_jcheck_t *jc,
+                         const pb_ingest_t *ingest, pb_batch_t *b, size_t *cap)
+{
+        if (opts->tree_only || jc->result != 0 || !jc->items_ok)
+                return 0;
+        for (size_t i = 0; i < jc->nitems; i++) {
+                int fr = normalize_fast(opts, buf + jc->items[i].off, jc->items[i].len, ingest, 1,
+                                        b, cap);
+                if (fr < 0)
+                        return -1;
+                if (fr == 0) {
+                        for (size_t k = 0; k < b->cnt; k++) {
+                                envelope_free(b->items[k].env);
+                                free(b->items[k].error);
+                                free(b->items[k].raw);
+                        }
+                        if (b->cnt)
+                                memset(b->items, 0, b->cnt * sizeof(*b->items));
+                        b->cnt = 0;
+                        return 0;
+                }
+        }
+        return 1;
+}
+
+/* pb_normalize_parsed() of a page the client did not parse (root NULL):
+ * its spans when they suffice, else json-c's tree of it, built here. */
+static int normalize_unparsed(const pb_norm_opts_t *opts, const char *raw, size_t raw_len,
+                              const pb_jcheck_t *checked, const pb_ingest_t *ingest, pb_batch_t *b,
+                              size_t *cap)
+{
+        pb_jcheck_t own;
+        const pb_jcheck_t *jc = checked;
+        if (!jc || !jc->want_items) {
+                memset(&own, 0, sizeof(own));
+                own.want_items = 1;
+                pb_json_check(raw, raw_len, &own);
+                jc = &own;
+        }
+        int r = page_by_spans(opts, raw, jc, ingest, b, cap);
+        if (r == 0) {
+                char why[PB_ERRSZ];
+                json_object *root = pb_json_parse(raw, raw_len, why, sizeof(why));
+                r = root ? normalize_checked(opts, root, raw, raw_len, jc, ingest, b, cap)
+                         : reject_doc(b, cap, raw, raw_len, why);
+                json_object_put(root);
+        } else {
+                r = r < 0 ? -1 : 0;
+        }
+        if (jc == &own)
+                pb_jcheck_free(&own);
+        return r;
+}
+
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, const char *raw,
                                 size_t raw_len, const pb_jcheck_t *checked,
                                 const pb_ingest_t *ingest)
@@ -1070,9 +1128,10 @@ pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, json_object *root, c
         size_t cap = 0;
         if (!b)
                 return NULL;
-        if ((raw ? normalize_checked(opts, root, raw, raw_len, checked, ingest, b, &cap)
-                 : normalize_root(opts, root, NULL, 0, NULL, ingest, b, &cap)) ||
-            finish_rejected(opts, b)) {
+        int r = !root && raw ? normalize_unparsed(opts, raw, raw_len, checked, ingest, b, &cap)
+                : raw        ? normalize_checked(opts, root, raw, raw_len, checked, ingest, b, &cap)
+                             : normalize_root(opts, root, NULL, 0, NULL, ingest, b, &cap);
+        if (r || finish_rejected(opts, b)) {
                 pb_batch_free(b);
                 return NULL;
         }

@@ -102,8 +102,10 @@ struct pb_jcheck;
  * pb_normalize() checks them (or checked says how they fared: a
  * pb_json_check() of exactly those bytes with want_items, borrowed), each
  * list element normalized from its own bytes where it can be and json-c's
- * tree read for the rest: the same items as pb_normalize(raw). raw NULL:
- * root alone, re-serialized only if a rejection needs its bytes. */
+ * tree read for the rest: the same items as pb_normalize(raw). root NULL
+ * (a page the client did not parse: pb_json_page_by_spans): the tree is
+ * built here (pb_json_parse) only if an element needs it. raw NULL: root
+ * alone, re-serialized only if a rejection needs its bytes. */
 pb_batch_t *pb_normalize_parsed(const pb_norm_opts_t *opts, struct json_object *root,
                                 const char *raw, size_t raw_len, const struct pb_jcheck *checked,
                                 const pb_ingest_t *ingest);

@@ -719,10 +719,12 @@ void pb_pipeline_submit(pb_pipeline_t *pl, const pb_submission_t *s)
         if (!s->normalized && !s->parsed)
                 nopts.tok = thread_tok();
         pb_ingest_t ing = {s->path, s->received_us};
+        /* A page comes parsed, or checked and readable from its spans */
         pb_batch_t *b =
             s->normalized ? s->normalized
-            : s->parsed   ? pb_normalize_parsed(&nopts, s->parsed, s->buf, s->len, s->checked, &ing)
-                          : pb_normalize(&nopts, s->buf ? s->buf : "", s->len, &ing);
+            : s->parsed || (s->checked && s->buf)
+                ? pb_normalize_parsed(&nopts, s->parsed, s->buf, s->len, s->checked, &ing)
+                : pb_normalize(&nopts, s->buf ? s->buf : "", s->len, &ing);
         char received[40];
         pb_time_format_us(s->received_us, received, sizeof(received));
         pb_provenance_t prov = {pb_ingest_name(s->path), received, s->origin};

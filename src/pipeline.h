@@ -90,8 +90,8 @@ typedef struct pb_submission {
         size_t len;
         struct json_object *parsed; /* or an already parsed document (with buf:
                                        its bytes, pb_normalize_parsed) */
-        const pb_jcheck_t *checked; /* with parsed and buf: their check, if done
-                                     * (want_items); may be NULL */
+        const pb_jcheck_t *checked; /* with buf: its check, if done (want_items),
+                                     * parsed or not (pb_normalize_parsed); may be NULL */
         pb_batch_t *normalized;     /* or one already normalized (buf and parsed NULL;
                                      * the pipeline frees it) */
         pb_ingest_path_t path;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_spans.h"
 #include "log.h"
 #include "pb.h"
 
@@ -146,6 +147,110 @@ static uint64_t page_mark(json_object *data)
         return h;
 }
 
+/* What the scan reads of a page: its "data" array's size, the paging meta
+ * (json-c's reading: a number, else the default), its mark. */
+struct view {
+        int has_data; /* a "data" array */
+        size_t n;
+        int64_t total, total_pages, page_number;
+        uint64_t mark;
+};
+
+static void view_of_tree(json_object *page, long asked, struct view *v)
+{
+        json_object *meta = NULL, *data = NULL;
+        memset(v, 0, sizeof(*v));
+        v->has_data = json_object_object_get_ex(page, "data", &data) &&
+                      json_object_is_type(data, json_type_array);
+        if (!v->has_data)
+                return;
+        json_object_object_get_ex(page, "meta", &meta);
+        v->total = meta_int(meta, "total_results", -1);
+        v->total_pages = meta_int(meta, "total_pages", -1);
+        v->page_number = meta_int(meta, "page_number", asked);
+        v->n = json_object_array_length(data);
+        v->mark = page_mark(data);
+}
+
+#define VIEW_MEMBERS 64
+
+/* meta_int() from spans, when that reading is plainly json-c's (no number,
+ * or -?[0-9]{1,18}): 0, else -1 (the tree will say). */
+static int span_int(const pb_jmember_t *m, int cnt, const char *k, int64_t dflt, int64_t *out)
+{
+        const pb_jmember_t *v = m ? pb_jspan_find(m, cnt, k) : NULL;
+        char c = v ? pb_jspan_kind(v->val, v->val_len) : 0;
+        *out = dflt;
+        if (!v || c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n')
+                return 0;
+        const char *p = v->val, *end = v->val + v->val_len;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+                p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+                end--;
+        int neg = p < end && *p == '-';
+        p += neg;
+        if (end - p < 1 || end - p > 18)
+                return -1;
+        int64_t x = 0;
+        for (; p < end; p++) {
+                if (*p < '0' || *p > '9')
+                        return -1;
+                x = x * 10 + (*p - '0');
+        }
+        *out = neg ? -x : x;
+        return 0;
+}
+
+/* view_of_tree() from the page's spans (a page the client did not parse):
+ * 0, or -1 where only json-c's tree can say the same (a name with an escape,
+ * an id that is not a plain string, a number that is not a plain integer). */
+static int view_of_spans(const char *raw, size_t len, const pb_jcheck_t *jc, long asked,
+                         struct view *v)
+{
+        pb_jmember_t top[VIEW_MEMBERS], meta[VIEW_MEMBERS];
+        memset(v, 0, sizeof(*v));
+        int nt = pb_jspan_members(raw, len, top, VIEW_MEMBERS);
+        const pb_jmember_t *d = nt >= 0 ? pb_jspan_find(top, nt, "data") : NULL;
+        if (!d || pb_jspan_kind(d->val, d->val_len) != '[' || !jc->items_ok)
+                return -1;
+        const pb_jmember_t *mm = pb_jspan_find(top, nt, "meta");
+        int nm = 0;
+        const pb_jmember_t *mp = NULL;
+        if (mm && pb_jspan_kind(mm->val, mm->val_len) == '{') {
+                if ((nm = pb_jspan_members(mm->val, mm->val_len, meta, VIEW_MEMBERS)) < 0)
+                        return -1;
+                mp = meta;
+        }
+        if (span_int(mp, nm, "total_results", -1, &v->total) ||
+            span_int(mp, nm, "total_pages", -1, &v->total_pages) ||
+            span_int(mp, nm, "page_number", asked, &v->page_number))
+                return -1;
+        /* page_mark(): each end's "id" (json-c's empty array gives "null") */
+        size_t n = jc->nitems;
+        uint64_t h = n;
+        for (int i = 0; i < 2; i++) {
+                char id[PB_ERRSZ] = "null";
+                if (n) {
+                        const pb_jitem_t *it = &jc->items[i ? n - 1 : 0];
+                        pb_jmember_t em[VIEW_MEMBERS];
+                        int ne = pb_jspan_members(raw + it->off, it->len, em, VIEW_MEMBERS);
+                        const pb_jmember_t *im = ne >= 0 ? pb_jspan_find(em, ne, "id") : NULL;
+                        size_t il = 0;
+                        const char *is = im ? pb_jspan_plain_str(im->val, im->val_len, &il) : NULL;
+                        if (!is || il >= sizeof(id) || memchr(is, '\0', il))
+                                return -1;
+                        memcpy(id, is, il);
+                        id[il] = '\0';
+                }
+                h = h * 1099511628211ULL ^ pb_fnv1a_str(id);
+        }
+        v->has_data = 1;
+        v->n = n;
+        v->mark = h;
+        return 0;
+}
+
 /* Why a page cannot be the one asked for (NULL: it can): more elements than
  * page[size], another page_number than the one asked, the same page again,
  * more pages than one pass may read. */
@@ -193,21 +298,26 @@ static pb_tx_rc_t scan_pass(struct scan *s, pb_telnyx_t *tx, pb_pipeline_t *pl,
                         return cur.rc;
                 }
                 s->pages++;
-                json_object *meta = NULL, *data = NULL;
-                if (!json_object_object_get_ex(cur.page_obj, "data", &data) ||
-                    !json_object_is_type(data, json_type_array)) {
+                struct view v;
+                if (cur.page_obj ||
+                    view_of_spans(cur.raw, cur.raw_len, &cur.jc, cur.page, &v) != 0) {
+                        if (!cur.page_obj) { /* the spans cannot say: json-c's tree can */
+                                char pwhy[PB_ERRSZ];
+                                cur.page_obj =
+                                    pb_json_parse(cur.raw, cur.raw_len, pwhy, sizeof(pwhy));
+                        }
+                        view_of_tree(cur.page_obj, cur.page, &v);
+                }
+                if (!v.has_data) {
                         fetch_clear(&cur);
                         return pb_seterr(errstr, errsz,
                                          "page %ld: the response has no \"data\" array", cur.page),
                                PB_TX_UNAVAILABLE;
                 }
-                json_object_object_get_ex(cur.page_obj, "meta", &meta);
-                int64_t total = meta_int(meta, "total_results", -1);
-                int64_t total_pages = meta_int(meta, "total_pages", -1);
-                int64_t page_number = meta_int(meta, "page_number", cur.page);
-                size_t n = json_object_array_length(data);
+                int64_t total = v.total, total_pages = v.total_pages, page_number = v.page_number;
+                size_t n = v.n;
+                uint64_t mark = v.mark;
                 char bad[PB_ERRSZ];
-                uint64_t mark = page_mark(data);
                 if (page_problem(cfg, cur.page, page_number, n, mark, last_mark, bad,
                                  sizeof(bad))) {
                         fetch_clear(&cur);

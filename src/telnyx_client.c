@@ -368,18 +368,28 @@ static int wait_ms(pb_telnyx_t *tx, int64_t ms)
 /* Parses a body that must be a JSON object, within what one answer may
  * cost in memory (pb_json_parse(): a page of empty objects would take json-c
  * hundreds of bytes for each of its bytes); NULL (why set) if it is not.
- * jc (may be NULL) keeps the check of the body, for the page's spans. */
-static json_object *parse_object(const char *body, size_t len, pb_jcheck_t *jc, char *why,
-                                 size_t whysz)
+ * jc (may be NULL) keeps the check of the body, for the page's spans; with
+ * it, a list page its spans can be read from (pb_json_page_by_spans) is not
+ * parsed: NULL with *by_spans set. */
+static json_object *parse_object(const char *body, size_t len, pb_jcheck_t *jc, int *by_spans,
+                                 char *why, size_t whysz)
 {
         char e[PB_ERRSZ];
         json_object *o;
+        const char *b = body ? body : "";
+        size_t n = body ? len : 0;
         if (jc) {
                 pb_jcheck_free(jc); /* an earlier attempt's */
-                o = pb_json_parse_checked(body ? body : "", body ? len : 0, PB_JSON_MAX_COST, jc, e,
-                                          sizeof(e));
+                if (pb_json_check_bounded(b, n, PB_JSON_MAX_COST, jc, e, sizeof(e))) {
+                        o = NULL;
+                } else if (pb_json_page_by_spans(b, n, jc)) {
+                        *by_spans = 1;
+                        return NULL;
+                } else {
+                        o = pb_json_parse_passed(b, n, e, sizeof(e));
+                }
         } else {
-                o = pb_json_parse(body ? body : "", body ? len : 0, e, sizeof(e));
+                o = pb_json_parse(b, n, e, sizeof(e));
         }
         if (o && json_object_is_type(o, json_type_object))
                 return o;
@@ -493,9 +503,11 @@ static pb_tx_rc_t request(pb_telnyx_t *tx, const char *url, int post, int expect
                         retryable = !r.body.overflow; /* a huge body will not shrink */
                 } else if (status >= 200 && status < 300) {
                         char why[160];
+                        int by_spans = 0;
                         json_object *obj =
-                            expect_json ? parse_object(rbody, rlen, jc, why, sizeof(why)) : NULL;
-                        if (!expect_json || obj) {
+                            expect_json ? parse_object(rbody, rlen, jc, &by_spans, why, sizeof(why))
+                                        : NULL;
+                        if (!expect_json || obj || by_spans) {
                                 if (parsed)
                                         *parsed = obj; /* parsed once, handed over */
                                 else
@@ -670,7 +682,7 @@ pb_tx_rc_t pb_telnyx_action(pb_telnyx_t *tx, const char *method, const char *id,
                 rc = PB_TX_UNAVAILABLE;
         } else if (a->status >= 200 && a->status < 300) {
                 char why[160];
-                a->body = rlen ? parse_object(rbody, rlen, NULL, why, sizeof(why)) : NULL;
+                a->body = rlen ? parse_object(rbody, rlen, NULL, NULL, why, sizeof(why)) : NULL;
                 rc = PB_TX_OK;
         } else {
                 error_parts(rbody, rlen, a->error_code, sizeof(a->error_code), a->error_detail,

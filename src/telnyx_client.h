@@ -113,7 +113,8 @@ pb_tx_rc_t pb_telnyx_get_event(pb_telnyx_t *tx, const char *id, char **body, siz
  * pb_normalize_parsed reads both). If jc is not NULL it keeps the check of
  * those bytes (set jc->want_items for the elements' spans; the caller frees
  * it with pb_jcheck_free() whatever the answer), which pb_normalize_parsed
- * then need not repeat. */
+ * then need not repeat; and a page that can be read from those spans
+ * (pb_json_page_by_spans) is not parsed: *page_out NULL, PB_TX_OK. */
 pb_tx_rc_t pb_telnyx_list_events(pb_telnyx_t *tx, const pb_event_filter_t *f, long page, long size,
                                  struct json_object **page_out, char **raw, size_t *raw_len,
                                  pb_jcheck_t *jc, char *errstr, size_t errsz);

@@ -19,6 +19,7 @@ Faults, set on the command line (--faults JSON) or at run time
                                                    meta, or with none)
   {"oversize": {"times": T}}                       T times page[size] events a page
   {"dense": {"count": N}}                          every list: a page of N empty objects
+  {"float_meta": true}                             every list's meta numbers written 4.0
 Admin: GET /_admin/stats, GET /_admin/ids, GET /_admin/events (id, created_at),
 PATCH /v2/portouts/{id}/authorized|rejected-pending {"reason"} (422, code 10015,
 for a port-out not pending), POST and GET /v2/portouts/{id}/comments; every
@@ -595,9 +596,11 @@ class Handler(BaseHTTPRequestHandler):
         data = sel[(number - 1) * size: number * size]
         if bad and not bad.get("meta", True):
             return self.reply(200, {"data": data}, mangle)
-        return self.reply(200, {"data": data, "meta": {"total_pages": pages, "total_results": total,
-                                                      "page_number": number, "page_size": size}},
-                          mangle)
+        meta = {"total_pages": pages, "total_results": total, "page_number": number,
+                "page_size": size}
+        if st.faults.get("float_meta"):  # 4.0, not 4: JSON numbers all the same
+            meta = {k: float(v) for k, v in meta.items()}
+        return self.reply(200, {"data": data, "meta": meta}, mangle)
 
     def list_portouts(self, q):
         """GET /v2/portouts: the SDKs' PortoutListParams (filter[...] in deepObject

@@ -60,10 +60,12 @@ static void check_memory(const char *page, size_t size)
                 abort();
 }
 
-/* What a backfill does with a page the client read (pb_json_parse_checked,
- * then pb_normalize_parsed on the tree, the bytes and, or not, the client's
- * check of them) gives the items
- * pb_normalize gives the same bytes. */
+/* What a backfill does with a page the client read gives the items
+ * pb_normalize gives the same bytes: the client's check kept
+ * (pb_json_check_bounded), then either no tree (pb_json_page_by_spans: and
+ * then json-c must be able to read the page, should an element need its
+ * tree) or json-c's (pb_json_parse_passed); pb_normalize_parsed on that,
+ * the bytes and, or not, the client's check. */
 static void same_as_the_backfill(const pb_norm_opts_t *opts, const pb_ingest_t *ing,
                                  const char *page, size_t size, const pb_batch_t *b)
 {
@@ -71,9 +73,20 @@ static void same_as_the_backfill(const pb_norm_opts_t *opts, const pb_ingest_t *
         pb_jcheck_t jc;
         memset(&jc, 0, sizeof(jc));
         jc.want_items = 1;
-        json_object *root =
-            pb_json_parse_checked(page, size, PB_JSON_MAX_COST, &jc, why, sizeof(why));
-        if (root && json_object_is_type(root, json_type_object)) {
+        json_object *root = NULL;
+        int by_spans = 0;
+        if (pb_json_check_bounded(page, size, PB_JSON_MAX_COST, &jc, why, sizeof(why)) == 0) {
+                by_spans = pb_json_page_by_spans(page, size, &jc);
+                if (by_spans) {
+                        json_object *t = pb_json_parse(page, size, why, sizeof(why));
+                        if (!t || !json_object_is_type(t, json_type_object))
+                                abort(); /* the client took a page json-c cannot read */
+                        json_object_put(t);
+                } else {
+                        root = pb_json_parse_passed(page, size, why, sizeof(why));
+                }
+        }
+        if (by_spans || (root && json_object_is_type(root, json_type_object))) {
                 for (int by_client = 0; by_client < 2; by_client++) {
                         pb_batch_t *p = pb_normalize_parsed(opts, root, page, size,
                                                             by_client ? &jc : NULL, ing);

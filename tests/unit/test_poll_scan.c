@@ -108,6 +108,37 @@ static void test_every_page_once(void **state)
         fx_free(f);
 }
 
+/* Paging meta written as 4.0: the scan reads such a page through json-c's
+ * tree (its spans read only plain integers), the same way: every page, and a
+ * page that is not the one asked for is still seen. */
+static void test_meta_as_decimals(void **state)
+{
+        (void)state;
+        static const char *const flags[] = {
+            "--events 7 --faults '{\"float_meta\":true}'",
+            "--events 7 --faults '{\"float_meta\":true,\"ignore_page\":{\"meta\":true}}'",
+        };
+        for (int i = 0; i < 2; i++) {
+                struct fixture *f = fx_new(flags[i], NULL);
+                pb_scan_opts_t o;
+                memset(&o, 0, sizeof(o));
+                pb_scan_result_t r;
+                char err[PB_ERRSZ] = "";
+                pb_tx_rc_t rc = scan(f, &o, &r, err);
+                if (i == 0) {
+                        assert_int_equal(rc, PB_TX_OK);
+                        assert_int_equal(r.pages, 4);
+                        assert_true(r.consistent);
+                        assert_int_equal(r.delivered, 7);
+                        assert_int_equal(published(f), 7);
+                } else {
+                        assert_int_equal(rc, PB_TX_UNAVAILABLE);
+                        assert_non_null(strstr(err, "the API answered page 1"));
+                }
+                fx_free(f);
+        }
+}
+
 /* Telnyx does not document the list's order: newest first, or a shuffle,
  * reads the same events once each and finds the same newest one (the
  * checkpoint's next value), whatever page it is on. */
@@ -265,6 +296,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_every_page_once),
+            cmocka_unit_test(test_meta_as_decimals),
             cmocka_unit_test(test_any_list_order),
             cmocka_unit_test(test_a_moving_list_is_read_again),
             cmocka_unit_test(test_a_stop_before_a_page_publishes_nothing),
