@@ -102,7 +102,9 @@ struct pb_jcheck;
  * pb_normalize() checks them (or checked says how they fared: a
  * pb_json_check() of exactly those bytes with want_items, borrowed), each
  * list element normalized from its own bytes where it can be and json-c's
- * tree read for the rest: the same items as pb_normalize(raw). root NULL
+ * tree read for the rest: the same items as pb_normalize(raw) (a text only
+ * json-c's lenient reading takes, NaN say, is refused whole by both, here
+ * with the check's reason, there with json-c's strict one). root NULL
  * (a page the client did not parse: pb_json_page_by_spans): the tree is
  * built here (pb_json_parse) only if an element needs it. raw NULL: root
  * alone, re-serialized only if a rejection needs its bytes. */
