@@ -1040,18 +1040,25 @@ static int normalize_fast(const pb_norm_opts_t *opts, const char *buf, size_t le
 
 /* A document json-c parsed (root, borrowed) and its bytes: what json-c
  * parsed may still not be publishable as sent. 0, or -1 when out of memory. */
+/* checked if it is a check of buf with the items, else *own made so (the
+ * caller frees own when that is what it got). */
+static const pb_jcheck_t *check_of(const pb_jcheck_t *checked, pb_jcheck_t *own, const char *buf,
+                                   size_t len)
+{
+        if (checked && checked->want_items)
+                return checked;
+        memset(own, 0, sizeof(*own));
+        own->want_items = 1;
+        pb_json_check(buf, len, own);
+        return own;
+}
+
 static int normalize_checked(const pb_norm_opts_t *opts, json_object *root, const char *buf,
                              size_t len, const pb_jcheck_t *checked, const pb_ingest_t *ingest,
                              pb_batch_t *b, size_t *cap)
 {
         pb_jcheck_t own;
-        const pb_jcheck_t *jc = checked;
-        if (!jc || !jc->want_items) {
-                memset(&own, 0, sizeof(own));
-                own.want_items = 1;
-                pb_json_check(buf, len, &own);
-                jc = &own;
-        }
+        const pb_jcheck_t *jc = check_of(checked, &own, buf, len);
         int chk = jc->result;
         int r = chk == 0 ? normalize_root(opts, root, buf, len, jc, ingest, b, cap)
                 : chk > 0 && jc->items_ok
@@ -1098,13 +1105,7 @@ static int normalize_unparsed(const pb_norm_opts_t *opts, const char *raw, size_
                               size_t *cap)
 {
         pb_jcheck_t own;
-        const pb_jcheck_t *jc = checked;
-        if (!jc || !jc->want_items) {
-                memset(&own, 0, sizeof(own));
-                own.want_items = 1;
-                pb_json_check(raw, raw_len, &own);
-                jc = &own;
-        }
+        const pb_jcheck_t *jc = check_of(checked, &own, raw, raw_len);
         int r = page_by_spans(opts, raw, jc, ingest, b, cap);
         if (r == 0) {
                 char why[PB_ERRSZ];

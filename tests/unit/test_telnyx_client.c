@@ -172,20 +172,29 @@ static void *raise_later(void *arg)
  * transfer in flight. A call that may have been sent is of unknown fate
  * (UNAVAILABLE: the desk's intent stands), a read is ABORTED. (Before: both
  * waited for the answer, here 20 s, up to telnyx.timeout_ms.) */
+/* A configuration on the fake API (telnyx.* settings in extra); the caller
+ * frees it. */
+static pb_config_t *config_on(const tu_fake_api_t *api, const char *extra)
+{
+        tu_setenv("TELNYX_API_KEY", "test-key");
+        char conf[512], err[PB_ERRSZ];
+        snprintf(conf, sizeof(conf),
+                 "topics = { dead_letter = \"t.dlq\"; };\ntelnyx = { api_base = \"%s\"; %s };\n",
+                 api->base, extra);
+        pb_config_t *cfg = pb_config_load(tu_write_temp(conf), tu_env_lookup, err, sizeof(err));
+        if (!cfg)
+                fail_msg("config: %s", err);
+        return cfg;
+}
+
 static void test_a_stop_ends_a_hanging_request(void **state)
 {
         (void)state;
         tu_fake_api_t api;
         tu_fake_api_start(&api, "--events 0 --portouts 1");
         tu_fake_api_admin(&api, "/_admin/faults", "{\"hang_call\":{\"count\":1,\"ms\":20000}}");
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char conf[512], err[PB_ERRSZ];
-        snprintf(conf, sizeof(conf),
-                 "topics = { dead_letter = \"t.dlq\"; };\ntelnyx = { api_base = \"%s\"; "
-                 "timeout_ms = 60000; };\n",
-                 api.base);
-        pb_config_t *cfg = pb_config_load(tu_write_temp(conf), tu_env_lookup, err, sizeof(err));
-        assert_non_null(cfg);
+        char err[PB_ERRSZ];
+        pb_config_t *cfg = config_on(&api, "timeout_ms = 60000;");
         pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
         assert_non_null(tx);
         volatile sig_atomic_t flag = 0;
@@ -215,13 +224,8 @@ static void test_a_page_keeps_its_check(void **state)
         (void)state;
         tu_fake_api_t api;
         tu_fake_api_start(&api, "--events 7");
-        tu_setenv("TELNYX_API_KEY", "test-key");
-        char conf[512], err[PB_ERRSZ];
-        snprintf(conf, sizeof(conf),
-                 "topics = { dead_letter = \"t.dlq\"; };\ntelnyx = { api_base = \"%s\"; };\n",
-                 api.base);
-        pb_config_t *cfg = pb_config_load(tu_write_temp(conf), tu_env_lookup, err, sizeof(err));
-        assert_non_null(cfg);
+        char err[PB_ERRSZ];
+        pb_config_t *cfg = config_on(&api, "");
         pb_telnyx_t *tx = pb_telnyx_new(cfg, err, sizeof(err));
         assert_non_null(tx);
         pb_event_filter_t f;
