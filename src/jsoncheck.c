@@ -703,13 +703,11 @@ int pb_json_check_bounded(const char *buf, size_t len, size_t max_cost, pb_jchec
         return 0;
 }
 
-int pb_json_page_by_spans(const char *buf, size_t len, const pb_jcheck_t *jc)
+int pb_json_page_by_spans(const pb_jcheck_t *jc)
 {
-        size_t i = 0;
-        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
-                i++;
-        /* json-c stops at JSON_TOKENER_DEFAULT_DEPTH (32) levels: two to spare */
-        return jc->result == 0 && jc->items_ok && jc->depth_max < 30 && i < len && buf[i] == '{';
+        /* items_ok: the root is an object whose "data" array was spanned.
+         * json-c stops at JSON_TOKENER_DEFAULT_DEPTH (32) levels: two to spare. */
+        return jc->result == 0 && jc->items_ok && jc->depth_max < 30;
 }
 
 struct json_object *pb_json_parse_checked(const char *buf, size_t len, size_t max_cost,

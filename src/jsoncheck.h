@@ -90,7 +90,7 @@ struct json_object *pb_json_parse_passed(const char *buf, size_t len, char *why,
  * whose root "data" array's element spans the check found, nested shallower
  * than json-c's limit (pb_json_parse() reads it, should an element need its
  * tree). */
-int pb_json_page_by_spans(const char *buf, size_t len, const pb_jcheck_t *jc);
+int pb_json_page_by_spans(const pb_jcheck_t *jc);
 
 /* 1 if s[0..n) is UTF-8 as RFC 3629 defines it (no overlong forms, no
  * surrogates, nothing above U+10FFFF). */

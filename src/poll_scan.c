@@ -210,9 +210,9 @@ static int view_of_spans(const char *raw, size_t len, const pb_jcheck_t *jc, lon
 {
         pb_jmember_t top[VIEW_MEMBERS], meta[VIEW_MEMBERS];
         memset(v, 0, sizeof(*v));
+        /* the client took it by its spans: its "data" array is jc's items */
         int nt = pb_jspan_members(raw, len, top, VIEW_MEMBERS);
-        const pb_jmember_t *d = nt >= 0 ? pb_jspan_find(top, nt, "data") : NULL;
-        if (!d || pb_jspan_kind(d->val, d->val_len) != '[' || !jc->items_ok)
+        if (nt < 0 || !pb_json_page_by_spans(jc))
                 return -1;
         const pb_jmember_t *mm = pb_jspan_find(top, nt, "meta");
         int nm = 0;

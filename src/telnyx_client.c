@@ -382,7 +382,7 @@ static json_object *parse_object(const char *body, size_t len, pb_jcheck_t *jc, 
                 pb_jcheck_free(jc); /* an earlier attempt's */
                 if (pb_json_check_bounded(b, n, PB_JSON_MAX_COST, jc, e, sizeof(e))) {
                         o = NULL;
-                } else if (pb_json_page_by_spans(b, n, jc)) {
+                } else if (pb_json_page_by_spans(jc)) {
                         *by_spans = 1;
                         return NULL;
                 } else {

@@ -77,7 +77,7 @@ static void same_as_the_backfill(const pb_norm_opts_t *opts, const pb_ingest_t *
         json_object *root = NULL;
         int by_spans = 0;
         if (pb_json_check_bounded(page, size, PB_JSON_MAX_COST, &jc, why, sizeof(why)) == 0) {
-                by_spans = pb_json_page_by_spans(page, size, &jc);
+                by_spans = pb_json_page_by_spans(&jc);
                 if (by_spans) {
                         json_object *t = pb_json_parse(page, size, why, sizeof(why));
                         if (!t || !json_object_is_type(t, json_type_object))

@@ -74,8 +74,14 @@ static int64_t published(struct fixture *f)
                tm_topic_count(f->c, f->cfg->topic_event[PB_ET_new_comment]);
 }
 
+/* One scan with o (NULL: no options). */
 static pb_tx_rc_t scan(struct fixture *f, pb_scan_opts_t *o, pb_scan_result_t *r, char *err)
 {
+        pb_scan_opts_t none;
+        if (!o) {
+                memset(&none, 0, sizeof(none));
+                o = &none;
+        }
         return pb_rest_scan(f->tx, f->pl, f->cfg, o, r, err, PB_ERRSZ);
 }
 
@@ -120,11 +126,9 @@ static void test_meta_as_decimals(void **state)
         };
         for (int i = 0; i < 2; i++) {
                 struct fixture *f = fx_new(flags[i], NULL);
-                pb_scan_opts_t o;
-                memset(&o, 0, sizeof(o));
                 pb_scan_result_t r;
                 char err[PB_ERRSZ] = "";
-                pb_tx_rc_t rc = scan(f, &o, &r, err);
+                pb_tx_rc_t rc = scan(f, NULL, &r, err);
                 if (i == 0) {
                         assert_int_equal(rc, PB_TX_OK);
                         assert_int_equal(r.pages, 4);
@@ -148,11 +152,9 @@ static void test_any_list_order(void **state)
         static const char *const flags[] = {"--events 7 --order desc", "--events 7 --order random"};
         for (size_t i = 0; i < 2; i++) {
                 struct fixture *f = fx_new(flags[i], NULL);
-                pb_scan_opts_t o;
-                memset(&o, 0, sizeof(o));
                 pb_scan_result_t r;
                 char err[PB_ERRSZ] = "";
-                assert_int_equal(scan(f, &o, &r, err), PB_TX_OK);
+                assert_int_equal(scan(f, NULL, &r, err), PB_TX_OK);
                 assert_true(r.consistent);
                 assert_int_equal(r.events, 7);
                 assert_int_equal(r.delivered, 7);
@@ -171,11 +173,9 @@ static void test_a_moving_list_is_read_again(void **state)
         struct fixture *f = fx_new("--events 7 --faults "
                                    "'{\"insert_while_paging\":{\"after\":2,\"count\":3}}'",
                                    NULL);
-        pb_scan_opts_t o;
-        memset(&o, 0, sizeof(o));
         pb_scan_result_t r;
         char err[PB_ERRSZ] = "";
-        assert_int_equal(scan(f, &o, &r, err), PB_TX_OK);
+        assert_int_equal(scan(f, NULL, &r, err), PB_TX_OK);
         assert_int_equal(r.passes, 2);
         assert_true(r.consistent);
         assert_int_equal(r.delivered, 10);
@@ -213,11 +213,9 @@ static void test_api_errors_are_the_scans(void **state)
 {
         (void)state;
         struct fixture *f = fx_new("--events 7 --api-key other-key", NULL);
-        pb_scan_opts_t o;
-        memset(&o, 0, sizeof(o));
         pb_scan_result_t r;
         char err[PB_ERRSZ] = "";
-        assert_int_equal(scan(f, &o, &r, err), PB_TX_AUTH);
+        assert_int_equal(scan(f, NULL, &r, err), PB_TX_AUTH);
         assert_non_null(strstr(err, "401"));
         tu_fake_api_stop(&f->api);
         f->api = (tu_fake_api_t){0};
@@ -230,7 +228,7 @@ static void test_api_errors_are_the_scans(void **state)
                  "telnyx = { api_base = \"%s\"; page_size = 2; max_retries = 0; };\n", f->api.base);
         f->cfg = tm_config(f->c, NULL, extra);
         f->tx = pb_telnyx_new(f->cfg, err, sizeof(err));
-        assert_int_equal(scan(f, &o, &r, err), PB_TX_UNAVAILABLE);
+        assert_int_equal(scan(f, NULL, &r, err), PB_TX_UNAVAILABLE);
         assert_int_equal(published(f), 0);
         fx_free(f);
 }
@@ -261,11 +259,9 @@ static void test_a_broken_api_ends_the_pass(void **state)
                 struct fixture *f = fx_new(flags, NULL);
                 if (!cases[i].faults)
                         f->cfg->telnyx_max_pages = 3; /* the fake has 4 pages of 2 */
-                pb_scan_opts_t o;
-                memset(&o, 0, sizeof(o));
                 pb_scan_result_t r;
                 char err[PB_ERRSZ] = "";
-                assert_int_equal(scan(f, &o, &r, err), PB_TX_UNAVAILABLE);
+                assert_int_equal(scan(f, NULL, &r, err), PB_TX_UNAVAILABLE);
                 if (!strstr(err, cases[i].want))
                         fail_msg("case %zu: \"%s\"", i, err);
                 assert_true(r.pages <= 4);
@@ -278,11 +274,9 @@ static void test_brokers_down_every_event_fails(void **state)
         (void)state;
         struct fixture *f = fx_new("--events 5", "\"message.timeout.ms=1000\"");
         tm_set_brokers(f->c, 0);
-        pb_scan_opts_t o;
-        memset(&o, 0, sizeof(o));
         pb_scan_result_t r;
         char err[PB_ERRSZ] = "";
-        assert_int_equal(scan(f, &o, &r, err), PB_TX_OK); /* every page was read */
+        assert_int_equal(scan(f, NULL, &r, err), PB_TX_OK); /* every page was read */
         assert_int_equal(r.events, 5);
         assert_int_equal(r.failed, 5);
         assert_int_equal(r.delivered, 0);
